@@ -1,0 +1,1 @@
+package dev.vigil.common; public final class Placeholder {}
