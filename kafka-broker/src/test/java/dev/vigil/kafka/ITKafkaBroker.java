@@ -1,0 +1,60 @@
+package dev.vigil.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ITKafkaBroker {
+
+    @Test
+    void recordsSurviveABrokerRestartOnTheSameDataDirectory(@TempDir Path dir) throws Exception {
+        int port;
+        try (KafkaBroker broker = KafkaBroker.start(dir, 0)) {
+            port = broker.port();
+            try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
+                admin.createTopics(List.of(new NewTopic("t", 2, (short) 1))).all().get();
+            }
+            Properties p = new Properties();
+            p.put("bootstrap.servers", broker.bootstrapServers());
+            p.put("acks", "all");
+            try (KafkaProducer<String, String> producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer())) {
+                for (int i = 0; i < 100; i++) {
+                    producer.send(new ProducerRecord<>("t", "k" + i, "v" + i)).get();
+                }
+            }
+        }
+        try (KafkaBroker broker = KafkaBroker.start(dir, port)) {
+            Properties c = new Properties();
+            c.put("bootstrap.servers", broker.bootstrapServers());
+            c.put("group.id", "g");
+            c.put("auto.offset.reset", "earliest");
+            List<String> values = new ArrayList<>();
+            try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(c, new StringDeserializer(), new StringDeserializer())) {
+                consumer.subscribe(List.of("t"));
+                long deadline = System.currentTimeMillis() + 30_000;
+                while (values.size() < 100 && System.currentTimeMillis() < deadline) {
+                    for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
+                        values.add(r.value());
+                    }
+                }
+            }
+            assertThat(values).hasSize(100).contains("v0", "v99");
+        }
+    }
+}
