@@ -1,1 +1,0 @@
-package dev.vigil.common; public final class Placeholder {}

@@ -1,0 +1,271 @@
+package dev.vigil.common.codec;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+import dev.vigil.common.model.Event;
+import dev.vigil.common.model.Sample;
+
+/**
+ * The compact, versioned binary encoding of Kafka record values (documented in
+ * docs/kafka-records.md). Every value starts with a format version byte and a kind byte so
+ * that consumers can reject (dead-letter) what they do not understand instead of guessing.
+ *
+ * <pre>
+ * value   := version:u8 kind:u8 body
+ * event   := tenant:str time:i64 type:str dims:map(str,str) measures:map(str,f64)
+ *            unit:str? experiments:map(str,str) event_id:str? ingest:i64
+ * sample  := tenant:str name:str labels:map(str,str) time:i64 value:f64
+ * str     := len:uvarint utf8-bytes        str? := 0 (absent) | 1+len:uvarint bytes
+ * map     := n:uvarint (key value)*
+ * </pre>
+ */
+public final class RecordCodec {
+    public static final byte VERSION = 1;
+    public static final byte KIND_EVENT = 1;
+    public static final byte KIND_SAMPLE = 2;
+
+    private RecordCodec() {
+    }
+
+    public static byte[] encode(Event e) {
+        Writer w = new Writer(96 + 16 * (e.dims().size() + e.measures().size()));
+        w.u8(VERSION).u8(KIND_EVENT).str(e.tenant()).i64(e.timeMillis()).str(e.type());
+        w.uvarint(e.dims().size());
+        e.dims().forEach((k, v) -> w.str(k).str(v));
+        w.uvarint(e.measures().size());
+        e.measures().forEach((k, v) -> w.str(k).f64(v));
+        w.optStr(e.unitId());
+        w.uvarint(e.experiments().size());
+        e.experiments().forEach((k, v) -> w.str(k).str(v));
+        w.optStr(e.eventId()).i64(e.ingestMillis());
+        return w.toArray();
+    }
+
+    public static byte[] encode(Sample s) {
+        Writer w = new Writer(64 + 16 * s.labels().size());
+        w.u8(VERSION).u8(KIND_SAMPLE).str(s.tenant()).str(s.name());
+        w.uvarint(s.labels().size());
+        s.labels().forEach((k, v) -> w.str(k).str(v));
+        w.i64(s.timeMillis()).f64(s.value());
+        return w.toArray();
+    }
+
+    /** The kind byte of an encoded value; throws {@link CodecException} for unknown versions. */
+    public static byte kind(byte[] value) {
+        if (value == null || value.length < 2) {
+            throw new CodecException("record too short: " + (value == null ? "null" : value.length + " bytes"));
+        }
+        if (value[0] != VERSION) {
+            throw new CodecException("unknown record format version " + value[0] + " (this build reads " + VERSION + ")");
+        }
+        return value[1];
+    }
+
+    public static Event decodeEvent(byte[] value) {
+        if (kind(value) != KIND_EVENT) {
+            throw new CodecException("expected an event record, got kind " + value[1]);
+        }
+        try {
+            Reader r = new Reader(value, 2);
+            String tenant = r.str();
+            long time = r.i64();
+            String type = r.str();
+            SortedMap<String, String> dims = r.strMap();
+            int nm = r.count();
+            SortedMap<String, Double> measures = new TreeMap<>();
+            for (int i = 0; i < nm; i++) {
+                measures.put(r.str(), r.f64());
+            }
+            String unit = r.optStr();
+            SortedMap<String, String> exps = r.strMap();
+            String eventId = r.optStr();
+            long ingest = r.i64();
+            r.end();
+            return new Event(tenant, time, type, dims, measures, unit, exps, eventId, ingest);
+        } catch (RuntimeException ex) {
+            throw ex instanceof CodecException ce ? ce : new CodecException("corrupt event record: " + ex);
+        }
+    }
+
+    public static Sample decodeSample(byte[] value) {
+        if (kind(value) != KIND_SAMPLE) {
+            throw new CodecException("expected a sample record, got kind " + value[1]);
+        }
+        try {
+            Reader r = new Reader(value, 2);
+            String tenant = r.str();
+            String name = r.str();
+            SortedMap<String, String> labels = r.strMap();
+            long time = r.i64();
+            double v = r.f64();
+            r.end();
+            return new Sample(tenant, name, labels, time, v);
+        } catch (RuntimeException ex) {
+            throw ex instanceof CodecException ce ? ce : new CodecException("corrupt sample record: " + ex);
+        }
+    }
+
+    /** Thrown for a record that cannot be decoded; carries the reason for the dead-letter topic. */
+    public static final class CodecException extends RuntimeException {
+        public CodecException(String message) {
+            super(message);
+        }
+    }
+
+    private static final class Writer {
+        private byte[] buf;
+        private int pos;
+
+        Writer(int capacity) {
+            buf = new byte[capacity];
+        }
+
+        private void ensure(int n) {
+            if (pos + n > buf.length) {
+                buf = java.util.Arrays.copyOf(buf, Math.max(buf.length * 2, pos + n));
+            }
+        }
+
+        Writer u8(int b) {
+            ensure(1);
+            buf[pos++] = (byte) b;
+            return this;
+        }
+
+        Writer uvarint(long v) {
+            ensure(10);
+            while ((v & ~0x7FL) != 0) {
+                buf[pos++] = (byte) ((v & 0x7F) | 0x80);
+                v >>>= 7;
+            }
+            buf[pos++] = (byte) v;
+            return this;
+        }
+
+        Writer i64(long v) {
+            ensure(8);
+            ByteBuffer.wrap(buf, pos, 8).putLong(v);
+            pos += 8;
+            return this;
+        }
+
+        Writer f64(double v) {
+            return i64(Double.doubleToRawLongBits(v));
+        }
+
+        Writer str(String s) {
+            byte[] b = s.getBytes(StandardCharsets.UTF_8);
+            uvarint(b.length);
+            ensure(b.length);
+            System.arraycopy(b, 0, buf, pos, b.length);
+            pos += b.length;
+            return this;
+        }
+
+        Writer optStr(String s) {
+            if (s == null) {
+                return uvarint(0);
+            }
+            byte[] b = s.getBytes(StandardCharsets.UTF_8);
+            uvarint(b.length + 1L);
+            ensure(b.length);
+            System.arraycopy(b, 0, buf, pos, b.length);
+            pos += b.length;
+            return this;
+        }
+
+        byte[] toArray() {
+            return java.util.Arrays.copyOf(buf, pos);
+        }
+    }
+
+    private static final class Reader {
+        private final byte[] buf;
+        private int pos;
+
+        Reader(byte[] buf, int pos) {
+            this.buf = buf;
+            this.pos = pos;
+        }
+
+        long uvarint() {
+            long v = 0;
+            for (int shift = 0; shift < 64; shift += 7) {
+                if (pos >= buf.length) {
+                    throw new CodecException("truncated varint at byte " + pos);
+                }
+                byte b = buf[pos++];
+                v |= (long) (b & 0x7F) << shift;
+                if ((b & 0x80) == 0) {
+                    return v;
+                }
+            }
+            throw new CodecException("varint too long at byte " + pos);
+        }
+
+        int count() {
+            long n = uvarint();
+            if (n > buf.length - pos) {
+                throw new CodecException("count " + n + " exceeds remaining " + (buf.length - pos) + " bytes at byte " + pos);
+            }
+            return (int) n;
+        }
+
+        long i64() {
+            if (pos + 8 > buf.length) {
+                throw new CodecException("truncated int64 at byte " + pos);
+            }
+            long v = ByteBuffer.wrap(buf, pos, 8).getLong();
+            pos += 8;
+            return v;
+        }
+
+        double f64() {
+            return Double.longBitsToDouble(i64());
+        }
+
+        String str() {
+            int n = count();
+            String s = new String(buf, pos, n, StandardCharsets.UTF_8);
+            pos += n;
+            return s;
+        }
+
+        String optStr() {
+            long n = uvarint();
+            if (n == 0) {
+                return null;
+            }
+            if (n - 1 > buf.length - pos) {
+                throw new CodecException("string length " + (n - 1) + " exceeds remaining bytes at byte " + pos);
+            }
+            String s = new String(buf, pos, (int) (n - 1), StandardCharsets.UTF_8);
+            pos += (int) (n - 1);
+            return s;
+        }
+
+        SortedMap<String, String> strMap() {
+            int n = count();
+            SortedMap<String, String> m = new TreeMap<>();
+            for (int i = 0; i < n; i++) {
+                m.put(str(), str());
+            }
+            return m;
+        }
+
+        void end() {
+            if (pos != buf.length) {
+                throw new CodecException((buf.length - pos) + " trailing bytes after record");
+            }
+        }
+    }
+
+    /** Convenience for tests and tools: a sorted copy. */
+    public static <V> SortedMap<String, V> sorted(Map<String, V> m) {
+        return new TreeMap<>(m);
+    }
+}
