@@ -1,0 +1,3 @@
+package dev.vigil.guardrails;
+
+public enum MetricRole { SUCCESS, GUARDRAIL }
