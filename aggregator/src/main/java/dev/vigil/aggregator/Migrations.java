@@ -1,0 +1,244 @@
+package dev.vigil.aggregator;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The ClickHouse schema of the aggregator as ordered, idempotent migrations (docs/schema.md
+ * quotes them). Applied at startup: each migration whose version is not in
+ * {@code vigil_schema_migrations} runs its statements (all {@code IF NOT EXISTS}, so a migration
+ * interrupted half way simply runs again), then records itself. Never edit a shipped migration:
+ * add a new one.
+ */
+public final class Migrations {
+    private static final Logger log = LoggerFactory.getLogger(Migrations.class);
+
+    /** One migration: a version, a name and its statements. */
+    public record Migration(int version, String name, List<String> statements) {
+        public String checksum() {
+            try {
+                MessageDigest md = MessageDigest.getInstance("SHA-256");
+                for (String s : statements) {
+                    md.update(s.getBytes(StandardCharsets.UTF_8));
+                    md.update((byte) 0);
+                }
+                return HexFormat.of().formatHex(md.digest()).substring(0, 16);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    public static final String MIGRATIONS_TABLE = "vigil_schema_migrations";
+    public static final String ROLLUP_10S = "vigil_rollup_10s";
+    public static final String ROLLUP_1M = "vigil_rollup_1m";
+    public static final String ROLLUP_1H = "vigil_rollup_1h";
+    public static final String EXPERIMENT_UNITS = "vigil_experiment_units";
+    public static final String EXPOSURES = "vigil_exposures";
+    public static final String SAMPLES = "vigil_samples";
+    public static final String FLUSH_LOG = "vigil_flush_log";
+    public static final String SEEN_IDS = "vigil_seen_ids";
+    public static final String GOAL_STATE = "vigil_goal_state";
+
+    /** Dedup window (blocks) kept by every table the aggregator inserts into. */
+    public static final int DEDUP_WINDOW = 10000;
+
+    static String rollupTable(String name, String partitionBy, String ttl) {
+        return """
+                CREATE TABLE IF NOT EXISTS %s
+                (
+                    tenant     LowCardinality(String),
+                    kind       Enum8('event' = 1, 'sample' = 2),
+                    name       LowCardinality(String),
+                    measure    LowCardinality(String),
+                    series_id  UInt64,
+                    bucket     DateTime('UTC'),
+                    labels     SimpleAggregateFunction(any, Map(String, String)),
+                    count      SimpleAggregateFunction(sum, UInt64),
+                    sum        SimpleAggregateFunction(sum, Float64),
+                    sum_sq     SimpleAggregateFunction(sum, Float64),
+                    min        SimpleAggregateFunction(min, Float64),
+                    max        SimpleAggregateFunction(max, Float64),
+                    hist       SimpleAggregateFunction(sumMap, Map(Int32, UInt64))
+                )
+                ENGINE = AggregatingMergeTree
+                PARTITION BY %s
+                ORDER BY (tenant, kind, name, measure, series_id, bucket)
+                TTL bucket + %s
+                SETTINGS non_replicated_deduplication_window = %d, ttl_only_drop_parts = 1""".formatted(name, partitionBy, ttl, DEDUP_WINDOW);
+    }
+
+    static String rollupView(String view, String target, String truncate) {
+        return """
+                CREATE MATERIALIZED VIEW IF NOT EXISTS %s TO %s AS
+                SELECT tenant, kind, name, measure, series_id,
+                       %s AS bucket,
+                       any(labels) AS labels,
+                       sum(count) AS count,
+                       sum(sum) AS sum,
+                       sum(sum_sq) AS sum_sq,
+                       min(min) AS min,
+                       max(max) AS max,
+                       sumMap(hist) AS hist
+                FROM %s
+                GROUP BY tenant, kind, name, measure, series_id, bucket""".formatted(view, target, truncate, ROLLUP_10S);
+    }
+
+    public static final List<Migration> ALL = List.of(
+            new Migration(1, "rollup tables: 10s written by the aggregator, 1m and 1h kept by materialized views", List.of(
+                    rollupTable(ROLLUP_10S, "toYYYYMMDD(bucket)", "INTERVAL 7 DAY"),
+                    rollupTable(ROLLUP_1M, "toYYYYMM(bucket)", "INTERVAL 90 DAY"),
+                    rollupTable(ROLLUP_1H, "toYYYYMM(bucket)", "INTERVAL 730 DAY"),
+                    rollupView("vigil_rollup_1m_mv", ROLLUP_1M, "toStartOfMinute(bucket)"),
+                    rollupView("vigil_rollup_1h_mv", ROLLUP_1H, "toStartOfHour(bucket)"))),
+            new Migration(2, "experiment per-unit table and exposures", List.of(
+                    """
+                    CREATE TABLE IF NOT EXISTS %s
+                    (
+                        tenant      LowCardinality(String),
+                        experiment  LowCardinality(String),
+                        variant     LowCardinality(String),
+                        type        LowCardinality(String),
+                        measure     LowCardinality(String),
+                        unit_id     String,
+                        day         Date,
+                        count       UInt64,
+                        sum         Float64,
+                        sum_sq      Float64
+                    )
+                    ENGINE = SummingMergeTree((count, sum, sum_sq))
+                    PARTITION BY toYYYYMM(day)
+                    ORDER BY (tenant, experiment, type, measure, variant, unit_id, day)
+                    TTL day + INTERVAL 400 DAY
+                    SETTINGS non_replicated_deduplication_window = %d""".formatted(EXPERIMENT_UNITS, DEDUP_WINDOW),
+                    """
+                    CREATE TABLE IF NOT EXISTS %s
+                    (
+                        tenant      LowCardinality(String),
+                        experiment  LowCardinality(String),
+                        variant     LowCardinality(String),
+                        unit_id     String,
+                        first_seen  SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
+                        last_seen   SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
+                        events      SimpleAggregateFunction(sum, UInt64)
+                    )
+                    ENGINE = AggregatingMergeTree
+                    ORDER BY (tenant, experiment, variant, unit_id)
+                    SETTINGS non_replicated_deduplication_window = %d""".formatted(EXPOSURES, DEDUP_WINDOW))),
+            new Migration(3, "raw samples", List.of(
+                    """
+                    CREATE TABLE IF NOT EXISTS %s
+                    (
+                        tenant     LowCardinality(String),
+                        name       LowCardinality(String),
+                        series_id  UInt64,
+                        labels     Map(String, String),
+                        ts         DateTime64(3, 'UTC'),
+                        value      Float64
+                    )
+                    ENGINE = ReplacingMergeTree
+                    PARTITION BY toYYYYMMDD(ts)
+                    ORDER BY (tenant, name, series_id, ts)
+                    TTL toDateTime(ts) + INTERVAL 30 DAY
+                    SETTINGS non_replicated_deduplication_window = %d, ttl_only_drop_parts = 1""".formatted(SAMPLES, DEDUP_WINDOW))),
+            new Migration(4, "exactly-once bookkeeping: flush log and seen client ids", List.of(
+                    """
+                    CREATE TABLE IF NOT EXISTS %s
+                    (
+                        job           LowCardinality(String),
+                        topic         LowCardinality(String),
+                        partition     UInt32,
+                        start_offset  Int64,
+                        end_offset    Int64,
+                        state         Enum8('intent' = 1, 'done' = 2),
+                        watermark     Int64,
+                        records       UInt64,
+                        max_event_ms  Int64,
+                        instance      String,
+                        created_at    DateTime64(3, 'UTC')
+                    )
+                    ENGINE = MergeTree
+                    ORDER BY (job, topic, partition, end_offset, state)
+                    TTL toDateTime(created_at) + INTERVAL 30 DAY
+                    SETTINGS non_replicated_deduplication_window = %d""".formatted(FLUSH_LOG, DEDUP_WINDOW),
+                    """
+                    CREATE TABLE IF NOT EXISTS %s
+                    (
+                        job        LowCardinality(String),
+                        topic      LowCardinality(String),
+                        partition  UInt32,
+                        offset     Int64,
+                        ts         DateTime64(3, 'UTC'),
+                        id_hi      UInt64,
+                        id_lo      UInt64
+                    )
+                    ENGINE = MergeTree
+                    ORDER BY (job, topic, partition, offset)
+                    TTL toDateTime(ts) + INTERVAL 2 DAY
+                    SETTINGS non_replicated_deduplication_window = %d""".formatted(SEEN_IDS, DEDUP_WINDOW))),
+            new Migration(5, "goal state: jobs and tenant limits with version history", List.of(
+                    """
+                    CREATE TABLE IF NOT EXISTS %s
+                    (
+                        kind        Enum8('job' = 1, 'tenant_limits' = 2),
+                        name        String,
+                        version     UInt64,
+                        deleted     UInt8,
+                        spec        String,
+                        updated_at  DateTime64(3, 'UTC'),
+                        updated_by  String
+                    )
+                    ENGINE = MergeTree
+                    ORDER BY (kind, name, version)""".formatted(GOAL_STATE))));
+
+    private Migrations() {
+    }
+
+    /** Applies every pending migration; returns the versions applied now. */
+    public static List<Integer> apply(ClickHouse ch) throws Exception {
+        ch.execute("""
+                CREATE TABLE IF NOT EXISTS %s
+                (
+                    version     UInt32,
+                    name        String,
+                    checksum    String,
+                    applied_at  DateTime64(3, 'UTC')
+                )
+                ENGINE = MergeTree
+                ORDER BY version""".formatted(MIGRATIONS_TABLE));
+        Set<Integer> applied = new HashSet<>();
+        Map<Integer, String> sums = new java.util.HashMap<>();
+        for (Map<String, Object> row : ch.query("SELECT version, any(checksum) AS checksum FROM " + MIGRATIONS_TABLE + " GROUP BY version")) {
+            int v = ((Number) row.get("version")).intValue();
+            applied.add(v);
+            sums.put(v, String.valueOf(row.get("checksum")));
+        }
+        List<Integer> now = new java.util.ArrayList<>();
+        for (Migration m : ALL) {
+            if (applied.contains(m.version())) {
+                if (!m.checksum().equals(sums.get(m.version()))) {
+                    log.warn("event=migration_checksum_mismatch version={} recorded={} shipped={} (a shipped migration was edited)",
+                            m.version(), sums.get(m.version()), m.checksum());
+                }
+                continue;
+            }
+            long t0 = System.nanoTime();
+            for (String stmt : m.statements()) {
+                ch.execute(stmt);
+            }
+            ch.execute("INSERT INTO " + MIGRATIONS_TABLE + " (version, name, checksum, applied_at) VALUES ("
+                    + m.version() + ", " + ClickHouse.q(m.name()) + ", " + ClickHouse.q(m.checksum()) + ", now64(3))");
+            log.info("event=migration_applied version={} name=\"{}\" took_ms={}", m.version(), m.name(), (System.nanoTime() - t0) / 1_000_000);
+            now.add(m.version());
+        }
+        return now;
+    }
+}

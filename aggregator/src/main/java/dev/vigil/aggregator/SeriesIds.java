@@ -1,0 +1,78 @@
+package dev.vigil.aggregator;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+/**
+ * Stable 64-bit series ids (column {@code series_id}) and 128-bit hashes of client event ids.
+ * {@code series_id = fmix64(FNV-1a-64(name 0x00 (key 0x00 value 0x00)*))} over labels sorted by key.
+ */
+public final class SeriesIds {
+    private static final long FNV_OFFSET = 0xcbf29ce484222325L;
+    private static final long FNV_PRIME = 0x100000001b3L;
+
+    private SeriesIds() {
+    }
+
+    public static long seriesId(String name, Map<String, String> sortedLabels) {
+        long h = FNV_OFFSET;
+        h = fnv(h, name);
+        for (Map.Entry<String, String> e : sortedLabels.entrySet()) {
+            h = fnv(h, e.getKey());
+            h = fnv(h, e.getValue());
+        }
+        return fmix64(h);
+    }
+
+    private static long fnv(long h, String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        for (byte x : b) {
+            h ^= (x & 0xff);
+            h *= FNV_PRIME;
+        }
+        h ^= 0;
+        h *= FNV_PRIME;
+        return h;
+    }
+
+    public static long fmix64(long k) {
+        k ^= k >>> 33;
+        k *= 0xff51afd7ed558ccdL;
+        k ^= k >>> 33;
+        k *= 0xc4ceb9fe1a85ec53L;
+        k ^= k >>> 33;
+        return k;
+    }
+
+    /** High half of a 128-bit hash of (tenant, eventId). */
+    public static long idHi(String tenant, String eventId) {
+        return hash(tenant, eventId, 0x9E3779B97F4A7C15L);
+    }
+
+    /** Low half of a 128-bit hash of (tenant, eventId): an independent seed. */
+    public static long idLo(String tenant, String eventId) {
+        return hash(tenant, eventId, 0xC2B2AE3D27D4EB4FL);
+    }
+
+    private static long hash(String tenant, String id, long seed) {
+        long h = seed;
+        h = mixString(h, tenant);
+        h = mix(h, 0xFF);
+        h = mixString(h, id);
+        return fmix64(h ^ (tenant.length() * 31L + id.length()));
+    }
+
+    private static long mixString(long h, String s) {
+        for (int i = 0; i < s.length(); i++) {
+            h = mix(h, s.charAt(i));
+        }
+        return h;
+    }
+
+    private static long mix(long h, long v) {
+        h ^= v;
+        h *= 0x100000001b3L;
+        h = Long.rotateLeft(h, 27) * 0x9E3779B97F4A7C15L + 0x52dce729;
+        return h;
+    }
+}
