@@ -177,4 +177,22 @@ class BehaviourTest {
         double expectedSe = 1000 * sigmaF / 300.0;
         assertThat(Math.sqrt(e.variance())).isCloseTo(expectedSe, org.assertj.core.data.Offset.offset(1e-12));
     }
+
+    @Test
+    void glossaryExplainsEveryNumberInTheReport() {
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (String key : ReportGlossary.ENTRIES.keySet()) names.add(key.substring(key.lastIndexOf('.') + 1));
+        List<Class<?>> numeric = List.of(double.class, long.class, int.class, boolean.class, Double.class, Long.class,
+                Boolean.class, Interval.class);
+        for (Class<?> type : List.of(ExperimentReport.class, SrmResult.class, MetricResult.class, EffectFigures.class,
+                CupedResult.class, GuardrailResult.class)) {
+            for (var c : type.getRecordComponents()) {
+                if (numeric.contains(c.getType())) {
+                    assertThat(names).as("glossary entry for %s.%s", type.getSimpleName(), c.getName())
+                            .contains(c.getName());
+                }
+            }
+        }
+        assertThat(ReportGlossary.ENTRIES.values()).allMatch(s -> s.endsWith("."));
+    }
 }
