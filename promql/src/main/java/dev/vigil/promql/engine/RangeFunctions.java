@@ -1,0 +1,318 @@
+package dev.vigil.promql.engine;
+
+/**
+ * Kernels of functions over range vectors. Each works on the window t[lo..hi), f[lo..hi) of one
+ * series (stale markers already removed) and writes its result into out[0], returning false when
+ * the function produces no output for this window.
+ */
+final class RangeFunctions {
+    private RangeFunctions() {}
+
+    /** Parameters of one window evaluation. */
+    static final class W {
+        long[] t;
+        double[] f;
+        int lo, hi;
+        long stepTs;       // evaluation timestamp
+        long rangeStart;   // ref - range
+        long rangeEnd;     // ref
+        long rangeMs;
+        double p0, p1;     // scalar parameters
+        boolean anchored, smoothed;
+    }
+
+    static boolean apply(String fn, W w, double[] out) {
+        int n = w.hi - w.lo;
+        long[] t = w.t;
+        double[] f = w.f;
+        int lo = w.lo, hi = w.hi;
+        switch (fn) {
+            case "rate": return extrapolatedRate(w, true, true, out);
+            case "increase": return extrapolatedRate(w, true, false, out);
+            case "delta": return extrapolatedRate(w, false, false, out);
+            case "irate": return instantValue(w, true, out);
+            case "idelta": return instantValue(w, false, out);
+            case "count_over_time": out[0] = n; return true;
+            case "present_over_time": out[0] = 1; return true;
+            case "absent_over_time": out[0] = 1; return true;
+            case "last_over_time": out[0] = f[hi - 1]; return true;
+            case "first_over_time": out[0] = f[lo]; return true;
+            case "ts_of_last_over_time": out[0] = t[hi - 1] / 1000.0; return true;
+            case "ts_of_first_over_time": out[0] = t[lo] / 1000.0; return true;
+            case "sum_over_time": {
+                double sum = 0, c = 0;
+                double[] kt = new double[2];
+                for (int i = lo; i < hi; i++) { KahanSum.inc(f[i], sum, c, kt); sum = kt[0]; c = kt[1]; }
+                out[0] = Double.isInfinite(sum) ? sum : sum + c;
+                return true;
+            }
+            case "avg_over_time": {
+                double sum = f[lo], count = 1, mean = 0, kc = 0;
+                boolean inc = false;
+                double[] kt = new double[2];
+                for (int i = lo + 1; i < hi; i++) {
+                    count = i - lo + 1;
+                    if (!inc) {
+                        KahanSum.inc(f[i], sum, kc, kt);
+                        if (!Double.isInfinite(kt[0])) { sum = kt[0]; kc = kt[1]; continue; }
+                        inc = true;
+                        mean = sum / (count - 1);
+                        kc /= (count - 1);
+                    }
+                    double q = (count - 1) / count;
+                    KahanSum.inc(f[i] / count, q * mean, q * kc, kt);
+                    mean = kt[0];
+                    kc = kt[1];
+                }
+                out[0] = inc ? mean + kc : sum / count + kc / count;
+                return true;
+            }
+            case "max_over_time": {
+                double m = f[lo];
+                for (int i = lo; i < hi; i++) if (f[i] > m || Double.isNaN(m)) m = f[i];
+                out[0] = m;
+                return true;
+            }
+            case "min_over_time": {
+                double m = f[lo];
+                for (int i = lo; i < hi; i++) if (f[i] < m || Double.isNaN(m)) m = f[i];
+                out[0] = m;
+                return true;
+            }
+            case "ts_of_max_over_time": {
+                double m = f[lo];
+                long ts = t[lo];
+                for (int i = lo; i < hi; i++) if (f[i] >= m || Double.isNaN(m)) { m = f[i]; ts = t[i]; }
+                out[0] = ts / 1000.0;
+                return true;
+            }
+            case "ts_of_min_over_time": {
+                double m = f[lo];
+                long ts = t[lo];
+                for (int i = lo; i < hi; i++) if (f[i] <= m || Double.isNaN(m)) { m = f[i]; ts = t[i]; }
+                out[0] = ts / 1000.0;
+                return true;
+            }
+            case "stddev_over_time", "stdvar_over_time": {
+                double count = 0, mean = 0, cMean = 0, aux = 0, cAux = 0;
+                double[] kt = new double[2];
+                for (int i = lo; i < hi; i++) {
+                    count++;
+                    double delta = f[i] - (mean + cMean);
+                    KahanSum.inc(delta / count, mean, cMean, kt);
+                    mean = kt[0];
+                    cMean = kt[1];
+                    KahanSum.inc(delta * (f[i] - (mean + cMean)), aux, cAux, kt);
+                    aux = kt[0];
+                    cAux = kt[1];
+                }
+                double variance = (aux + cAux) / count;
+                out[0] = fn.equals("stddev_over_time") ? Math.sqrt(variance) : variance;
+                return true;
+            }
+            case "quantile_over_time": {
+                double[] v = java.util.Arrays.copyOfRange(f, lo, hi);
+                out[0] = Evaluator.quantile(w.p0, v, v.length);
+                return true;
+            }
+            case "mad_over_time": {
+                double[] v = java.util.Arrays.copyOfRange(f, lo, hi);
+                double median = Evaluator.quantile(0.5, v, v.length);
+                double[] d = new double[n];
+                for (int i = 0; i < n; i++) d[i] = Math.abs(f[lo + i] - median);
+                out[0] = Evaluator.quantile(0.5, d, n);
+                return true;
+            }
+            case "changes", "resets": {
+                int first = lo;
+                if (w.anchored) {
+                    if (t[hi - 1] <= w.rangeStart) return false;
+                    int k = lo;
+                    while (k < hi - 1 && t[k] <= w.rangeStart) k++;
+                    first = Math.max(lo, k - 1);
+                }
+                int count = 0;
+                boolean changes = fn.equals("changes");
+                for (int i = first + 1; i < hi; i++) {
+                    double prev = f[i - 1], cur = f[i];
+                    if (changes) {
+                        if (cur != prev && !(Double.isNaN(cur) && Double.isNaN(prev))) count++;
+                    } else if (cur < prev) count++;
+                }
+                out[0] = count;
+                return true;
+            }
+            case "deriv": {
+                if (n < 2) return false;
+                out[0] = linearRegression(t, f, lo, hi, t[lo])[0];
+                return true;
+            }
+            case "predict_linear": {
+                if (n < 2) return false;
+                double[] si = linearRegression(t, f, lo, hi, w.stepTs);
+                out[0] = si[0] * w.p0 + si[1];
+                return true;
+            }
+            case "double_exponential_smoothing": {
+                double sf = w.p0, tf = w.p1;
+                if (sf <= 0 || sf >= 1) throw new QueryException("invalid smoothing factor. Expected: 0 < sf < 1, got: " + String.format("%f", sf));
+                if (tf <= 0 || tf >= 1) throw new QueryException("invalid trend factor. Expected: 0 < tf < 1, got: " + String.format("%f", tf));
+                if (n < 2) return false;
+                double s0 = 0, s1 = f[lo], b = f[lo + 1] - f[lo];
+                for (int i = 1; i < n; i++) {
+                    double x = sf * f[lo + i];
+                    b = i - 1 == 0 ? b : tf * (s1 - s0) + (1 - tf) * b;
+                    double y = (1 - sf) * (s1 + b);
+                    s0 = s1;
+                    s1 = x + y;
+                }
+                out[0] = s1;
+                return true;
+            }
+            default:
+                throw new QueryException("function \"" + fn + "\" not supported over range vectors");
+        }
+    }
+
+    static double[] linearRegression(long[] t, double[] f, int lo, int hi, long interceptTime) {
+        double n = 0, sumX = 0, cX = 0, sumY = 0, cY = 0, sumXY = 0, cXY = 0, sumX2 = 0, cX2 = 0;
+        double initY = f[lo];
+        boolean constY = true;
+        double[] kt = new double[2];
+        for (int i = lo; i < hi; i++) {
+            if (constY && i > lo && f[i] != initY) constY = false;
+            n += 1;
+            double x = (t[i] - interceptTime) / 1e3;
+            KahanSum.inc(x, sumX, cX, kt); sumX = kt[0]; cX = kt[1];
+            KahanSum.inc(f[i], sumY, cY, kt); sumY = kt[0]; cY = kt[1];
+            KahanSum.inc(x * f[i], sumXY, cXY, kt); sumXY = kt[0]; cXY = kt[1];
+            KahanSum.inc(x * x, sumX2, cX2, kt); sumX2 = kt[0]; cX2 = kt[1];
+        }
+        if (constY) {
+            if (Double.isInfinite(initY)) return new double[]{Double.NaN, Double.NaN};
+            return new double[]{0, initY};
+        }
+        sumX += cX;
+        sumY += cY;
+        sumXY += cXY;
+        sumX2 += cX2;
+        double covXY = sumXY - sumX * sumY / n;
+        double varX = sumX2 - sumX * sumX / n;
+        double slope = covXY / varX;
+        double intercept = sumY / n - slope * sumX / n;
+        return new double[]{slope, intercept};
+    }
+
+    private static boolean instantValue(W w, boolean isRate, double[] out) {
+        if (w.hi - w.lo < 2) return false;
+        long t0 = w.t[w.hi - 2], t1 = w.t[w.hi - 1];
+        double f0 = w.f[w.hi - 2], f1 = w.f[w.hi - 1];
+        long sampled = t1 - t0;
+        if (sampled == 0) return false;
+        double r = f1;
+        if (!isRate || !(f1 < f0)) r = f1 - f0;
+        if (isRate) r /= sampled / 1000.0;
+        out[0] = r;
+        return true;
+    }
+
+    static double interpolate(long t1, double y1, long t2, double y2, long t, boolean isCounter) {
+        if (isCounter && y2 < y1) y1 = 0;
+        return y1 + (y2 - y1) * (double) (t - t1) / (double) (t2 - t1);
+    }
+
+    private static boolean extrapolatedRate(W w, boolean isCounter, boolean isRate, double[] out) {
+        if (w.anchored || w.smoothed) return extendedRate(w, isCounter, isRate, out);
+        int lo = w.lo, hi = w.hi;
+        if (hi - lo < 2) return false;
+        long[] t = w.t;
+        double[] f = w.f;
+        int numMinusOne = hi - lo - 1;
+        long firstT = t[lo], lastT = t[hi - 1];
+        double result = f[hi - 1] - f[lo];
+        if (isCounter) {
+            for (int i = lo + 1; i < hi; i++) if (f[i] < f[i - 1]) result += f[i - 1];
+        }
+        double durationToStart = (firstT - w.rangeStart) / 1000.0;
+        double durationToEnd = (w.rangeEnd - lastT) / 1000.0;
+        double sampledInterval = (lastT - firstT) / 1000.0;
+        double avg = sampledInterval / numMinusOne;
+        double threshold = avg * 1.1;
+        if (durationToStart >= threshold) durationToStart = avg / 2;
+        if (isCounter) {
+            double durationToZero = durationToStart;
+            if (result > 0 && f[lo] >= 0) durationToZero = sampledInterval * (f[lo] / result);
+            if (durationToZero < durationToStart) durationToStart = durationToZero;
+        }
+        if (durationToEnd >= threshold) durationToEnd = avg / 2;
+        double factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
+        if (isRate) factor /= w.rangeMs / 1000.0;
+        out[0] = result * factor;
+        return true;
+    }
+
+    private static boolean extendedRate(W w, boolean isCounter, boolean isRate, double[] out) {
+        long[] t = w.t;
+        double[] f = w.f;
+        int base = w.lo;
+        int len = w.hi - w.lo;
+        if (len == 0) return false;
+        int lastIdx = len - 1;
+        // sort.Search(lastIdx, f[i].T > rangeStart)
+        int k = 0;
+        while (k < lastIdx && !(t[base + k] > w.rangeStart)) k++;
+        int first = Math.max(0, k - 1);
+        int last = lastIdx;
+        if (w.smoothed) {
+            int m = 0;
+            while (m < lastIdx && !(t[base + m] >= w.rangeEnd)) m++;
+            last = m;
+        }
+        if (t[base + last] <= w.rangeStart) return false;
+        double left = (w.smoothed && t[base + first] < w.rangeStart)
+                ? interpolate(t[base + first], f[base + first], t[base + first + 1], f[base + first + 1], w.rangeStart, isCounter)
+                : f[base + first];
+        double right = (w.smoothed && last > 0 && t[base + last] > w.rangeEnd)
+                ? interpolate(t[base + last - 1], f[base + last - 1], t[base + last], f[base + last], w.rangeEnd, isCounter)
+                : f[base + last];
+        double result = right - left;
+        if (isCounter) {
+            if (t[base + first] <= w.rangeStart) first++;
+            if (t[base + last] >= w.rangeEnd) last--;
+            double correction = 0, prev = left;
+            for (int i = first; i <= last; i++) {
+                if (f[base + i] < prev) correction += prev;
+                prev = f[base + i];
+            }
+            if (right < prev) correction += prev;
+            result += correction;
+        }
+        if (isRate) result /= w.rangeMs / 1000.0;
+        out[0] = result;
+        return true;
+    }
+
+    /** Port of Prometheus extendFloats for anchored/smoothed matrix selectors. */
+    static Series extendFloats(Series s, long mint, long maxt, boolean smoothed) {
+        int lastIdx = s.n - 1;
+        int k = 0;
+        while (k < lastIdx && !(s.t[k] > mint)) k++;
+        int first = Math.max(0, k - 1);
+        int last = lastIdx;
+        if (smoothed) {
+            int m = 0;
+            while (m < lastIdx && !(s.t[m] >= maxt)) m++;
+            last = m;
+        }
+        if (s.t[last] <= mint) return null;
+        double left = (smoothed && s.t[first] < mint) ? interpolate(s.t[first], s.f[first], s.t[first + 1], s.f[first + 1], mint, false) : s.f[first];
+        double right = (smoothed && last > 0 && s.t[last] > maxt) ? interpolate(s.t[last - 1], s.f[last - 1], s.t[last], s.f[last], maxt, false) : s.f[last];
+        if (s.t[first] <= mint) first++;
+        if (s.t[last] >= maxt) last--;
+        Series o = new Series(s.labels, s.dropName, Math.max(2, last - first + 3));
+        o.add(mint, left);
+        for (int i = first; i <= last; i++) o.add(s.t[i], s.f[i]);
+        o.add(maxt, right);
+        return o;
+    }
+}

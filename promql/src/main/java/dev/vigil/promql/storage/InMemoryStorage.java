@@ -1,0 +1,105 @@
+package dev.vigil.promql.storage;
+
+import dev.vigil.promql.Labels;
+import dev.vigil.promql.Matcher;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Thread-safe in-memory storage with a metric-name index. Samples per series kept sorted. */
+public final class InMemoryStorage implements AppendableStorage {
+    private static final class Mem {
+        final Labels labels;
+        long[] ts = new long[8];
+        double[] vs = new double[8];
+        int n;
+        Mem(Labels l) { labels = l; }
+
+        void add(long t, double v) {
+            if (n > 0 && ts[n - 1] >= t) {
+                int i = Arrays.binarySearch(ts, 0, n, t);
+                if (i >= 0) { vs[i] = v; return; }
+                int ins = -i - 1;
+                grow();
+                System.arraycopy(ts, ins, ts, ins + 1, n - ins);
+                System.arraycopy(vs, ins, vs, ins + 1, n - ins);
+                ts[ins] = t;
+                vs[ins] = v;
+                n++;
+                return;
+            }
+            grow();
+            ts[n] = t;
+            vs[n] = v;
+            n++;
+        }
+
+        void grow() {
+            if (n == ts.length) {
+                ts = Arrays.copyOf(ts, n * 2);
+                vs = Arrays.copyOf(vs, n * 2);
+            }
+        }
+    }
+
+    private final Map<Labels, Mem> series = new LinkedHashMap<>();
+    private final Map<String, List<Mem>> byName = new HashMap<>();
+
+    @Override public synchronized Appender appender() {
+        return (labels, t, v) -> {
+            synchronized (InMemoryStorage.this) {
+                Mem m = series.get(labels);
+                if (m == null) {
+                    m = new Mem(labels);
+                    series.put(labels, m);
+                    byName.computeIfAbsent(labels.metricName(), k -> new ArrayList<>()).add(m);
+                }
+                m.add(t, v);
+            }
+        };
+    }
+
+    @Override public synchronized void clear() {
+        series.clear();
+        byName.clear();
+    }
+
+    public synchronized int seriesCount() { return series.size(); }
+
+    @Override public Querier querier(long mint, long maxt) {
+        return (hints, matchers) -> select(Math.max(mint, hints.start()), Math.min(maxt, hints.end()), matchers);
+    }
+
+    private synchronized List<SeriesData> select(long mint, long maxt, List<Matcher> matchers) {
+        Iterable<Mem> candidates = series.values();
+        for (Matcher m : matchers) {
+            if (m.name().equals(Labels.METRIC_NAME) && m.type() == Matcher.Type.EQ) {
+                candidates = byName.getOrDefault(m.value(), List.of());
+                break;
+            }
+        }
+        List<SeriesData> out = new ArrayList<>();
+        outer:
+        for (Mem s : candidates) {
+            for (Matcher m : matchers) if (!m.matches(s.labels)) continue outer;
+            int from = lowerBound(s.ts, s.n, mint);
+            int to = lowerBound(s.ts, s.n, maxt + 1);
+            if (to <= from) continue;
+            out.add(new SeriesData(s.labels, Arrays.copyOfRange(s.ts, from, to), Arrays.copyOfRange(s.vs, from, to)));
+        }
+        return out;
+    }
+
+    static int lowerBound(long[] a, int n, long key) {
+        int lo = 0, hi = n;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (a[mid] < key) lo = mid + 1; else hi = mid;
+        }
+        return lo;
+    }
+}
