@@ -255,7 +255,9 @@ public final class ExperimentAnalyzer {
         EffectFigures f = relativeScale ? r.primaryRelative() : r.primaryAbsolute();
         String name = "'" + g.metricId() + "'";
         if (f == null) {
-            String why = r.notes.isEmpty() ? "no usable data" : String.join("; ", r.notes);
+            String why = !r.notes.isEmpty() ? String.join("; ", r.notes)
+                    : relativeScale && r.absolute != null ? "the control value is 0, so a relative margin has no meaning"
+                    : "no usable data";
             return new GuardrailResult(GuardrailStatus.NO_DATA, g.harmDirection(), g.margin(), null, null, null,
                     powerPerGuardrail, null, "Guardrail " + name + " cannot be judged: " + why + ".");
         }
