@@ -38,6 +38,26 @@ def native_metrics(path):
                         names.add(name[:-len(suf)])
     return names
 
+def native_state(lines):
+    """For each line index, whether native histogram data is loaded at that point."""
+    st = []
+    cur = False
+    in_load = False
+    for l in lines:
+        s = l.strip()
+        if s == 'clear':
+            cur = False; in_load = False
+        elif s.startswith('load'):
+            in_load = True
+            if s.startswith('load_with_nhcb'):
+                cur = True
+        elif s.startswith('eval'):
+            in_load = False
+        elif in_load and '{{' in s:
+            cur = True
+        st.append(cur)
+    return st
+
 cache = {}
 out = []
 for f in fails:
@@ -47,8 +67,9 @@ for f in fails:
     fname, line = ident.rsplit(':', 1)
     path = os.path.join(testdir, fname)
     if fname not in cache:
-        cache[fname] = (native_metrics(path), open(path).read().splitlines())
-    natives, lines = cache[fname]
+        ls = open(path).read().splitlines()
+        cache[fname] = (native_metrics(path), ls, native_state(ls))
+    natives, lines, nstate = cache[fname]
     q = lines[int(line) - 1]
     body = '\n'.join(lines[int(line) - 1:int(line) + 12])
     if fname == 'native_histograms.test':
@@ -59,6 +80,8 @@ for f in fails:
         reason = 'start timestamps (@st samples) not supported'
     elif '{{' in body or any(re.search(r'\b' + re.escape(n) + r'\b', q) for n in natives) or 'native histogram' in msg or 'histograms' in msg:
         reason = 'needs native histograms'
+    elif nstate[int(line) - 1]:
+        reason = 'needs native histograms (native histogram series loaded)'
     else:
         reason = 'TODO: ' + msg[:160]
     out.append(f'{ident} {reason}')

@@ -45,5 +45,7 @@ public record Function(String name, List<ValueType> argTypes, int variadic, Valu
         f("sort_by_label", VECTOR, -1, VECTOR, STRING);
         f("sort_by_label_desc", VECTOR, -1, VECTOR, STRING);
         f("vector", VECTOR, 0, SCALAR);
+        f("min_of", SCALAR, 0, SCALAR, SCALAR);
+        f("max_of", SCALAR, 0, SCALAR, SCALAR);
     }
 }

@@ -462,7 +462,6 @@ final class Evaluator {
         if (oneToMany) {
             List<Smp> t = lhs; lhs = rhs; rhs = t;
             lsig = rsigA; rsig = lsigA;
-            Double tf = fillL; fillL = fillR; fillR = tf;
         }
         LinkedHashMap<Integer, Smp> rightSigs = new LinkedHashMap<>();
         for (Smp rs : rhs) {
@@ -470,9 +469,11 @@ final class Evaluator {
             Smp dup = rightSigs.get(sig);
             if (dup != null) {
                 String oneSide = oneToMany ? "left" : "right";
-                Labels matched = vm.on() ? rs.metric().keep(vm.labels()) : rs.metric().without(vm.labels());
+                Labels matched = matchLabels(rs.metric(), vm);
+                Labels a1 = rs.metric(), a2 = dup.metric();
+                if (a1.compareTo(a2) > 0) { Labels x = a1; a1 = a2; a2 = x; }
                 throw err("found duplicate series for the match group " + matched.toGoString() + " on the " + oneSide
-                        + " hand-side of the operation: [" + rs.metric().toGoString() + ", " + dup.metric().toGoString()
+                        + " hand-side of the operation: [" + a1.toGoString() + ", " + a2.toGoString()
                         + "];many-to-many matching not allowed: matching labels must be unique on one side");
             }
             rightSigs.put(sig, rs);
@@ -485,7 +486,7 @@ final class Evaluator {
             Smp rs = rightSigs.get(sig);
             if (rs == null) {
                 if (fillR == null) continue;
-                rs = new Smp(vm.on() ? ls.metric().keep(vm.labels()) : ls.metric().without(vm.labels()), fillR, ls.t(), false, -1);
+                rs = new Smp(matchLabels(ls.metric(), vm), fillR, ls.t(), false, -1);
             }
             doBinop(b, ls, rs, sig, oneToMany, matched, out, keep);
         }
@@ -493,11 +494,18 @@ final class Evaluator {
             for (Map.Entry<Integer, Smp> e : rightSigs.entrySet()) {
                 if (matched.containsKey(e.getKey())) continue;
                 Smp rs = e.getValue();
-                Smp ls = new Smp(vm.on() ? rs.metric().keep(vm.labels()) : rs.metric().without(vm.labels()), fillL, rs.t(), false, -1);
+                Smp ls = new Smp(matchLabels(rs.metric(), vm), fillL, rs.t(), false, -1);
                 doBinop(b, ls, rs, e.getKey(), oneToMany, matched, out, keep);
             }
         }
         return out;
+    }
+
+    private static Labels matchLabels(Labels l, VectorMatching vm) {
+        if (vm.on()) return l.keep(vm.labels());
+        List<String> drop = new ArrayList<>(vm.labels());
+        drop.add(Labels.METRIC_NAME);
+        return l.without(drop);
     }
 
     private void doBinop(BinaryExpr b, Smp ls, Smp rs, int sig, boolean oneToMany, Map<Integer, Set<Labels>> matched, List<Smp> out, boolean[] keep) {

@@ -102,6 +102,12 @@ final class Functions {
             case "end": return ev.fill(ctx.queryEnd / 1000.0);
             case "step": return ev.fill(ctx.queryStep / 1000.0);
             case "range": return ev.fill((ctx.queryEnd - ctx.queryStart) / 1000.0);
+            case "min_of", "max_of": {
+                double[] a = (double[]) ev.eval(args.get(0)), b = (double[]) ev.eval(args.get(1));
+                double[] o = new double[ev.steps];
+                for (int i = 0; i < o.length; i++) o[i] = name.equals("min_of") ? Math.min(a[i], b[i]) : Math.max(a[i], b[i]);
+                return o;
+            }
             case "label_replace": return labelReplace(c);
             case "label_join": return labelJoin(c);
             case "info": return new InfoFunction(ev).eval(c);

@@ -84,6 +84,8 @@ final class HistogramFunctions {
                             MB copy = copy(mb);
                             boolean[] forced = new boolean[1];
                             double r = bucketQuantile(q, copy, forced);
+                            if (forced[0]) ctx.annos.info("input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name "
+                                    + Strings.quote(mb.metric.metricName()) + ctx.pos(vecArg));
                             Labels l = mb.metric.toBuilder().set(qLabel, formatOpenMetricsFloat(q)).build();
                             out.add(new Smp(l, r, ts, true, -1));
                         }
@@ -193,15 +195,16 @@ final class HistogramFunctions {
             double bc = mb.cnt[i];
             double ilb = lb;
             if (i == 0 && ubd > 0) ilb = 0;
+            boolean infWidth = i == 0 && ubd <= 0;
             if (!lowerSet && lb >= lower) { lowerRank = rank; lowerSet = true; }
             if (!upperSet && lb >= upper) { upperRank = rank; upperSet = true; }
             if (lowerSet && upperSet) break;
             if (!lowerSet && lb < lower && ubd > lower) {
-                lowerRank = lower <= ilb ? rank : rank + (bc - rank) * (lower - ilb) / (ubd - ilb);
+                lowerRank = infWidth ? bc : lower <= ilb ? rank : rank + (bc - rank) * (lower - ilb) / (ubd - ilb);
                 lowerSet = true;
             }
             if (!upperSet && lb < upper && ubd > upper) {
-                upperRank = upper <= ilb ? rank : rank + (bc - rank) * (upper - ilb) / (ubd - ilb);
+                upperRank = infWidth ? rank : upper <= ilb ? rank : rank + (bc - rank) * (upper - ilb) / (ubd - ilb);
                 upperSet = true;
             }
             if (lowerSet && upperSet) break;

@@ -116,6 +116,7 @@ final class RangeFunctions {
                 return true;
             }
             case "mad_over_time": {
+                for (int i = lo; i < hi; i++) if (Double.isNaN(f[i])) { out[0] = Double.NaN; return true; }
                 double[] v = java.util.Arrays.copyOfRange(f, lo, hi);
                 double median = Evaluator.quantile(0.5, v, v.length);
                 double[] d = new double[n];
@@ -269,6 +270,7 @@ final class RangeFunctions {
             last = m;
         }
         if (t[base + last] <= w.rangeStart) return false;
+        if (w.smoothed && t[base + first] >= w.rangeEnd) return false;
         double left = (w.smoothed && t[base + first] < w.rangeStart)
                 ? interpolate(t[base + first], f[base + first], t[base + first + 1], f[base + first + 1], w.rangeStart, isCounter)
                 : f[base + first];

@@ -140,7 +140,7 @@ public final class Parser {
             if (peek().type() == T.LPAREN) include = parseLabelList();
             explicit = true;
         }
-        while (peek().isKw("fill") || peek().isKw("fill_left") || peek().isKw("fill_right")) {
+        while ((peek().isKw("fill") || peek().isKw("fill_left") || peek().isKw("fill_right")) && peek(1).type() == T.LPAREN) {
             Tok f = next();
             expect(T.LPAREN, "\"(\"");
             Expr v = parseExpr(0);
@@ -427,7 +427,7 @@ public final class Parser {
         }
         if (peek(1).type() == T.LPAREN) {
             Function f = Function.ALL.get(word);
-            if (f == null && (lw.equals("step") || lw.equals("range") || lw.equals("start") || lw.equals("end"))) f = Function.ALL.get(lw);
+            if (f == null && (lw.equals("step") || lw.equals("range") || lw.equals("start") || lw.equals("end") || lw.equals("min_of") || lw.equals("max_of"))) f = Function.ALL.get(lw);
             if (f == null) throw err(t, "unknown function with name \"" + word + "\"");
             return parseCall(f);
         }
