@@ -358,6 +358,8 @@ public final class ExperimentAnalyzer {
             for (MetricResult r : improved) reasons.add(successSentence(r, def.alpha(), "improved significantly"));
             if (noSuccessMetrics) reasons.add("There are no success metrics; every guardrail passed.");
             else if (!def.guardrailMetrics().isEmpty()) reasons.add("Every guardrail passed.");
+            for (MetricResult r : mine)
+                if (r.role() == MetricRole.GUARDRAIL) reasons.add(r.guardrail().explanation());
             return new VariantDecision(t.id(), Decision.SHIP, reasons);
         }
         for (MetricResult r : missing) {

@@ -46,9 +46,12 @@ public record ExperimentDefinition(
     private static final double MIN_QUANTILE = 0.001, MAX_QUANTILE = 0.999;
 
     public ExperimentDefinition {
-        variants = variants == null ? List.of() : List.copyOf(variants);
-        successMetrics = successMetrics == null ? List.of() : List.copyOf(successMetrics);
-        guardrailMetrics = guardrailMetrics == null ? List.of() : List.copyOf(guardrailMetrics);
+        // defensive copies that keep null elements, so validate() can report them instead of a constructor NPE
+        variants = variants == null ? List.of() : java.util.Collections.unmodifiableList(new ArrayList<>(variants));
+        successMetrics = successMetrics == null ? List.of()
+                : java.util.Collections.unmodifiableList(new ArrayList<>(successMetrics));
+        guardrailMetrics = guardrailMetrics == null ? List.of()
+                : java.util.Collections.unmodifiableList(new ArrayList<>(guardrailMetrics));
     }
 
     /** The control variant; call only on a valid definition. */
