@@ -71,6 +71,18 @@ public final class BodyDecoder {
     }
 
     static byte[] snappy(byte[] compressed, long cap) {
+        // The block format starts with the decompressed length as a varint: check it before anything else.
+        long declared = 0;
+        for (int i = 0, shift = 0; i < compressed.length && i < 10; i++, shift += 7) {
+            declared |= (long) (compressed[i] & 0x7F) << shift;
+            if ((compressed[i] & 0x80) == 0) {
+                break;
+            }
+        }
+        if (declared > cap) {
+            throw RequestException.tooLarge("decompressed_too_large",
+                    "snappy body declares " + declared + " decompressed bytes, limit " + cap);
+        }
         int n;
         try {
             n = Snappy.uncompressedLength(compressed);

@@ -399,6 +399,13 @@ public final class IngestServer implements AutoCloseable {
             if (cur == null) {
                 return;
             }
+            if (content.decoderResult().isFailure()) {
+                Pending p = cur;
+                abortBody();
+                reject(ctx, p.endpoint, p.tenant, new RequestException(400, "malformed_http",
+                        "malformed HTTP body framing: " + content.decoderResult().cause().getMessage()), null, true);
+                return;
+            }
             if (!discard && body != null) {
                 ByteBuf chunk = content.content();
                 int n = chunk.readableBytes();
@@ -569,7 +576,7 @@ public final class IngestServer implements AutoCloseable {
         }
 
         void readTimeout(ChannelHandlerContext ctx) {
-            if (!conn.requestOpen && cur == null) {
+            if (closed) {
                 return;
             }
             log.info("request read timeout remote={} after_ms={}", ctx.channel().remoteAddress(), readTimeoutMillis);

@@ -128,11 +128,11 @@ public final class RequestProcessor {
     }
 
     private FullHttpResponse finish(IngestRequest req, Decoded d, FullHttpResponse resp) {
-        int code = resp.status().code();
-        if (code >= 200 && code < 300) {
+        if (d.accepted() > 0) {
+            // Only called once Kafka acknowledged every accepted item.
             metrics.itemsAccepted(req.tenant(), req.endpoint().kind(), d.accepted());
             metrics.bytesAccepted(req.endpoint().name(), req.tenant(), req.body().readableBytes());
-        } else {
+        } else if (resp.status().code() >= 400) {
             metrics.requestRejected(req.tenant(), "all_rejected");
             metrics.bytesRejected(req.tenant(), "all_rejected", req.body().readableBytes());
         }
