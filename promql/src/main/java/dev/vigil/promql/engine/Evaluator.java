@@ -416,6 +416,10 @@ final class Evaluator {
         for (int i = 0; i < lhs.size(); i++) lsig[i] = sigOrd.computeIfAbsent(signature(lhs.get(i).labels, vm), k -> sigOrd.size());
         for (int i = 0; i < rhs.size(); i++) rsig[i] = sigOrd.computeIfAbsent(signature(rhs.get(i).labels, vm), k -> sigOrd.size());
         int numSigs = sigOrd.size();
+        if (!BinaryExpr.isSetOp(op) && vm.fillLeft() == null && vm.fillRight() == null) {
+            Mat fast = fastBinop(b, lhs, rhs, lsig, rsig, numSigs);
+            if (fast != null) return fast;
+        }
         Map<Long, Labels> resultCache = new HashMap<>();
         StepFn fn = switch (op) {
             case "and" -> (v, ts, st) -> {
@@ -449,6 +453,65 @@ final class Evaluator {
             default -> (v, ts, st) -> binopStep(b, v.get(0), v.get(1), lsig, rsig, resultCache);
         };
         return rangeEval(new Object[]{lhs, rhs}, fn);
+    }
+
+    /**
+     * Series-major evaluation of arithmetic/comparison vector matching when the matching is
+     * unambiguous (unique "one" side signatures, unique result labels). Returns null to fall back
+     * to the generic per-step algorithm (which produces Prometheus' errors for ambiguous cases).
+     */
+    private Mat fastBinop(BinaryExpr b, Mat lhs, Mat rhs, int[] lsig, int[] rsig, int numSigs) {
+        VectorMatching vm = b.matching();
+        boolean oneToMany = vm.card() == VectorMatching.Card.ONE_TO_MANY;
+        Mat many = oneToMany ? rhs : lhs, one = oneToMany ? lhs : rhs;
+        int[] msig = oneToMany ? rsig : lsig, osig = oneToMany ? lsig : rsig;
+        int[] oneBySig = new int[numSigs];
+        Arrays.fill(oneBySig, -1);
+        for (int i = 0; i < one.size(); i++) {
+            if (oneBySig[osig[i]] != -1) return null;
+            oneBySig[osig[i]] = i;
+        }
+        boolean oneToOne = vm.card() == VectorMatching.Card.ONE_TO_ONE;
+        Set<Labels> seen = new HashSet<>();
+        boolean[] sigUsed = new boolean[numSigs];
+        Labels[] resLabels = new Labels[many.size()];
+        for (int i = 0; i < many.size(); i++) {
+            int o = oneBySig[msig[i]];
+            if (o < 0) continue;
+            if (oneToOne) {
+                if (sigUsed[msig[i]]) return null;
+                sigUsed[msig[i]] = true;
+            }
+            Labels rl = resultMetric(many.get(i).labels, one.get(o).labels, b.op(), vm);
+            if (!seen.add(rl)) return null;
+            resLabels[i] = rl;
+        }
+        Mat out = new Mat();
+        boolean[] keep = new boolean[1];
+        boolean rb = b.returnBool();
+        long total = 0;
+        for (int i = 0; i < many.size(); i++) {
+            if (resLabels[i] == null) continue;
+            Series ms = many.get(i), os = one.get(oneBySig[msig[i]]);
+            Series res = null;
+            int j = 0;
+            for (int k = 0; k < ms.n; k++) {
+                long t = ms.t[k];
+                while (j < os.n && os.t[j] < t) j++;
+                if (j >= os.n) break;
+                if (os.t[j] != t) continue;
+                double fl = ms.f[k], fr = os.f[j];
+                if (oneToMany) { double x = fl; fl = fr; fr = x; }
+                double v = elemBinop(b.op(), fl, fr, keep);
+                if (rb) v = keep[0] ? 1 : 0;
+                else if (!keep[0]) continue;
+                if (res == null) res = new Series(resLabels[i], rb, ms.n);
+                res.add(t, v);
+            }
+            if (res != null) { out.add(res); total += res.n; }
+        }
+        ctx.addSamples(total);
+        return out;
     }
 
     private List<Smp> binopStep(BinaryExpr b, List<Smp> lhs, List<Smp> rhs, int[] lsigA, int[] rsigA, Map<Long, Labels> cache) {
@@ -596,6 +659,7 @@ final class Evaluator {
             if (mn < 0) ctx.annos.warn("quantile value should be between 0 and 1, got " + fmtG(mn) + ctx.pos(a.param()));
         }
         int ng = groupLabels.size();
+        if (SIMPLE_AGG.contains(op) && (long) ng * steps <= 20_000_000L) return simpleAggregate(op, in, seriesGroup, groupLabels);
         Series[] outS = new Series[ng];
         // per-group accumulators
         boolean[] seen = new boolean[ng];
@@ -686,6 +750,87 @@ final class Evaluator {
         ctx.addSamples(total);
         Mat out = new Mat(ng);
         for (Series s : outS) if (s != null) out.add(s);
+        return out;
+    }
+
+    private static final Set<String> SIMPLE_AGG = Set.of("sum", "avg", "count", "min", "max", "group", "stddev", "stdvar");
+
+    /** Series-major aggregation: state per (group, step); same arithmetic as the per-step version. */
+    private Mat simpleAggregate(String op, Mat in, int[] seriesGroup, List<Labels> groupLabels) {
+        int ng = groupLabels.size();
+        int n = ng * steps;
+        double[] fv = new double[n], mean = new double[n], kc = new double[n], cnt = new double[n];
+        boolean[] incMean = op.equals("avg") ? new boolean[n] : null;
+        boolean[] drop = new boolean[ng];
+        double[] kt = new double[2];
+        int opc = switch (op) { case "sum" -> 0; case "avg" -> 1; case "count" -> 2; case "min" -> 3; case "max" -> 4; case "group" -> 5; default -> 6; };
+        for (int si = 0; si < in.size(); si++) {
+            if ((si & 255) == 0) ctx.qc.check();
+            Series s = in.get(si);
+            int g = seriesGroup[si];
+            if (s.dropName) drop[g] = true;
+            int base = g * steps;
+            for (int k = 0; k < s.n; k++) {
+                int idx = base + (int) ((s.t[k] - start) / interval);
+                double f = s.f[k];
+                if (cnt[idx] == 0) {
+                    cnt[idx] = 1;
+                    fv[idx] = f;
+                    mean[idx] = f;
+                    if (opc == 6) fv[idx] = (Double.isNaN(f) || Double.isInfinite(f)) ? Double.NaN : 0;
+                    else if (opc == 5) fv[idx] = 1;
+                    continue;
+                }
+                switch (opc) {
+                    case 0 -> { KahanSum.inc(f, fv[idx], kc[idx], kt); fv[idx] = kt[0]; kc[idx] = kt[1]; }
+                    case 1 -> {
+                        double c = ++cnt[idx];
+                        if (!incMean[idx]) {
+                            KahanSum.inc(f, fv[idx], kc[idx], kt);
+                            if (!Double.isInfinite(kt[0])) { fv[idx] = kt[0]; kc[idx] = kt[1]; break; }
+                            incMean[idx] = true;
+                            mean[idx] = fv[idx] / (c - 1);
+                            kc[idx] /= c - 1;
+                        }
+                        double q = (c - 1) / c;
+                        KahanSum.inc(f / c, q * mean[idx], q * kc[idx], kt);
+                        mean[idx] = kt[0];
+                        kc[idx] = kt[1];
+                    }
+                    case 2 -> cnt[idx]++;
+                    case 3 -> { if (fv[idx] > f || Double.isNaN(fv[idx])) fv[idx] = f; }
+                    case 4 -> { if (fv[idx] < f || Double.isNaN(fv[idx])) fv[idx] = f; }
+                    case 5 -> { }
+                    default -> {
+                        double c = ++cnt[idx];
+                        double delta = f - mean[idx];
+                        mean[idx] += delta / c;
+                        fv[idx] += delta * (f - mean[idx]);
+                    }
+                }
+            }
+        }
+        Mat out = new Mat(ng);
+        long total = 0;
+        for (int g = 0; g < ng; g++) {
+            Series o = null;
+            int base = g * steps;
+            for (int st = 0; st < steps; st++) {
+                int idx = base + st;
+                if (cnt[idx] == 0) continue;
+                double v = switch (opc) {
+                    case 0 -> fv[idx] + kc[idx];
+                    case 1 -> incMean[idx] ? mean[idx] + kc[idx] : fv[idx] / cnt[idx] + kc[idx] / cnt[idx];
+                    case 2 -> cnt[idx];
+                    case 6 -> op.equals("stdvar") ? fv[idx] / cnt[idx] : Math.sqrt(fv[idx] / cnt[idx]);
+                    default -> fv[idx];
+                };
+                if (o == null) o = new Series(groupLabels.get(g), drop[g], Math.min(steps, 16));
+                o.add(ts(st), v);
+            }
+            if (o != null) { out.add(o); total += o.n; }
+        }
+        ctx.addSamples(total);
         return out;
     }
 

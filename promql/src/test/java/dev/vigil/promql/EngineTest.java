@@ -1,0 +1,61 @@
+package dev.vigil.promql;
+
+import dev.vigil.promql.engine.Engine;
+import dev.vigil.promql.engine.EngineOptions;
+import dev.vigil.promql.engine.QueryContext;
+import dev.vigil.promql.engine.QueryException;
+import dev.vigil.promql.engine.QueryResult;
+import dev.vigil.promql.engine.Value;
+import dev.vigil.promql.storage.Appender;
+import dev.vigil.promql.storage.InMemoryStorage;
+import dev.vigil.promql.storage.StaleNaN;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class EngineTest {
+    private static InMemoryStorage data() {
+        InMemoryStorage s = new InMemoryStorage();
+        Appender a = s.appender();
+        for (int i = 0; i <= 10; i++) {
+            a.append(Labels.of("__name__", "req_total", "job", "a"), i * 60_000L, i * 60);
+            a.append(Labels.of("__name__", "req_total", "job", "b"), i * 60_000L, i * 120);
+        }
+        a.append(Labels.of("__name__", "gone"), 0, 1);
+        a.append(Labels.of("__name__", "gone"), 60_000, StaleNaN.VALUE);
+        return s;
+    }
+
+    @Test
+    void instantAndRangeQueries() {
+        Engine e = new Engine();
+        QueryResult r = e.instantQuery(data(), "sum(rate(req_total[5m]))", 600_000);
+        Value.Vector v = (Value.Vector) r.value();
+        assertThat(v.samples()).hasSize(1);
+        assertThat(v.samples().get(0).value()).isCloseTo(3.0, org.assertj.core.data.Offset.offset(1e-9));
+        r = e.rangeQuery(data(), "req_total{job=\"a\"} * 2", 0, 600_000, 60_000);
+        Value.Matrix m = (Value.Matrix) r.value();
+        assertThat(m.series()).hasSize(1);
+        assertThat(m.series().get(0).size()).isEqualTo(11);
+        assertThat(m.series().get(0).labels().has("__name__")).isFalse();
+    }
+
+    @Test
+    void stalenessMarkersEndSeries() {
+        Engine e = new Engine();
+        assertThat(((Value.Vector) e.instantQuery(data(), "gone", 30_000).value()).samples()).hasSize(1);
+        assertThat(((Value.Vector) e.instantQuery(data(), "gone", 90_000).value()).samples()).isEmpty();
+    }
+
+    @Test
+    void limitsAndCancellation() {
+        Engine e = new Engine(EngineOptions.defaults().withMaxSamples(5));
+        assertThatThrownBy(() -> e.instantQuery(data(), "req_total[10m]", 600_000))
+                .isInstanceOf(QueryException.class).hasMessageContaining("too many samples");
+        QueryContext qc = QueryContext.unlimited();
+        qc.cancel();
+        assertThatThrownBy(() -> new Engine().instantQuery(data(), "req_total", 0, qc))
+                .isInstanceOf(QueryException.class).hasMessageContaining("canceled");
+    }
+}
