@@ -178,6 +178,7 @@ public final class ChdbConnection implements AutoCloseable {
     public final class QueryStream implements AutoCloseable {
         private MemorySegment stream;
         private boolean finished;
+        private boolean failed;
         private long rowsRead;
         private long bytesRead;
 
@@ -200,6 +201,7 @@ public final class ChdbConnection implements AutoCloseable {
                     MemorySegment err = (MemorySegment) lib.resultError.invokeExact(chunk);
                     if (!err.equals(MemorySegment.NULL)) {
                         finished = true;
+                        failed = true;
                         throw ChdbException.fromEngine(ChdbLibrary.cString(err));
                     }
                     long len = (long) lib.resultLength.invokeExact(chunk);
@@ -235,6 +237,7 @@ public final class ChdbConnection implements AutoCloseable {
             if (stream == null) {
                 return;
             }
+            boolean dirty = failed || !finished;
             try {
                 if (!finished) {
                     lib.streamCancelQuery.invokeExact(h(), stream);
@@ -245,7 +248,47 @@ public final class ChdbConnection implements AutoCloseable {
             } finally {
                 stream = null;
             }
+            if (dirty && !broken && !flushing) {
+                flushing = true;
+                try {
+                    flushStaleOutput();
+                } finally {
+                    flushing = false;
+                }
+            }
         }
+    }
+
+    private boolean flushing;
+
+    private static final byte[] CLEAN_SELECT_1 = {1, 1, '1', 5, 'U', 'I', 'n', 't', '8', 1};
+
+    /**
+     * chDB 26.7 quirk: after a streaming query fails or is cancelled, the next streaming query on the
+     * connection starts with the failed query's format header. A throwaway query absorbs it; if the
+     * connection still is not clean it is retired.
+     */
+    private void flushStaleOutput() {
+        for (int attempt = 0; attempt < 2; attempt++) {
+            try (QueryStream s = streamQueryRaw("SELECT 1".getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+                java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+                byte[] ch;
+                while ((ch = s.next()) != null) {
+                    out.write(ch, 0, ch.length);
+                }
+                if (java.util.Arrays.equals(out.toByteArray(), CLEAN_SELECT_1)) {
+                    return;
+                }
+            } catch (RuntimeException e) {
+                break;
+            }
+        }
+        broken = true;
+    }
+
+    private QueryStream streamQueryRaw(byte[] sql) {
+        QueryStream s = streamQuery(sql, "RowBinaryWithNamesAndTypes", null);
+        return s;
     }
 
     /** Starts a streaming INSERT ({@code INSERT INTO t (cols)} without FORMAT or data). */

@@ -32,18 +32,15 @@ public final class CompressedBlocks {
     private CompressedBlocks() {
     }
 
-    /** Frames {@code data[off, off+len)} as one LZ4 block (or an uncompressed one if LZ4 does not help). */
+    /**
+     * Frames {@code data[off, off+len)} as one LZ4 block. Always LZ4, even when it does not shrink the
+     * data: jdbc-v2 0.10.0 rejects the uncompressed method byte (0x02) with "Invalid LZ4 magic byte".
+     */
     public static byte[] encodeBlock(byte[] data, int off, int len) {
         int max = COMPRESSOR.maxCompressedLength(len);
         byte[] out = new byte[25 + max];
         int clen = COMPRESSOR.compress(data, off, len, out, 25, max);
-        byte method = METHOD_LZ4;
-        if (clen >= len) {
-            System.arraycopy(data, off, out, 25, len);
-            clen = len;
-            method = METHOD_NONE;
-        }
-        out[16] = method;
+        out[16] = METHOD_LZ4;
         putInt(out, 17, clen + 9);
         putInt(out, 21, len);
         long[] h = CityHash128.hash(out, 16, clen + 9);
