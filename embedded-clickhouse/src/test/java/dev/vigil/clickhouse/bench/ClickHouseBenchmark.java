@@ -1,0 +1,190 @@
+package dev.vigil.clickhouse.bench;
+
+import com.clickhouse.client.api.Client;
+import com.clickhouse.client.api.insert.InsertResponse;
+import com.clickhouse.client.api.insert.InsertSettings;
+import com.clickhouse.data.ClickHouseFormat;
+import com.clickhouse.jdbc.ConnectionImpl;
+import dev.vigil.clickhouse.EmbeddedClickHouse;
+import dev.vigil.clickhouse.engine.ChdbConnection;
+import dev.vigil.clickhouse.engine.ChdbEngine;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Benchmark command (not a test): JDBC through the embedded server beside the same work done
+ * in-process on chDB. Run with embedded-clickhouse/bench.sh [rows] [selects].
+ *
+ * <ul>
+ *   <li>insert: rows/s of a RowBinary batch insert: jdbc-v2 PreparedStatement batches on the RowBinary
+ *       path, the driver's client-v2 insert of pre-serialised RowBinary (what the aggregator does), and
+ *       chDB's streaming insert of the same bytes in-process;</li>
+ *   <li>select: round-trip latency (p50/p99) of a small SELECT through JDBC vs chdb_query in-process.</li>
+ * </ul>
+ */
+public final class ClickHouseBenchmark {
+    public static void main(String[] args) throws Exception {
+        int rows = args.length > 0 ? Integer.parseInt(args[0]) : 2_000_000;
+        int selects = args.length > 1 ? Integer.parseInt(args[1]) : 3_000;
+        int batch = 100_000;
+        com.clickhouse.jdbc.Driver.load();
+        Path dir = Files.createTempDirectory("vigil-ch-bench-");
+        try (EmbeddedClickHouse ch = EmbeddedClickHouse.start(dir)) {
+            String ddl = "CREATE TABLE %s (id UInt64, ts DateTime64(3, 'UTC'), name LowCardinality(String), v Float64)"
+                    + " ENGINE = MergeTree ORDER BY id";
+            Properties p = new Properties();
+            p.setProperty("beta.row_binary_for_simple_insert", "true");
+            try (Connection c = DriverManager.getConnection(ch.jdbcUrl(), p); Statement s = c.createStatement()) {
+                for (String t : List.of("b_jdbc", "b_client", "b_inproc", "b_small")) {
+                    s.execute(ddl.formatted(t));
+                }
+                s.execute("INSERT INTO b_small SELECT number, now64(3), 'm' || toString(number % 10), number FROM numbers(1000)");
+
+                // Warm-up, then JDBC PreparedStatement batches (RowBinary path).
+                jdbcInsert(c, "b_small", 10_000, 10_000, 1_000_000);
+                long t0 = System.nanoTime();
+                jdbcInsert(c, "b_jdbc", rows, batch, 0);
+                double jdbcRate = rows / ((System.nanoTime() - t0) / 1e9);
+                check(s, "b_jdbc", rows);
+
+                // client-v2 insert of pre-serialised RowBinary blocks.
+                Client client = c.unwrap(ConnectionImpl.class).getClient();
+                byte[][] blocks = new byte[rows / batch][];
+                for (int b = 0; b < blocks.length; b++) {
+                    blocks[b] = rowBinary((long) b * batch, batch);
+                }
+                t0 = System.nanoTime();
+                for (byte[] block : blocks) {
+                    try (InsertResponse r = client.insert("b_client", List.of("id", "ts", "name", "v"),
+                            out -> out.write(block), ClickHouseFormat.RowBinary, new InsertSettings())
+                            .get(120, TimeUnit.SECONDS)) {
+                        if (r.getWrittenRows() != batch) {
+                            throw new IllegalStateException("written " + r.getWrittenRows());
+                        }
+                    }
+                }
+                double clientRate = rows / ((System.nanoTime() - t0) / 1e9);
+                check(s, "b_client", rows);
+
+                // The same bytes in-process through chDB's streaming insert.
+                ChdbEngine engine = ChdbEngine.current();
+                ChdbConnection conn = engine.connect();
+                t0 = System.nanoTime();
+                for (byte[] block : blocks) {
+                    try (var in = conn.streamInsert("INSERT INTO default.b_inproc (id, ts, name, v)"
+                            .getBytes(StandardCharsets.UTF_8), "RowBinary", null)) {
+                        in.append(block, 0, block.length);
+                        in.done();
+                    }
+                }
+                double inprocRate = rows / ((System.nanoTime() - t0) / 1e9);
+                check(s, "b_inproc", rows);
+
+                // Small SELECT round trips.
+                String sql = "SELECT id, name, v FROM b_small WHERE id = 42";
+                long[] jdbcLat = new long[selects];
+                long[] inLat = new long[selects];
+                for (int i = 0; i < selects / 5; i++) {
+                    jdbcSelect(s, sql);
+                    conn.query(sql.getBytes(StandardCharsets.UTF_8), "RowBinaryWithNamesAndTypes", null);
+                }
+                for (int i = 0; i < selects; i++) {
+                    long a = System.nanoTime();
+                    jdbcSelect(s, sql);
+                    jdbcLat[i] = System.nanoTime() - a;
+                    a = System.nanoTime();
+                    conn.query(sql.getBytes(StandardCharsets.UTF_8), "RowBinaryWithNamesAndTypes", null);
+                    inLat[i] = System.nanoTime() - a;
+                }
+                engine.disconnect(conn);
+                Arrays.sort(jdbcLat);
+                Arrays.sort(inLat);
+                System.out.printf("%nEmbedded ClickHouse benchmark (%d rows, batches of %d; %d selects; %d cores)%n",
+                        rows, batch, selects, Runtime.getRuntime().availableProcessors());
+                System.out.println("| measurement | over HTTP (JDBC) | in-process chDB | ratio |");
+                System.out.println("|---|---|---|---|");
+                System.out.printf("| RowBinary insert, jdbc-v2 PreparedStatement batch | %,.0f rows/s | %,.0f rows/s | %.2f |%n",
+                        jdbcRate, inprocRate, jdbcRate / inprocRate);
+                System.out.printf("| RowBinary insert, client-v2 insert of serialised blocks | %,.0f rows/s | %,.0f rows/s | %.2f |%n",
+                        clientRate, inprocRate, clientRate / inprocRate);
+                System.out.printf("| small SELECT round trip p50 | %.3f ms | %.3f ms | %.1fx |%n",
+                        jdbcLat[selects / 2] / 1e6, inLat[selects / 2] / 1e6, (double) jdbcLat[selects / 2] / inLat[selects / 2]);
+                System.out.printf("| small SELECT round trip p99 | %.3f ms | %.3f ms | %.1fx |%n",
+                        jdbcLat[selects * 99 / 100] / 1e6, inLat[selects * 99 / 100] / 1e6,
+                        (double) jdbcLat[selects * 99 / 100] / inLat[selects * 99 / 100]);
+            }
+        }
+        System.exit(0);
+    }
+
+    static void jdbcInsert(Connection c, String table, int rows, int batch, long offset) throws Exception {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + table + " (id, ts, name, v) VALUES (?, ?, ?, ?)")) {
+            java.sql.Timestamp ts = java.sql.Timestamp.from(java.time.Instant.parse("2026-01-01T00:00:00Z"));
+            for (int i = 0; i < rows; i++) {
+                ps.setLong(1, offset + i);
+                ps.setTimestamp(2, ts);
+                ps.setString(3, NAMES[i % NAMES.length]);
+                ps.setDouble(4, i * 0.25);
+                ps.addBatch();
+                if ((i + 1) % batch == 0) {
+                    ps.executeBatch();
+                }
+            }
+            ps.executeBatch();
+        }
+    }
+
+    static final String[] NAMES = {"model-a", "model-b", "model-c", "model-d", "model-e"};
+
+    static byte[] rowBinary(long first, int n) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(n * 32);
+        long ts = 1_767_225_600_000L;
+        for (int i = 0; i < n; i++) {
+            putLong(out, first + i);
+            putLong(out, ts + i);
+            byte[] name = NAMES[i % NAMES.length].getBytes(StandardCharsets.UTF_8);
+            out.write(name.length);
+            out.write(name, 0, name.length);
+            putLong(out, Double.doubleToLongBits(i * 0.25));
+        }
+        return out.toByteArray();
+    }
+
+    static void putLong(ByteArrayOutputStream out, long v) {
+        for (int b = 0; b < 8; b++) {
+            out.write((int) (v >>> (8 * b)) & 0xFF);
+        }
+    }
+
+    static void jdbcSelect(Statement s, String sql) throws Exception {
+        try (ResultSet rs = s.executeQuery(sql)) {
+            if (!rs.next() || rs.getLong(1) != 42) {
+                throw new IllegalStateException("bad result");
+            }
+        }
+    }
+
+    static void check(Statement s, String table, int rows) throws Exception {
+        try (ResultSet rs = s.executeQuery("SELECT count() FROM " + table)) {
+            rs.next();
+            if (rs.getLong(1) != rows) {
+                throw new IllegalStateException(table + " has " + rs.getLong(1) + " rows, expected " + rows);
+            }
+        }
+    }
+
+    private ClickHouseBenchmark() {
+    }
+}
