@@ -206,7 +206,8 @@ public final class RuleManager implements AutoCloseable {
             } else if (restore) {
                 Optional<GroupState> st = stateStore.load(g.key());
                 if (st.isPresent()) {
-                    int n = g.restore(st.get(), now, config.outageTolerance().toMillis(), config.forGracePeriod().toMillis());
+                    int n = g.restore(st.get(), g.evalTimestamp(now), config.outageTolerance().toMillis(),
+                            config.forGracePeriod().toMillis());
                     if (n > 0) {
                         log.info("alert state restored tenant={} group={} alerts={}", tenant, g.name(), n);
                     }
