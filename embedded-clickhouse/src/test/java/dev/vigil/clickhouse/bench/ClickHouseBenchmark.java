@@ -92,25 +92,10 @@ public final class ClickHouseBenchmark {
                 double inprocRate = rows / ((System.nanoTime() - t0) / 1e9);
                 check(s, "b_inproc", rows);
 
-                // Small SELECT round trips.
-                String sql = "SELECT id, name, v FROM b_small WHERE id = 42";
-                long[] jdbcLat = new long[selects];
-                long[] inLat = new long[selects];
-                for (int i = 0; i < selects / 5; i++) {
-                    jdbcSelect(s, sql);
-                    conn.query(sql.getBytes(StandardCharsets.UTF_8), "RowBinaryWithNamesAndTypes", null);
-                }
-                for (int i = 0; i < selects; i++) {
-                    long a = System.nanoTime();
-                    jdbcSelect(s, sql);
-                    jdbcLat[i] = System.nanoTime() - a;
-                    a = System.nanoTime();
-                    conn.query(sql.getBytes(StandardCharsets.UTF_8), "RowBinaryWithNamesAndTypes", null);
-                    inLat[i] = System.nanoTime() - a;
-                }
+                // Small SELECT round trips: a point query on a MergeTree, and SELECT 1 (pure round trip).
+                long[][] point = latencies(s, conn, "SELECT id, name, v FROM b_small WHERE id = 42", 42, selects);
+                long[][] one = latencies(s, conn, "SELECT 42", 42, selects);
                 engine.disconnect(conn);
-                Arrays.sort(jdbcLat);
-                Arrays.sort(inLat);
                 System.out.printf("%nEmbedded ClickHouse benchmark (%d rows, batches of %d; %d selects; %d cores)%n",
                         rows, batch, selects, Runtime.getRuntime().availableProcessors());
                 System.out.println("| measurement | over HTTP (JDBC) | in-process chDB | ratio |");
@@ -119,11 +104,8 @@ public final class ClickHouseBenchmark {
                         jdbcRate, inprocRate, jdbcRate / inprocRate);
                 System.out.printf("| RowBinary insert, client-v2 insert of serialised blocks | %,.0f rows/s | %,.0f rows/s | %.2f |%n",
                         clientRate, inprocRate, clientRate / inprocRate);
-                System.out.printf("| small SELECT round trip p50 | %.3f ms | %.3f ms | %.1fx |%n",
-                        jdbcLat[selects / 2] / 1e6, inLat[selects / 2] / 1e6, (double) jdbcLat[selects / 2] / inLat[selects / 2]);
-                System.out.printf("| small SELECT round trip p99 | %.3f ms | %.3f ms | %.1fx |%n",
-                        jdbcLat[selects * 99 / 100] / 1e6, inLat[selects * 99 / 100] / 1e6,
-                        (double) jdbcLat[selects * 99 / 100] / inLat[selects * 99 / 100]);
+                row("small SELECT (MergeTree point query)", point, selects);
+                row("SELECT 42 (round trip only)", one, selects);
             }
         }
         System.exit(0);
@@ -165,6 +147,35 @@ public final class ClickHouseBenchmark {
     static void putLong(ByteArrayOutputStream out, long v) {
         for (int b = 0; b < 8; b++) {
             out.write((int) (v >>> (8 * b)) & 0xFF);
+        }
+    }
+
+    static long[][] latencies(Statement s, ChdbConnection conn, String sql, long expect, int n) throws Exception {
+        long[] jdbc = new long[n];
+        long[] in = new long[n];
+        byte[] q = sql.getBytes(StandardCharsets.UTF_8);
+        for (int i = 0; i < n / 5; i++) {
+            jdbcSelect(s, sql);
+            conn.query(q, "RowBinaryWithNamesAndTypes", null);
+        }
+        for (int i = 0; i < n; i++) {
+            long a = System.nanoTime();
+            jdbcSelect(s, sql);
+            jdbc[i] = System.nanoTime() - a;
+            a = System.nanoTime();
+            conn.query(q, "RowBinaryWithNamesAndTypes", null);
+            in[i] = System.nanoTime() - a;
+        }
+        Arrays.sort(jdbc);
+        Arrays.sort(in);
+        return new long[][] {jdbc, in};
+    }
+
+    static void row(String name, long[][] l, int n) {
+        for (int pct : new int[] {50, 99}) {
+            long j = l[0][n * pct / 100];
+            long i = l[1][n * pct / 100];
+            System.out.printf("| %s p%d | %.3f ms | %.3f ms | %.1fx |%n", name, pct, j / 1e6, i / 1e6, (double) j / i);
         }
     }
 
