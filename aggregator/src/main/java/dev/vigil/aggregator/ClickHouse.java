@@ -85,6 +85,21 @@ public final class ClickHouse implements AutoCloseable {
         return out;
     }
 
+    /** Streams the rows of a query to {@code consumer} (for large reads such as rebuilding the seen-id store). */
+    public void forEach(String sql, RowConsumer consumer) throws SQLException {
+        try (Connection c = connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            while (rs.next()) {
+                consumer.accept(rs);
+            }
+        }
+    }
+
+    /** Receives one row of {@link #forEach}. */
+    @FunctionalInterface
+    public interface RowConsumer {
+        void accept(ResultSet rs) throws SQLException;
+    }
+
     /** A single number (count(), max(...)); null when no row or NULL. */
     public Long queryLong(String sql) throws SQLException {
         try (Connection c = connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {

@@ -1,0 +1,139 @@
+package dev.vigil.aggregator;
+
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.vigil.common.http.Responses;
+import dev.vigil.common.http.SimpleHttpServer;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+
+/**
+ * The aggregator's admin API (docs/aggregator.md):
+ * <pre>
+ * GET    /api/v1/jobs                      every declared job: state, lag, last error, throughput
+ * GET    /api/v1/jobs/{name}               one job
+ * GET    /api/v1/jobs/{name}/history       every stored version of its spec
+ * PUT    /api/v1/jobs/{name}               declare or change (JSON spec; name from the path)
+ * DELETE /api/v1/jobs/{name}               remove (the worker flushes, commits and stops)
+ * GET    /api/v1/limits                    tenant limits (name "*" = default)
+ * PUT    /api/v1/limits/{tenant}           {"max_series": n, "max_series_per_metric": m}
+ * DELETE /api/v1/limits/{tenant}
+ * </pre>
+ */
+public final class AdminApi {
+    private final Aggregator agg;
+
+    public AdminApi(Aggregator agg) {
+        this.agg = agg;
+    }
+
+    public SimpleHttpServer mount(SimpleHttpServer server) {
+        server.prefix("/api/v1/jobs", this::jobs);
+        server.prefix("/api/v1/limits", this::limits);
+        return server;
+    }
+
+    private static String body(FullHttpRequest req) {
+        return req.content().toString(StandardCharsets.UTF_8);
+    }
+
+    private static FullHttpResponse error(HttpResponseStatus st, String msg) {
+        return Responses.json(st, Map.of("error", msg));
+    }
+
+    private FullHttpResponse jobs(FullHttpRequest req, String path) throws Exception {
+        String rest = path.substring("/api/v1/jobs".length());
+        HttpMethod m = req.method();
+        if (rest.isEmpty() || rest.equals("/")) {
+            if (!m.equals(HttpMethod.GET)) {
+                return error(HttpResponseStatus.METHOD_NOT_ALLOWED, "use GET /api/v1/jobs or PUT/DELETE /api/v1/jobs/{name}");
+            }
+            return Responses.json(HttpResponseStatus.OK, Map.of("jobs", agg.jobStatus()));
+        }
+        String[] seg = rest.substring(1).split("/");
+        String name = seg[0];
+        if (seg.length == 2 && seg[1].equals("history") && m.equals(HttpMethod.GET)) {
+            return Responses.json(HttpResponseStatus.OK, Map.of("name", name, "versions", agg.store().history(Aggregator.KIND_JOB, name)));
+        }
+        if (seg.length != 1) {
+            return error(HttpResponseStatus.NOT_FOUND, "no route for " + path);
+        }
+        if (m.equals(HttpMethod.GET)) {
+            for (Map<String, Object> j : agg.jobStatus()) {
+                if (name.equals(j.get("name"))) {
+                    return Responses.json(HttpResponseStatus.OK, j);
+                }
+            }
+            return error(HttpResponseStatus.NOT_FOUND, "no job named " + name);
+        }
+        if (m.equals(HttpMethod.PUT)) {
+            JobSpec spec;
+            try {
+                JsonNode n = GoalStore.JSON.readTree(body(req));
+                if (!(n instanceof ObjectNode o)) {
+                    return error(HttpResponseStatus.BAD_REQUEST, "body must be a JSON object (a job spec)");
+                }
+                if (o.has("name") && !name.equals(o.get("name").asText())) {
+                    return error(HttpResponseStatus.BAD_REQUEST, "name in body (" + o.get("name").asText() + ") differs from path (" + name + ")");
+                }
+                o.put("name", name);
+                spec = GoalStore.JSON.treeToValue(o, JobSpec.class).normalized();
+            } catch (Exception e) {
+                return error(HttpResponseStatus.BAD_REQUEST, "invalid job spec: " + e.getMessage());
+            }
+            long v = agg.putJob(spec, "admin-api");
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("name", name);
+            out.put("version", v);
+            out.put("spec", spec);
+            return Responses.json(HttpResponseStatus.OK, out);
+        }
+        if (m.equals(HttpMethod.DELETE)) {
+            return agg.deleteJob(name, "admin-api")
+                    ? Responses.json(HttpResponseStatus.OK, Map.of("name", name, "deleted", true))
+                    : error(HttpResponseStatus.NOT_FOUND, "no job named " + name);
+        }
+        return error(HttpResponseStatus.METHOD_NOT_ALLOWED, "use GET, PUT or DELETE");
+    }
+
+    private FullHttpResponse limits(FullHttpRequest req, String path) throws Exception {
+        String rest = path.substring("/api/v1/limits".length());
+        HttpMethod m = req.method();
+        if (rest.isEmpty() || rest.equals("/")) {
+            return Responses.json(HttpResponseStatus.OK, Map.of("limits", agg.limits()));
+        }
+        String tenant = rest.substring(1);
+        if (m.equals(HttpMethod.PUT)) {
+            TenantLimits l;
+            try {
+                l = GoalStore.JSON.readValue(body(req), TenantLimits.class);
+            } catch (Exception e) {
+                return error(HttpResponseStatus.BAD_REQUEST, "invalid limits: " + e.getMessage());
+            }
+            long v = agg.putLimits(tenant, l, "admin-api");
+            return Responses.json(HttpResponseStatus.OK, Map.of("tenant", tenant, "version", v, "limits", l));
+        }
+        if (m.equals(HttpMethod.DELETE)) {
+            return agg.deleteLimits(tenant, "admin-api")
+                    ? Responses.json(HttpResponseStatus.OK, Map.of("tenant", tenant, "deleted", true))
+                    : error(HttpResponseStatus.NOT_FOUND, "no limits for " + tenant);
+        }
+        if (m.equals(HttpMethod.GET)) {
+            return Responses.json(HttpResponseStatus.OK, Map.of("tenant", tenant, "limits", agg.limitsFor(tenant),
+                    "history", agg.store().history(Aggregator.KIND_LIMITS, tenant)));
+        }
+        return error(HttpResponseStatus.METHOD_NOT_ALLOWED, "use GET, PUT or DELETE");
+    }
+
+    static List<String> routes() {
+        return List.of("/api/v1/jobs", "/api/v1/limits");
+    }
+}

@@ -1,0 +1,251 @@
+package dev.vigil.aggregator;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reconciles running job workers with the goal state in {@link GoalStore}: every
+ * {@code reconcile-interval} (and right after each admin change) it starts declared jobs that
+ * are not running, restarts jobs whose stored version changed, and stops jobs no longer
+ * declared. Tenant limits are reloaded on the same loop.
+ */
+public final class Aggregator implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Aggregator.class);
+
+    public static final String KIND_JOB = "job";
+    public static final String KIND_LIMITS = "tenant_limits";
+
+    private final GoalStore store;
+    private final WorkerSettings settings;
+    private final TenantLimits defaultLimits;
+    private final boolean createTopics;
+    private final int topicPartitions;
+    private final Map<String, JobWorker> workers = new ConcurrentHashMap<>();
+    private final Map<String, String> declaredErrors = new ConcurrentHashMap<>();
+    private volatile Map<String, TenantLimits> limits = Map.of();
+    private volatile Map<String, GoalStore.Entry> declared = Map.of();
+    private volatile String lastReconcileError;
+    private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("aggregator-reconciler").daemon(true).factory());
+    private volatile boolean closed;
+
+    /**
+     * @param settingsWithoutLimits worker settings; its limits function is replaced by this aggregator's
+     */
+    public Aggregator(GoalStore store, WorkerSettings settingsWithoutLimits, TenantLimits defaultLimits, boolean createTopics, int topicPartitions) {
+        this.store = store;
+        this.defaultLimits = defaultLimits;
+        this.createTopics = createTopics;
+        this.topicPartitions = topicPartitions;
+        WorkerSettings w = settingsWithoutLimits;
+        this.settings = new WorkerSettings(w.ch(), w.deadLetters(), w.registry(), this::limitsFor, w.bootstrapServers(), w.groupPrefix(),
+                w.deadLetterTopic(), w.queueCapacity(), w.maxKeysPerFlush(), w.dedupMaxIds(), w.dedupWindowMs(), w.maxFutureMs(),
+                w.seriesWindowMs(), w.instance(), w.consumerOverrides());
+    }
+
+    public TenantLimits limitsFor(String tenant) {
+        Map<String, TenantLimits> l = limits;
+        TenantLimits t = l.get(tenant);
+        if (t == null) {
+            t = l.get("*");
+        }
+        return t == null ? defaultLimits : t;
+    }
+
+    /** Seeds default jobs on a store that never had any, then reconciles now and periodically. */
+    public Aggregator start(List<JobSpec> seed, long intervalMs) throws Exception {
+        if (!seed.isEmpty() && !store.anyEver(KIND_JOB)) {
+            for (JobSpec j : seed) {
+                store.put(KIND_JOB, j.name(), GoalStore.JSON.writeValueAsString(j.normalized()), false, "seed");
+                log.info("event=job_seeded job={} source={}", j.name(), j.source());
+            }
+        }
+        reconcile();
+        loop.scheduleWithFixedDelay(this::reconcileQuietly, intervalMs, intervalMs, TimeUnit.MILLISECONDS);
+        return this;
+    }
+
+    private void reconcileQuietly() {
+        try {
+            reconcile();
+        } catch (Exception e) {
+            lastReconcileError = e.toString();
+            log.warn("event=reconcile_failed error=\"{}\"", e.toString());
+        }
+    }
+
+    /** Converges running workers to the stored goal state. */
+    public synchronized void reconcile() throws Exception {
+        if (closed) {
+            return;
+        }
+        Map<String, TenantLimits> l = new LinkedHashMap<>();
+        for (GoalStore.Entry e : store.current(KIND_LIMITS).values()) {
+            try {
+                l.put(e.name(), GoalStore.JSON.readValue(e.spec(), TenantLimits.class));
+            } catch (Exception ex) {
+                log.warn("event=bad_tenant_limits tenant={} version={} error=\"{}\"", e.name(), e.version(), ex.toString());
+            }
+        }
+        limits = Map.copyOf(l);
+        Map<String, GoalStore.Entry> want = store.current(KIND_JOB);
+        declared = want;
+        for (GoalStore.Entry e : want.values()) {
+            JobWorker w = workers.get(e.name());
+            if (w != null && w.version() == e.version() && w.state() != JobWorker.State.STOPPED && w.state() != JobWorker.State.FAILED) {
+                continue;
+            }
+            JobSpec spec;
+            try {
+                spec = GoalStore.JSON.readValue(e.spec(), JobSpec.class).normalized();
+            } catch (Exception ex) {
+                declaredErrors.put(e.name(), "invalid stored spec v" + e.version() + ": " + ex.getMessage());
+                continue;
+            }
+            if (w != null) {
+                log.info("event=job_restarting job={} from_version={} to_version={} state={}", e.name(), w.version(), e.version(), w.state());
+                workers.remove(e.name());
+                w.close();
+            }
+            if (createTopics) {
+                ensureTopics(spec.source(), settings.deadLetterTopic());
+            }
+            declaredErrors.remove(e.name());
+            workers.put(e.name(), new JobWorker(spec, e.version(), settings).start());
+        }
+        for (String name : new ArrayList<>(workers.keySet())) {
+            if (!want.containsKey(name)) {
+                JobWorker w = workers.remove(name);
+                log.info("event=job_removed job={} version={}", name, w.version());
+                w.close();
+            }
+        }
+        lastReconcileError = null;
+    }
+
+    private void ensureTopics(String... topics) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers(),
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10000, AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 15000))) {
+            Set<String> existing = admin.listTopics().names().get(15, TimeUnit.SECONDS);
+            for (String t : new HashSet<>(List.of(topics))) {
+                if (!existing.contains(t)) {
+                    try {
+                        admin.createTopics(List.of(new NewTopic(t, topicPartitions, (short) 1))).all().get(15, TimeUnit.SECONDS);
+                        log.info("event=topic_created topic={} partitions={}", t, topicPartitions);
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        if (!(e.getCause() instanceof TopicExistsException)) {
+                            throw e;
+                        }
+                    }
+                }
+            }
+        } catch (Exception e) {
+            log.warn("event=topic_check_failed topics={} error=\"{}\"", List.of(topics), e.toString());
+        }
+    }
+
+    public long putJob(JobSpec spec, String by) throws Exception {
+        JobSpec n = spec.normalized();
+        long v = store.put(KIND_JOB, n.name(), GoalStore.JSON.writeValueAsString(n), false, by);
+        reconcile();
+        return v;
+    }
+
+    public boolean deleteJob(String name, String by) throws Exception {
+        if (!store.current(KIND_JOB).containsKey(name)) {
+            return false;
+        }
+        store.put(KIND_JOB, name, "{}", true, by);
+        reconcile();
+        return true;
+    }
+
+    public long putLimits(String tenant, TenantLimits l, String by) throws Exception {
+        long v = store.put(KIND_LIMITS, tenant, GoalStore.JSON.writeValueAsString(l), false, by);
+        reconcile();
+        return v;
+    }
+
+    public boolean deleteLimits(String tenant, String by) throws Exception {
+        if (!store.current(KIND_LIMITS).containsKey(tenant)) {
+            return false;
+        }
+        store.put(KIND_LIMITS, tenant, "{}", true, by);
+        reconcile();
+        return true;
+    }
+
+    public GoalStore store() {
+        return store;
+    }
+
+    public Map<String, JobWorker> workers() {
+        return workers;
+    }
+
+    /** Every declared job with its runtime status. */
+    public List<Map<String, Object>> jobStatus() {
+        List<Map<String, Object>> out = new ArrayList<>();
+        Set<String> names = new java.util.TreeSet<>(declared.keySet());
+        names.addAll(workers.keySet());
+        for (String n : names) {
+            JobWorker w = workers.get(n);
+            Map<String, Object> m;
+            if (w != null) {
+                m = w.status();
+            } else {
+                m = new LinkedHashMap<>();
+                m.put("name", n);
+                GoalStore.Entry e = declared.get(n);
+                m.put("version", e == null ? null : e.version());
+                m.put("state", "not_running");
+                m.put("last_error", declaredErrors.get(n));
+            }
+            out.add(m);
+        }
+        return out;
+    }
+
+    public Map<String, TenantLimits> limits() {
+        return limits;
+    }
+
+    public String lastReconcileError() {
+        return lastReconcileError;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        loop.shutdownNow();
+        synchronized (this) {
+            List<Thread> stoppers = new ArrayList<>();
+            for (JobWorker w : workers.values()) {
+                stoppers.add(Thread.ofPlatform().start(w::close));
+            }
+            for (Thread t : stoppers) {
+                try {
+                    t.join(90_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            workers.clear();
+        }
+    }
+}

@@ -1,0 +1,198 @@
+package dev.vigil.aggregator;
+
+import java.lang.management.ManagementFactory;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.vigil.common.config.Config;
+import dev.vigil.common.config.ConfigDef;
+import dev.vigil.common.config.ConfigKey;
+import dev.vigil.common.http.SimpleHttpServer;
+import dev.vigil.common.model.Topics;
+import dev.vigil.common.service.Health;
+import dev.vigil.common.service.ObservabilityRoutes;
+import dev.vigil.common.service.ServiceRunner;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+/**
+ * The aggregator service: applies the ClickHouse migrations, reconciles the stored jobs into
+ * running consumer-group workers, and serves the admin API, /metrics and /health/*. SIGTERM
+ * flushes, commits and closes every job (ServiceRunner's shutdown hook).
+ */
+public final class AggregatorMain {
+    private static final Logger log = LoggerFactory.getLogger(AggregatorMain.class);
+
+    public static final ConfigKey<String> HOST = ConfigKey.stringKey("aggregator.host", "127.0.0.1", "admin API bind address");
+    public static final ConfigKey<Integer> PORT = ConfigKey.intKey("aggregator.port", 8082, 0, 65535, "admin API port (0 = any free port)");
+    public static final ConfigKey<String> BOOTSTRAP = ConfigKey.stringKey("kafka.bootstrap-servers", "127.0.0.1:9092", "Kafka bootstrap servers");
+    public static final ConfigKey<String> TOPIC_PREFIX = ConfigKey.stringKey("kafka.topic-prefix", Topics.DEFAULT_PREFIX, "prefix of the Vigil topics");
+    public static final ConfigKey<String> CH_URL = ConfigKey.stringKey("clickhouse.url", "jdbc:clickhouse:http://127.0.0.1:8123/default", "ClickHouse JDBC URL");
+    public static final ConfigKey<String> CH_USER = ConfigKey.stringKey("clickhouse.user", "default", "ClickHouse user");
+    public static final ConfigKey<String> CH_PASSWORD = ConfigKey.stringKey("clickhouse.password", "", "ClickHouse password");
+    public static final ConfigKey<String> INSTANCE = ConfigKey.stringKey("aggregator.instance-id", "", "instance name in the flush log (default host-pid)");
+    public static final ConfigKey<String> GROUP_PREFIX = ConfigKey.stringKey("aggregator.group-prefix", "vigil-aggregator-", "consumer group = prefix + job name");
+    public static final ConfigKey<List<String>> DEFAULT_JOBS = ConfigKey.listKey("aggregator.default-jobs", "events,samples",
+            "jobs seeded into an empty goal state: events (topic <prefix>events), samples (topic <prefix>samples)");
+    public static final ConfigKey<Integer> BUCKET_SECONDS = ConfigKey.intKey("aggregator.bucket-seconds", 10, 1, 60, "base bucket of seeded jobs (divisor of 60)");
+    public static final ConfigKey<Duration> FLUSH_INTERVAL = ConfigKey.durationKey("aggregator.flush-interval", "2s", Duration.ofMillis(50), Duration.ofMinutes(10),
+            "seeded jobs flush each partition at least this often");
+    public static final ConfigKey<Integer> MAX_RECORDS_PER_FLUSH = ConfigKey.intKey("aggregator.max-records-per-flush", 500_000, 1, 1_000_000,
+            "seeded jobs flush a partition after this many records");
+    public static final ConfigKey<Integer> MAX_KEYS_PER_FLUSH = ConfigKey.intKey("aggregator.max-keys-per-flush", 200_000, 100, 1_000_000,
+            "pre-aggregated rows per partition held in memory before a flush is forced");
+    public static final ConfigKey<Integer> QUEUE_CAPACITY = ConfigKey.intKey("aggregator.queue-capacity", 4, 1, 1000,
+            "flushes queued per job before its partitions are paused");
+    public static final ConfigKey<Long> DEDUP_MAX_IDS = ConfigKey.longKey("aggregator.dedup.max-ids-per-partition", 500_000, 0, 100_000_000,
+            "client-retry dedup window per partition, in records");
+    public static final ConfigKey<Duration> DEDUP_WINDOW = ConfigKey.durationKey("aggregator.dedup.window", "24h", Duration.ZERO, Duration.ofDays(2),
+            "client-retry dedup window, in Kafka record time");
+    public static final ConfigKey<Duration> MAX_AGE = ConfigKey.durationKey("aggregator.max-age", "7d", Duration.ofMinutes(1), Duration.ofDays(3650),
+            "seeded jobs dead-letter events older than this (vs their Kafka record time); keep <= the 10s table TTL");
+    public static final ConfigKey<Duration> MAX_FUTURE = ConfigKey.durationKey("aggregator.max-future", "1h", Duration.ZERO, Duration.ofDays(7),
+            "events further in the future than this (vs their Kafka record time) are dead-lettered");
+    public static final ConfigKey<Integer> MAX_SERIES = ConfigKey.intKey("aggregator.limits.max-series-per-tenant", 100_000, 1, 100_000_000,
+            "default per-tenant series limit per job");
+    public static final ConfigKey<Integer> MAX_SERIES_PER_METRIC = ConfigKey.intKey("aggregator.limits.max-series-per-metric", 20_000, 1, 100_000_000,
+            "default per-tenant-and-metric series limit per job");
+    public static final ConfigKey<Duration> SERIES_WINDOW = ConfigKey.durationKey("aggregator.limits.window", "1h", Duration.ofSeconds(1), Duration.ofDays(1),
+            "series limits count distinct series over this window");
+    public static final ConfigKey<Duration> RECONCILE = ConfigKey.durationKey("aggregator.reconcile-interval", "5s", Duration.ofMillis(100), Duration.ofMinutes(10),
+            "how often the goal state is re-read");
+    public static final ConfigKey<Boolean> CREATE_TOPICS = ConfigKey.boolKey("aggregator.create-topics", true, "create missing source and dead-letter topics");
+    public static final ConfigKey<Integer> TOPIC_PARTITIONS = ConfigKey.intKey("aggregator.topic-partitions", 4, 1, 10_000, "partitions of topics it creates");
+
+    public static final ConfigDef DEF = new ConfigDef().define(HOST, PORT, BOOTSTRAP, TOPIC_PREFIX, CH_URL, CH_USER, CH_PASSWORD, INSTANCE,
+            GROUP_PREFIX, DEFAULT_JOBS, BUCKET_SECONDS, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, MAX_KEYS_PER_FLUSH, QUEUE_CAPACITY,
+            DEDUP_MAX_IDS, DEDUP_WINDOW, MAX_AGE, MAX_FUTURE, MAX_SERIES, MAX_SERIES_PER_METRIC, SERIES_WINDOW, RECONCILE,
+            CREATE_TOPICS, TOPIC_PARTITIONS);
+
+    private AggregatorMain() {
+    }
+
+    public static void main(String[] args) {
+        ServiceRunner.run("aggregator", DEF, AggregatorMain::start);
+    }
+
+    /** A started aggregator (also used in-process by tests). */
+    public static final class Running implements ServiceRunner.Running {
+        public final Aggregator aggregator;
+        public final ClickHouse ch;
+        public final PrometheusMeterRegistry registry;
+        private final SimpleHttpServer http;
+        private final KafkaProducer<byte[], byte[]> producer;
+        private final Health health;
+        private final String address;
+
+        Running(Aggregator aggregator, ClickHouse ch, PrometheusMeterRegistry registry, SimpleHttpServer http,
+                KafkaProducer<byte[], byte[]> producer, Health health, String address) {
+            this.aggregator = aggregator;
+            this.ch = ch;
+            this.registry = registry;
+            this.http = http;
+            this.producer = producer;
+            this.health = health;
+            this.address = address;
+        }
+
+        @Override
+        public String address() {
+            return address;
+        }
+
+        public int port() {
+            return http.port();
+        }
+
+        @Override
+        public void close() {
+            health.markShuttingDown();
+            aggregator.close();
+            producer.close(Duration.ofSeconds(10));
+            http.close();
+            ch.close();
+        }
+    }
+
+    public static Running start(Config c) throws Exception {
+        String prefix = c.get(TOPIC_PREFIX);
+        String instance = c.get(INSTANCE).isEmpty() ? ManagementFactory.getRuntimeMXBean().getName() : c.get(INSTANCE);
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        ClickHouse ch = new ClickHouse(c.get(CH_URL), c.get(CH_USER), c.get(CH_PASSWORD));
+        long t0 = System.nanoTime();
+        Exception last = null;
+        for (int attempt = 0; attempt < 60; attempt++) {
+            try {
+                List<Integer> applied = Migrations.apply(ch);
+                log.info("event=migrations_checked applied_now={} took_ms={}", applied, (System.nanoTime() - t0) / 1_000_000);
+                last = null;
+                break;
+            } catch (Exception e) {
+                last = e;
+                log.warn("event=clickhouse_not_ready url={} attempt={} error=\"{}\"", c.get(CH_URL), attempt, e.toString());
+                Thread.sleep(1000);
+            }
+        }
+        if (last != null) {
+            throw last;
+        }
+        Properties pp = new Properties();
+        pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, c.get(BOOTSTRAP));
+        pp.put(ProducerConfig.ACKS_CONFIG, "all");
+        pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        pp.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        pp.put(ProducerConfig.CLIENT_ID_CONFIG, "vigil-aggregator-dlq-" + instance);
+        KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer());
+        WorkerSettings ws = new WorkerSettings(ch, producer, registry, t -> null, c.get(BOOTSTRAP), c.get(GROUP_PREFIX),
+                Topics.deadLetters(prefix), c.get(QUEUE_CAPACITY), c.get(MAX_KEYS_PER_FLUSH), c.get(DEDUP_MAX_IDS),
+                c.get(DEDUP_WINDOW).toMillis(), c.get(MAX_FUTURE).toMillis(), c.get(SERIES_WINDOW).toMillis(), instance, Map.of());
+        Aggregator agg = new Aggregator(new GoalStore(ch), ws, new TenantLimits(c.get(MAX_SERIES), c.get(MAX_SERIES_PER_METRIC)),
+                c.get(CREATE_TOPICS), c.get(TOPIC_PARTITIONS));
+        List<JobSpec> seed = new ArrayList<>();
+        for (String j : c.get(DEFAULT_JOBS)) {
+            String kind = switch (j) {
+                case "events" -> "events";
+                case "samples" -> "samples";
+                default -> throw new dev.vigil.common.config.ConfigException("config key aggregator.default-jobs has unknown job '" + j
+                        + "'; accepted values: events, samples");
+            };
+            seed.add(new JobSpec(j, "events".equals(kind) ? Topics.events(prefix) : Topics.samples(prefix), kind, null,
+                    c.get(BUCKET_SECONDS), dev.vigil.common.config.Sizes.formatDuration(c.get(MAX_AGE)), null,
+                    dev.vigil.common.config.Sizes.formatDuration(c.get(FLUSH_INTERVAL)), c.get(MAX_RECORDS_PER_FLUSH)).normalized());
+        }
+        Health health = new Health();
+        health.register("clickhouse", () -> {
+            try {
+                ch.queryLong("SELECT 1");
+                return Health.Check.ok(c.get(CH_URL));
+            } catch (Exception e) {
+                return Health.Check.fail(e.toString());
+            }
+        });
+        health.register("jobs", () -> {
+            List<String> bad = new ArrayList<>();
+            agg.workers().forEach((n, w) -> {
+                if (w.state() == JobWorker.State.FAILED) {
+                    bad.add(n);
+                }
+            });
+            return bad.isEmpty() ? Health.Check.ok(agg.workers().size() + " jobs") : Health.Check.fail("failed jobs: " + bad);
+        });
+        agg.start(seed, c.get(RECONCILE).toMillis());
+        SimpleHttpServer http = new SimpleHttpServer(1 << 20, 4);
+        ObservabilityRoutes.mount(http, "aggregator", registry, health);
+        new AdminApi(agg).mount(http);
+        http.start(c.get(HOST), c.get(PORT));
+        String address = "http://" + c.get(HOST) + ":" + http.port();
+        return new Running(agg, ch, registry, http, producer, health, address);
+    }
+}

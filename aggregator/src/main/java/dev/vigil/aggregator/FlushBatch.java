@@ -1,0 +1,42 @@
+package dev.vigil.aggregator;
+
+import java.util.List;
+
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * One flush of one partition: the records with offsets in {@code [start, end)} and what they
+ * rolled up to. Its insert blocks carry tokens derived from (job, topic, partition, start, end,
+ * table), so writing it again, after a retry or by a replay after a crash, changes nothing.
+ */
+final class FlushBatch {
+    final String job;
+    final TopicPartition tp;
+    final long start;
+    final long end;
+    final long watermark;
+    final FlushBuffer buffer;
+    final long createdNanos = System.nanoTime();
+    volatile boolean cancelled;
+    /** Steps finished so far (intent, dead letters, data blocks, done), so a retry resumes. */
+    int stepsDone;
+    List<FlushBuffer.Block> blocks;
+
+    FlushBatch(String job, TopicPartition tp, long start, long end, long watermark, FlushBuffer buffer) {
+        this.job = job;
+        this.tp = tp;
+        this.start = start;
+        this.end = end;
+        this.watermark = watermark;
+        this.buffer = buffer;
+    }
+
+    String token(String table) {
+        return "vigil/" + job + "/" + tp.topic() + "/" + tp.partition() + "/" + start + "-" + end + "/" + table;
+    }
+
+    @Override
+    public String toString() {
+        return job + ":" + tp + "[" + start + "," + end + ")";
+    }
+}

@@ -1,0 +1,96 @@
+package dev.vigil.aggregator;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+import dev.vigil.common.config.Sizes;
+
+/**
+ * A declared rollup job (goal state, docs/aggregator.md): which topic it reads, what it writes,
+ * and its bounds. Stored as JSON in {@code vigil_goal_state}; every field but {@code name},
+ * {@code source} and {@code kind} has a default.
+ *
+ * @param name            job name ([a-z0-9_-]+): consumer group {@code <group-prefix><name>}
+ * @param source          Kafka topic
+ * @param kind            {@code events} or {@code samples} (how values are decoded)
+ * @param rollups         events: subset of series, experiments, exposures; samples: subset of raw, series
+ * @param bucketSeconds   base rollup bucket (a divisor of 60)
+ * @param maxAge          events/samples older than this (relative to their Kafka record time) are dead-lettered as beyond retention
+ * @param labelAllowList  dims/labels kept in rollups (empty = all); others are aggregated away
+ * @param flushInterval   flush a partition at least this often when it has data (e.g. 2s)
+ * @param maxRecordsPerFlush flush a partition after this many records
+ */
+@JsonIgnoreProperties(ignoreUnknown = false)
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record JobSpec(
+        @JsonProperty("name") String name,
+        @JsonProperty("source") String source,
+        @JsonProperty("kind") String kind,
+        @JsonProperty("rollups") List<String> rollups,
+        @JsonProperty("bucket_seconds") Integer bucketSeconds,
+        @JsonProperty("max_age") String maxAge,
+        @JsonProperty("label_allow_list") List<String> labelAllowList,
+        @JsonProperty("flush_interval") String flushInterval,
+        @JsonProperty("max_records_per_flush") Integer maxRecordsPerFlush) {
+
+    public static final Set<String> EVENT_ROLLUPS = Set.of("series", "experiments", "exposures");
+    public static final Set<String> SAMPLE_ROLLUPS = Set.of("raw", "series");
+
+    /** Fills defaults and validates; throws IllegalArgumentException naming the field. */
+    public JobSpec normalized() {
+        if (name == null || !name.matches("[a-z0-9][a-z0-9_-]{0,62}")) {
+            throw new IllegalArgumentException("name must match [a-z0-9][a-z0-9_-]{0,62}, got " + name);
+        }
+        if (source == null || source.isBlank()) {
+            throw new IllegalArgumentException("source (a Kafka topic) is required");
+        }
+        if (!"events".equals(kind) && !"samples".equals(kind)) {
+            throw new IllegalArgumentException("kind must be events or samples, got " + kind);
+        }
+        Set<String> allowed = "events".equals(kind) ? EVENT_ROLLUPS : SAMPLE_ROLLUPS;
+        List<String> r = rollups == null || rollups.isEmpty() ? List.copyOf(new java.util.TreeSet<>(allowed)) : rollups;
+        for (String x : r) {
+            if (!allowed.contains(x)) {
+                throw new IllegalArgumentException("rollups for kind " + kind + " must be among " + allowed + ", got " + x);
+            }
+        }
+        int b = bucketSeconds == null ? 10 : bucketSeconds;
+        if (b <= 0 || 60 % b != 0) {
+            throw new IllegalArgumentException("bucket_seconds must divide 60, got " + b);
+        }
+        String age = maxAge == null ? "7d" : maxAge;
+        Sizes.parseDuration(age);
+        String fi = flushInterval == null ? "2s" : flushInterval;
+        Sizes.parseDuration(fi);
+        int mr = maxRecordsPerFlush == null ? 500_000 : maxRecordsPerFlush;
+        if (mr < 1 || mr > 1_000_000) {
+            throw new IllegalArgumentException("max_records_per_flush must be in [1, 1000000], got " + mr);
+        }
+        return new JobSpec(name, source, kind, List.copyOf(r), b, age, labelAllowList == null ? List.of() : List.copyOf(labelAllowList), fi, mr);
+    }
+
+    public boolean has(String rollup) {
+        return rollups.contains(rollup);
+    }
+
+    public Duration maxAgeDuration() {
+        return Sizes.parseDuration(maxAge);
+    }
+
+    public Duration flushIntervalDuration() {
+        return Sizes.parseDuration(flushInterval);
+    }
+
+    public static JobSpec events(String name, String topic) {
+        return new JobSpec(name, topic, "events", null, null, null, null, null, null).normalized();
+    }
+
+    public static JobSpec samples(String name, String topic) {
+        return new JobSpec(name, topic, "samples", null, null, null, null, null, null).normalized();
+    }
+}

@@ -1,0 +1,898 @@
+package dev.vigil.aggregator;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.vigil.common.codec.RecordCodec;
+import dev.vigil.common.model.Event;
+import dev.vigil.common.model.Sample;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+
+/**
+ * One running rollup job: a Kafka consumer in the job's own consumer group (a consumer thread
+ * that reads and pre-aggregates per partition) and a flusher thread that writes each
+ * partition's flushes to ClickHouse in order, with a bounded queue between them. Offsets are
+ * committed only after a flush's blocks and its "done" row are in ClickHouse. See
+ * docs/exactly-once.md for the protocol and docs/aggregator.md for operations.
+ */
+public final class JobWorker implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(JobWorker.class);
+    private static final SortedMap<String, String> OVERFLOW = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(Map.of("__overflow__", "true")));
+    private static final long WM_NONE = Long.MIN_VALUE / 4;
+
+    /** Lifecycle and health of a job, as reported by the admin API. */
+    public enum State { STARTING, RUNNING, RETRYING, STOPPING, STOPPED, FAILED }
+
+    private final class PartitionState {
+        final TopicPartition tp;
+        final SeenIds seen = new SeenIds(s.dedupMaxIds(), s.dedupWindowMs());
+        boolean recovering = true;
+        boolean paused;
+        long nextAttemptNanos;
+        long recoveryBackoffMs = 200;
+        long start;
+        long next;
+        long committed = -1;
+        long watermark = WM_NONE;
+        final ArrayDeque<Long> forced = new ArrayDeque<>();
+        FlushBuffer buf = new FlushBuffer();
+        long bufStartedNanos;
+
+        PartitionState(TopicPartition tp) {
+            this.tp = tp;
+        }
+    }
+
+    private final JobSpec spec;
+    private final long version;
+    private final WorkerSettings s;
+    private final long bucketMs;
+    private final long maxAgeMs;
+    private final long flushIntervalNanos;
+    private final java.util.Set<String> allow;
+    private final SeriesLimiter limiter;
+    private final Thread consumerThread;
+    private final Thread flusherThread;
+    private final LinkedBlockingDeque<FlushBatch> queue = new LinkedBlockingDeque<>();
+    private final ConcurrentLinkedQueue<FlushBatch> completed = new ConcurrentLinkedQueue<>();
+    private final Map<TopicPartition, PartitionState> parts = new HashMap<>();
+    private final Map<FlushBatch, PartitionState> owners = new ConcurrentHashMap<>();
+    private final Map<Integer, Long> lag = new ConcurrentHashMap<>();
+    private volatile boolean running = true;
+    private volatile boolean crashed;
+    private volatile boolean consumerDone;
+    private volatile boolean flusherRetrying;
+    private volatile FlushBatch inFlight;
+    private volatile State state = State.STARTING;
+    private volatile String lastError;
+    private volatile long lastErrorAtMs;
+    private volatile long newestStoredEventMs = Long.MIN_VALUE;
+    private volatile double recordsPerSecond;
+    private volatile long lastLagUpdateNanos;
+    private final AtomicLong consumedCount = new AtomicLong();
+    private final AtomicLong rowsWrittenCount = new AtomicLong();
+    private long rateWindowStartNanos = System.nanoTime();
+    private long rateWindowStartCount;
+    private KafkaConsumer<byte[], byte[]> consumer;
+
+    private final Counter consumed;
+    private final Counter duplicates;
+    private final Counter retries;
+    private final Timer flushLatency;
+    private final Map<String, Counter> rowsByTable = new ConcurrentHashMap<>();
+    private final Map<String, Counter> blocksByTable = new ConcurrentHashMap<>();
+    private final Map<String, Counter> dedupByTable = new ConcurrentHashMap<>();
+    private final Map<String, Counter> deadByReason = new ConcurrentHashMap<>();
+
+    public JobWorker(JobSpec spec, long version, WorkerSettings settings) {
+        this.spec = spec.normalized();
+        this.version = version;
+        this.s = settings;
+        this.bucketMs = this.spec.bucketSeconds() * 1000L;
+        this.maxAgeMs = this.spec.maxAgeDuration().toMillis();
+        this.flushIntervalNanos = this.spec.flushIntervalDuration().toNanos();
+        this.allow = new java.util.HashSet<>(this.spec.labelAllowList());
+        this.limiter = new SeriesLimiter(this.spec.name(), s.limits(), s.registry(), s.seriesWindowMs());
+        String job = this.spec.name();
+        var reg = s.registry();
+        consumed = Counter.builder("vigil_aggregator_records_consumed").tag("job", job).register(reg);
+        duplicates = Counter.builder("vigil_aggregator_client_duplicates")
+                .description("events dropped because their event id was already accepted (client retries)").tag("job", job).register(reg);
+        retries = Counter.builder("vigil_aggregator_flush_retries").tag("job", job).register(reg);
+        flushLatency = Timer.builder("vigil_aggregator_flush_latency").description("from cutting a flush to its done row")
+                .tag("job", job).publishPercentiles(0.5, 0.99).register(reg);
+        Gauge.builder("vigil_aggregator_freshness_seconds", this, w -> w.newestStoredEventMs == Long.MIN_VALUE ? Double.NaN
+                        : (System.currentTimeMillis() - w.newestStoredEventMs) / 1000.0)
+                .description("now minus the newest event time stored by this job").tag("job", job).register(reg);
+        consumerThread = Thread.ofPlatform().name("job-" + job + "-consumer").unstarted(this::consumerLoop);
+        flusherThread = Thread.ofPlatform().name("job-" + job + "-flusher").unstarted(this::flusherLoop);
+    }
+
+    public JobWorker start() {
+        consumerThread.start();
+        flusherThread.start();
+        return this;
+    }
+
+    public JobSpec spec() {
+        return spec;
+    }
+
+    public long version() {
+        return version;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    // ---------------------------------------------------------------- consumer thread
+
+    private void consumerLoop() {
+        try {
+            Properties p = new Properties();
+            p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, s.bootstrapServers());
+            p.put(ConsumerConfig.GROUP_ID_CONFIG, s.groupPrefix() + spec.name());
+            p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+            p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+            p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
+            p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(32 * 1024 * 1024));
+            p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(8 * 1024 * 1024));
+            p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            p.put(ConsumerConfig.CLIENT_ID_CONFIG, "vigil-aggregator-" + spec.name() + "-" + s.instance());
+            s.consumerOverrides().forEach(p::put);
+            consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+            consumer.subscribe(List.of(spec.source()), new Listener());
+            state = State.RUNNING;
+            log.info("event=job_started job={} version={} source={} group={} rollups={}", spec.name(), version, spec.source(),
+                    s.groupPrefix() + spec.name(), spec.rollups());
+            while (running) {
+                handleCompleted(false);
+                recoverPartitions();
+                backpressure();
+                ConsumerRecords<byte[], byte[]> recs = consumer.poll(Duration.ofMillis(50));
+                for (ConsumerRecord<byte[], byte[]> r : recs) {
+                    process(r);
+                }
+                afterPoll();
+            }
+            if (!crashed) {
+                gracefulDrain();
+            }
+        } catch (WakeupException e) {
+            if (!crashed && running) {
+                fail(e);
+            }
+        } catch (Throwable t) {
+            fail(t);
+        } finally {
+            consumerDone = true;
+            if (consumer != null) {
+                try {
+                    consumer.close(crashed ? org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ZERO)
+                            : org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(10)));
+                } catch (Throwable t) {
+                    log.debug("consumer close: {}", t.toString());
+                }
+            }
+            if (state != State.FAILED) {
+                state = State.STOPPED;
+            }
+            log.info("event=job_consumer_stopped job={} crashed={} state={}", spec.name(), crashed, state);
+        }
+    }
+
+    private void fail(Throwable t) {
+        state = State.FAILED;
+        lastError = t.toString();
+        lastErrorAtMs = System.currentTimeMillis();
+        log.error("event=job_failed job={} error=\"{}\"", spec.name(), t.toString(), t);
+    }
+
+    private final class Listener implements ConsumerRebalanceListener {
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> tps) {
+            for (TopicPartition tp : tps) {
+                PartitionState st = new PartitionState(tp);
+                parts.put(tp, st);
+                consumer.pause(List.of(tp));
+                st.paused = true;
+            }
+            if (!tps.isEmpty()) {
+                log.info("event=partitions_assigned job={} partitions={}", spec.name(), tps);
+            }
+        }
+
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> tps) {
+            if (tps.isEmpty()) {
+                return;
+            }
+            for (TopicPartition tp : tps) {
+                PartitionState st = parts.get(tp);
+                if (st != null && !st.recovering && st.forced.isEmpty() && !st.buf.isEmpty() && !crashed) {
+                    cut(st, st.next);
+                }
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!crashed && System.nanoTime() < deadline && pendingFor(tps)) {
+                sleepQuietly(10);
+            }
+            if (!crashed) {
+                handleCompleted(true);
+            }
+            for (TopicPartition tp : tps) {
+                drop(tp);
+            }
+            log.info("event=partitions_revoked job={} partitions={}", spec.name(), tps);
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> tps) {
+            for (TopicPartition tp : tps) {
+                drop(tp);
+            }
+            log.warn("event=partitions_lost job={} partitions={}", spec.name(), tps);
+        }
+    }
+
+    private void drop(TopicPartition tp) {
+        PartitionState st = parts.remove(tp);
+        lag.remove(tp.partition());
+        if (st != null) {
+            owners.forEach((b, o) -> {
+                if (o == st) {
+                    b.cancelled = true;
+                }
+            });
+        }
+    }
+
+    private boolean pendingFor(Collection<TopicPartition> tps) {
+        FlushBatch f = inFlight;
+        if (f != null && tps.contains(f.tp)) {
+            return true;
+        }
+        for (FlushBatch b : queue) {
+            if (tps.contains(b.tp) && !b.cancelled) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void recoverPartitions() {
+        long now = System.nanoTime();
+        for (PartitionState st : parts.values()) {
+            if (!st.recovering || now < st.nextAttemptNanos) {
+                continue;
+            }
+            try {
+                recover(st);
+                st.recovering = false;
+            } catch (Exception e) {
+                lastError = "recovery of " + st.tp + ": " + e;
+                lastErrorAtMs = System.currentTimeMillis();
+                log.warn("event=partition_recovery_failed job={} partition={} retry_in_ms={} error=\"{}\"", spec.name(), st.tp,
+                        st.recoveryBackoffMs, e.toString());
+                st.nextAttemptNanos = now + TimeUnit.MILLISECONDS.toNanos(st.recoveryBackoffMs);
+                st.recoveryBackoffMs = Math.min(st.recoveryBackoffMs * 2, 30_000);
+            }
+        }
+    }
+
+    /** Rebuilds a partition's position, watermark, forced flush boundaries and seen ids from ClickHouse. */
+    private void recover(PartitionState st) throws Exception {
+        long t0 = System.nanoTime();
+        TopicPartition tp = st.tp;
+        OffsetAndMetadata com = consumer.committed(java.util.Set.of(tp), Duration.ofSeconds(30)).get(tp);
+        long c = com == null ? -1 : com.offset();
+        String where = "job = " + ClickHouse.q(spec.name()) + " AND topic = " + ClickHouse.q(tp.topic()) + " AND partition = " + tp.partition();
+        Long done = s.ch().queryLong("SELECT max(end_offset) FROM " + Migrations.FLUSH_LOG + " WHERE " + where
+                + " AND state = 'done' HAVING count() > 0");
+        long r = Math.max(c, done == null ? -1 : done);
+        long logStart = consumer.beginningOffsets(List.of(tp), Duration.ofSeconds(30)).get(tp);
+        if (r < 0) {
+            r = logStart;
+        } else if (r < logStart) {
+            log.error("event=kafka_retention_gap job={} partition={} resume_offset={} log_start_offset={} lost_records={}"
+                    + " (records expired from Kafka before they were rolled up)", spec.name(), tp, r, logStart, logStart - r);
+            r = logStart;
+        }
+        Long wm = s.ch().queryLong("SELECT watermark FROM " + Migrations.FLUSH_LOG + " WHERE " + where + " AND end_offset <= " + r
+                + " ORDER BY end_offset DESC LIMIT 1");
+        TreeSet<Long> bounds = new TreeSet<>();
+        s.ch().forEach("SELECT DISTINCT start_offset, end_offset FROM " + Migrations.FLUSH_LOG + " WHERE " + where
+                + " AND state = 'intent' AND end_offset > " + r + " ORDER BY start_offset", rs -> {
+                    bounds.add(rs.getLong(1));
+                    bounds.add(rs.getLong(2));
+                });
+        final long resume = r;
+        bounds.removeIf(b -> b <= resume);
+        st.watermark = wm == null ? WM_NONE : wm;
+        int[] loaded = {0};
+        if ("events".equals(spec.kind())) {
+            String tsCond = st.watermark == WM_NONE ? "" : " AND ts >= fromUnixTimestamp64Milli(toInt64(" + (st.watermark - s.dedupWindowMs()) + "))";
+            s.ch().forEach("SELECT offset, toUnixTimestamp64Milli(ts), reinterpretAsInt64(id_hi), reinterpretAsInt64(id_lo) FROM "
+                    + Migrations.SEEN_IDS + " WHERE " + where + " AND offset >= " + (r - s.dedupMaxIds()) + " AND offset < " + r
+                    + tsCond + " ORDER BY offset", rs -> {
+                        st.seen.accept(rs.getLong(3), rs.getLong(4), rs.getLong(1), rs.getLong(2), st.watermark);
+                        loaded[0]++;
+                    });
+        }
+        st.start = r;
+        st.next = r;
+        st.committed = r;
+        st.forced.clear();
+        st.forced.addAll(bounds);
+        consumer.seek(tp, r);
+        log.info("event=partition_recovered job={} partition={} committed={} last_done={} resume={} forced_boundaries={} seen_ids={} took_ms={}",
+                spec.name(), tp, c, done, r, bounds, loaded[0], (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    private void backpressure() {
+        boolean stop = queue.size() >= s.queueCapacity() || flusherRetrying;
+        List<TopicPartition> pause = new ArrayList<>();
+        List<TopicPartition> resume = new ArrayList<>();
+        for (PartitionState st : parts.values()) {
+            boolean should = st.recovering || stop;
+            if (should && !st.paused) {
+                pause.add(st.tp);
+                st.paused = true;
+            } else if (!should && st.paused) {
+                resume.add(st.tp);
+                st.paused = false;
+            }
+        }
+        if (!pause.isEmpty()) {
+            consumer.pause(pause);
+        }
+        if (!resume.isEmpty()) {
+            consumer.resume(resume);
+        }
+    }
+
+    private void process(ConsumerRecord<byte[], byte[]> r) {
+        PartitionState st = parts.get(new TopicPartition(r.topic(), r.partition()));
+        if (st == null || st.recovering || r.offset() < st.next) {
+            return;
+        }
+        while (!st.forced.isEmpty() && st.forced.peekFirst() <= r.offset()) {
+            cut(st, st.forced.pollFirst());
+        }
+        if (st.buf.records == 0) {
+            st.bufStartedNanos = System.nanoTime();
+        }
+        st.watermark = Math.max(st.watermark, r.timestamp());
+        st.buf.records++;
+        consumed.increment();
+        consumedCount.incrementAndGet();
+        if ("events".equals(spec.kind())) {
+            handleEvent(st, r);
+        } else {
+            handleSample(st, r);
+        }
+        st.next = r.offset() + 1;
+        if (st.forced.isEmpty() && (st.buf.records >= spec.maxRecordsPerFlush() || st.buf.keys() >= s.maxKeysPerFlush())) {
+            cut(st, st.next);
+        }
+    }
+
+    private void afterPoll() {
+        long now = System.nanoTime();
+        for (PartitionState st : parts.values()) {
+            if (st.recovering) {
+                continue;
+            }
+            if (!st.forced.isEmpty()) {
+                long b = st.forced.peekFirst();
+                if (consumer.position(st.tp) >= b) {
+                    st.forced.pollFirst();
+                    cut(st, b);
+                }
+            } else if (!st.buf.isEmpty() && now - st.bufStartedNanos >= flushIntervalNanos) {
+                cut(st, st.next);
+            }
+        }
+        if (now - lastLagUpdateNanos > TimeUnit.SECONDS.toNanos(2)) {
+            lastLagUpdateNanos = now;
+            updateLag();
+        }
+    }
+
+    private void updateLag() {
+        List<TopicPartition> tps = new ArrayList<>(parts.keySet());
+        if (!tps.isEmpty()) {
+            try {
+                Map<TopicPartition, Long> ends = consumer.endOffsets(tps, Duration.ofSeconds(2));
+                for (TopicPartition tp : tps) {
+                    PartitionState st = parts.get(tp);
+                    Long end = ends.get(tp);
+                    if (st != null && end != null && !st.recovering) {
+                        int p = tp.partition();
+                        if (lag.put(p, Math.max(0, end - st.committed)) == null) {
+                            Gauge.builder("vigil_aggregator_lag_records", lag, m -> m.getOrDefault(p, 0L).doubleValue())
+                                    .description("records in the partition not yet stored (end offset minus committed flush end)")
+                                    .tag("job", spec.name()).tag("partition", String.valueOf(p)).register(s.registry());
+                        }
+                    }
+                }
+            } catch (Exception e) {
+                log.debug("lag update failed: {}", e.toString());
+            }
+        }
+        long now = System.nanoTime();
+        long n = consumedCount.get();
+        double secs = (now - rateWindowStartNanos) / 1e9;
+        if (secs >= 1) {
+            recordsPerSecond = (n - rateWindowStartCount) / secs;
+            rateWindowStartNanos = now;
+            rateWindowStartCount = n;
+        }
+    }
+
+    private void cut(PartitionState st, long end) {
+        FlushBatch b = new FlushBatch(spec.name(), st.tp, st.start, end, st.watermark, st.buf);
+        owners.put(b, st);
+        queue.addLast(b);
+        LockSupport.unpark(flusherThread);
+        st.start = end;
+        st.buf = new FlushBuffer();
+        st.bufStartedNanos = System.nanoTime();
+    }
+
+    private void handleCompleted(boolean sync) {
+        Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>();
+        FlushBatch b;
+        while ((b = completed.poll()) != null) {
+            PartitionState owner = owners.remove(b);
+            if (owner != null && parts.get(b.tp) == owner) {
+                commit.put(b.tp, new OffsetAndMetadata(b.end));
+                owner.committed = Math.max(owner.committed, b.end);
+            }
+        }
+        if (commit.isEmpty()) {
+            return;
+        }
+        try {
+            if (sync) {
+                consumer.commitSync(commit, Duration.ofSeconds(10));
+            } else {
+                consumer.commitAsync(commit, (offsets, ex) -> {
+                    if (ex != null) {
+                        log.warn("event=commit_failed job={} offsets={} error=\"{}\" (harmless: the flush log records completion)",
+                                spec.name(), offsets, ex.toString());
+                    }
+                });
+            }
+        } catch (Exception e) {
+            log.warn("event=commit_failed job={} error=\"{}\"", spec.name(), e.toString());
+        }
+    }
+
+    private void gracefulDrain() {
+        state = State.STOPPING;
+        for (PartitionState st : parts.values()) {
+            if (!st.recovering && st.forced.isEmpty() && !st.buf.isEmpty()) {
+                cut(st, st.next);
+            }
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline && (!queue.isEmpty() || inFlight != null) && !crashed) {
+            sleepQuietly(10);
+        }
+        handleCompleted(true);
+    }
+
+    // ---------------------------------------------------------------- record handling
+
+    private void deadLetter(PartitionState st, ConsumerRecord<byte[], byte[]> r, String reason, String detail) {
+        ProducerRecord<byte[], byte[]> pr = new ProducerRecord<>(s.deadLetterTopic(), null, r.key(), r.value());
+        pr.headers().add("vigil.dlq.reason", reason.getBytes(StandardCharsets.UTF_8));
+        pr.headers().add("vigil.dlq.detail", truncate(detail, 500).getBytes(StandardCharsets.UTF_8));
+        pr.headers().add("vigil.dlq.source.topic", r.topic().getBytes(StandardCharsets.UTF_8));
+        pr.headers().add("vigil.dlq.source.partition", String.valueOf(r.partition()).getBytes(StandardCharsets.UTF_8));
+        pr.headers().add("vigil.dlq.source.offset", String.valueOf(r.offset()).getBytes(StandardCharsets.UTF_8));
+        pr.headers().add("vigil.dlq.job", spec.name().getBytes(StandardCharsets.UTF_8));
+        st.buf.deadLetters.add(pr);
+        deadByReason.computeIfAbsent(reason, k -> Counter.builder("vigil_aggregator_dead_letters").tag("job", spec.name())
+                .tag("reason", k).register(s.registry())).increment();
+    }
+
+    private static String truncate(String s, int n) {
+        return s == null ? "" : s.length() <= n ? s : s.substring(0, n);
+    }
+
+    private SortedMap<String, String> allowed(SortedMap<String, String> labels) {
+        if (allow.isEmpty() || labels.isEmpty()) {
+            return labels;
+        }
+        boolean all = true;
+        for (String k : labels.keySet()) {
+            if (!allow.contains(k)) {
+                all = false;
+                break;
+            }
+        }
+        if (all) {
+            return labels;
+        }
+        SortedMap<String, String> out = new TreeMap<>();
+        labels.forEach((k, v) -> {
+            if (allow.contains(k)) {
+                out.put(k, v);
+            }
+        });
+        return out;
+    }
+
+    private boolean timeOk(PartitionState st, ConsumerRecord<byte[], byte[]> r, long t) {
+        long rts = r.timestamp();
+        if (t < rts - maxAgeMs) {
+            deadLetter(st, r, "beyond_retention", "event time " + t + " is more than max_age " + spec.maxAge()
+                    + " before its record time " + rts);
+            return false;
+        }
+        if (t > rts + s.maxFutureMs()) {
+            deadLetter(st, r, "future_timestamp", "event time " + t + " is more than " + s.maxFutureMs() + " ms after its record time " + rts);
+            return false;
+        }
+        return true;
+    }
+
+    private void handleEvent(PartitionState st, ConsumerRecord<byte[], byte[]> r) {
+        Event e;
+        try {
+            e = RecordCodec.decodeEvent(r.value());
+        } catch (RuntimeException ex) {
+            deadLetter(st, r, "undecodable", ex.getMessage());
+            return;
+        }
+        long t = e.timeMillis();
+        if (!timeOk(st, r, t)) {
+            return;
+        }
+        if (e.tenant().isEmpty() || e.type().isEmpty()) {
+            deadLetter(st, r, "invalid_event", "empty tenant or type");
+            return;
+        }
+        for (Map.Entry<String, Double> m : e.measures().entrySet()) {
+            double v = m.getValue();
+            if (!Double.isFinite(v)) {
+                deadLetter(st, r, "invalid_value", "measure " + m.getKey() + " is not finite: " + v);
+                return;
+            }
+        }
+        if (e.eventId() != null) {
+            long h = SeriesIds.idHi(e.tenant(), e.eventId());
+            long l = SeriesIds.idLo(e.tenant(), e.eventId());
+            if (st.seen.isDuplicate(h, l, r.offset(), st.watermark)) {
+                duplicates.increment();
+                return;
+            }
+            st.seen.accept(h, l, r.offset(), r.timestamp(), st.watermark);
+            st.buf.seenIds.str(spec.name()).str(r.topic()).i32(r.partition()).i64(r.offset()).i64(r.timestamp()).i64(h).i64(l).endRow();
+        }
+        if (t > st.buf.maxEventMs) {
+            st.buf.maxEventMs = t;
+        }
+        String tenant = e.tenant();
+        String type = e.type();
+        if (spec.has("series")) {
+            SortedMap<String, String> labels = allowed(e.dims());
+            long sid = SeriesIds.seriesId(type, labels);
+            if (!limiter.admit(tenant, type, sid)) {
+                labels = OVERFLOW;
+                sid = SeriesIds.seriesId(type, OVERFLOW);
+            }
+            long bucket = Math.floorDiv(t, bucketMs) * spec.bucketSeconds();
+            st.buf.addSeries(tenant, FlushBuffer.KIND_EVENT, type, "", sid, bucket, labels, 1.0, false);
+            for (Map.Entry<String, Double> m : e.measures().entrySet()) {
+                st.buf.addSeries(tenant, FlushBuffer.KIND_EVENT, type, m.getKey(), sid, bucket, labels, m.getValue(), true);
+            }
+        }
+        String unit = e.unitId();
+        if (unit != null && !e.experiments().isEmpty()) {
+            int day = (int) Math.floorDiv(t, 86_400_000L);
+            for (Map.Entry<String, String> x : e.experiments().entrySet()) {
+                if (spec.has("experiments")) {
+                    st.buf.addUnit(tenant, x.getKey(), x.getValue(), type, "", unit, day, 1.0);
+                    for (Map.Entry<String, Double> m : e.measures().entrySet()) {
+                        st.buf.addUnit(tenant, x.getKey(), x.getValue(), type, m.getKey(), unit, day, m.getValue());
+                    }
+                }
+                if (spec.has("exposures")) {
+                    st.buf.addExposure(tenant, x.getKey(), x.getValue(), unit, t);
+                }
+            }
+        }
+    }
+
+    private void handleSample(PartitionState st, ConsumerRecord<byte[], byte[]> r) {
+        Sample smp;
+        try {
+            smp = RecordCodec.decodeSample(r.value());
+        } catch (RuntimeException ex) {
+            deadLetter(st, r, "undecodable", ex.getMessage());
+            return;
+        }
+        long t = smp.timeMillis();
+        if (!timeOk(st, r, t)) {
+            return;
+        }
+        if (smp.tenant().isEmpty() || smp.name().isEmpty()) {
+            deadLetter(st, r, "invalid_sample", "empty tenant or name");
+            return;
+        }
+        if (t > st.buf.maxEventMs) {
+            st.buf.maxEventMs = t;
+        }
+        double v = smp.value();
+        if (spec.has("raw")) {
+            long sid = SeriesIds.seriesId(smp.name(), smp.labels());
+            st.buf.samples.str(smp.tenant()).str(smp.name()).i64(sid).strMap(smp.labels()).i64(t).f64(v).endRow();
+        }
+        if (spec.has("series") && Double.isFinite(v)) {
+            SortedMap<String, String> labels = allowed(smp.labels());
+            long sid = SeriesIds.seriesId(smp.name(), labels);
+            if (!limiter.admit(smp.tenant(), smp.name(), sid)) {
+                labels = OVERFLOW;
+                sid = SeriesIds.seriesId(smp.name(), OVERFLOW);
+            }
+            long bucket = Math.floorDiv(t, bucketMs) * spec.bucketSeconds();
+            st.buf.addSeries(smp.tenant(), FlushBuffer.KIND_SAMPLE, smp.name(), "", sid, bucket, labels, v, true);
+        }
+    }
+
+    // ---------------------------------------------------------------- flusher thread
+
+    private void flusherLoop() {
+        while (true) {
+            FlushBatch b = queue.peekFirst();
+            if (b == null) {
+                if (consumerDone || crashed) {
+                    return;
+                }
+                LockSupport.parkNanos(5_000_000);
+                continue;
+            }
+            inFlight = b;
+            boolean ok = writeWithRetry(b);
+            queue.pollFirst();
+            inFlight = null;
+            if (crashed) {
+                return;
+            }
+            if (ok) {
+                completed.add(b);
+            } else {
+                owners.remove(b);
+            }
+        }
+    }
+
+    private boolean writeWithRetry(FlushBatch b) {
+        long backoff = 100;
+        while (true) {
+            if (b.cancelled || crashed) {
+                return false;
+            }
+            try {
+                write(b);
+                if (flusherRetrying) {
+                    log.info("event=job_recovered job={} batch={}", spec.name(), b);
+                    flusherRetrying = false;
+                    if (state == State.RETRYING) {
+                        state = State.RUNNING;
+                    }
+                }
+                return true;
+            } catch (Exception e) {
+                if (crashed) {
+                    return false;
+                }
+                flusherRetrying = true;
+                if (state == State.RUNNING) {
+                    state = State.RETRYING;
+                }
+                lastError = e.getClass().getSimpleName() + ": " + firstLine(e.getMessage());
+                lastErrorAtMs = System.currentTimeMillis();
+                retries.increment();
+                log.warn("event=flush_failed job={} batch={} step={} retry_in_ms={} error=\"{}\"", spec.name(), b, b.stepsDone, backoff, lastError);
+                sleepQuietly(backoff);
+                backoff = Math.min(backoff * 2, 10_000);
+            }
+        }
+    }
+
+    private static String firstLine(String m) {
+        if (m == null) {
+            return "";
+        }
+        int i = m.indexOf('\n');
+        return truncate(i < 0 ? m : m.substring(0, i), 300);
+    }
+
+    private void write(FlushBatch b) throws Exception {
+        if (b.blocks == null) {
+            b.blocks = b.buffer.encode();
+        }
+        if (b.stepsDone < 1) {
+            insertFlushLog(b, 1);
+            b.stepsDone = 1;
+        }
+        if (b.stepsDone < 2) {
+            List<ProducerRecord<byte[], byte[]>> dl = b.buffer.deadLetters;
+            if (!dl.isEmpty()) {
+                List<Future<RecordMetadata>> fs = new ArrayList<>(dl.size());
+                for (ProducerRecord<byte[], byte[]> pr : dl) {
+                    fs.add(s.deadLetters().send(pr));
+                }
+                s.deadLetters().flush();
+                for (Future<RecordMetadata> f : fs) {
+                    f.get(60, TimeUnit.SECONDS);
+                }
+                Map<String, Integer> byReason = new LinkedHashMap<>();
+                for (ProducerRecord<byte[], byte[]> pr : dl) {
+                    byReason.merge(new String(pr.headers().lastHeader("vigil.dlq.reason").value(), StandardCharsets.UTF_8), 1, Integer::sum);
+                }
+                log.warn("event=dead_lettered job={} batch={} topic={} by_reason={} first_detail=\"{}\"", spec.name(), b, s.deadLetterTopic(),
+                        byReason, new String(dl.getFirst().headers().lastHeader("vigil.dlq.detail").value(), StandardCharsets.UTF_8));
+            }
+            b.stepsDone = 2;
+        }
+        for (int i = 0; i < b.blocks.size(); i++) {
+            if (b.stepsDone < 3 + i) {
+                FlushBuffer.Block blk = b.blocks.get(i);
+                ClickHouse.InsertResult res = s.ch().insert(blk.table(), blk.columns(), blk.rows(), b.token(blk.table()));
+                rowsByTable.computeIfAbsent(blk.table(), t -> Counter.builder("vigil_aggregator_rows_written").tag("job", spec.name())
+                        .tag("table", t).register(s.registry())).increment(blk.rows().rows());
+                blocksByTable.computeIfAbsent(blk.table(), t -> Counter.builder("vigil_aggregator_blocks_written").tag("job", spec.name())
+                        .tag("table", t).register(s.registry())).increment();
+                if (res.deduplicated()) {
+                    dedupByTable.computeIfAbsent(blk.table(), t -> Counter.builder("vigil_aggregator_blocks_deduplicated")
+                            .tag("job", spec.name()).tag("table", t).register(s.registry())).increment();
+                }
+                rowsWrittenCount.addAndGet(blk.rows().rows());
+                b.stepsDone = 3 + i;
+            }
+        }
+        if (b.stepsDone < 3 + b.blocks.size()) {
+            insertFlushLog(b, 2);
+            b.stepsDone = 3 + b.blocks.size();
+        }
+        flushLatency.record(System.nanoTime() - b.createdNanos, TimeUnit.NANOSECONDS);
+        if (b.buffer.maxEventMs > newestStoredEventMs) {
+            newestStoredEventMs = b.buffer.maxEventMs;
+        }
+        log.debug("event=flushed job={} batch={} records={} blocks={}", spec.name(), b, b.buffer.records, b.blocks.size());
+    }
+
+    static final List<String> FLUSH_LOG_COLUMNS = List.of("job", "topic", "partition", "start_offset", "end_offset", "state",
+            "watermark", "records", "max_event_ms", "instance", "created_at");
+
+    private void insertFlushLog(FlushBatch b, int stateCode) throws Exception {
+        RowBinary rb = new RowBinary(128);
+        rb.str(b.job).str(b.tp.topic()).i32(b.tp.partition()).i64(b.start).i64(b.end).u8(stateCode).i64(b.watermark)
+                .i64(b.buffer.records).i64(b.buffer.maxEventMs).str(s.instance()).i64(System.currentTimeMillis()).endRow();
+        s.ch().insert(Migrations.FLUSH_LOG, FLUSH_LOG_COLUMNS, rb, b.token(Migrations.FLUSH_LOG + (stateCode == 1 ? "/intent" : "/done")));
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ---------------------------------------------------------------- control and status
+
+    /** Graceful stop: flush what was read, wait for ClickHouse, commit, leave the group. */
+    @Override
+    public void close() {
+        running = false;
+        try {
+            consumerThread.join(TimeUnit.SECONDS.toMillis(60));
+            flusherThread.join(TimeUnit.SECONDS.toMillis(5));
+            if (flusherThread.isAlive()) {
+                // ClickHouse still refuses a flush: abandon it (not committed; the next owner replays it).
+                log.warn("event=job_stop_abandoning_flush job={} queued={} last_error=\"{}\"", spec.name(), queue.size(), lastError);
+                crashed = true;
+                flusherThread.interrupt();
+                flusherThread.join(TimeUnit.SECONDS.toMillis(10));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        log.info("event=job_stopped job={} version={}", spec.name(), version);
+    }
+
+    /**
+     * Abandons the worker as a crash would: no flush, no commit; in-flight inserts may or may not
+     * land. For crash tests.
+     */
+    public void crash() {
+        crashed = true;
+        running = false;
+        flusherThread.interrupt();
+        KafkaConsumer<byte[], byte[]> c = consumer;
+        if (c != null) {
+            c.wakeup();
+        }
+        try {
+            consumerThread.join(10_000);
+            flusherThread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Status for GET /api/v1/jobs. */
+    public Map<String, Object> status() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", spec.name());
+        m.put("version", version);
+        m.put("state", state.name().toLowerCase(java.util.Locale.ROOT));
+        long total = 0;
+        Map<String, Long> perPartition = new TreeMap<>();
+        for (Map.Entry<Integer, Long> e : lag.entrySet()) {
+            total += e.getValue();
+            perPartition.put(String.valueOf(e.getKey()), e.getValue());
+        }
+        m.put("lag", total);
+        m.put("lag_by_partition", perPartition);
+        m.put("records_per_second", Math.round(recordsPerSecond));
+        m.put("records_consumed", consumedCount.get());
+        m.put("rows_written", rowsWrittenCount.get());
+        m.put("queued_flushes", queue.size());
+        m.put("newest_stored_event_ms", newestStoredEventMs == Long.MIN_VALUE ? null : newestStoredEventMs);
+        m.put("series_overflow", limiter.overflowTotal());
+        m.put("last_error", lastError);
+        m.put("last_error_at_ms", lastError == null ? null : lastErrorAtMs);
+        m.put("spec", spec);
+        return m;
+    }
+
+    public long recordsConsumed() {
+        return consumedCount.get();
+    }
+
+    public String lastError() {
+        return lastError;
+    }
+}

@@ -1,0 +1,41 @@
+package dev.vigil.aggregator;
+
+import java.util.Map;
+import java.util.function.Function;
+
+import org.apache.kafka.clients.producer.Producer;
+
+import io.micrometer.core.instrument.MeterRegistry;
+
+/**
+ * What every job worker of one aggregator shares: ClickHouse, the dead-letter producer,
+ * metrics, limits and the process-wide settings.
+ *
+ * @param bootstrapServers  Kafka bootstrap servers
+ * @param groupPrefix       consumer group = prefix + job name
+ * @param deadLetterTopic   where poison records go
+ * @param queueCapacity     flushes queued per job before its partitions are paused
+ * @param maxKeysPerFlush   in-memory rows per partition before a flush is forced
+ * @param dedupMaxIds       per-partition id window in records (see SeenIds)
+ * @param dedupWindowMs     per-partition id window in record time
+ * @param maxFutureMs       events further in the future than this (vs record time) are dead-lettered
+ * @param instance          this process (for the flush log)
+ * @param consumerOverrides extra Kafka consumer properties
+ */
+public record WorkerSettings(
+        ClickHouse ch,
+        Producer<byte[], byte[]> deadLetters,
+        MeterRegistry registry,
+        Function<String, TenantLimits> limits,
+        String bootstrapServers,
+        String groupPrefix,
+        String deadLetterTopic,
+        int queueCapacity,
+        int maxKeysPerFlush,
+        long dedupMaxIds,
+        long dedupWindowMs,
+        long maxFutureMs,
+        long seriesWindowMs,
+        String instance,
+        Map<String, Object> consumerOverrides) {
+}

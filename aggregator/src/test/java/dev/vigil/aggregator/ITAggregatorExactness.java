@@ -1,0 +1,241 @@
+package dev.vigil.aggregator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import dev.vigil.common.codec.RecordCodec;
+import dev.vigil.common.histogram.LogHistogram;
+import dev.vigil.common.model.Event;
+import dev.vigil.common.model.Sample;
+
+/**
+ * A generated stream with known totals goes through real Kafka and the aggregator into real
+ * ClickHouse; every rollup read back matches exactly (quantiles within 1%), client retries are
+ * dropped, and poison/late/future records are dead-lettered with their reason and source.
+ */
+class ITAggregatorExactness {
+    static TestEnv env;
+    static AggregatorMain.Running agg;
+    static final String PREFIX = "vigil.";
+    static final EventGen.Expected expected = new EventGen.Expected();
+    static final int N = 60_000;
+    static final int RETRIES = 3_000;
+    static final int SAMPLES = 4_000;
+    static double sampleSum;
+    static Map<String, Long> dlqExpected = new TreeMap<>();
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        env = new TestEnv("exact");
+        env.createTopic(PREFIX + "events", 4);
+        env.createTopic(PREFIX + "samples", 2);
+        long now = System.currentTimeMillis();
+        Random rnd = new Random(42);
+        List<ProducerRecord<byte[], byte[]>> recs = new ArrayList<>();
+        List<Event> withIds = new ArrayList<>();
+        for (int i = 0; i < N; i++) {
+            Event e = EventGen.event(rnd, i, now, i % 2 == 0, "evt-");
+            expected.add(e, 10);
+            recs.add(EventGen.record(PREFIX + "events", e));
+            if (e.eventId() != null) {
+                withIds.add(e);
+            }
+        }
+        // client retries of already-sent events: same ids, same keys (same partition)
+        for (int i = 0; i < RETRIES; i++) {
+            Event e = withIds.get(rnd.nextInt(withIds.size()));
+            recs.add(EventGen.record(PREFIX + "events", e));
+        }
+        for (int i = 0; i < 50; i++) {
+            recs.add(new ProducerRecord<>(PREFIX + "events", ("poison" + i).getBytes(StandardCharsets.UTF_8),
+                    ("not a record " + i).getBytes(StandardCharsets.UTF_8)));
+        }
+        for (int i = 0; i < 20; i++) {
+            Event e = EventGen.event(rnd, i, now, false, "");
+            recs.add(EventGen.record(PREFIX + "events", new Event(e.tenant(), now - 40L * 86_400_000, e.type(), e.dims(), e.measures(),
+                    null, e.experiments(), null, now)));
+        }
+        for (int i = 0; i < 10; i++) {
+            Event e = EventGen.event(rnd, i, now, false, "");
+            recs.add(EventGen.record(PREFIX + "events", new Event(e.tenant(), now + 5 * 3_600_000L, e.type(), e.dims(), e.measures(),
+                    null, e.experiments(), null, now)));
+        }
+        dlqExpected.put("undecodable", 50L);
+        dlqExpected.put("beyond_retention", 20L);
+        dlqExpected.put("future_timestamp", 10L);
+        Collections.shuffle(recs, rnd);
+        for (int i = 0; i < SAMPLES; i++) {
+            TreeMap<String, String> labels = new TreeMap<>(Map.of("instance", "i" + (i % 7), "job", "node"));
+            double v = i % 13 + 0.5;
+            sampleSum += v;
+            Sample s = new Sample("t" + (1 + i % 2), "node_load", labels, now - i * 100L, v);
+            recs.add(new ProducerRecord<>(PREFIX + "samples", s.seriesKey().getBytes(StandardCharsets.UTF_8), RecordCodec.encode(s)));
+        }
+        try (KafkaProducer<byte[], byte[]> p = env.producer()) {
+            EventGen.sendAll(p, recs);
+        }
+        agg = env.startAggregator(env.aggregatorEnv(PREFIX));
+    }
+
+    @AfterAll
+    static void tearDown() {
+        if (agg != null) {
+            agg.close();
+        }
+        if (env != null) {
+            env.close();
+        }
+    }
+
+    @Test
+    void everythingIsCountedExactlyOnce() throws Exception {
+        try (ClickHouse ch = env.ch()) {
+            TestEnv.await("all events rolled up", Duration.ofSeconds(120), () -> TestEnv.longQuery(ch,
+                    "SELECT sum(count) FROM vigil_rollup_10s WHERE kind = 'event' AND measure = ''") == expected.events
+                    && TestEnv.longQuery(ch, "SELECT count() FROM vigil_samples") == SAMPLES);
+            // let any straggling (wrong) flush land before asserting equality
+            TestEnv.await("jobs idle", Duration.ofSeconds(60), () -> agg.aggregator.jobStatus().stream()
+                    .allMatch(j -> ((Number) j.get("lag")).longValue() == 0 && ((Number) j.get("queued_flushes")).intValue() == 0));
+            Thread.sleep(1000);
+
+            // series rollups, totals per series and measure
+            Map<String, String[]> got = new HashMap<>();
+            ch.forEach("SELECT tenant, name, measure, reinterpretAsInt64(series_id), sum(count), sum(sum), min(min), max(max), toString(sumMap(hist)) "
+                    + "FROM vigil_rollup_10s WHERE kind = 'event' GROUP BY tenant, name, measure, series_id", rs -> {
+                        String key = rs.getString(1) + "|" + rs.getString(2) + "|" + rs.getString(3) + "|" + Long.toUnsignedString(rs.getLong(4));
+                        got.put(key, new String[] {rs.getString(5), rs.getString(6), rs.getString(7), rs.getString(8), rs.getString(9)});
+                    });
+            Map<String, String> expectedKeys = new HashMap<>();
+            expected.series.keySet().forEach(k -> {
+                String[] p = k.split("\\|");
+                expectedKeys.put(p[0] + "|" + p[1] + "|" + p[2] + "|" + Long.toUnsignedString(Long.parseLong(p[3])), k);
+            });
+            assertThat(got.keySet()).containsExactlyInAnyOrderElementsOf(expectedKeys.keySet());
+            int quantilesChecked = 0;
+            for (Map.Entry<String, String> e : expectedKeys.entrySet()) {
+                EventGen.Agg x = expected.series.get(e.getValue());
+                String[] g = got.get(e.getKey());
+                assertThat(Long.parseLong(g[0])).as("count of %s", e.getKey()).isEqualTo(x.count);
+                assertThat(Double.parseDouble(g[1])).as("sum of %s", e.getKey()).isCloseTo(x.sum, within(1e-9 * Math.max(1, Math.abs(x.sum))));
+                if (!e.getKey().split("\\|", -1)[2].isEmpty()) {
+                    assertThat(Double.parseDouble(g[2])).as("min of %s", e.getKey()).isEqualTo(x.min);
+                    assertThat(Double.parseDouble(g[3])).as("max of %s", e.getKey()).isEqualTo(x.max);
+                    LogHistogram h = parseHist(g[4]);
+                    assertThat(h.count()).isEqualTo(x.count);
+                    List<Double> sorted = new ArrayList<>(x.values);
+                    Collections.sort(sorted);
+                    for (double q : new double[] {0.5, 0.9, 0.99}) {
+                        double exact = sorted.get((int) Math.max(0, Math.ceil(q * sorted.size()) - 1));
+                        double est = h.quantile(q);
+                        if (exact == 0) {
+                            assertThat(est).isEqualTo(0.0);
+                        } else {
+                            assertThat(Math.abs(est - exact) / Math.abs(exact)).as("q%s of %s: %s vs %s", q, e.getKey(), est, exact)
+                                    .isLessThanOrEqualTo(0.01);
+                        }
+                        quantilesChecked++;
+                    }
+                }
+            }
+            assertThat(quantilesChecked).isGreaterThan(100);
+
+            // event counts per bucket
+            Map<String, Long> buckets = new TreeMap<>();
+            ch.forEach("SELECT tenant, name, reinterpretAsInt64(series_id), toUnixTimestamp(bucket), sum(count) FROM vigil_rollup_10s "
+                    + "WHERE kind = 'event' AND measure = '' GROUP BY tenant, name, series_id, bucket", rs ->
+                    buckets.put(rs.getString(1) + "|" + rs.getString(2) + "|" + rs.getLong(3) + "|" + rs.getLong(4), rs.getLong(5)));
+            assertThat(buckets).isEqualTo(expected.countsPerBucket);
+
+            // coarser resolutions kept by ClickHouse hold the same totals
+            for (String t : List.of("vigil_rollup_1m", "vigil_rollup_1h")) {
+                assertThat(TestEnv.longQuery(ch, "SELECT sum(count) FROM " + t + " WHERE kind = 'event' AND measure = ''")).as(t).isEqualTo(expected.events);
+                assertThat(TestEnv.longQuery(ch, "SELECT count() FROM (SELECT series_id, bucket FROM " + t + " WHERE kind = 'event' AND measure = '' "
+                        + "GROUP BY series_id, bucket HAVING sum(count) > 0)")).as(t).isGreaterThan(0);
+            }
+            assertThat(TestEnv.longQuery(ch, "SELECT count() FROM (SELECT toStartOfMinute(bucket) b, tenant, series_id, sum(count) c FROM vigil_rollup_10s "
+                    + "WHERE kind='event' AND measure='' GROUP BY b, tenant, series_id) x FULL OUTER JOIN (SELECT bucket b, tenant, series_id, sum(count) c "
+                    + "FROM vigil_rollup_1m WHERE kind='event' AND measure='' GROUP BY b, tenant, series_id) y USING (b, tenant, series_id) WHERE x.c != y.c"))
+                    .as("10s rolled to minutes equals 1m table").isZero();
+
+            // per-unit experiment sums
+            Map<String, double[]> units = new HashMap<>();
+            ch.forEach("SELECT tenant, experiment, variant, type, measure, unit_id, sum(count), sum(sum) FROM vigil_experiment_units "
+                    + "GROUP BY tenant, experiment, variant, type, measure, unit_id", rs ->
+                    units.put(String.join("|", rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5), rs.getString(6)),
+                            new double[] {rs.getLong(7), rs.getDouble(8)}));
+            assertThat(units.keySet()).containsExactlyInAnyOrderElementsOf(expected.units.keySet());
+            expected.units.forEach((k, a) -> {
+                assertThat((long) units.get(k)[0]).as("unit count %s", k).isEqualTo(a.count);
+                assertThat(units.get(k)[1]).as("unit sum %s", k).isCloseTo(a.sum, within(1e-9 * Math.max(1, Math.abs(a.sum))));
+            });
+
+            // exposures: first time a unit saw a variant
+            Map<String, long[]> expo = new HashMap<>();
+            ch.forEach("SELECT tenant, experiment, variant, unit_id, toUnixTimestamp64Milli(min(first_seen)), sum(events) FROM vigil_exposures "
+                    + "GROUP BY tenant, experiment, variant, unit_id", rs ->
+                    expo.put(String.join("|", rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)), new long[] {rs.getLong(5), rs.getLong(6)}));
+            assertThat(expo.keySet()).containsExactlyInAnyOrderElementsOf(expected.exposures.keySet());
+            expected.exposures.forEach((k, a) -> {
+                assertThat(expo.get(k)[0]).as("first_seen %s", k).isEqualTo(a.minTime);
+                assertThat(expo.get(k)[1]).as("events %s", k).isEqualTo(a.count);
+            });
+
+            // samples: raw and rolled up
+            assertThat(TestEnv.longQuery(ch, "SELECT sum(count) FROM vigil_rollup_10s WHERE kind = 'sample'")).isEqualTo(SAMPLES);
+            Double s = ch.query("SELECT sum(value) AS s FROM vigil_samples").getFirst().get("s") instanceof Number n ? n.doubleValue() : null;
+            assertThat(s).isCloseTo(sampleSum, within(1e-6));
+
+            // client retries were dropped, and the seen ids were stored for recovery
+            assertThat(TestEnv.longQuery(ch, "SELECT count() FROM vigil_seen_ids")).isEqualTo(N / 2);
+        }
+        // dead letters: reason and source in headers
+        List<ConsumerRecord<byte[], byte[]>> dlq = env.readAll(PREFIX + "dead-letters", Duration.ofSeconds(30));
+        Map<String, Long> byReason = new TreeMap<>();
+        for (ConsumerRecord<byte[], byte[]> r : dlq) {
+            byReason.merge(header(r, "vigil.dlq.reason"), 1L, Long::sum);
+            assertThat(header(r, "vigil.dlq.source.topic")).isEqualTo(PREFIX + "events");
+            assertThat(Long.parseLong(header(r, "vigil.dlq.source.offset"))).isNotNegative();
+            assertThat(header(r, "vigil.dlq.source.partition")).isNotEmpty();
+        }
+        assertThat(byReason).isEqualTo(dlqExpected);
+        String metrics = agg.registry.scrape();
+        assertThat(metrics).contains("vigil_aggregator_dead_letters_total{job=\"events\",reason=\"undecodable\"} 50.0");
+        assertThat(metrics).contains("vigil_aggregator_client_duplicates_total{job=\"events\"} " + RETRIES + ".0");
+        assertThat(metrics).contains("vigil_aggregator_lag_records{job=\"events\",partition=\"0\"}");
+        assertThat(metrics).contains("vigil_aggregator_freshness_seconds{job=\"events\"}");
+    }
+
+    static String header(ConsumerRecord<byte[], byte[]> r, String name) {
+        var h = r.headers().lastHeader(name);
+        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+    }
+
+    static LogHistogram parseHist(String s) {
+        LogHistogram h = new LogHistogram();
+        String body = s.substring(1, s.length() - 1);
+        if (!body.isEmpty()) {
+            for (String kv : body.split(",")) {
+                int c = kv.indexOf(':');
+                h.addBucket(Integer.parseInt(kv.substring(0, c)), Long.parseLong(kv.substring(c + 1)));
+            }
+        }
+        return h;
+    }
+}
