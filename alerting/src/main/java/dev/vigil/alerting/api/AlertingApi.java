@@ -270,7 +270,15 @@ public final class AlertingApi {
     }
 
     FullHttpResponse config(FullHttpRequest req, String path, String tenant) {
-        String rest = path.length() > CONFIG.length() ? path.substring(CONFIG.length() + 1) : "";
+        // split the raw (still percent-encoded) path, so namespaces such as file paths may contain '/' as %2F
+        String raw = req.uri();
+        int qi = raw.indexOf('?');
+        if (qi >= 0) {
+            raw = raw.substring(0, qi);
+        }
+        int ci = raw.indexOf(CONFIG);
+        raw = ci >= 0 ? raw.substring(ci) : path;
+        String rest = raw.length() > CONFIG.length() ? raw.substring(CONFIG.length() + 1) : "";
         while (rest.endsWith("/")) {
             rest = rest.substring(0, rest.length() - 1);
         }
