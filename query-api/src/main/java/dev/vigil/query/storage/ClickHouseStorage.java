@@ -1,0 +1,595 @@
+package dev.vigil.query.storage;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+
+import dev.vigil.common.histogram.LogBuckets;
+import dev.vigil.promql.Labels;
+import dev.vigil.promql.Matcher;
+import dev.vigil.promql.storage.Querier;
+import dev.vigil.promql.storage.SelectHints;
+import dev.vigil.promql.storage.SeriesData;
+import dev.vigil.promql.storage.Storage;
+import dev.vigil.query.api.DerivedSeriesProvider;
+import dev.vigil.query.storage.EventSeriesMapping.EventMetric;
+import dev.vigil.query.storage.EventSeriesMapping.Suffix;
+
+/**
+ * PromQL {@link Storage} over the aggregator's ClickHouse tables (docs/schema.md), confined to one
+ * tenant per {@link #forTenant} view. Pushes into SQL: the tenant (always, as a query parameter the
+ * PromQL text cannot reach), metric name, label matchers (=, !=, =~, !~ as parameters), the time
+ * range, the rollup resolution (10 s / 1 m / 1 h, chosen so aligned windows stay exact), the
+ * per-bucket merge of rollup rows (and of the log-bucket histograms), and, when the query rewriter
+ * marks a selector with {@link #GROUP_MATCHER}, the cross-series sum of {@code sum by (...) (rate(...))}.
+ *
+ * <p>Events become counters with two samples per rollup bucket boundary {@code b} (at {@code b} and
+ * {@code b + 1 ms}, both holding the total of buckets before {@code b}); see docs/query-api.md.
+ */
+public final class ClickHouseStorage {
+    /** Pseudo-matcher set by {@link PushdownRewriter}: value = comma-separated labels to sum by. */
+    public static final String GROUP_MATCHER = "__vigil_sum_by__";
+    public static final String SAMPLES = "vigil_samples";
+
+    /** Tunables. */
+    public record Settings(int baseBucketSeconds, long lookbackMs, long catalogueTtlMs, LongSupplier clock) {
+        public static Settings defaults() {
+            return new Settings(10, 300_000L, 10_000L, System::currentTimeMillis);
+        }
+    }
+
+    private record Catalogue(long loadedAt, Map<String, List<EventMetric>> events, Set<String> sampleNames) {
+    }
+
+    private final ChReader ch;
+    private final Settings settings;
+    private final List<DerivedSeriesProvider> providers;
+    private final Map<String, Catalogue> catalogues = new ConcurrentHashMap<>();
+
+    public ClickHouseStorage(ChReader ch, Settings settings, List<DerivedSeriesProvider> providers) {
+        this.ch = ch;
+        this.settings = settings;
+        this.providers = List.copyOf(providers);
+    }
+
+    public ChReader reader() {
+        return ch;
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    /** The storage as seen by one tenant for one query. */
+    public Storage forTenant(String tenant, QueryGuard guard) {
+        if (tenant == null || tenant.isEmpty()) {
+            throw new IllegalArgumentException("tenant required");
+        }
+        return (mint, maxt) -> new TenantQuerier(tenant, guard == null ? QueryGuard.unlimited() : guard, mint, maxt);
+    }
+
+    public void invalidateCatalogue() {
+        catalogues.clear();
+    }
+
+    // ------------------------------------------------------------------ catalogue
+
+    private Catalogue catalogue(String tenant, QueryGuard guard) {
+        Catalogue c = catalogues.get(tenant);
+        long now = System.currentTimeMillis();
+        if (c != null && now - c.loadedAt < settings.catalogueTtlMs) {
+            return c;
+        }
+        Map<String, List<EventMetric>> events = new TreeMap<>();
+        ch.select("SELECT name, measure FROM vigil_rollup_1h WHERE tenant = {tenant:String} AND kind = 'event' GROUP BY name, measure",
+                Map.of("tenant", tenant), guard, r -> {
+                    for (EventMetric m : EventSeriesMapping.metricsOf(r.getString("name"), r.getString("measure"))) {
+                        events.computeIfAbsent(m.metricName(), k -> new ArrayList<>()).add(m);
+                    }
+                });
+        Set<String> names = new java.util.TreeSet<>();
+        ch.select("SELECT DISTINCT name FROM " + SAMPLES + " WHERE tenant = {tenant:String}", Map.of("tenant", tenant), guard,
+                r -> names.add(r.getString("name")));
+        c = new Catalogue(now, events, names);
+        catalogues.put(tenant, c);
+        return c;
+    }
+
+    /** Metric names of the tenant (event-derived, raw samples, derived providers), sorted. */
+    public List<String> metricNames(String tenant, QueryGuard guard) {
+        Catalogue c = catalogue(tenant, guard);
+        Set<String> out = new java.util.TreeSet<>(c.events.keySet());
+        out.addAll(c.sampleNames);
+        for (DerivedSeriesProvider p : providers) {
+            out.addAll(p.metricNames());
+        }
+        return new ArrayList<>(out);
+    }
+
+    /** Prometheus metadata (type, help) of the event-derived metrics. */
+    public Map<String, EventMetric> eventMetrics(String tenant, QueryGuard guard) {
+        Map<String, EventMetric> out = new TreeMap<>();
+        catalogue(tenant, guard).events.forEach((k, v) -> out.put(k, v.get(0)));
+        return out;
+    }
+
+    public Set<String> sampleNames(String tenant, QueryGuard guard) {
+        return catalogue(tenant, guard).sampleNames;
+    }
+
+    // ------------------------------------------------------------------ resolution choice
+
+    /** A rollup table and its bucket width. */
+    public record Resolution(String table, long bucketMs) {
+    }
+
+    /**
+     * The coarsest rollup table whose bucket divides the step, the range and the evaluation
+     * timestamps (so every window (t - range, t] is a union of whole buckets: exact results) and
+     * whose retention covers the start; otherwise the finest table the retention allows.
+     */
+    public Resolution chooseResolution(SelectHints h) {
+        long now = settings.clock.getAsLong();
+        long base = settings.baseBucketSeconds * 1000L;
+        Resolution r10 = new Resolution("vigil_rollup_10s", base);
+        Resolution r1m = new Resolution("vigil_rollup_1m", 60_000L);
+        Resolution r1h = new Resolution("vigil_rollup_1h", 3_600_000L);
+        long day = 86_400_000L;
+        List<Resolution> allowed = new ArrayList<>();
+        if (h.start() >= now - 7 * day + 3_600_000L) {
+            allowed.add(r10);
+        }
+        if (h.start() >= now - 90 * day + day) {
+            allowed.add(r1m);
+        }
+        allowed.add(r1h);
+        long width = h.range() > 0 ? h.range() : settings.lookbackMs;
+        long firstT = h.start() - 1 + width;
+        for (int i = allowed.size() - 1; i >= 0; i--) {
+            Resolution r = allowed.get(i);
+            long b = r.bucketMs;
+            boolean stepOk = h.step() <= 1 || h.step() % b == 0;
+            boolean rangeOk = h.range() == 0 || h.range() % b == 0;
+            boolean alignOk = Math.floorMod(firstT, b) == 0;
+            if (stepOk && rangeOk && alignOk) {
+                return r;
+            }
+        }
+        return allowed.get(0);
+    }
+
+    // ------------------------------------------------------------------ querier
+
+    private final class TenantQuerier implements Querier {
+        private final String tenant;
+        private final QueryGuard guard;
+        private final long mint;
+        private final long maxt;
+
+        TenantQuerier(String tenant, QueryGuard guard, long mint, long maxt) {
+            this.tenant = tenant;
+            this.guard = guard;
+            this.mint = mint;
+            this.maxt = maxt;
+        }
+
+        @Override
+        public List<SeriesData> select(SelectHints hints, List<Matcher> all) {
+            guard.check();
+            long start = Math.max(mint, hints.start());
+            long end = Math.min(maxt, hints.end());
+            SelectHints h = new SelectHints(start, end, hints.step(), hints.func(), hints.range(), hints.grouping(), hints.by());
+            List<Matcher> matchers = new ArrayList<>();
+            List<String> groupBy = null;
+            for (Matcher m : all) {
+                if (m.name().equals(GROUP_MATCHER)) {
+                    groupBy = m.value().isEmpty() ? List.of() : List.of(m.value().split(","));
+                } else {
+                    matchers.add(m);
+                }
+            }
+            List<Matcher> nameMatchers = matchers.stream().filter(m -> m.name().equals(Labels.METRIC_NAME)).toList();
+            List<SeriesData> out = new ArrayList<>();
+            if (end < start) {
+                return out;
+            }
+            // computed series of other modules
+            Set<String> derivedNames = new LinkedHashSet<>();
+            for (DerivedSeriesProvider p : providers) {
+                for (String n : p.metricNames()) {
+                    if (nameMatches(nameMatchers, n)) {
+                        derivedNames.add(n);
+                        List<SeriesData> got = p.select(tenant, h, matchers);
+                        for (SeriesData sd : got) {
+                            if (allMatch(matchers, sd.labels()) && sd.labels().metricName().equals(n)) {
+                                out.add(sd);
+                            }
+                        }
+                        break;
+                    }
+                }
+            }
+            String eqName = nameMatchers.stream().filter(m -> m.type() == Matcher.Type.EQ).map(Matcher::value).findFirst().orElse(null);
+            if (eqName != null && derivedNames.contains(eqName)) {
+                guard.addSeries(out.size());
+                return out;
+            }
+            Catalogue cat = catalogue(tenant, guard);
+            // event rollups as series
+            List<EventMetric> eventMetrics = new ArrayList<>();
+            if (eqName != null) {
+                eventMetrics.addAll(cat.events.getOrDefault(eqName, List.of()));
+            } else {
+                cat.events.forEach((n, ms) -> {
+                    if (nameMatches(nameMatchers, n)) {
+                        eventMetrics.addAll(ms);
+                    }
+                });
+            }
+            for (EventMetric em : eventMetrics) {
+                selectEvents(em, h, matchers, groupBy, out);
+            }
+            // raw samples: only if some sample name can match
+            boolean anySample = eqName != null ? cat.sampleNames.contains(eqName)
+                    : cat.sampleNames.stream().anyMatch(n -> nameMatches(nameMatchers, n));
+            if (anySample) {
+                selectSamples(h, matchers, nameMatchers, out);
+            }
+            return out;
+        }
+
+        private void selectSamples(SelectHints h, List<Matcher> matchers, List<Matcher> nameMatchers, List<SeriesData> out) {
+            Map<String, Object> p = new HashMap<>();
+            p.put("tenant", tenant);
+            p.put("from", h.start());
+            p.put("to", h.end());
+            StringBuilder where = new StringBuilder("tenant = {tenant:String} AND ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND ts <= fromUnixTimestamp64Milli({to:Int64}, 'UTC')");
+            int[] n = {0};
+            for (Matcher m : nameMatchers) {
+                where.append(" AND ").append(condition("name", m, p, n));
+            }
+            appendLabelConditions(where, matchers, p, n, Set.of());
+            String sql = "SELECT any(name) AS mname, mapKeys(any(labels)) AS lk, mapValues(any(labels)) AS lv, groupArray(t) AS ts, groupArray(value) AS vs FROM ("
+                    + "SELECT name, series_id, labels, toUnixTimestamp64Milli(ts) AS t, value FROM " + SAMPLES + " WHERE " + where
+                    + " ORDER BY name, series_id, t LIMIT 1 BY name, series_id, t) GROUP BY name, series_id";
+            List<SeriesData> local = new ArrayList<>();
+            ch.select(sql, p, guard, r -> {
+                Labels.Builder b = labelsOf(Cols.strings(r, "lk"), Cols.strings(r, "lv"));
+                b.set(Labels.METRIC_NAME, r.getString("mname"));
+                Labels l = b.build();
+                if (!allMatch(matchers, l)) {
+                    return;
+                }
+                long[] ts = Cols.longs(r, "ts");
+                double[] vs = Cols.doubles(r, "vs");
+                sortByTime(ts, vs);
+                local.add(new SeriesData(l, ts, vs));
+                guard.addSeries(1);
+            });
+            out.addAll(local);
+        }
+
+        private void selectEvents(EventMetric em, SelectHints h, List<Matcher> matchers, List<String> groupBy, List<SeriesData> out) {
+            Resolution res = chooseResolution(h);
+            long B = res.bucketMs;
+            long lo = Math.floorDiv(h.start(), B) * B;
+            long hi = Math.floorDiv(h.end(), B) * B;
+            long fetchFrom = em.suffix().counter() ? lo : lo - B;
+            long fetchTo = em.suffix().counter() ? hi : hi;
+            if (fetchTo <= fetchFrom && em.suffix().counter()) {
+                fetchTo = fetchFrom;
+            }
+            Map<String, Object> p = new HashMap<>();
+            p.put("tenant", tenant);
+            p.put("type", em.type());
+            p.put("measure", em.measure());
+            p.put("from", Math.floorDiv(fetchFrom, 1000));
+            p.put("to", Math.floorDiv(fetchTo, 1000));
+            StringBuilder where = new StringBuilder("tenant = {tenant:String} AND kind = 'event' AND name = {type:String} AND measure = {measure:String}"
+                    + " AND bucket >= toDateTime({from:Int64}, 'UTC') AND bucket < toDateTime({to:Int64}, 'UTC')");
+            int[] n = {0};
+            appendLabelConditions(where, matchers, p, n, Set.of("le"));
+            String key;
+            String lab;
+            if (groupBy == null) {
+                key = "series_id";
+                lab = "any(labels)";
+            } else if (groupBy.isEmpty()) {
+                key = "toUInt8(0)";
+                lab = "any(CAST(map(), 'Map(String, String)'))";
+            } else {
+                StringBuilder k = new StringBuilder("tuple(");
+                StringBuilder m = new StringBuilder("any(map(");
+                for (int i = 0; i < groupBy.size(); i++) {
+                    String param = "g" + i;
+                    p.put(param, groupBy.get(i));
+                    if (i > 0) {
+                        k.append(", ");
+                        m.append(", ");
+                    }
+                    k.append("labels[{").append(param).append(":String}]");
+                    m.append("{").append(param).append(":String}, labels[{").append(param).append(":String}]");
+                }
+                key = k.append(")").toString();
+                lab = m.append("))").toString();
+            }
+            String innerCols;
+            String outerCols;
+            switch (em.suffix()) {
+                case EVENTS_TOTAL, COUNT -> {
+                    innerCols = "toFloat64(sum(count)) AS c";
+                    outerCols = "groupArray(c) AS cs";
+                }
+                case SUM -> {
+                    innerCols = "sum(sum) AS c";
+                    outerCols = "groupArray(c) AS cs";
+                }
+                case MIN -> {
+                    innerCols = "min(min) AS c";
+                    outerCols = "groupArray(c) AS cs";
+                }
+                case MAX -> {
+                    innerCols = "max(max) AS c";
+                    outerCols = "groupArray(c) AS cs";
+                }
+                default -> {
+                    innerCols = "sumMap(hist) AS h";
+                    outerCols = "groupArray(toInt64(length(h))) AS hn, arrayFlatten(groupArray(mapKeys(h))) AS hk, "
+                            + "arrayFlatten(groupArray(arrayMap(x -> toInt64(x), mapValues(h)))) AS hv";
+                }
+            }
+            String sql = "SELECT mapKeys(any(lab)) AS lk, mapValues(any(lab)) AS lv, groupArray(b) AS bs, " + outerCols + " FROM ("
+                    + "SELECT " + key + " AS k, " + lab + " AS lab, toInt64(toUnixTimestamp(bucket)) * 1000 AS b, " + innerCols
+                    + " FROM " + res.table + " WHERE " + where + " GROUP BY k, bucket) GROUP BY k";
+            boolean grouped = groupBy != null;
+            List<Object[]> hists = new ArrayList<>();
+            ch.select(sql, p, guard, r -> {
+                Labels.Builder lb = labelsOf(Cols.strings(r, "lk"), Cols.strings(r, "lv"));
+                lb.set(Labels.METRIC_NAME, em.metricName());
+                long[] bs = Cols.longs(r, "bs");
+                if (em.suffix() == Suffix.BUCKET) {
+                    hists.add(new Object[] {lb, bs, Cols.longs(r, "hn"), Cols.ints(r, "hk"), Cols.longs(r, "hv")});
+                    return;
+                }
+                Labels l = lb.build();
+                if (!grouped && !allMatch(matchers, l) || grouped && !matchesSynthetic(matchers, l)) {
+                    return;
+                }
+                double[] cs = Cols.doubles(r, "cs");
+                sortByTime(bs, cs);
+                guard.addSeries(1);
+                if (em.suffix().counter()) {
+                    out.add(counter(l, bs, cs, lo, hi, B));
+                } else {
+                    long[] ts = new long[bs.length];
+                    for (int i = 0; i < bs.length; i++) {
+                        ts[i] = bs[i] + B;
+                    }
+                    out.add(new SeriesData(l, ts, cs));
+                }
+            });
+            if (!hists.isEmpty()) {
+                // one le set for every series of the metric, so that sum by (le) adds like with like
+                java.util.TreeSet<Double> bounds = new java.util.TreeSet<>();
+                for (Object[] h : hists) {
+                    for (int key : (int[]) h[3]) {
+                        bounds.add(LogBuckets.upperBound(key));
+                        if (key != LogBuckets.ZERO_KEY) {
+                            bounds.add(LogBuckets.upperBound(key - 1));
+                        }
+                    }
+                }
+                double[] les = new double[bounds.size() + 1];
+                int j = 0;
+                for (double d : bounds) {
+                    les[j++] = d;
+                }
+                les[j] = Double.POSITIVE_INFINITY;
+                for (Object[] h : hists) {
+                    emitHistogram((Labels.Builder) h[0], (long[]) h[1], (long[]) h[2], (int[]) h[3], (long[]) h[4], les, lo, hi, B, matchers, grouped, out);
+                }
+            }
+        }
+
+        /** The le bounds: every key's upper bound and the one below it (so interpolation stays inside one 1% bucket). */
+        private void emitHistogram(Labels.Builder lb, long[] bs, long[] hn, int[] hk, long[] hv, double[] les, long lo, long hi, long B,
+                                   List<Matcher> matchers, boolean grouped, List<SeriesData> out) {
+            int nl = les.length;
+            // rows sorted by bucket, with their histogram slices
+            int rows = bs.length;
+            int[] off = new int[rows + 1];
+            for (int i = 0; i < rows; i++) {
+                off[i + 1] = off[i] + (int) hn[i];
+            }
+            Integer[] order = new Integer[rows];
+            for (int i = 0; i < rows; i++) {
+                order[i] = i;
+            }
+            Arrays.sort(order, (a, b) -> Long.compare(bs[a], bs[b]));
+            int nb = (int) ((hi - lo) / B) + 1;
+            double[][] vals = new double[nl][2 * nb];
+            long[] ts = new long[2 * nb];
+            double[] cum = new double[nl];
+            double[] delta = new double[nl];
+            int ri = 0;
+            for (int k = 0; k < nb; k++) {
+                long b = lo + k * B;
+                while (ri < rows && bs[order[ri]] < b) {
+                    int row = order[ri++];
+                    Arrays.fill(delta, 0);
+                    for (int q = off[row]; q < off[row + 1]; q++) {
+                        int idx = Arrays.binarySearch(les, LogBuckets.upperBound(hk[q]));
+                        delta[idx] += hv[q];
+                    }
+                    double run = 0;
+                    for (int q = 0; q < nl; q++) {
+                        run += delta[q];
+                        cum[q] += run;
+                    }
+                }
+                ts[2 * k] = b;
+                ts[2 * k + 1] = b + 1;
+                for (int q = 0; q < nl; q++) {
+                    vals[q][2 * k] = cum[q];
+                    vals[q][2 * k + 1] = cum[q];
+                }
+            }
+            for (int q = 0; q < nl; q++) {
+                lb.set("le", EventSeriesMapping.formatLe(les[q]));
+                Labels l = lb.build();
+                if (!grouped && !allMatch(matchers, l) || grouped && !matchesSynthetic(matchers, l)) {
+                    continue;
+                }
+                guard.addSeries(1);
+                out.add(new SeriesData(l, ts, vals[q]));
+            }
+        }
+    }
+
+    /** Cumulative counter with two samples per boundary b (at b and b+1ms), value = total of buckets before b. */
+    static SeriesData counter(Labels l, long[] bs, double[] cs, long lo, long hi, long B) {
+        int nb = (int) ((hi - lo) / B) + 1;
+        long[] ts = new long[2 * nb];
+        double[] vs = new double[2 * nb];
+        double cum = 0;
+        int ri = 0;
+        for (int k = 0; k < nb; k++) {
+            long b = lo + k * B;
+            while (ri < bs.length && bs[ri] < b) {
+                cum += cs[ri++];
+            }
+            ts[2 * k] = b;
+            ts[2 * k + 1] = b + 1;
+            vs[2 * k] = cum;
+            vs[2 * k + 1] = cum;
+        }
+        return new SeriesData(l, ts, vs);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static Labels.Builder labelsOf(String[] k, String[] v) {
+        Labels.Builder b = new Labels.Builder();
+        for (int i = 0; i < k.length; i++) {
+            b.set(k[i], v[i]);
+        }
+        return b;
+    }
+
+    static boolean nameMatches(List<Matcher> nameMatchers, String name) {
+        for (Matcher m : nameMatchers) {
+            if (!m.matches(name)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    static boolean allMatch(List<Matcher> matchers, Labels l) {
+        for (Matcher m : matchers) {
+            if (!m.matches(l)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** For grouped (summed) series only the synthetic labels (name, le) can be checked; the rest were applied in SQL. */
+    private static boolean matchesSynthetic(List<Matcher> matchers, Labels l) {
+        for (Matcher m : matchers) {
+            if ((m.name().equals("le") || m.name().equals(Labels.METRIC_NAME)) && !m.matches(l)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Label matchers as SQL conditions on the labels map; names and values are query parameters. */
+    static void appendLabelConditions(StringBuilder where, List<Matcher> matchers, Map<String, Object> p, int[] n, Set<String> skip) {
+        for (Matcher m : matchers) {
+            if (m.name().equals(Labels.METRIC_NAME) || m.name().equals(GROUP_MATCHER) || skip.contains(m.name())) {
+                continue;
+            }
+            String kp = "k" + n[0]++;
+            p.put(kp, m.name());
+            where.append(" AND ").append(condition("labels[{" + kp + ":String}]", m, p, n));
+        }
+    }
+
+    static String condition(String column, Matcher m, Map<String, Object> p, int[] n) {
+        String vp = "v" + n[0]++;
+        switch (m.type()) {
+            case EQ -> {
+                p.put(vp, m.value());
+                return column + " = {" + vp + ":String}";
+            }
+            case NEQ -> {
+                p.put(vp, m.value());
+                return column + " != {" + vp + ":String}";
+            }
+            case RE -> {
+                p.put(vp, "^(?s:" + m.value() + ")$");
+                return "match(" + column + ", {" + vp + ":String})";
+            }
+            default -> {
+                p.put(vp, "^(?s:" + m.value() + ")$");
+                return "NOT match(" + column + ", {" + vp + ":String})";
+            }
+        }
+    }
+
+    static void sortByTime(long[] ts, double[] vs) {
+        boolean sorted = true;
+        for (int i = 1; i < ts.length; i++) {
+            if (ts[i] < ts[i - 1]) {
+                sorted = false;
+                break;
+            }
+        }
+        if (sorted) {
+            return;
+        }
+        Integer[] idx = new Integer[ts.length];
+        for (int i = 0; i < idx.length; i++) {
+            idx[i] = i;
+        }
+        Arrays.sort(idx, (a, b) -> Long.compare(ts[a], ts[b]));
+        long[] t2 = new long[ts.length];
+        double[] v2 = new double[vs.length];
+        for (int i = 0; i < idx.length; i++) {
+            t2[i] = ts[idx[i]];
+            v2[i] = vs[idx[i]];
+        }
+        System.arraycopy(t2, 0, ts, 0, ts.length);
+        System.arraycopy(v2, 0, vs, 0, vs.length);
+    }
+
+    /** Distinct label sets of matching series (for /api/v1/series, /labels, /label/x/values). */
+    public List<Labels> series(String tenant, QueryGuard guard, List<List<Matcher>> selectors, long start, long end, int limit) {
+        LinkedHashMap<Labels, Boolean> out = new LinkedHashMap<>();
+        Storage s = forTenant(tenant, guard);
+        for (List<Matcher> sel : selectors) {
+            try (Querier q = s.querier(start, end)) {
+                for (SeriesData sd : q.select(new SelectHints(start, end, 0, "series", 0, List.of(), false), sel)) {
+                    Labels l = sd.labels();
+                    if (l.has("le") && l.metricName().endsWith("_bucket")) {
+                        // one entry per histogram series is enough for discovery; keep the le label set too
+                    }
+                    out.put(l, Boolean.TRUE);
+                    if (limit > 0 && out.size() >= limit) {
+                        return new ArrayList<>(out.keySet());
+                    }
+                }
+            }
+        }
+        return new ArrayList<>(out.keySet());
+    }
+}

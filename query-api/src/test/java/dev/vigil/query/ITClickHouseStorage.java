@@ -1,0 +1,240 @@
+package dev.vigil.query;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import dev.vigil.promql.Labels;
+import dev.vigil.promql.engine.Engine;
+import dev.vigil.promql.engine.EngineOptions;
+import dev.vigil.promql.engine.QueryContext;
+import dev.vigil.promql.engine.QueryException;
+import dev.vigil.promql.engine.Sample;
+import dev.vigil.promql.engine.Series;
+import dev.vigil.promql.engine.Value;
+import dev.vigil.promql.storage.InMemoryStorage;
+import dev.vigil.promql.storage.SelectHints;
+import dev.vigil.promql.storage.Storage;
+import dev.vigil.query.storage.ClickHouseStorage;
+import dev.vigil.query.storage.PushdownRewriter;
+import dev.vigil.query.storage.QueryGuard;
+
+/**
+ * The ClickHouse storage against answers computed from the raw events: exact rates, histogram
+ * quantiles within 1%, resolution choice, hostile matchers, tenant confinement, limits, cancellation.
+ */
+class ITClickHouseStorage {
+    static final long HOUR = 3_600_000L;
+    static TestTables tables;
+    static Fixture fx;
+    static ClickHouseStorage storage;
+    static final Engine engine = new Engine(EngineOptions.defaults());
+    static long now;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        tables = TestTables.create("it_storage");
+        long end = Math.floorDiv(System.currentTimeMillis(), HOUR) * HOUR - HOUR;
+        now = end + HOUR;
+        fx = new Fixture(end, 3 * HOUR, 30_000, 42);
+        fx.write(tables);
+        List<TestTables.SampleRow> samples = new ArrayList<>();
+        for (int s = 0; s < 3; s++) {
+            SortedMap<String, String> l = new TreeMap<>(Map.of("job", "api", "instance", "i" + s));
+            double v = 0;
+            for (long t = fx.start; t < fx.end; t += 15_000) {
+                v += s + 1 + (t / 15_000) % 3;
+                samples.add(new TestTables.SampleRow("acme", "http_requests_total", l, t, v));
+                samples.add(new TestTables.SampleRow("other", "http_requests_total", l, t, 1000 * v));
+            }
+        }
+        tables.insertSamples(samples);
+        storage = new ClickHouseStorage(tables.ch, new ClickHouseStorage.Settings(10, 300_000L, 0, () -> now), List.of());
+    }
+
+    @AfterAll
+    static void tearDown() {
+        tables.close();
+    }
+
+    static Storage acme() {
+        return storage.forTenant("acme", QueryGuard.unlimited());
+    }
+
+    static Map<Labels, Double> instant(String tenant, String q, long t) {
+        Value v = engine.instantQuery(storage.forTenant(tenant, QueryGuard.unlimited()), q, t, QueryContext.unlimited()).value();
+        Map<Labels, Double> out = new HashMap<>();
+        for (Sample s : ((Value.Vector) v).samples()) {
+            out.put(s.metric(), s.value());
+        }
+        return out;
+    }
+
+    static void assertRel(double expected, double got, double tol, String what) {
+        double err = Math.abs(got - expected) / Math.max(Math.abs(expected), 1e-12);
+        assertTrue(err <= tol, what + ": expected " + expected + " got " + got + " (relative error " + err + ")");
+    }
+
+    @Test
+    void rateOfEventCounterIsExactOnAlignedWindows() {
+        for (long t = fx.start + 10 * 60_000; t <= fx.end; t += 17 * 60_000 + 10_000) {
+            Map<Labels, Double> got = instant("acme", "rate(inference_events_total[5m])", t);
+            for (String model : List.of("m1", "m2")) {
+                for (String region : List.of("eu", "us")) {
+                    double truth = fx.in("acme", t - 300_000, t, Map.of("model", model, "region", region)).size() / 300.0;
+                    Double g = got.get(Labels.of("model", model, "region", region));
+                    if (truth == 0) {
+                        assertTrue(g == null || g == 0.0);
+                        continue;
+                    }
+                    assertRel(truth, g, 1e-4, "rate at " + t + " " + model + "/" + region);
+                }
+            }
+        }
+    }
+
+    @Test
+    void increaseOverAnHourUsesCoarseTablesAndStaysExact() {
+        SelectHints h = new SelectHints(fx.end - HOUR + 1, fx.end, 0, "increase", HOUR, List.of(), false);
+        assertEquals("vigil_rollup_1h", storage.chooseResolution(h).table());
+        assertEquals("vigil_rollup_1m", storage.chooseResolution(new SelectHints(fx.end - 300_000 + 1, fx.end, 60_000, "rate", 300_000, List.of(), false)).table());
+        assertEquals("vigil_rollup_10s", storage.chooseResolution(new SelectHints(fx.end - 300_000 + 1 + 10_000, fx.end + 10_000, 0, "rate", 300_000, List.of(), false)).table());
+        Map<Labels, Double> got = instant("acme", "sum(increase(inference_events_total[1h]))", fx.end);
+        double truth = fx.in("acme", fx.end - HOUR, fx.end, Map.of()).size();
+        assertRel(truth, got.get(Labels.EMPTY), 1e-4, "increase 1h");
+        // unaligned evaluation time: falls back to the 10 s table, still exact to bucket granularity
+        long t = fx.end - 25 * 60_000 + 20_000;
+        Map<Labels, Double> got2 = instant("acme", "sum(increase(inference_events_total[10m]))", t);
+        assertRel(fx.in("acme", t - 600_000, t, Map.of()).size(), got2.get(Labels.EMPTY), 1e-4, "increase 10m at 10s-aligned t");
+    }
+
+    @Test
+    void rangeQueryWithAggregationPushdownMatchesTruth() {
+        String q = "sum by (region) (rate(inference_events_total{model=~\"m.\"}[5m]))";
+        String rewritten = PushdownRewriter.rewrite(q);
+        assertTrue(rewritten.contains(ClickHouseStorage.GROUP_MATCHER), rewritten);
+        long s = fx.start + 30 * 60_000;
+        for (String query : List.of(q, rewritten)) {
+            Value v = engine.rangeQuery(acme(), query, s, fx.end, 60_000, QueryContext.unlimited()).value();
+            List<Series> series = ((Value.Matrix) v).series();
+            assertEquals(2, series.size());
+            for (Series ser : series) {
+                String region = ser.labels().get("region");
+                assertEquals((fx.end - s) / 60_000 + 1, ser.size());
+                for (int i = 0; i < ser.size(); i++) {
+                    long t = ser.timestamp(i);
+                    List<Fixture.Ev> evs = fx.in("acme", t - 300_000, t, Map.of("region", region));
+                    long n = evs.stream().filter(e -> e.dims().get("model").matches("m.")).count();
+                    assertRel(n / 300.0, ser.value(i), 1e-4, query + " at " + t);
+                }
+            }
+        }
+    }
+
+    @Test
+    void histogramQuantileWithinOnePercentOfTrueP99() {
+        for (long t = fx.start + 15 * 60_000; t <= fx.end; t += 40 * 60_000) {
+            for (String q : List.of("histogram_quantile(0.99, sum by (le) (rate(inference_latency_ms_bucket[5m])))",
+                    PushdownRewriter.rewrite("histogram_quantile(0.99, sum by (le) (rate(inference_latency_ms_bucket[5m])))"),
+                    "histogram_quantile(0.5, sum by (le) (rate(inference_latency_ms_bucket{model=\"m1\"}[10m])))")) {
+                boolean median = q.contains("0.5,");
+                Map<Labels, Double> got = instant("acme", q, t);
+                List<Fixture.Ev> evs = median ? fx.in("acme", t - 600_000, t, Map.of("model", "m1")) : fx.in("acme", t - 300_000, t, Map.of());
+                double truth = Fixture.quantile(evs, median ? 0.5 : 0.99);
+                assertRel(truth, got.get(Labels.EMPTY), 0.01, q + " at " + t);
+            }
+        }
+        // sum / count give the exact mean
+        long t = fx.end;
+        Map<Labels, Double> mean = instant("acme", "sum(increase(inference_latency_ms_sum[30m])) / sum(increase(inference_latency_ms_count[30m]))", t);
+        double truth = fx.in("acme", t - 1_800_000, t, Map.of()).stream().mapToDouble(Fixture.Ev::latency).average().orElseThrow();
+        assertRel(truth, mean.get(Labels.EMPTY), 1e-6, "mean latency");
+        Map<Labels, Double> max = instant("acme", "max(max_over_time(inference_latency_ms_max[30m]))", t);
+        double tmax = fx.in("acme", t - 1_800_000, t, Map.of()).stream().mapToDouble(Fixture.Ev::latency).max().orElseThrow();
+        assertEquals(tmax, max.get(Labels.EMPTY), 1e-9);
+    }
+
+    @Test
+    void hostileMatchersAreValuesNotSql() {
+        long t = fx.end;
+        for (String model : Fixture.HOSTILE_MODELS) {
+            String esc = model.replace("\\", "\\\\").replace("\"", "\\\"");
+            Map<Labels, Double> got = instant("acme", "increase(inference_events_total{model=\"" + esc + "\"}[3h])", t);
+            assertEquals(1, got.size(), model + " -> " + got);
+            assertEquals(model, got.keySet().iterator().next().get("model"));
+            assertRel(20, got.values().iterator().next(), 1e-4, "hostile " + model);
+        }
+        // regex metacharacters are regex, anchored, and only ever about label values
+        assertEquals(1, instant("acme", "increase(inference_events_total{model=~\"x\\\\.\\\\*\"}[3h])", t).size());
+        assertEquals(0, instant("acme", "increase(inference_events_total{model=~\"'\\\\) OR 1=1 --x\"}[3h])", t).size());
+        assertEquals(0, instant("acme", "inference_events_total{model=\"m1' OR '1'='1\"}", t).size());
+        assertEquals(0, instant("acme", "inference_events_total{model=~\".*\\\\\\\\'.*\"}", t).size());
+        assertEquals(1, instant("acme", "inference_events_total{model=~\"c\\\\\\\\d\"}", t).size());
+        // hostile label *names* as well
+        assertEquals(0, instant("acme", "inference_events_total{\"a'] OR 1=1 --\"=\"x\"}", t).size());
+        // the tenant cannot be reached from PromQL: a tenant matcher is just a (missing) label
+        assertEquals(0, instant("acme", "inference_events_total{tenant=\"other\"}", t).size());
+    }
+
+    @Test
+    void tenantsSeeOnlyTheirOwnData() {
+        long t = fx.end;
+        double acme = instant("acme", "sum(increase(inference_events_total[3h]))", t).get(Labels.EMPTY);
+        double other = instant("other", "sum(increase(inference_events_total[3h]))", t).get(Labels.EMPTY);
+        assertRel(fx.in("acme", fx.start, fx.end, Map.of()).size(), acme, 1e-4, "acme");
+        assertRel(fx.in("other", fx.start, fx.end, Map.of()).size(), other, 1e-4, "other");
+        assertTrue(instant("nobody", "{__name__=~\".+\"}", t).isEmpty());
+        Map<Labels, Double> rs = instant("other", "http_requests_total", fx.end - 1);
+        assertEquals(3, rs.size());
+        assertTrue(rs.values().stream().allMatch(v -> v > 1000));
+    }
+
+    @Test
+    void rawSamplesGiveTheSameAnswersAsTheInMemoryStorage() {
+        InMemoryStorage mem = new InMemoryStorage();
+        var app = mem.appender();
+        for (int s = 0; s < 3; s++) {
+            Labels l = Labels.of("__name__", "http_requests_total", "job", "api", "instance", "i" + s);
+            double v = 0;
+            for (long t = fx.start; t < fx.end; t += 15_000) {
+                v += s + 1 + (t / 15_000) % 3;
+                app.append(l, t, v);
+            }
+        }
+        for (String q : List.of("rate(http_requests_total[5m])", "sum by (job) (irate(http_requests_total{instance=~\"i[12]\"}[1m]))",
+                "http_requests_total{instance!=\"i0\"}")) {
+            Value a = engine.rangeQuery(mem, q, fx.start + HOUR, fx.end, 60_000, QueryContext.unlimited()).value();
+            Value b = engine.rangeQuery(acme(), q, fx.start + HOUR, fx.end, 60_000, QueryContext.unlimited()).value();
+            assertEquals(a.toString(), b.toString(), q);
+        }
+    }
+
+    @Test
+    void seriesLimitAndCancellation() {
+        QueryGuard g = new QueryGuard(0, 0, 2);
+        QueryException e = assertThrows(QueryException.class,
+                () -> engine.instantQuery(storage.forTenant("acme", g), "inference_events_total", fx.end, g.context()));
+        assertTrue(e.getMessage().contains("more than 2 series"), e.getMessage());
+        QueryGuard c = new QueryGuard(0, 0, 0);
+        c.cancel();
+        QueryException e2 = assertThrows(QueryException.class,
+                () -> engine.instantQuery(storage.forTenant("acme", c), "inference_events_total", fx.end, c.context()));
+        assertEquals(QueryException.Kind.CANCELED, e2.kind());
+        QueryGuard s = new QueryGuard(0, 100, 0);
+        QueryException e3 = assertThrows(QueryException.class,
+                () -> engine.rangeQuery(storage.forTenant("acme", s), "rate(inference_events_total[5m])", fx.start, fx.end, 10_000, s.context()));
+        assertFalse(e3.getMessage().isEmpty());
+    }
+}
