@@ -88,8 +88,12 @@ final class Evaluator {
     // ------------------------------------------------------------------ selectors
 
     List<SeriesData> select(VectorSelector vs, long mint, long maxt, String func, long range) {
+        return selectMatchers(vs.matchers(), mint, maxt, func, range);
+    }
+
+    List<SeriesData> selectMatchers(List<dev.vigil.promql.Matcher> matchers, long mint, long maxt, String func, long range) {
         ctx.qc.check();
-        List<SeriesData> r = ctx.querier.select(new SelectHints(mint, maxt, interval, func, range, List.of(), false), vs.matchers());
+        List<SeriesData> r = ctx.querier.select(new SelectHints(mint, maxt, interval, func, range, List.of(), false), matchers);
         long n = 0;
         for (SeriesData sd : r) n += sd.size();
         ctx.addSamples(n);

@@ -22,6 +22,8 @@ public final class Parser {
     private final String q;
     private final List<Tok> toks;
     private int p;
+    /** Set while parsing info()'s second argument: a label selector exempt from the non-empty matcher rule. */
+    private boolean infoLabelSelector;
 
     private Parser(String q) {
         this.q = q;
@@ -453,6 +455,8 @@ public final class Parser {
     }
 
     private Expr parseSelector(String name, Tok start) {
+        boolean bypassEmpty = infoLabelSelector;
+        infoLabelSelector = false;
         Tok lb = expect(T.LBRACE, "\"{\"");
         List<Matcher> ms = new ArrayList<>();
         String quotedName = null;
@@ -503,7 +507,7 @@ public final class Parser {
         }
         boolean nonEmpty = false;
         for (Matcher m : ms) if (!m.matchesEmpty()) { nonEmpty = true; break; }
-        if (!nonEmpty) throw err(lb, "vector selector must contain at least one non-empty matcher");
+        if (!nonEmpty && !bypassEmpty) throw err(lb, "vector selector must contain at least one non-empty matcher");
         return new VectorSelector(effName, List.copyOf(ms), null, null, false, false, start.pos(), rb.end());
     }
 
@@ -568,7 +572,17 @@ public final class Parser {
         List<Expr> args = new ArrayList<>();
         if (peek().type() != T.RPAREN) {
             args.add(parseExpr(0));
-            while (peek().type() == T.COMMA) { next(); args.add(parseExpr(0)); }
+            while (peek().type() == T.COMMA) {
+                next();
+                Tok first = peek();
+                boolean infoSel = f.name().equals("info") && args.size() == 1;
+                infoLabelSelector = infoSel && first.type() == T.LBRACE;
+                Expr a = parseExpr(0);
+                infoLabelSelector = false;
+                if (infoSel && a instanceof VectorSelector && first.type() == T.IDENT)
+                    throw err(a.pos(), "expected label selectors only, got vector selector instead");
+                args.add(a);
+            }
         }
         Tok rp = expect(T.RPAREN, "\")\"");
         int n = f.argTypes().size();
