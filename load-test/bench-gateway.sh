@@ -24,9 +24,9 @@ BATCH=${BATCH:-500}
 PHASE_SECONDS=${PHASE_SECONDS:-20}
 CONNECTIONS=${CONNECTIONS:-16}
 PERF_RECORDS=${PERF_RECORDS:-3000000}
-KAFKA_PORT=${KAFKA_PORT:-19092}
-KAFKA_CTL_PORT=${KAFKA_CTL_PORT:-19093}
-GW_PORT=${GW_PORT:-18080}
+KAFKA_PORT=${KAFKA_PORT:-29092}
+KAFKA_CTL_PORT=${KAFKA_CTL_PORT:-29093}
+GW_PORT=${GW_PORT:-28080}
 GW_HEAP=${GW_HEAP:-1g}
 OUT=${OUT:-$(mktemp -d /tmp/vigil-bench.XXXXXX)}
 KEY=bench-key-$$
@@ -52,6 +52,9 @@ wait_ready() { # file, seconds
 }
 
 mkdir -p "$OUT"
+for p in $KAFKA_PORT $KAFKA_CTL_PORT $GW_PORT; do
+  if (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "bench: port $p already in use; set KAFKA_PORT/KAFKA_CTL_PORT/GW_PORT" >&2; exit 2; fi
+done
 echo "bench: results in $OUT"
 # 1. Broker.
 VIGIL_KAFKA_DATA_DIR="$OUT/kafka" VIGIL_KAFKA_PORT=$KAFKA_PORT VIGIL_KAFKA_CONTROLLER_PORT=$KAFKA_CTL_PORT \

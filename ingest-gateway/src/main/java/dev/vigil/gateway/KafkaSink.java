@@ -63,7 +63,7 @@ public final class KafkaSink implements AutoCloseable {
         this.admin = Admin.create(Map.of(
                 AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 3000,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5000,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30000,
                 org.apache.kafka.clients.CommonClientConfigs.METADATA_RECOVERY_STRATEGY_CONFIG, "none"));
         createTopics(c.get(GatewayConfig.PARTITIONS), c.get(GatewayConfig.REPLICATION).shortValue());
         this.producer = new KafkaProducer<>(producerProps(c), new ByteArraySerializer(), new ByteArraySerializer());
@@ -107,7 +107,7 @@ public final class KafkaSink implements AutoCloseable {
             wanted.add(new NewTopic(t, partitions, rf));
         }
         try {
-            Set<String> existing = admin.listTopics().names().get(10, TimeUnit.SECONDS);
+            Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
             List<NewTopic> missing = wanted.stream().filter(t -> !existing.contains(t.name())).toList();
             if (missing.isEmpty()) {
                 log.info("kafka topics present topics={},{},{}", eventsTopic, samplesTopic, deadLettersTopic);
@@ -116,7 +116,7 @@ public final class KafkaSink implements AutoCloseable {
             var result = admin.createTopics(missing);
             for (NewTopic t : missing) {
                 try {
-                    result.values().get(t.name()).get(10, TimeUnit.SECONDS);
+                    result.values().get(t.name()).get(30, TimeUnit.SECONDS);
                     log.info("kafka topic created topic={} partitions={} replication={}", t.name(), partitions, rf);
                 } catch (ExecutionException e) {
                     if (!(e.getCause() instanceof TopicExistsException)) {
