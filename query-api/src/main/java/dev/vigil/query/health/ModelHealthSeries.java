@@ -1,0 +1,141 @@
+package dev.vigil.query.health;
+
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import dev.vigil.promql.Labels;
+import dev.vigil.promql.Matcher;
+import dev.vigil.promql.storage.SelectHints;
+import dev.vigil.promql.storage.SeriesData;
+import dev.vigil.query.api.DerivedSeriesProvider;
+
+/**
+ * ML-health figures as PromQL series, evaluated at points spaced by max(60 s, query step,
+ * range / 240), aligned to the minute, within [start, min(end, now)]:
+ * <ul>
+ *   <li>{@code vigil_model_throughput{model}} calls/s, {@code vigil_model_error_rate{model}},
+ *       {@code vigil_model_latency_p99_ms{model}}: over the series window (5 min) before each point;</li>
+ *   <li>{@code vigil_model_freshness_seconds{model}}: age of the newest event at each point;</li>
+ *   <li>{@code vigil_model_drift_psi{model,measure}}, {@code vigil_model_js_distance{model,measure}}:
+ *       the health window (1 h) before each point against the baseline (24 h) before that.</li>
+ * </ul>
+ * Series are per model (all versions together, no {@code version} label) unless the selector has a
+ * {@code version} matcher that does not match the empty string (e.g. {@code version="v2"} or
+ * {@code version!=""}): then they are per model and version.
+ */
+public final class ModelHealthSeries implements DerivedSeriesProvider {
+    public static final String DRIFT_PSI = "vigil_model_drift_psi", JS_DISTANCE = "vigil_model_js_distance",
+            ERROR_RATE = "vigil_model_error_rate", LATENCY_P99 = "vigil_model_latency_p99_ms",
+            FRESHNESS = "vigil_model_freshness_seconds", THROUGHPUT = "vigil_model_throughput";
+    static final int MAX_POINTS = 240;
+
+    private final ModelHealthService service;
+    private final Clock clock;
+
+    public ModelHealthSeries(ModelHealthService service, Clock clock) {
+        this.service = service;
+        this.clock = clock;
+    }
+
+    @Override
+    public Set<String> metricNames() {
+        return Set.of(DRIFT_PSI, JS_DISTANCE, ERROR_RATE, LATENCY_P99, FRESHNESS, THROUGHPUT);
+    }
+
+    @Override
+    public List<SeriesData> select(String tenant, SelectHints hints, List<Matcher> matchers) {
+        HealthConventions conv = service.conventions();
+        Set<String> names = new java.util.TreeSet<>();
+        String model = null, version = null;
+        boolean perVersion = false;
+        for (String n : metricNames()) {
+            boolean ok = true;
+            for (Matcher m : matchers) if (m.name().equals(Labels.METRIC_NAME) && !m.matches(n)) ok = false;
+            if (ok) names.add(n);
+        }
+        for (Matcher m : matchers) {
+            if (m.name().equals("model") && m.type() == Matcher.Type.EQ) model = m.value();
+            if (m.name().equals("version")) {
+                if (!m.matchesEmpty()) perVersion = true;
+                if (m.type() == Matcher.Type.EQ) version = m.value();
+            }
+        }
+        List<SeriesData> out = new ArrayList<>();
+        long now = clock.millis();
+        long end = Math.min(hints.end(), now), start = hints.start();
+        if (names.isEmpty() || start > end) return out;
+        long spacing = Math.max(60_000, Math.max(hints.step(), (end - start) / MAX_POINTS));
+        spacing = (spacing + 59_999) / 60_000 * 60_000;
+        List<Long> ts = new ArrayList<>();
+        for (long t = end; t >= start && ts.size() < MAX_POINTS + 1; t -= spacing) ts.add(0, t);
+        boolean drift = names.contains(DRIFT_PSI) || names.contains(JS_DISTANCE);
+        Duration back = drift ? conv.window().plus(conv.baseline()) : conv.seriesWindow().plus(Duration.ofHours(1));
+        ModelHealthService.Data data;
+        try {
+            data = service.fetch(tenant, model, version, perVersion, Instant.ofEpochMilli(ts.get(0)).minus(back),
+                    Instant.ofEpochMilli(end + 1));
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read model rollups: " + e.getMessage(), e);
+        }
+        for (ModelHealthService.Key key : data.keys()) {
+            Map<String, double[]> values = new LinkedHashMap<>(); // series label suffix -> values
+            for (int i = 0; i < ts.size(); i++) {
+                Instant t = Instant.ofEpochMilli(ts.get(i));
+                ModelHealthService.ModelHealth fast = service.evaluate(data, key, t, conv.seriesWindow(), Duration.ZERO, false);
+                put(values, THROUGHPUT, null, i, ts.size(), fast.throughputPerSecond().value());
+                put(values, ERROR_RATE, null, i, ts.size(), fast.errorRate().value());
+                put(values, LATENCY_P99, null, i, ts.size(), fast.latencyP99Ms().value());
+                put(values, FRESHNESS, null, i, ts.size(), fast.freshnessSeconds().value());
+                if (drift) {
+                    ModelHealthService.ModelHealth h = service.evaluate(data, key, t, conv.window(), conv.baseline());
+                    for (ModelHealthService.MeasureHealth m : h.measures()) {
+                        if (m.psi() == null) continue;
+                        put(values, DRIFT_PSI, m.measure(), i, ts.size(), m.psi().value());
+                        put(values, JS_DISTANCE, m.measure(), i, ts.size(), m.jsDistance().value());
+                    }
+                }
+            }
+            for (var e : values.entrySet()) {
+                String[] nm = e.getKey().split("\u0000", -1);
+                if (!names.contains(nm[0])) continue;
+                Labels.Builder b = new Labels.Builder();
+                b.set(Labels.METRIC_NAME, nm[0]);
+                b.set("model", key.model());
+                if (key.version() != null) b.set("version", key.version());
+                if (nm.length > 1) b.set("measure", nm[1]);
+                Labels labels = b.build();
+                boolean match = true;
+                for (Matcher m : matchers) if (!m.matches(labels)) match = false;
+                if (!match) continue;
+                double[] v = e.getValue();
+                int n = 0;
+                long[] tt = new long[v.length];
+                double[] vv = new double[v.length];
+                for (int i = 0; i < v.length; i++) {
+                    if (Double.isNaN(v[i])) continue; // no data at that point: no sample
+                    tt[n] = ts.get(i);
+                    vv[n++] = v[i];
+                }
+                if (n > 0) out.add(new SeriesData(labels, tt, vv, n));
+            }
+        }
+        return out;
+    }
+
+    private static void put(Map<String, double[]> values, String name, String measure, int i, int size, double v) {
+        String k = measure == null ? name : name + "\u0000" + measure;
+        double[] arr = values.computeIfAbsent(k, x -> {
+            double[] a = new double[size];
+            java.util.Arrays.fill(a, Double.NaN);
+            return a;
+        });
+        arr[i] = v;
+    }
+}

@@ -1,0 +1,232 @@
+package dev.vigil.query.health;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import javax.sql.DataSource;
+
+import dev.vigil.query.experiments.Sql;
+
+/**
+ * Reads model traffic from the 1-minute event rollups ({@code vigil_rollup_1m}, docs/schema.md)
+ * and evaluates the health figures at any time t from the minutes before it. All figures have
+ * one-minute resolution: a window [t - W, t) is the minutes whose bucket start lies in it.
+ */
+public final class ModelHealthService {
+    /** A model, or one version of it ({@code version} null = all versions together). */
+    public record Key(String model, String version) {
+    }
+
+    /** Totals of one measure in one minute. */
+    static final class Agg {
+        long count;
+        double sum;
+        final TreeMap<Integer, Long> hist = new TreeMap<>();
+
+        void add(Agg o) {
+            count += o.count;
+            sum += o.sum;
+            o.hist.forEach((k, v) -> hist.merge(k, v, Long::sum));
+        }
+    }
+
+    /** Per key, per measure ("" = the event-count row), per minute (epoch ms). */
+    public static final class Data {
+        final Map<Key, Map<String, TreeMap<Long, Agg>>> byKey = new LinkedHashMap<>();
+
+        public java.util.Set<Key> keys() {
+            return byKey.keySet();
+        }
+    }
+
+    /** One judged figure: its value, status and the thresholds used. */
+    public record Figure(double value, String status, Double warn, Double critical, String unit) {
+        static Figure of(double v, HealthConventions.Bands b, String unit) {
+            return new Figure(v, b.status(v), b.warn(), b.critical(), unit);
+        }
+
+        static Figure info(double v, String unit) {
+            return new Figure(v, Double.isNaN(v) ? "unknown" : "ok", null, null, unit);
+        }
+    }
+
+    public record MeasureHealth(String measure, long windowCount, long baselineCount, double windowMean,
+                                double baselineMean, Figure missingRate, Figure psi, Figure jsDistance, String note) {
+    }
+
+    public record ModelHealth(String model, String version, String status, Instant windowStart, Instant windowEnd,
+                              Instant baselineStart, Instant baselineEnd, long events, Figure throughputPerSecond,
+                              Figure errorRate, Figure latencyP50Ms, Figure latencyP95Ms, Figure latencyP99Ms,
+                              Figure freshnessSeconds, List<MeasureHealth> measures, List<String> notes) {
+    }
+
+    public record ModelInfo(String model, List<String> versions, long events, Instant lastSeen) {
+    }
+
+    private final DataSource ds;
+    private final HealthConventions conv;
+
+    public ModelHealthService(DataSource ds, HealthConventions conv) {
+        this.ds = ds;
+        this.conv = conv;
+    }
+
+    public HealthConventions conventions() {
+        return conv;
+    }
+
+    /** Models seen in the last {@code lookback} (hourly rollups). */
+    public List<ModelInfo> models(String tenant, Instant now, Duration lookback) throws SQLException {
+        String m = "labels[" + Sql.str(conv.modelDim()) + "]", v = "labels[" + Sql.str(conv.versionDim()) + "]";
+        String sql = "SELECT " + m + " AS model, arraySort(groupUniqArrayIf(" + v + ", " + v + " != '')) AS versions, "
+                + "sum(count) AS events, toUnixTimestamp(max(bucket)) AS last FROM vigil_rollup_1h WHERE tenant = "
+                + Sql.str(tenant) + " AND kind = 'event' AND name = " + Sql.str(conv.eventType()) + " AND measure = '' AND bucket >= "
+                + Sql.dateTime(now.minus(lookback).getEpochSecond()) + " AND " + m + " != '' GROUP BY model ORDER BY model";
+        List<ModelInfo> out = new ArrayList<>();
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            while (rs.next()) {
+                Object arr = rs.getArray(2).getArray();
+                List<String> versions = new ArrayList<>();
+                if (arr instanceof Object[] a) for (Object o : a) versions.add(String.valueOf(o));
+                out.add(new ModelInfo(rs.getString(1), versions, rs.getLong(3), Instant.ofEpochSecond(rs.getLong(4))));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Minute data of the tenant's models in [from, to); {@code model} / {@code version} null = all;
+     * {@code perVersion} keeps versions apart, else they are summed per model.
+     */
+    public Data fetch(String tenant, String model, String version, boolean perVersion, Instant from, Instant to)
+            throws SQLException {
+        String m = "labels[" + Sql.str(conv.modelDim()) + "]", v = "labels[" + Sql.str(conv.versionDim()) + "]";
+        StringBuilder where = new StringBuilder("tenant = ").append(Sql.str(tenant))
+                .append(" AND kind = 'event' AND name = ").append(Sql.str(conv.eventType()))
+                .append(" AND bucket >= ").append(Sql.dateTime(from.getEpochSecond() / 60 * 60))
+                .append(" AND bucket < ").append(Sql.dateTime(to.getEpochSecond()))
+                .append(" AND ").append(m).append(" != ''");
+        if (model != null) where.append(" AND ").append(m).append(" = ").append(Sql.str(model));
+        if (version != null) where.append(" AND ").append(v).append(" = ").append(Sql.str(version));
+        String sql = "SELECT model, version, measure, t, c, s, "
+                + "arrayStringConcat(arrayMap((k, n) -> concat(toString(k), ':', toString(n)), mapKeys(h), mapValues(h)), ',') "
+                + "FROM (SELECT " + m + " AS model, " + (perVersion ? v : "''") + " AS version, measure, "
+                + "toUnixTimestamp(bucket) AS t, sum(count) AS c, sum(sum) AS s, sumMap(hist) AS h "
+                + "FROM vigil_rollup_1m WHERE " + where + " GROUP BY model, version, measure, t) ORDER BY model, version, measure, t";
+        Data d = new Data();
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            while (rs.next()) {
+                Key key = new Key(rs.getString(1), perVersion ? rs.getString(2) : null);
+                Agg a = new Agg();
+                a.count = rs.getLong(5);
+                a.sum = rs.getDouble(6);
+                String hs = rs.getString(7);
+                if (hs != null && !hs.isEmpty()) {
+                    for (String kv : hs.split(",")) {
+                        int i = kv.indexOf(':');
+                        a.hist.merge(Integer.parseInt(kv.substring(0, i)), Long.parseLong(kv.substring(i + 1)), Long::sum);
+                    }
+                }
+                d.byKey.computeIfAbsent(key, k -> new LinkedHashMap<>())
+                        .computeIfAbsent(rs.getString(3), k -> new TreeMap<>()).put(rs.getLong(4) * 1000, a);
+            }
+        }
+        return d;
+    }
+
+    private static Agg sum(TreeMap<Long, Agg> minutes, long fromMs, long toMs) {
+        Agg out = new Agg();
+        if (minutes == null || fromMs >= toMs) return out;
+        for (Agg a : minutes.subMap(fromMs, true, toMs, false).values()) out.add(a);
+        return out;
+    }
+
+    /** Health of {@code key} at time {@code t} with window W and baseline B (ending where the window starts). */
+    public ModelHealth evaluate(Data d, Key key, Instant t, Duration window, Duration baseline) {
+        return evaluate(d, key, t, window, baseline, true);
+    }
+
+    ModelHealth evaluate(Data d, Key key, Instant t, Duration window, Duration baseline, boolean withDrift) {
+        Map<String, TreeMap<Long, Agg>> measures = d.byKey.getOrDefault(key, Map.of());
+        long te = t.toEpochMilli(), ws = te - window.toMillis(), bs = ws - baseline.toMillis();
+        List<String> notes = new ArrayList<>();
+        Agg events = sum(measures.get(""), ws, te);
+        double seconds = window.toMillis() / 1000.0;
+        double throughput = events.count / seconds;
+        Figure thr = conv.minThroughput() > 0
+                ? new Figure(throughput, throughput < conv.minThroughput() ? "critical"
+                : throughput < 2 * conv.minThroughput() ? "warn" : "ok", 2 * conv.minThroughput(), conv.minThroughput(), "1/s")
+                : Figure.info(throughput, "1/s");
+        Agg err = sum(measures.get(conv.errorMeasure()), ws, te);
+        double errorRate = err.count == 0 ? Double.NaN : err.sum / err.count;
+        if (err.count == 0) notes.add("no '" + conv.errorMeasure() + "' values in the window: error rate unknown");
+        Agg lat = sum(measures.get(conv.latencyMeasure()), ws, te);
+        if (lat.count == 0) notes.add("no '" + conv.latencyMeasure() + "' values in the window: latency unknown");
+        double p50 = Histograms.quantile(lat.hist, 0.5), p95 = Histograms.quantile(lat.hist, 0.95),
+                p99 = Histograms.quantile(lat.hist, 0.99);
+        // freshness: end of the newest minute with events at or before t
+        double fresh = Double.NaN;
+        TreeMap<Long, Agg> counts = measures.get("");
+        if (counts != null) {
+            var last = counts.headMap(te, false).lastEntry();
+            if (last != null) fresh = Math.max(0, (te - (last.getKey() + 60_000)) / 1000.0);
+        }
+        Figure freshness = Double.isNaN(fresh)
+                ? new Figure(Double.NaN, "critical", conv.freshnessSeconds().warn(), conv.freshnessSeconds().critical(), "s")
+                : Figure.of(fresh, conv.freshnessSeconds(), "s");
+        if (Double.isNaN(fresh)) notes.add("no events of this model in the fetched range: freshness is critical");
+        List<MeasureHealth> mh = new ArrayList<>();
+        for (var e : new TreeMap<>(measures).entrySet()) {
+            String name = e.getKey();
+            if (name.isEmpty()) continue;
+            Agg w = sum(e.getValue(), ws, te);
+            double missing = events.count == 0 ? Double.NaN : Math.max(0, 1 - (double) w.count / events.count);
+            Figure missingFig = Figure.of(missing, conv.missingRate(), "ratio");
+            if (conv.notDrifting().contains(name) || !withDrift) {
+                mh.add(new MeasureHealth(name, w.count, 0, w.count == 0 ? Double.NaN : w.sum / w.count, Double.NaN,
+                        missingFig, null, null, withDrift ? "not checked for drift (configured)" : null));
+                continue;
+            }
+            Agg b = sum(e.getValue(), bs, ws);
+            String note = null;
+            double[] drift;
+            if (b.count < conv.minBaselineCount()) {
+                drift = new double[]{Double.NaN, Double.NaN};
+                note = "baseline has " + b.count + " values, fewer than " + conv.minBaselineCount() + ": drift not judged";
+            } else if (w.count == 0) {
+                drift = new double[]{Double.NaN, Double.NaN};
+                note = "no values in the window: drift not judged";
+            } else {
+                drift = Histograms.drift(w.hist, b.hist);
+            }
+            mh.add(new MeasureHealth(name, w.count, b.count, w.count == 0 ? Double.NaN : w.sum / w.count,
+                    b.count == 0 ? Double.NaN : b.sum / b.count, missingFig, Figure.of(drift[0], conv.psi(), "psi"),
+                    Figure.of(drift[1], conv.js(), "js"), note));
+        }
+        Figure errFig = Figure.of(errorRate, conv.errorRate(), "ratio");
+        Figure p99Fig = Figure.of(p99, conv.latencyP99Ms(), "ms");
+        List<Figure> all = new ArrayList<>(List.of(thr, errFig, p99Fig, freshness));
+        for (MeasureHealth m : mh) {
+            all.add(m.missingRate());
+            if (m.psi() != null) all.add(m.psi());
+            if (m.jsDistance() != null) all.add(m.jsDistance());
+        }
+        String status = "ok";
+        for (Figure f : all) {
+            if (f.status().equals("critical")) status = "critical";
+            else if (f.status().equals("warn") && !status.equals("critical")) status = "warn";
+        }
+        return new ModelHealth(key.model(), key.version(), status, Instant.ofEpochMilli(ws), t, Instant.ofEpochMilli(bs),
+                Instant.ofEpochMilli(ws), events.count, thr, errFig, Figure.info(p50, "ms"), Figure.info(p95, "ms"), p99Fig,
+                freshness, mh, notes);
+    }
+}

@@ -1,0 +1,142 @@
+package dev.vigil.query.health;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import dev.vigil.promql.Matcher;
+import dev.vigil.promql.storage.SelectHints;
+import dev.vigil.query.experiments.ExperimentJson;
+import dev.vigil.query.experiments.JdbcDataSource;
+import dev.vigil.query.experiments.SchemaFixture;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
+
+/** ML health against real ClickHouse: rollup rows as the aggregator writes them, 26 hours of traffic. */
+class ITModelHealth {
+    static final String T = "acme";
+    // now: a minute boundary plus 30 s; data ends one minute before
+    static final Instant NOW = Instant.ofEpochSecond(Instant.now().getEpochSecond() / 60 * 60 + 30);
+    static JdbcDataSource ds;
+    static ModelHealthModule module;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        ds = SchemaFixture.freshDatabase("it_health");
+        module = new ModelHealthModule(ds, Clock.fixed(NOW, ZoneOffset.UTC));
+        HealthData d = new HealthData(ds);
+        Random rnd = new Random(7);
+        long end = NOW.getEpochSecond() / 60 * 60 - 60; // last bucket a minute before now
+        for (long b = end - 26 * 3600; b <= end; b += 300) {
+            boolean inWindow = b >= NOW.getEpochSecond() - 3600;
+            for (String model : new String[]{"stable", "drifty"}) {
+                for (String version : new String[]{"v1", "v2"}) {
+                    int n = 100;
+                    double[] lat = new double[n], err = new double[n], score = new double[n], feature = new double[n];
+                    for (int i = 0; i < n; i++) {
+                        lat[i] = 50 * Math.exp(0.5 * rnd.nextGaussian());
+                        err[i] = rnd.nextDouble() < 0.03 ? 1 : 0;
+                        double shift = model.equals("drifty") && inWindow ? 0.25 : 0;
+                        score[i] = Math.max(0.001, 0.3 + shift + 0.1 * rnd.nextGaussian());
+                        feature[i] = rnd.nextDouble() < 0.5 ? Double.NaN : 10 + 2 * rnd.nextGaussian();
+                    }
+                    d.bucket(T, "inference", Map.of("model", model, "version", version), b, n,
+                            new String[]{"latency_ms", "error", "score", "feature_age"},
+                            new double[][]{lat, err, score, feature});
+                }
+            }
+        }
+        d.bucket("other", "inference", Map.of("model", "secret"), end, 10, new String[]{"score"}, new double[][]{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}});
+        d.flush();
+    }
+
+    static JsonNode get(String uri) throws Exception {
+        var resp = module.handle(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, uri, Unpooled.EMPTY_BUFFER), uri, T);
+        JsonNode n = ExperimentJson.MAPPER.readTree(resp.content().toString(StandardCharsets.UTF_8));
+        if (resp.status().code() >= 300) System.out.println(uri + " -> " + n);
+        return n;
+    }
+
+    static JsonNode measure(JsonNode health, String name) {
+        for (JsonNode m : health.path("measures")) if (m.path("measure").asText().equals(name)) return m;
+        throw new AssertionError("no measure " + name + " in " + health);
+    }
+
+    @Test
+    void listsTheTenantsModels() throws Exception {
+        JsonNode models = get("/api/v1/models").path("data");
+        assertThat(models.findValuesAsText("model")).containsExactly("drifty", "stable");
+        assertThat(models.get(0).path("versions").toString()).isEqualTo("[\"v1\",\"v2\"]");
+    }
+
+    @Test
+    void driftOfTheScoreIsCriticalOnlyWhereItMoved() throws Exception {
+        JsonNode drifty = get("/api/v1/models/drifty/health?window=1h&baseline=24h").path("data");
+        System.out.println("drifty: " + drifty);
+        JsonNode score = measure(drifty, "score");
+        assertThat(score.path("psi").path("value").asDouble()).isGreaterThan(0.25);
+        assertThat(score.path("psi").path("status").asText()).isEqualTo("critical");
+        assertThat(score.path("psi").path("critical").asDouble()).isEqualTo(0.25);
+        assertThat(score.path("jsDistance").path("value").asDouble()).isGreaterThan(0.2);
+        assertThat(drifty.path("status").asText()).isEqualTo("critical");
+
+        JsonNode stable = get("/api/v1/models/stable/health?window=1h&baseline=24h").path("data");
+        assertThat(measure(stable, "score").path("psi").path("value").asDouble()).isLessThan(0.1);
+        assertThat(measure(stable, "score").path("psi").path("status").asText()).isEqualTo("ok");
+        assertThat(measure(stable, "feature_age").path("psi").path("status").asText()).isEqualTo("ok");
+        // the other figures
+        assertThat(stable.path("events").asLong()).isEqualTo(12 * 2 * 100);
+        assertThat(stable.path("throughputPerSecond").path("value").asDouble()).isCloseTo(2400 / 3600.0, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(stable.path("errorRate").path("value").asDouble()).isBetween(0.01, 0.05);
+        assertThat(stable.path("errorRate").path("status").asText()).isEqualTo("warn");
+        assertThat(stable.path("latencyP50Ms").path("value").asDouble()).isBetween(45.0, 55.0);
+        assertThat(stable.path("latencyP99Ms").path("value").asDouble()).isBetween(130.0, 200.0);
+        assertThat(stable.path("freshnessSeconds").path("value").asDouble()).isEqualTo(30.0);
+        assertThat(stable.path("freshnessSeconds").path("status").asText()).isEqualTo("ok");
+        assertThat(measure(stable, "feature_age").path("missingRate").path("value").asDouble()).isBetween(0.4, 0.6);
+        assertThat(measure(stable, "feature_age").path("missingRate").path("status").asText()).isEqualTo("critical");
+        assertThat(measure(stable, "latency_ms").path("psi").isNull()).isTrue();
+        // one version only
+        JsonNode v2 = get("/api/v1/models/stable/health?window=1h&baseline=24h&version=v2").path("data");
+        assertThat(v2.path("events").asLong()).isEqualTo(1200);
+        // unknown model, bad parameters
+        assertThat(get("/api/v1/models/secret/health").path("errorType").asText()).isEqualTo("not_found");
+        assertThat(get("/api/v1/models/stable/health?window=banana").path("errorType").asText()).isEqualTo("bad_data");
+    }
+
+    @Test
+    void figuresAsSeries() {
+        var p = module.seriesProviders().get(0);
+        long now = NOW.toEpochMilli();
+        var psi = p.select(T, new SelectHints(now - 3_600_000, now, 60_000, null, 0, List.of(), false),
+                List.of(Matcher.eq("__name__", ModelHealthSeries.DRIFT_PSI), Matcher.eq("measure", "score")));
+        assertThat(psi).hasSize(2);
+        for (var s : psi) {
+            double last = s.values()[s.size() - 1];
+            if (s.labels().get("model").equals("drifty")) assertThat(last).isGreaterThan(0.25);
+            else assertThat(last).isLessThan(0.1);
+            assertThat(s.labels().has("version")).isFalse();
+        }
+        var err = p.select(T, SelectHints.of(now - 600_000, now),
+                List.of(Matcher.eq("__name__", ModelHealthSeries.ERROR_RATE), new Matcher(Matcher.Type.NEQ, "version", "")));
+        assertThat(err).hasSize(4);
+        assertThat(err).allSatisfy(s -> assertThat(s.labels().get("version")).isIn("v1", "v2"));
+        var thr = p.select(T, SelectHints.of(now - 120_000, now),
+                List.of(Matcher.eq("__name__", ModelHealthSeries.THROUGHPUT), Matcher.eq("model", "stable")));
+        assertThat(thr).hasSize(1);
+        assertThat(thr.get(0).values()[thr.get(0).size() - 1]).isGreaterThan(0);
+    }
+}
