@@ -71,10 +71,13 @@ public final class AggregatorMain {
     public static final ConfigKey<Boolean> CREATE_TOPICS = ConfigKey.boolKey("aggregator.create-topics", true, "create missing source and dead-letter topics");
     public static final ConfigKey<Integer> TOPIC_PARTITIONS = ConfigKey.intKey("aggregator.topic-partitions", 4, 1, 10_000, "partitions of topics it creates");
 
+    public static final ConfigKey<List<String>> CONSUMER_PROPS = ConfigKey.listKey("kafka.consumer-properties", "",
+            "extra Kafka consumer properties for every job, as k=v pairs (e.g. session.timeout.ms=10000)");
+
     public static final ConfigDef DEF = new ConfigDef().define(HOST, PORT, BOOTSTRAP, TOPIC_PREFIX, CH_URL, CH_USER, CH_PASSWORD, INSTANCE,
             GROUP_PREFIX, DEFAULT_JOBS, BUCKET_SECONDS, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, MAX_KEYS_PER_FLUSH, QUEUE_CAPACITY,
             DEDUP_MAX_IDS, DEDUP_WINDOW, MAX_AGE, MAX_FUTURE, MAX_SERIES, MAX_SERIES_PER_METRIC, SERIES_WINDOW, RECONCILE,
-            CREATE_TOPICS, TOPIC_PARTITIONS);
+            CREATE_TOPICS, TOPIC_PARTITIONS, CONSUMER_PROPS);
 
     private AggregatorMain() {
     }
@@ -123,6 +126,19 @@ public final class AggregatorMain {
         }
     }
 
+    static Map<String, Object> consumerProps(List<String> kvs) {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        for (String kv : kvs) {
+            int i = kv.indexOf('=');
+            if (i <= 0) {
+                throw new dev.vigil.common.config.ConfigException("config key kafka.consumer-properties has invalid entry '" + kv
+                        + "'; accepted values: comma-separated key=value pairs");
+            }
+            m.put(kv.substring(0, i).trim(), kv.substring(i + 1).trim());
+        }
+        return m;
+    }
+
     public static Running start(Config c) throws Exception {
         String prefix = c.get(TOPIC_PREFIX);
         String instance = c.get(INSTANCE).isEmpty() ? ManagementFactory.getRuntimeMXBean().getName() : c.get(INSTANCE);
@@ -154,7 +170,7 @@ public final class AggregatorMain {
         KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer());
         WorkerSettings ws = new WorkerSettings(ch, producer, registry, t -> null, c.get(BOOTSTRAP), c.get(GROUP_PREFIX),
                 Topics.deadLetters(prefix), c.get(QUEUE_CAPACITY), c.get(MAX_KEYS_PER_FLUSH), c.get(DEDUP_MAX_IDS),
-                c.get(DEDUP_WINDOW).toMillis(), c.get(MAX_FUTURE).toMillis(), c.get(SERIES_WINDOW).toMillis(), instance, Map.of());
+                c.get(DEDUP_WINDOW).toMillis(), c.get(MAX_FUTURE).toMillis(), c.get(SERIES_WINDOW).toMillis(), instance, consumerProps(c.get(CONSUMER_PROPS)));
         Aggregator agg = new Aggregator(new GoalStore(ch), ws, new TenantLimits(c.get(MAX_SERIES), c.get(MAX_SERIES_PER_METRIC)),
                 c.get(CREATE_TOPICS), c.get(TOPIC_PARTITIONS));
         List<JobSpec> seed = new ArrayList<>();

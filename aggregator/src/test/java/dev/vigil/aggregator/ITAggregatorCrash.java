@@ -1,0 +1,229 @@
+package dev.vigil.aggregator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.vigil.common.model.Event;
+
+/**
+ * Crash safety: under load the aggregator runs as a child JVM that is SIGKILLed at random
+ * moments, Kafka and ClickHouse are restarted once, clients retry already-acknowledged batches
+ * (same event ids) throughout; at the end every event is counted exactly once.
+ */
+class ITAggregatorCrash {
+    private static final Logger log = LoggerFactory.getLogger(ITAggregatorCrash.class);
+    static final String PREFIX = "vigil.";
+
+    record Sent(Event e, ProducerRecord<byte[], byte[]> rec) {
+    }
+
+    @Test
+    void everyEventCountedExactlyOnceAcrossKillsAndRestarts() throws Exception {
+        try (TestEnv env = new TestEnv("crash")) {
+            env.createTopic(PREFIX + "events", 4);
+            Random rnd = new Random(7);
+            long now = System.currentTimeMillis();
+            Map<String, Event> unique = new HashMap<>();   // event id -> event (ids are unique per event)
+            List<Event> noId = new ArrayList<>();
+            List<List<Sent>> batches = new ArrayList<>();
+            AtomicBoolean producing = new AtomicBoolean(true);
+            AtomicBoolean paused = new AtomicBoolean(false);
+            AtomicReference<Throwable> producerError = new AtomicReference<>();
+            long[] retried = {0};
+            Thread producer = Thread.ofPlatform().name("test-producer").start(() -> {
+                KafkaProducer<byte[], byte[]> p = env.producer();
+                try {
+                    int b = 0;
+                    while (producing.get()) {
+                        if (paused.get()) {
+                            Thread.sleep(50);
+                            continue;
+                        }
+                        List<Sent> batch = new ArrayList<>();
+                        if (!batches.isEmpty() && rnd.nextInt(5) == 0) {
+                            batch = batches.get(rnd.nextInt(batches.size()));    // a client retry of an acknowledged batch
+                            retried[0] += batch.size();
+                        } else {
+                            for (int i = 0; i < 400; i++) {
+                                boolean withId = i % 10 != 0;
+                                Event e = event(rnd, now, withId ? "b" + b + "#" + i : null);
+                                batch.add(new Sent(e, EventGen.record(PREFIX + "events", e)));
+                            }
+                        }
+                        try {
+                            EventGen.sendAll(p, batch.stream().map(Sent::rec).toList());
+                        } catch (Exception ex) {
+                            // not acknowledged: a real client would retry the same batch; we do the same
+                            log.info("produce failed, retrying batch: {}", ex.toString());
+                            Thread.sleep(500);
+                            p.close(Duration.ZERO);
+                            p = env.producer();
+                            EventGen.sendAll(p, batch.stream().map(Sent::rec).toList());
+                        }
+                        if (retried[0] == 0 || !batches.contains(batch)) {
+                            for (Sent s : batch) {
+                                if (s.e().eventId() == null) {
+                                    noId.add(s.e());
+                                } else {
+                                    unique.put(s.e().eventId(), s.e());
+                                }
+                            }
+                            batches.add(batch.stream().filter(s -> s.e().eventId() != null).toList());
+                            b++;
+                        }
+                        Thread.sleep(20);
+                    }
+                } catch (Throwable t) {
+                    producerError.set(t);
+                } finally {
+                    p.close(Duration.ofSeconds(5));
+                }
+            });
+
+            Map<String, String> aggEnv = env.aggregatorEnv(PREFIX);
+            aggEnv.put("VIGIL_AGGREGATOR_FLUSH_INTERVAL", "150ms");
+            aggEnv.put("VIGIL_AGGREGATOR_MAX_RECORDS_PER_FLUSH", "3000");
+            aggEnv.put("VIGIL_AGGREGATOR_DEFAULT_JOBS", "events");
+            aggEnv.put("VIGIL_KAFKA_CONSUMER_PROPERTIES", "session.timeout.ms=6000,heartbeat.interval.ms=1000");
+            int kills = 4;
+            for (int k = 0; k < kills; k++) {
+                Process child = startChild(env, aggEnv, k);
+                waitForLog(env.dir.resolve("aggregator-" + k + ".log"), "event=partition_recovered", Duration.ofSeconds(60));
+                Thread.sleep(500 + rnd.nextInt(4000));
+                log.info("SIGKILL aggregator child pid={} (kill {}/{})", child.pid(), k + 1, kills);
+                child.destroyForcibly().waitFor();
+                if (k == 1) {
+                    paused.set(true);
+                    Thread.sleep(300);
+                    log.info("restarting Kafka and ClickHouse");
+                    env.restartKafka();
+                    env.restartClickHouse();
+                    paused.set(false);
+                }
+            }
+            producing.set(false);
+            producer.join();
+            assertThat(producerError.get()).isNull();
+
+            long expectedEvents = unique.size() + noId.size();
+            double expectedSum = 0;
+            for (Event e : unique.values()) {
+                expectedSum += e.measures().get("v");
+            }
+            for (Event e : noId) {
+                expectedSum += e.measures().get("v");
+            }
+            log.info("produced unique={} without_id={} retried_records={}", unique.size(), noId.size(), retried[0]);
+            assertThat(retried[0]).isGreaterThan(0);
+
+            Process last = startChild(env, aggEnv, kills);
+            try (ClickHouse ch = env.ch()) {
+                Map<Integer, Long> ends = endOffsets(env, PREFIX + "events");
+                TestEnv.await("all partitions flushed to their end", Duration.ofSeconds(150), () -> {
+                    for (Map.Entry<Integer, Long> e : ends.entrySet()) {
+                        if (TestEnv.longQuery(ch, "SELECT max(end_offset) FROM vigil_flush_log WHERE job = 'events' AND state = 'done' AND partition = "
+                                + e.getKey()) < e.getValue()) {
+                            return false;
+                        }
+                    }
+                    return true;
+                });
+                long got = TestEnv.longQuery(ch, "SELECT sum(count) FROM vigil_rollup_10s WHERE kind = 'event' AND measure = ''");
+                long gotV = TestEnv.longQuery(ch, "SELECT toInt64(sum(sum)) FROM vigil_rollup_10s WHERE kind = 'event' AND measure = 'v'");
+                long got1h = TestEnv.longQuery(ch, "SELECT sum(count) FROM vigil_rollup_1h WHERE kind = 'event' AND measure = ''");
+                long units = TestEnv.longQuery(ch, "SELECT sum(count) FROM vigil_experiment_units WHERE measure = ''");
+                long expectedUnits = unique.values().stream().filter(e -> e.unitId() != null).count()
+                        + noId.stream().filter(e -> e.unitId() != null).count();
+                log.info("stored events={} expected={} sum={} expected_sum={} 1h={} units={}", got, expectedEvents, gotV, (long) expectedSum, got1h, units);
+                assertThat(got).isEqualTo(expectedEvents);
+                assertThat(gotV).isEqualTo((long) expectedSum);
+                assertThat(got1h).isEqualTo(expectedEvents);
+                assertThat(units).isEqualTo(expectedUnits);
+            } finally {
+                last.destroyForcibly().waitFor();
+            }
+            int replays = 0;
+            for (int k = 0; k <= kills; k++) {
+                for (String line : java.nio.file.Files.readAllLines(env.dir.resolve("aggregator-" + k + ".log"))) {
+                    if (line.contains("event=partition_recovered") && !line.contains("forced_boundaries=[]")) {
+                        replays++;
+                    }
+                }
+            }
+            log.info("partitions recovered with an unfinished flush to replay: {}", replays);
+        }
+    }
+
+    static Event event(Random rnd, long now, String id) {
+        SortedMap<String, String> dims = new TreeMap<>(Map.of("model", "m" + rnd.nextInt(3)));
+        SortedMap<String, Double> measures = new TreeMap<>(Map.of("v", (double) rnd.nextInt(100)));
+        SortedMap<String, String> exps = new TreeMap<>();
+        String unit = null;
+        if (rnd.nextInt(4) == 0) {
+            unit = "u" + rnd.nextInt(100);
+            exps.put("exp-1", rnd.nextBoolean() ? "a" : "b");
+        }
+        return new Event("t" + rnd.nextInt(2), now - rnd.nextInt(600_000), "inference", dims, measures, unit, exps, id, now);
+    }
+
+    static Process startChild(TestEnv env, Map<String, String> aggEnv, int n) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = List.of(java, "-Xmx512m", "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+                "-cp", System.getProperty("java.class.path"), AggregatorMain.class.getName());
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().putAll(aggEnv);
+        File out = env.dir.resolve("aggregator-" + n + ".log").toFile();
+        pb.redirectErrorStream(true).redirectOutput(out);
+        Process p = pb.start();
+        log.info("started aggregator child pid={} log={}", p.pid(), out);
+        return p;
+    }
+
+    static void waitForLog(Path file, String text, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (java.nio.file.Files.exists(file) && java.nio.file.Files.readString(file).contains(text)) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no '" + text + "' in " + file + " after " + timeout);
+    }
+
+    static Map<Integer, Long> endOffsets(TestEnv env, String topic) {
+        java.util.Properties props = new java.util.Properties();
+        props.put("bootstrap.servers", env.bootstrap());
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> tps = c.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+            Map<Integer, Long> out = new TreeMap<>();
+            c.endOffsets(tps).forEach((tp, off) -> out.put(tp.partition(), off));
+            return out;
+        }
+    }
+
+    static String utf8(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
+    }
+}
