@@ -90,7 +90,7 @@ public final class ChReader implements AutoCloseable {
                 s.serverSetting("max_execution_time", String.valueOf(Math.max(1, (remaining + 999) / 1000)));
             }
         }
-        CompletableFuture<QueryResponse> f = client.query(sql, params, s);
+        CompletableFuture<QueryResponse> f = client.query(sql, escapeParams(params), s);
         if (guard != null) {
             guard.register(queryId, f, this);
         }
@@ -136,6 +136,32 @@ public final class ChReader implements AutoCloseable {
         }
     }
 
+    /**
+     * ClickHouse reads {@code param_*} values of String parameters in its escaped (TSV) text format,
+     * so a backslash would start an escape sequence: escape them, so the server sees the exact value.
+     */
+    static Map<String, Object> escapeParams(Map<String, Object> params) {
+        Map<String, Object> out = new java.util.HashMap<>(params.size() * 2);
+        params.forEach((k, v) -> out.put(k, v instanceof String str ? escape(str) : v));
+        return out;
+    }
+
+    static String escape(String v) {
+        StringBuilder sb = new StringBuilder(v.length() + 8);
+        for (int i = 0; i < v.length(); i++) {
+            char c = v.charAt(i);
+            switch (c) {
+                case '\\' -> sb.append("\\\\");
+                case '\t' -> sb.append("\\t");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\0' -> sb.append("\\0");
+                default -> sb.append(c);
+            }
+        }
+        return sb.toString();
+    }
+
     /** Best effort: asks the server to stop a running query (a real ClickHouse server honours it). */
     public void kill(String queryId) {
         try {
@@ -160,7 +186,7 @@ public final class ChReader implements AutoCloseable {
 
     /** Runs a statement (DDL, tests). */
     public void execute(String sql, Map<String, Object> params) {
-        try (var r = client.execute(sql, params).get(300, TimeUnit.SECONDS)) {
+        try (var r = client.execute(sql, escapeParams(params)).get(300, TimeUnit.SECONDS)) {
             // done
         } catch (Exception e) {
             throw new StorageException("ClickHouse statement failed: " + e.getMessage(), e);

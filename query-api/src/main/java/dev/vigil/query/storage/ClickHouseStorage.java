@@ -379,11 +379,11 @@ public final class ClickHouseStorage {
             if (!hists.isEmpty()) {
                 // one le set for every series of the metric, so that sum by (le) adds like with like
                 java.util.TreeSet<Double> bounds = new java.util.TreeSet<>();
-                for (Object[] h : hists) {
-                    for (int key : (int[]) h[3]) {
-                        bounds.add(LogBuckets.upperBound(key));
-                        if (key != LogBuckets.ZERO_KEY) {
-                            bounds.add(LogBuckets.upperBound(key - 1));
+                for (Object[] hr : hists) {
+                    for (int hkey : (int[]) hr[3]) {
+                        bounds.add(LogBuckets.upperBound(hkey));
+                        if (hkey != LogBuckets.ZERO_KEY) {
+                            bounds.add(LogBuckets.upperBound(hkey - 1));
                         }
                     }
                 }
@@ -393,8 +393,8 @@ public final class ClickHouseStorage {
                     les[j++] = d;
                 }
                 les[j] = Double.POSITIVE_INFINITY;
-                for (Object[] h : hists) {
-                    emitHistogram((Labels.Builder) h[0], (long[]) h[1], (long[]) h[2], (int[]) h[3], (long[]) h[4], les, lo, hi, B, matchers, grouped, out);
+                for (Object[] hr : hists) {
+                    emitHistogram((Labels.Builder) hr[0], (long[]) hr[1], (long[]) hr[2], (int[]) hr[3], (long[]) hr[4], les, lo, hi, B, matchers, grouped, out);
                 }
             }
         }
