@@ -1,0 +1,171 @@
+package dev.vigil.aggregator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import dev.vigil.common.codec.RecordCodec;
+import dev.vigil.common.model.Event;
+import dev.vigil.common.model.Sample;
+
+/**
+ * Isolation and goal state: a stream full of poison records and a job whose table was dropped
+ * do not stall the healthy job; the broken job retries, reports its state and recovers; jobs
+ * added and removed through the admin API start and stop, and a restart rebuilds from the
+ * stored goal state.
+ */
+class ITAggregatorIsolation {
+    static final String PREFIX = "vigil.";
+    final HttpClient http = HttpClient.newHttpClient();
+
+    JsonNode call(AggregatorMain.Running agg, String method, String path, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agg.port() + path));
+        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        JsonNode n = GoalStore.JSON.readTree(r.body());
+        ((com.fasterxml.jackson.databind.node.ObjectNode) n).put("_status", r.statusCode());
+        return n;
+    }
+
+    JsonNode job(AggregatorMain.Running agg, String name) throws Exception {
+        for (JsonNode j : call(agg, "GET", "/api/v1/jobs", null).get("jobs")) {
+            if (name.equals(j.get("name").asText())) {
+                return j;
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void poisonAndBrokenTableDoNotStallHealthyJob() throws Exception {
+        try (TestEnv env = new TestEnv("iso")) {
+            env.createTopic(PREFIX + "events", 2);
+            env.createTopic(PREFIX + "samples", 2);
+            AggregatorMain.Running agg = env.startAggregator(env.aggregatorEnv(PREFIX));
+            try (ClickHouse ch = env.ch(); KafkaProducer<byte[], byte[]> p = env.producer()) {
+                TestEnv.await("both jobs running", Duration.ofSeconds(30), () -> {
+                    try {
+                        return "running".equals(job(agg, "events").get("state").asText()) && "running".equals(job(agg, "samples").get("state").asText());
+                    } catch (Exception e) {
+                        return false;
+                    }
+                });
+                ch.execute("DROP TABLE " + Migrations.SAMPLES);
+
+                Random rnd = new Random(3);
+                long now = System.currentTimeMillis();
+                List<ProducerRecord<byte[], byte[]>> recs = new ArrayList<>();
+                int good = 5000;
+                int poison = 3000;
+                for (int i = 0; i < good; i++) {
+                    recs.add(EventGen.record(PREFIX + "events", EventGen.event(rnd, i, now, true, "iso-")));
+                    if (i < poison) {
+                        byte[] junk = new byte[1 + rnd.nextInt(40)];
+                        rnd.nextBytes(junk);
+                        recs.add(new ProducerRecord<>(PREFIX + "events", junk, junk));
+                    }
+                }
+                for (int i = 0; i < 1000; i++) {
+                    Sample s = new Sample("t1", "up", new TreeMap<>(Map.of("instance", "i" + i % 5)), now - i, 1.0);
+                    recs.add(new ProducerRecord<>(PREFIX + "samples", s.seriesKey().getBytes(StandardCharsets.UTF_8), RecordCodec.encode(s)));
+                }
+                EventGen.sendAll(p, recs);
+
+                TestEnv.await("healthy job stores every good event", Duration.ofSeconds(90), () -> TestEnv.longQuery(ch,
+                        "SELECT sum(count) FROM vigil_rollup_10s WHERE kind = 'event' AND measure = ''") == good);
+                TestEnv.await("broken job reports retrying with the error", Duration.ofSeconds(30), () -> {
+                    try {
+                        JsonNode j = job(agg, "samples");
+                        return "retrying".equals(j.get("state").asText()) && j.get("last_error").asText().contains(Migrations.SAMPLES);
+                    } catch (Exception e) {
+                        return false;
+                    }
+                });
+                JsonNode events = job(agg, "events");
+                assertThat(events.get("state").asText()).isEqualTo("running");
+                List<ConsumerRecord<byte[], byte[]>> dlq = env.readAll(PREFIX + "dead-letters", Duration.ofSeconds(30));
+                assertThat(dlq).hasSize(poison);
+                assertThat(ITAggregatorExactness.header(dlq.getFirst(), "vigil.dlq.reason")).isEqualTo("undecodable");
+
+                // the table comes back: the job resumes from where it stopped, nothing lost
+                for (String stmt : Migrations.ALL.get(2).statements()) {
+                    ch.execute(stmt);
+                }
+                TestEnv.await("samples job recovers", Duration.ofSeconds(60), () -> TestEnv.longQuery(ch, "SELECT count() FROM vigil_samples") == 1000);
+                TestEnv.await("samples job running again", Duration.ofSeconds(30), () -> {
+                    try {
+                        return "running".equals(job(agg, "samples").get("state").asText());
+                    } catch (Exception e) {
+                        return false;
+                    }
+                });
+
+                // goal state through the admin API
+                JsonNode put = call(agg, "PUT", "/api/v1/jobs/extra", "{\"source\": \"vigil.extra\", \"kind\": \"events\", \"rollups\": [\"exposures\"]}");
+                assertThat(put.get("_status").asInt()).isEqualTo(200);
+                assertThat(call(agg, "PUT", "/api/v1/jobs/bad", "{\"source\": \"x\", \"kind\": \"nope\"}").get("_status").asInt()).isEqualTo(400);
+                TestEnv.await("extra job running", Duration.ofSeconds(30), () -> {
+                    try {
+                        JsonNode j = job(agg, "extra");
+                        return j != null && "running".equals(j.get("state").asText());
+                    } catch (Exception e) {
+                        return false;
+                    }
+                });
+                List<ProducerRecord<byte[], byte[]>> extra = new ArrayList<>();
+                for (int i = 0; i < 200; i++) {
+                    Event e = new Event("t9", now, "exposure", new TreeMap<>(), new TreeMap<>(), "u" + i, new TreeMap<>(Map.of("exp-x", "a")), null, now);
+                    extra.add(EventGen.record("vigil.extra", e));
+                }
+                EventGen.sendAll(p, extra);
+                TestEnv.await("extra job writes exposures", Duration.ofSeconds(60), () -> TestEnv.longQuery(ch,
+                        "SELECT count() FROM (SELECT unit_id FROM vigil_exposures WHERE tenant = 't9' GROUP BY unit_id)") == 200);
+                assertThat(call(agg, "DELETE", "/api/v1/jobs/extra", null).get("_status").asInt()).isEqualTo(200);
+                assertThat(job(agg, "extra")).isNull();
+                assertThat(call(agg, "GET", "/api/v1/jobs/extra/history", null).get("versions")).hasSize(2);
+                call(agg, "PUT", "/api/v1/jobs/kept", "{\"source\": \"vigil.kept\", \"kind\": \"samples\"}");
+                call(agg, "PUT", "/api/v1/limits/t1", "{\"max_series\": 100, \"max_series_per_metric\": 10}");
+            } finally {
+                agg.close();
+            }
+            // restart: everything rebuilt from the stored goal state
+            AggregatorMain.Running again = env.startAggregator(env.aggregatorEnv(PREFIX));
+            try {
+                TestEnv.await("jobs rebuilt", Duration.ofSeconds(30), () -> {
+                    try {
+                        JsonNode kept = job(again, "kept");
+                        return kept != null && "running".equals(kept.get("state").asText()) && job(again, "extra") == null
+                                && job(again, "events") != null && job(again, "samples") != null;
+                    } catch (Exception e) {
+                        return false;
+                    }
+                });
+                assertThat(again.aggregator.limitsFor("t1").maxSeriesPerMetric()).isEqualTo(10);
+                // nothing re-counted after the restart
+                try (ClickHouse ch = env.ch()) {
+                    Thread.sleep(2000);
+                    assertThat(TestEnv.longQuery(ch, "SELECT sum(count) FROM vigil_rollup_10s WHERE kind = 'event' AND measure = ''")).isEqualTo(5000);
+                }
+            } finally {
+                again.close();
+            }
+        }
+    }
+}
