@@ -63,7 +63,7 @@ public final class PromqlTestRunner {
     public static void load(AppendableStorage storage, Load l) {
         Appender app = storage.appender();
         for (SeriesSpec s : l.series()) {
-            if (s.nativeHistogram()) continue; // native histograms are not supported
+            // Native histogram samples are not supported; the float samples of mixed series are loaded.
             if (s.labels().has("__vigil_start_ts__")) continue; // start-timestamp annotations are not supported
             double[] v = s.values();
             for (int i = 0; i < v.length; i++) {

@@ -225,8 +225,19 @@ public final class PromqlTestScript {
         Labels labels = desc.equals("{}") ? Labels.EMPTY : Parser.parseSeries(desc);
         if (stAnnot) labels = labels.toBuilder().set("__vigil_start_ts__", "1").build();
         boolean nativeH = pts.contains("{{");
-        double[] vals = (nativeH || stAnnot) ? new double[0] : parsePoints(pts);
+        // Native histogram samples ({{...}}) are not supported: they become omitted points, so the
+        // float samples of a series mixing floats and histograms are still loaded.
+        double[] vals = stAnnot ? new double[0] : parsePoints(nativeH ? omitHistograms(pts) : pts);
         return new SeriesSpec(labels, vals, nativeH);
+    }
+
+    private static final Pattern HIST_EXPANDED = Pattern.compile("\\{\\{[^}]*\\}\\}(?:[+-]\\{\\{[^}]*\\}\\})?x(\\d+)");
+    private static final Pattern HIST = Pattern.compile("\\{\\{[^}]*\\}\\}");
+
+    /** Replaces native histogram points ("{{...}}", "{{...}}xN", "{{...}}+{{...}}xN") by as many omitted points. */
+    static String omitHistograms(String pts) {
+        String r = HIST_EXPANDED.matcher(pts).replaceAll("_ _x$1");
+        return HIST.matcher(r).replaceAll("_");
     }
 
     private static int seriesEnd(String l) {
