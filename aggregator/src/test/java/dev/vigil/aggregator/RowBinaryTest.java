@@ -1,0 +1,67 @@
+package dev.vigil.aggregator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Map;
+import java.util.TreeMap;
+
+import org.junit.jupiter.api.Test;
+
+class RowBinaryTest {
+    @Test
+    void encodesLittleEndianAndLeb128() {
+        RowBinary rb = new RowBinary(8);
+        rb.i32(1).leb128(300).str("é").u16(0x0102).endRow();
+        assertThat(rb.toArray()).containsExactly(1, 0, 0, 0, (byte) 0xAC, 0x02, 2, (byte) 0xC3, (byte) 0xA9, 2, 1);
+        assertThat(rb.rows()).isEqualTo(1);
+    }
+
+    @Test
+    void histogramMapIsSortedAndSummed() {
+        IntLongMap m = new IntLongMap();
+        for (int i = 0; i < 100; i++) {
+            m.add(i % 7 - 3, 1);
+        }
+        RowBinary rb = new RowBinary(8);
+        m.writeTo(rb);
+        byte[] b = rb.toArray();
+        assertThat(b[0]).isEqualTo((byte) 7);
+        assertThat(b[1]).isEqualTo((byte) -3);
+        assertThat(m.get(0)).isEqualTo(14 + (100 % 7 > 3 ? 1 : 0));
+    }
+
+    @Test
+    void seriesIdIsStableAndLabelSensitive() {
+        Map<String, String> a = new TreeMap<>(Map.of("model", "m1", "region", "eu"));
+        Map<String, String> b = new TreeMap<>(Map.of("model", "m1", "region", "us"));
+        assertThat(SeriesIds.seriesId("inference", a)).isEqualTo(SeriesIds.seriesId("inference", new TreeMap<>(a)));
+        assertThat(SeriesIds.seriesId("inference", a)).isNotEqualTo(SeriesIds.seriesId("inference", b));
+        assertThat(SeriesIds.seriesId("inference", Map.of())).isNotEqualTo(SeriesIds.seriesId("inferenc", Map.of()));
+    }
+
+    @Test
+    void jobSpecValidates() {
+        JobSpec s = JobSpec.events("events", "vigil.events");
+        assertThat(s.rollups()).containsExactlyInAnyOrder("series", "experiments", "exposures");
+        assertThat(s.bucketSeconds()).isEqualTo(10);
+        assertThatThrownBy(() -> new JobSpec("x", "t", "events", java.util.List.of("raw"), null, null, null, null, null).normalized())
+                .hasMessageContaining("rollups");
+        assertThatThrownBy(() -> new JobSpec("x", "t", "events", null, 7, null, null, null, null).normalized())
+                .hasMessageContaining("bucket_seconds");
+        assertThatThrownBy(() -> new JobSpec("Bad Name", "t", "events", null, null, null, null, null, null).normalized())
+                .hasMessageContaining("name");
+    }
+
+    @Test
+    void migrationsAreOrderedAndIdempotent() {
+        int v = 0;
+        for (Migrations.Migration m : Migrations.ALL) {
+            assertThat(m.version()).isGreaterThan(v);
+            v = m.version();
+            for (String s : m.statements()) {
+                assertThat(s).containsAnyOf("IF NOT EXISTS");
+            }
+        }
+    }
+}
