@@ -58,4 +58,42 @@ class EngineTest {
         assertThatThrownBy(() -> new Engine().instantQuery(data(), "req_total", 0, qc))
                 .isInstanceOf(QueryException.class).hasMessageContaining("canceled");
     }
+
+    @Test
+    void sampleLimitIsAPeakNotACumulativeCount() {
+        // Each sum holds 11 points; its input selector 22. Peak: 11 (left sum) + 22 + 11 (right) = 44,
+        // while a cumulative count over everything read and produced would be 22+11+22+11+11 = 77.
+        String q = "sum(req_total) + sum(req_total)";
+        Engine ok = new Engine(EngineOptions.defaults().withMaxSamples(44));
+        assertThat(((Value.Matrix) ok.rangeQuery(data(), q, 0, 600_000, 60_000).value()).series()).hasSize(1);
+        Engine tooSmall = new Engine(EngineOptions.defaults().withMaxSamples(43));
+        assertThatThrownBy(() -> tooSmall.rangeQuery(data(), q, 0, 600_000, 60_000))
+                .isInstanceOf(QueryException.class).hasMessageContaining("too many samples");
+    }
+
+    @Test
+    void selectHintsCarryEnclosingFunctionAndGrouping() {
+        InMemoryStorage mem = data();
+        java.util.List<dev.vigil.promql.storage.SelectHints> seen = new java.util.ArrayList<>();
+        dev.vigil.promql.storage.Storage rec = (mint, maxt) -> {
+            dev.vigil.promql.storage.Querier q = mem.querier(mint, maxt);
+            return (hints, matchers) -> { seen.add(hints); return q.select(hints, matchers); };
+        };
+        new Engine().instantQuery(rec, "sum by (job) (rate(req_total[5m]))", 600_000);
+        assertThat(seen).hasSize(1);
+        assertThat(seen.get(0).func()).isEqualTo("rate");
+        assertThat(seen.get(0).range()).isEqualTo(300_000);
+        assertThat(seen.get(0).grouping()).containsExactly("job");
+        assertThat(seen.get(0).by()).isTrue();
+        seen.clear();
+        new Engine().instantQuery(rec, "max without (instance) (req_total * 2)", 600_000);
+        assertThat(seen.get(0).func()).isNull();
+        assertThat(seen.get(0).grouping()).containsExactly("instance");
+        assertThat(seen.get(0).by()).isFalse();
+        seen.clear();
+        new Engine().instantQuery(rec, "count(req_total)", 600_000);
+        assertThat(seen.get(0).func()).isEqualTo("count");
+        assertThat(seen.get(0).grouping()).isEmpty();
+        assertThat(seen.get(0).by()).isTrue();
+    }
 }

@@ -14,7 +14,9 @@ final class Ctx {
     final String query;
     final long queryStart, queryEnd, queryStep;
     final long maxSamples;
-    long samples;
+    long samples, peakSamples;
+    /** Nodes being evaluated, outermost first (Prometheus' inspection path), for SelectHints. */
+    final java.util.ArrayList<Expr> path = new java.util.ArrayList<>();
 
     Ctx(Querier querier, EngineOptions opts, QueryContext qc, String query, long start, long end, long step) {
         this.querier = querier;
@@ -38,10 +40,33 @@ final class Ctx {
         };
     }
 
+    /**
+     * Sample accounting follows Prometheus' peak semantics: {@code samples} is the number of samples
+     * currently held in memory (results of evaluated nodes still needed by their parents plus the
+     * output being built); it is released when a node's children are no longer needed.
+     */
     void addSamples(long n) {
         samples += n;
-        if (samples > maxSamples)
-            throw new QueryException(QueryException.Kind.TOO_MANY_SAMPLES, "query processing would load too many samples into memory in query execution");
+        if (samples > peakSamples) peakSamples = samples;
+        if (samples > maxSamples) throw tooMany();
+    }
+
+    /** Checks that {@code extra} transiently held samples (e.g. a range window) fit in the limit. */
+    void checkTransient(long extra) {
+        long v = samples + extra;
+        if (v > peakSamples) peakSamples = v;
+        if (v > maxSamples) throw tooMany();
+    }
+
+    /** Sets the number of samples held (after a node released its inputs), checking the limit. */
+    void setSamples(long n) {
+        samples = n;
+        if (samples > peakSamples) peakSamples = samples;
+        if (samples > maxSamples) throw tooMany();
+    }
+
+    private static QueryException tooMany() {
+        return new QueryException(QueryException.Kind.TOO_MANY_SAMPLES, "query processing would load too many samples into memory in query execution");
     }
 
     String pos(Expr e) {

@@ -46,6 +46,30 @@ final class Evaluator {
 
     Object eval(Expr e) {
         ctx.qc.check();
+        long before = ctx.samples;
+        ctx.path.add(e);
+        Object r;
+        try {
+            r = evalNode(e);
+        } finally {
+            ctx.path.removeLast();
+        }
+        // The node's inputs are released; only its result stays in memory.
+        ctx.setSamples(before + sampleCount(r));
+        return r;
+    }
+
+    long sampleCount(Object v) {
+        if (v instanceof Mat m) {
+            long n = 0;
+            for (Series s : m) n += s.n;
+            return n;
+        }
+        if (v instanceof double[] d) return d.length;
+        return 0;
+    }
+
+    private Object evalNode(Expr e) {
         return switch (e) {
             case NumberLiteral n -> fill(n.value());
             case StringLiteral s -> s.value();
@@ -93,11 +117,32 @@ final class Evaluator {
 
     List<SeriesData> selectMatchers(List<dev.vigil.promql.Matcher> matchers, long mint, long maxt, String func, long range) {
         ctx.qc.check();
-        List<SeriesData> r = ctx.querier.select(new SelectHints(mint, maxt, interval, func, range, List.of(), false), matchers);
-        long n = 0;
-        for (SeriesData sd : r) n += sd.size();
-        ctx.addSamples(n);
-        return r;
+        // Raw samples are not counted here: like Prometheus, selectors account for the points they
+        // produce, range functions for the samples of their current window.
+        String f = func != null ? func : hintFunc();
+        AggregateExpr agg = enclosingAggregation();
+        List<String> grouping = agg == null ? List.of() : agg.grouping();
+        boolean by = agg != null && !agg.without();
+        return ctx.querier.select(new SelectHints(mint, maxt, interval, f, range, grouping, by), matchers);
+    }
+
+    /** Prometheus' extractFuncFromPath: the closest enclosing function or aggregation, not crossing binary operators. */
+    private String hintFunc() {
+        for (int i = ctx.path.size() - 1; i >= 0; i--) {
+            switch (ctx.path.get(i)) {
+                case AggregateExpr a -> { return a.op(); }
+                case Call c -> { return c.func().name(); }
+                case BinaryExpr b -> { return null; }
+                default -> { }
+            }
+        }
+        return null;
+    }
+
+    /** Prometheus' extractGroupsFromPath: the closest enclosing aggregation (its grouping goes into the hints). */
+    private AggregateExpr enclosingAggregation() {
+        for (int i = ctx.path.size() - 1; i >= 0; i--) if (ctx.path.get(i) instanceof AggregateExpr a) return a;
+        return null;
     }
 
     /** Evaluates an instant vector selector; with tsMode the value is the sample timestamp in seconds. */
@@ -766,13 +811,21 @@ final class Evaluator {
         double[] fv = new double[n], mean = new double[n], kc = new double[n], cnt = new double[n];
         boolean[] incMean = op.equals("avg") ? new boolean[n] : null;
         boolean[] drop = new boolean[ng];
+        int[] lastStep = new int[ng];
+        Arrays.fill(lastStep, -1);
         double[] kt = new double[2];
         int opc = switch (op) { case "sum" -> 0; case "avg" -> 1; case "count" -> 2; case "min" -> 3; case "max" -> 4; case "group" -> 5; default -> 6; };
         for (int si = 0; si < in.size(); si++) {
             if ((si & 255) == 0) ctx.qc.check();
             Series s = in.get(si);
             int g = seriesGroup[si];
-            if (s.dropName) drop[g] = true;
+            if (s.n > 0) {
+                // Like Prometheus, the output's __name__ dropping is decided by the group's last step:
+                // dropped if any series contributing at that step had its name dropped.
+                int ls = (int) ((s.t[s.n - 1] - start) / interval);
+                if (ls > lastStep[g]) { lastStep[g] = ls; drop[g] = s.dropName; }
+                else if (ls == lastStep[g] && s.dropName) drop[g] = true;
+            }
             int base = g * steps;
             for (int k = 0; k < s.n; k++) {
                 int idx = base + (int) ((s.t[k] - start) / interval);

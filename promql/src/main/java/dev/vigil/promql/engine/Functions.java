@@ -335,6 +335,7 @@ final class Functions {
                 while (hi < s.n && s.t[hi] <= maxt) hi++;
                 while (lo < hi && s.t[lo] <= mint) lo++;
                 if (hi <= lo) continue;
+                ctx.checkTransient(total + (o == null ? 0 : o.n) + (hi - lo));
                 w.lo = lo;
                 w.hi = hi;
                 w.stepTs = at != null ? ts : ts;
