@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Aggregator benchmark: events consumed and rolled up per second beside Kafka's ConsumerPerformance
+# on the same topic, and rows stored per event. Usage: aggregator/bench.sh [events] [partitions] [series] [id-fraction]
+# Set JFR=1 to record a flight recording (aggregator/target/bench.jfr).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+export MAVEN_OPTS="${MAVEN_OPTS:---sun-misc-unsafe-memory-access=allow}"
+export VIGIL_CHDB_LIB="${VIGIL_CHDB_LIB:-$(scripts/fetch-chdb.sh)}"
+mvn -B -q -pl aggregator test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/bench.cp >/dev/null
+CP="aggregator/target/test-classes:aggregator/target/classes:$(cat aggregator/target/bench.cp)"
+JFR_OPTS=()
+if [[ "${JFR:-0}" == 1 ]]; then JFR_OPTS=(-XX:StartFlightRecording=filename=aggregator/target/bench.jfr,settings=profile); fi
+exec "$JAVA_HOME/bin/java" -Xmx4g --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow "${JFR_OPTS[@]}" \
+  -cp "$CP" dev.vigil.aggregator.bench.AggregatorBenchmark "$@"

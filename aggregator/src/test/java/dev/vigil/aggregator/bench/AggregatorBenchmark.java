@@ -1,0 +1,161 @@
+package dev.vigil.aggregator.bench;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Random;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+import dev.vigil.aggregator.AggregatorMain;
+import dev.vigil.aggregator.ClickHouse;
+import dev.vigil.aggregator.JobSpec;
+import dev.vigil.aggregator.JobWorker;
+import dev.vigil.clickhouse.EmbeddedClickHouse;
+import dev.vigil.common.codec.RecordCodec;
+import dev.vigil.common.config.Config;
+import dev.vigil.common.model.Event;
+import dev.vigil.kafka.KafkaBroker;
+
+/**
+ * Benchmark (not a test): events consumed and rolled up per second by one aggregator job, next
+ * to Kafka's own ConsumerPerformance on the same topic in the same run, and rows stored per
+ * event. Run with aggregator/bench.sh [events] [partitions] [series] [id-fraction].
+ */
+public final class AggregatorBenchmark {
+    public static void main(String[] args) throws Exception {
+        long n = args.length > 0 ? Long.parseLong(args[0]) : 2_000_000;
+        int partitions = args.length > 1 ? Integer.parseInt(args[1]) : 4;
+        int seriesCount = args.length > 2 ? Integer.parseInt(args[2]) : 1000;
+        double idFraction = args.length > 3 ? Double.parseDouble(args[3]) : 0.0;
+        Path dir = Files.createTempDirectory("vigil-agg-bench-");
+        String topic = "bench.events";
+        try (KafkaBroker kafka = KafkaBroker.start(dir.resolve("kafka"), 0)) {
+            String chUrl = System.getenv("CLICKHOUSE_URL");
+            EmbeddedClickHouse embedded = null;
+            if (chUrl == null || chUrl.isBlank()) {
+                embedded = EmbeddedClickHouse.start(dir.resolve("clickhouse"));
+                chUrl = "jdbc:clickhouse:http://127.0.0.1:" + embedded.port() + "/default";
+            }
+            try (Admin a = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+                a.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get();
+            }
+            long t0 = System.nanoTime();
+            long bytes = produce(kafka.bootstrapServers(), topic, n, seriesCount, idFraction);
+            double produceSecs = (System.nanoTime() - t0) / 1e9;
+            System.out.printf("produced events=%d bytes=%d (%.1f B/event) in %.1f s%n", n, bytes, (double) bytes / n, produceSecs);
+
+            String perf = consumerPerformance(kafka.bootstrapServers(), topic, n);
+            System.out.println("ConsumerPerformance: " + perf);
+
+            Map<String, String> env = new HashMap<>();
+            env.put("VIGIL_KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
+            env.put("VIGIL_CLICKHOUSE_URL", chUrl);
+            env.put("VIGIL_AGGREGATOR_PORT", "0");
+            env.put("VIGIL_AGGREGATOR_DEFAULT_JOBS", "");
+            env.put("VIGIL_AGGREGATOR_MAX_KEYS_PER_FLUSH", "1000000");
+            AggregatorMain.Running agg = AggregatorMain.start(Config.load(AggregatorMain.DEF, env));
+            try (ClickHouse ch = new ClickHouse(chUrl, "default", "")) {
+                agg.aggregator.putJob(new JobSpec("bench", topic, "events", null, 10, "30d", null, "5s", 1_000_000), "bench");
+                JobWorker w = agg.aggregator.workers().get("bench");
+                long start = 0;
+                long consumedAt = 0;
+                while (true) {
+                    long c = w.recordsConsumed();
+                    if (start == 0 && c > 0) {
+                        start = System.nanoTime();
+                    }
+                    if (consumedAt == 0 && c >= n) {
+                        consumedAt = System.nanoTime();
+                    }
+                    if (consumedAt != 0) {
+                        Long done = ch.queryLong("SELECT sum(e) FROM (SELECT partition, max(end_offset) e FROM vigil_flush_log WHERE job = 'bench' "
+                                + "AND state = 'done' GROUP BY partition)");
+                        if (done != null && done >= n) {
+                            break;
+                        }
+                    }
+                    Thread.sleep(20);
+                }
+                long end = System.nanoTime();
+                double consumeSecs = (consumedAt - start) / 1e9;
+                double totalSecs = (end - start) / 1e9;
+                Map<String, Object> st = w.status();
+                long rows = ((Number) st.get("rows_written")).longValue();
+                Long stored = ch.queryLong("SELECT sum(count) FROM vigil_rollup_10s WHERE name = 'inference' AND measure = ''");
+                System.out.printf("aggregator: consumed+aggregated %d events in %.2f s = %.0f events/s; consumed, rolled up and stored in ClickHouse in %.2f s = %.0f events/s%n",
+                        n, consumeSecs, n / consumeSecs, totalSecs, n / totalSecs);
+                System.out.printf("rows stored=%d (%.5f rows/event), events in rollup=%d%n", rows, (double) rows / n, stored);
+            } finally {
+                agg.close();
+                if (embedded != null) {
+                    embedded.close();
+                }
+            }
+        }
+        System.exit(0);
+    }
+
+    static long produce(String bootstrap, String topic, long n, int seriesCount, double idFraction) throws Exception {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ProducerConfig.ACKS_CONFIG, "1");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, "20");
+        p.put(ProducerConfig.BATCH_SIZE_CONFIG, String.valueOf(512 * 1024));
+        p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, String.valueOf(128L * 1024 * 1024));
+        Random rnd = new Random(1);
+        long now = System.currentTimeMillis();
+        byte[][] keys = new byte[seriesCount][];
+        Event[] templates = new Event[seriesCount];
+        for (int s = 0; s < seriesCount; s++) {
+            SortedMap<String, String> dims = new TreeMap<>(Map.of("model", "m" + s % 50, "region", "r" + (s / 50) % 20));
+            templates[s] = new Event("t" + s % 3, now, "inference", dims, new TreeMap<>(), null, new TreeMap<>(), null, now);
+            keys[s] = templates[s].seriesKey().getBytes(StandardCharsets.UTF_8);
+        }
+        long bytes = 0;
+        try (KafkaProducer<byte[], byte[]> prod = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (long i = 0; i < n; i++) {
+                int s = rnd.nextInt(seriesCount);
+                Event t = templates[s];
+                SortedMap<String, Double> m = new TreeMap<>();
+                m.put("latency_ms", Math.exp(3 + rnd.nextGaussian()));
+                m.put("error", rnd.nextInt(50) == 0 ? 1.0 : 0.0);
+                Event e = new Event(t.tenant(), now - rnd.nextInt(60_000), t.type(), t.dims(), m, null, t.experiments(),
+                        rnd.nextDouble() < idFraction ? "id-" + i : null, now);
+                byte[] v = RecordCodec.encode(e);
+                bytes += v.length;
+                prod.send(new ProducerRecord<>(topic, keys[s], v));
+            }
+            prod.flush();
+        }
+        return bytes;
+    }
+
+    static String consumerPerformance(String bootstrap, String topic, long n) throws Exception {
+        PrintStream orig = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+        try {
+            org.apache.kafka.tools.ConsumerPerformance.main(new String[] {"--bootstrap-server", bootstrap, "--topic", topic,
+                    "--messages", String.valueOf(n), "--group", "bench-raw-consumer", "--timeout", "60000"});
+        } finally {
+            System.setOut(orig);
+        }
+        return buf.toString(StandardCharsets.UTF_8).trim().replace('\n', ' ');
+    }
+}
