@@ -93,7 +93,7 @@ class ITAggregatorCrash {
                             batches.add(batch.stream().filter(s -> s.e().eventId() != null).toList());
                             b++;
                         }
-                        Thread.sleep(20);
+                        Thread.sleep(60);
                     }
                 } catch (Throwable t) {
                     producerError.set(t);

@@ -35,7 +35,7 @@ class ITAggregatorExactness {
     static AggregatorMain.Running agg;
     static final String PREFIX = "vigil.";
     static final EventGen.Expected expected = new EventGen.Expected();
-    static final int N = 60_000;
+    static final int N = 40_000;
     static final int RETRIES = 3_000;
     static final int SAMPLES = 4_000;
     static double sampleSum;
