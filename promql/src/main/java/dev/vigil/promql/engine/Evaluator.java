@@ -947,6 +947,7 @@ final class Evaluator {
             if (min <= -9.223372036854775807E18) throw err("Scalar value " + fmtG(min) + " underflows int64");
             if (max >= 9.223372036854775807E18) throw err("Scalar value " + fmtG(max) + " overflows int64");
         }
+        if (!op.equals("limit_ratio")) return aggregationKFast(op, param, in, seriesGroup, ng);
         int[] cur = new int[in.size()];
         LinkedHashMap<Labels, Series> map = new LinkedHashMap<>();
         List<Series> instant = new ArrayList<>();
@@ -1009,6 +1010,147 @@ final class Evaluator {
         Mat out = steps == 1 ? new Mat(instant) : new Mat(map.values());
         ctx.addSamples(out.size());
         return out;
+    }
+
+    /**
+     * topk/bottomk/limitk without per-step allocation: one bounded heap of series indexes per group
+     * (worst kept element at the root), values read through per-series cursors. Selection and
+     * output order equal a stable sort by value (NaN last) truncated to k.
+     */
+    private Mat aggregationKFast(String op, double[] param, Mat in, int[] seriesGroup, int ng) {
+        int n = in.size();
+        boolean top = op.equals("topk"), limit = op.equals("limitk");
+        long maxK = 0;
+        for (double p : param) maxK = Math.max(maxK, Math.min((long) p, n));
+        int[] groupSize = new int[ng];
+        for (int si = 0; si < n; si++) groupSize[seriesGroup[si]]++;
+        int[][] heap = new int[ng][];
+        for (int g = 0; g < ng; g++) heap[g] = new int[(int) Math.min(maxK, groupSize[g])];
+        int[] hsize = new int[ng];
+        int[] cur = new int[n];
+        double[] val = new double[n];
+        Series[] outBySeries = steps == 1 ? null : new Series[n];
+        Mat out = new Mat();
+        long total = 0;
+        // Points are transposed block-wise (B steps x n series) so that each step reads one
+        // contiguous row instead of chasing n per-series cursors.
+        final int B = 64;
+        double[] blockVal = new double[B * n];
+        boolean[] blockHas = new boolean[B * n];
+        for (int st = 0; st < steps; st++) {
+            int row = st % B;
+            if (row == 0) {
+                ctx.qc.check();
+                Arrays.fill(blockHas, false);
+                long blockEnd = ts(Math.min(steps - 1, st + B - 1));
+                for (int si = 0; si < n; si++) {
+                    Series s = in.get(si);
+                    int c = cur[si];
+                    while (c < s.n && s.t[c] <= blockEnd) {
+                        long off = s.t[c] - start;
+                        if (off >= 0 && off % interval == 0) {
+                            int r = (int) (off / interval) - st;
+                            if (r >= 0) { blockVal[r * n + si] = s.f[c]; blockHas[r * n + si] = true; }
+                        }
+                        c++;
+                    }
+                    cur[si] = c;
+                }
+            }
+            long ts = ts(st);
+            long k = Math.min((long) param[st], n);
+            if (k < 1) continue;
+            Arrays.fill(hsize, 0);
+            int rowBase = row * n;
+            for (int si = 0; si < n; si++) {
+                if (!blockHas[rowBase + si]) continue;
+                double f = blockVal[rowBase + si];
+                val[si] = f;
+                int g = seriesGroup[si];
+                int[] h = heap[g];
+                int sz = hsize[g];
+                if (limit) {
+                    if (sz < k) { h[sz] = si; hsize[g] = sz + 1; }
+                    continue;
+                }
+                if (sz < k) {
+                    h[sz] = si;
+                    hsize[g] = sz + 1;
+                    siftUp(h, sz, val, top);
+                } else if (better(si, h[0], val, top)) {
+                    h[0] = si;
+                    siftDown(h, sz, val, top);
+                }
+            }
+            for (int g = 0; g < ng; g++) {
+                int sz = hsize[g];
+                if (sz == 0) continue;
+                int[] h = heap[g];
+                if (!limit) sortBestFirst(h, sz, val, top);
+                for (int j = 0; j < sz; j++) {
+                    int si = h[j];
+                    Series src = in.get(si);
+                    if (steps == 1) {
+                        Series ser = new Series(src.labels, src.dropName, 1);
+                        ser.add(ts, val[si]);
+                        out.add(ser);
+                    } else {
+                        Series ser = outBySeries[si];
+                        if (ser == null) {
+                            ser = new Series(src.labels, src.dropName, Math.min(steps, 16));
+                            outBySeries[si] = ser;
+                            out.add(ser);
+                        }
+                        ser.add(ts, val[si]);
+                    }
+                    total++;
+                }
+            }
+        }
+        ctx.addSamples(total);
+        return out;
+    }
+
+    /** True if series a ranks before series b: by value (NaN last, descending for topk), then input order. */
+    private static boolean better(int a, int b, double[] val, boolean top) {
+        double va = val[a], vb = val[b];
+        boolean na = Double.isNaN(va), nb = Double.isNaN(vb);
+        if (na != nb) return nb;
+        if (!na) {
+            int c = Double.compare(va, vb);
+            if (c != 0) return top ? c > 0 : c < 0;
+        }
+        return a < b;
+    }
+
+    /** Heap with the worst element at the root. */
+    private static void siftUp(int[] h, int i, double[] val, boolean top) {
+        while (i > 0) {
+            int p = (i - 1) >>> 1;
+            if (!better(h[p], h[i], val, top)) break;
+            int t = h[p]; h[p] = h[i]; h[i] = t;
+            i = p;
+        }
+    }
+
+    private static void siftDown(int[] h, int sz, double[] val, boolean top) {
+        int i = 0;
+        while (true) {
+            int l = 2 * i + 1, r = l + 1, w = i;
+            if (l < sz && better(h[w], h[l], val, top)) w = l;
+            if (r < sz && better(h[w], h[r], val, top)) w = r;
+            if (w == i) return;
+            int t = h[w]; h[w] = h[i]; h[i] = t;
+            i = w;
+        }
+    }
+
+    /** Heap sort of a worst-at-root heap: repeatedly moves the worst element to the end, leaving best first. */
+    private static void sortBestFirst(int[] h, int sz, double[] val, boolean top) {
+        for (int end = sz - 1; end > 0; end--) {
+            int t = h[0]; h[0] = h[end]; h[end] = t;
+            siftDown(h, end, val, top);
+        }
     }
 
     private static int cmpDescNaNLast(double a, double b) {
