@@ -42,6 +42,26 @@ class EngineTest {
     }
 
     @Test
+    void startTimestampsDriveResetsAndRate() {
+        InMemoryStorage s = new InMemoryStorage();
+        Appender a = s.appender();
+        Labels delta = Labels.of("__name__", "d_total");
+        // delta samples: each value covers (t - 1m, t]
+        for (int i = 1; i <= 10; i++) a.append(delta, i * 60_000L, 60, (i - 1) * 60_000L);
+        Engine e = new Engine();
+        Value.Vector v = (Value.Vector) e.instantQuery(s, "increase(d_total[5m])", 600_000).value();
+        assertThat(v.samples().get(0).value()).isCloseTo(300.0, org.assertj.core.data.Offset.offset(1e-9));
+        v = (Value.Vector) e.instantQuery(s, "start_timestamp(d_total)", 600_000).value();
+        assertThat(v.samples().get(0).value()).isEqualTo(540.0);
+        // without start timestamps (older constructor, subquery) the same data is a flat counter
+        dev.vigil.promql.storage.SeriesData sd = new dev.vigil.promql.storage.SeriesData(delta, new long[]{1}, new double[]{2});
+        assertThat(sd.startTimestamps()).isNull();
+        assertThat(sd.startTimestamp(0)).isZero();
+        v = (Value.Vector) e.instantQuery(s, "increase(d_total[5m:1m])", 600_000).value();
+        assertThat(v.samples().get(0).value()).isZero();
+    }
+
+    @Test
     void stalenessMarkersEndSeries() {
         Engine e = new Engine();
         assertThat(((Value.Vector) e.instantQuery(data(), "gone", 30_000).value()).samples()).hasSize(1);

@@ -17,7 +17,7 @@ public record Function(String name, List<ValueType> argTypes, int variadic, Valu
     static {
         for (String n : List.of("abs", "absent", "acos", "acosh", "asin", "asinh", "atan", "atanh", "ceil", "cos", "cosh",
                 "deg", "exp", "floor", "histogram_avg", "histogram_count", "histogram_sum", "histogram_stddev", "histogram_stdvar",
-                "ln", "log10", "log2", "rad", "sgn", "sin", "sinh", "sort", "sort_desc", "sqrt", "tan", "tanh", "timestamp"))
+                "ln", "log10", "log2", "rad", "sgn", "sin", "sinh", "sort", "sort_desc", "sqrt", "start_timestamp", "tan", "tanh", "timestamp"))
             f(n, VECTOR, 0, VECTOR);
         for (String n : List.of("absent_over_time", "avg_over_time", "changes", "count_over_time", "delta", "deriv",
                 "first_over_time", "idelta", "increase", "irate", "last_over_time", "mad_over_time", "max_over_time",

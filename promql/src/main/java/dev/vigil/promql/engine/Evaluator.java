@@ -147,6 +147,11 @@ final class Evaluator {
 
     /** Evaluates an instant vector selector; with tsMode the value is the sample timestamp in seconds. */
     Mat evalVectorSelector(VectorSelector vs, boolean tsMode) {
+        return evalVectorSelector(vs, tsMode ? 1 : 0);
+    }
+
+    /** mode 0: sample values; 1: sample timestamps in seconds; 2: sample start timestamps in seconds (0 if unknown). */
+    Mat evalVectorSelector(VectorSelector vs, int mode) {
         long offset = ctx.ms(vs.offset());
         Long at = ctx.at(vs.at());
         long lookback = ctx.opts.lookbackDeltaMs();
@@ -158,6 +163,7 @@ final class Evaluator {
         for (SeriesData sd : data) {
             long[] st = sd.timestamps();
             double[] sv = sd.values();
+            long[] sst = sd.startTimestamps();
             int n = sd.size();
             Series s = null;
             int j = 0;
@@ -170,7 +176,7 @@ final class Evaluator {
                 double v = sv[last];
                 if (StaleNaN.is(v)) continue;
                 if (s == null) s = new Series(sd.labels(), false, steps);
-                s.add(ts, tsMode ? st[last] / 1000.0 : v);
+                s.add(ts, mode == 0 ? v : mode == 1 ? st[last] / 1000.0 : (sst == null ? 0 : sst[last]) / 1000.0);
             }
             if (s != null) out.add(s);
         }
@@ -219,11 +225,22 @@ final class Evaluator {
         long[] t = sd.timestamps();
         double[] f = sd.values();
         int n = sd.size();
+        long[] st = sd.startTimestamps();
         boolean any = false;
         for (int i = 0; i < n; i++) if (StaleNaN.is(f[i])) { any = true; break; }
-        if (!any) return new Series(sd.labels(), false, t, f, n);
+        if (!any) {
+            Series s = new Series(sd.labels(), false, t, f, n);
+            s.st = st;
+            return s;
+        }
         Series s = new Series(sd.labels(), false, n);
-        for (int i = 0; i < n; i++) if (!StaleNaN.is(f[i])) s.add(t[i], f[i]);
+        long[] ost = st == null ? null : new long[n];
+        for (int i = 0; i < n; i++) {
+            if (StaleNaN.is(f[i])) continue;
+            if (ost != null) ost[s.n] = st[i];
+            s.add(t[i], f[i]);
+        }
+        s.st = ost;
         return s;
     }
 

@@ -113,6 +113,18 @@ final class Functions {
             case "info": return new InfoFunction(ev).eval(c);
             default: break;
         }
+        if (name.equals("start_timestamp")) {
+            // Start timestamps are only known for samples selected directly from storage.
+            Expr a = Evaluator.unwrap(args.get(0));
+            if (a instanceof VectorSelector vs) {
+                Mat m = ev.evalVectorSelector(vs, 2);
+                Mat out = new Mat(m.size());
+                for (Series s : m) out.add(s.copyWith(s.labels, true));
+                return out;
+            }
+            ev.eval(args.get(0));
+            return new Mat();
+        }
         if (name.equals("timestamp")) {
             Expr a = Evaluator.unwrap(args.get(0));
             if (a instanceof VectorSelector vs) {
@@ -326,6 +338,19 @@ final class Functions {
             int lo = 0, hi = 0;
             w.t = s.t;
             w.f = s.f;
+            w.st = s.st;
+            // Prefix counts of samples whose start time overlaps the previous sample (rate/increase warn).
+            int[] overlaps = null;
+            if (isRateLike && s.st != null && !anchored && !smoothed) {
+                for (int k = 1; k < s.n; k++) {
+                    if (RangeFunctions.startOverlap(s.st, s.t, k)) {
+                        overlaps = new int[s.n];
+                        for (int j = 1; j < s.n; j++) overlaps[j] = overlaps[j - 1] + (RangeFunctions.startOverlap(s.st, s.t, j) ? 1 : 0);
+                        break;
+                    }
+                }
+            }
+            boolean overlapWarned = false;
             for (int i = 0; i < ev.steps; i++) {
                 long ts = ev.ts(i);
                 long ref = (at != null ? at : ts) - offset;
@@ -346,6 +371,11 @@ final class Functions {
                 w.p1 = p1 != null ? p1[i] : 0;
                 if (name.equals("predict_linear") && at != null) w.stepTs = ts; // Prometheus evaluates per step (unsafe with @)
                 if (name.equals("predict_linear") && at == null && offset != 0) w.stepTs = ts;
+                if (overlaps != null && !overlapWarned && overlaps[hi - 1] - overlaps[lo] > 0) {
+                    overlapWarned = true;
+                    ctx.annos.warn("sample has start time that overlaps with previous sample timestamp for metric "
+                            + Strings.quote(s.labels.metricName()) + ctx.pos(args.get(0)));
+                }
                 if (RangeFunctions.apply(name, w, res)) {
                     if (o == null) o = new Series(s.labels, dropName || s.dropName, Math.min(ev.steps, 16));
                     o.add(ts, res[0]);

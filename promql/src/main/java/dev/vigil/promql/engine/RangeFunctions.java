@@ -12,6 +12,7 @@ final class RangeFunctions {
     static final class W {
         long[] t;
         double[] f;
+        long[] st;         // start timestamps (0 = unknown) or null
         int lo, hi;
         long stepTs;       // evaluation timestamp
         long rangeStart;   // ref - range
@@ -138,7 +139,7 @@ final class RangeFunctions {
                     double prev = f[i - 1], cur = f[i];
                     if (changes) {
                         if (cur != prev && !(Double.isNaN(cur) && Double.isNaN(prev))) count++;
-                    } else if (cur < prev) count++;
+                    } else if (cur < prev || (w.st != null && startReset(w.st, t, i))) count++;
                 }
                 out[0] = count;
                 return true;
@@ -211,7 +212,8 @@ final class RangeFunctions {
         long sampled = t1 - t0;
         if (sampled == 0) return false;
         double r = f1;
-        if (!isRate || !(f1 < f0)) r = f1 - f0;
+        boolean reset = f1 < f0 || (isRate && w.st != null && startReset(w.st, w.t, w.hi - 1));
+        if (!isRate || !reset) r = f1 - f0;
         if (isRate) r /= sampled / 1000.0;
         out[0] = r;
         return true;
@@ -225,6 +227,7 @@ final class RangeFunctions {
     private static boolean extrapolatedRate(W w, boolean isCounter, boolean isRate, double[] out) {
         if (w.anchored || w.smoothed) return extendedRate(w, isCounter, isRate, out);
         int lo = w.lo, hi = w.hi;
+        if (isCounter && w.st != null) return startTimestampRate(w, isRate, out);
         if (hi - lo < 2) return false;
         long[] t = w.t;
         double[] f = w.f;
@@ -245,6 +248,66 @@ final class RangeFunctions {
             if (result > 0 && f[lo] >= 0) durationToZero = sampledInterval * (f[lo] / result);
             if (durationToZero < durationToStart) durationToStart = durationToZero;
         }
+        if (durationToEnd >= threshold) durationToEnd = avg / 2;
+        double factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
+        if (isRate) factor /= w.rangeMs / 1000.0;
+        out[0] = result * factor;
+        return true;
+    }
+
+    /**
+     * Whether sample i starts a new counter lifetime according to its start timestamp: its start
+     * lies after the previous sample, or equals the previous sample's time while the previous
+     * sample had a valid earlier start of its own (a delta sample). A start equal to the previous
+     * time after an unknown or invalid previous start is a cumulative counter with unknown start.
+     */
+    static boolean startReset(long[] st, long[] t, int i) {
+        long cur = st[i];
+        if (cur == 0 || cur >= t[i]) return false;
+        long prevT = t[i - 1], prevSt = st[i - 1];
+        return cur > prevT || (cur == prevT && prevSt != 0 && prevSt < prevT);
+    }
+
+    /** Whether sample i's start time overlaps the previous sample without repeating its start (annotation). */
+    static boolean startOverlap(long[] st, long[] t, int i) {
+        long cur = st[i];
+        return cur != 0 && cur < t[i - 1] && cur != st[i - 1];
+    }
+
+    /**
+     * rate/increase over samples with start timestamps: resets are also detected from start
+     * timestamps, and when the first sample's start lies inside the range the counter is assumed
+     * to be 0 at its start instead of extrapolating to the left (this also gives a result for a
+     * single sample).
+     */
+    private static boolean startTimestampRate(W w, boolean isRate, double[] out) {
+        int lo = w.lo, hi = w.hi;
+        int n = hi - lo;
+        if (n < 1) return false;
+        long[] t = w.t, st = w.st;
+        double[] f = w.f;
+        long firstT = t[lo], lastT = t[hi - 1];
+        double result = f[hi - 1] - f[lo];
+        for (int i = lo + 1; i < hi; i++) if (f[i] < f[i - 1] || startReset(st, t, i)) result += f[i - 1];
+        double sampledInterval = (lastT - firstT) / 1000.0;
+        double avg = n > 1 ? sampledInterval / (n - 1) : 0;
+        double threshold = avg * 1.1;
+        double durationToStart = (firstT - w.rangeStart) / 1000.0;
+        double durationToEnd = (w.rangeEnd - lastT) / 1000.0;
+        long firstSt = st[lo];
+        if (firstSt != 0 && firstSt > w.rangeStart && firstSt < firstT) {
+            durationToStart = 0;
+            sampledInterval = (lastT - firstSt) / 1000.0;
+            result += f[lo];
+        } else {
+            if (n < 2) return false;
+            if (durationToStart >= threshold) durationToStart = avg / 2;
+            if (result > 0 && f[lo] >= 0) {
+                double durationToZero = sampledInterval * (f[lo] / result);
+                if (durationToZero < durationToStart) durationToStart = durationToZero;
+            }
+        }
+        if (sampledInterval <= 0) return false;
         if (durationToEnd >= threshold) durationToEnd = avg / 2;
         double factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
         if (isRate) factor /= w.rangeMs / 1000.0;

@@ -10,6 +10,8 @@ public final class Series {
     boolean dropName;
     long[] t;
     double[] f;
+    /** Start timestamps (ms, 0 = unknown) parallel to t/f, or null; only raw selector data carries them. */
+    long[] st;
     int n;
 
     Series(Labels labels, boolean dropName, int capacity) {

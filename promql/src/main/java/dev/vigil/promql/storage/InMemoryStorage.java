@@ -16,25 +16,34 @@ public final class InMemoryStorage implements AppendableStorage {
         final Labels labels;
         long[] ts = new long[8];
         double[] vs = new double[8];
+        long[] sts; // start timestamps, allocated on the first non-zero one
         int n;
         Mem(Labels l) { labels = l; }
 
-        void add(long t, double v) {
+        void add(long t, double v, long st) {
+            if (st != 0 && sts == null) sts = new long[ts.length];
             if (n > 0 && ts[n - 1] >= t) {
                 int i = Arrays.binarySearch(ts, 0, n, t);
-                if (i >= 0) { vs[i] = v; return; }
+                if (i >= 0) {
+                    vs[i] = v;
+                    if (sts != null) sts[i] = st;
+                    return;
+                }
                 int ins = -i - 1;
                 grow();
                 System.arraycopy(ts, ins, ts, ins + 1, n - ins);
                 System.arraycopy(vs, ins, vs, ins + 1, n - ins);
+                if (sts != null) System.arraycopy(sts, ins, sts, ins + 1, n - ins);
                 ts[ins] = t;
                 vs[ins] = v;
+                if (sts != null) sts[ins] = st;
                 n++;
                 return;
             }
             grow();
             ts[n] = t;
             vs[n] = v;
+            if (sts != null) sts[n] = st;
             n++;
         }
 
@@ -42,6 +51,7 @@ public final class InMemoryStorage implements AppendableStorage {
             if (n == ts.length) {
                 ts = Arrays.copyOf(ts, n * 2);
                 vs = Arrays.copyOf(vs, n * 2);
+                if (sts != null) sts = Arrays.copyOf(sts, n * 2);
             }
         }
     }
@@ -50,15 +60,21 @@ public final class InMemoryStorage implements AppendableStorage {
     private final Map<String, List<Mem>> byName = new HashMap<>();
 
     @Override public synchronized Appender appender() {
-        return (labels, t, v) -> {
-            synchronized (InMemoryStorage.this) {
-                Mem m = series.get(labels);
-                if (m == null) {
-                    m = new Mem(labels);
-                    series.put(labels, m);
-                    byName.computeIfAbsent(labels.metricName(), k -> new ArrayList<>()).add(m);
+        return new Appender() {
+            @Override public void append(Labels labels, long t, double v) {
+                append(labels, t, v, 0);
+            }
+
+            @Override public void append(Labels labels, long t, double v, long st) {
+                synchronized (InMemoryStorage.this) {
+                    Mem m = series.get(labels);
+                    if (m == null) {
+                        m = new Mem(labels);
+                        series.put(labels, m);
+                        byName.computeIfAbsent(labels.metricName(), k -> new ArrayList<>()).add(m);
+                    }
+                    m.add(t, v, st);
                 }
-                m.add(t, v);
             }
         };
     }
@@ -89,7 +105,8 @@ public final class InMemoryStorage implements AppendableStorage {
             int from = lowerBound(s.ts, s.n, mint);
             int to = lowerBound(s.ts, s.n, maxt + 1);
             if (to <= from) continue;
-            out.add(new SeriesData(s.labels, Arrays.copyOfRange(s.ts, from, to), Arrays.copyOfRange(s.vs, from, to)));
+            out.add(new SeriesData(s.labels, Arrays.copyOfRange(s.ts, from, to), Arrays.copyOfRange(s.vs, from, to), to - from,
+                    s.sts == null ? null : Arrays.copyOfRange(s.sts, from, to)));
         }
         return out;
     }

@@ -64,11 +64,12 @@ public final class PromqlTestRunner {
         Appender app = storage.appender();
         for (SeriesSpec s : l.series()) {
             // Native histogram samples are not supported; the float samples of mixed series are loaded.
-            if (s.labels().has("__vigil_start_ts__")) continue; // start-timestamp annotations are not supported
             double[] v = s.values();
             for (int i = 0; i < v.length; i++) {
                 if (PromqlTestScript.isOmitted(v[i])) continue;
-                app.append(s.labels(), i * l.intervalMs(), v[i]);
+                long t = i * l.intervalMs();
+                if (s.startOffsets() != null) app.append(s.labels(), t, v[i], s.startTimestamp(i, t));
+                else app.append(s.labels(), t, v[i]);
             }
         }
         app.commit();

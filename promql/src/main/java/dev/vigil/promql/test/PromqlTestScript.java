@@ -26,8 +26,25 @@ public final class PromqlTestScript {
         int line();
     }
 
-    /** A series with its expanded points (one per interval step; OMITTED for "_"). */
-    public record SeriesSpec(Labels labels, double[] values, boolean nativeHistogram) {}
+    /** Marker in {@link SeriesSpec#startOffsets()} for a point without start timestamp ("_"). */
+    public static final long NO_START = Long.MIN_VALUE;
+
+    /**
+     * A series with its expanded points (one per interval step; OMITTED for "_"). startOffsets, when
+     * not null, holds the start timestamp of each point relative to the point's time (ms; from a
+     * {@code metric@st} line), {@link #NO_START} where none is given.
+     */
+    public record SeriesSpec(Labels labels, double[] values, boolean nativeHistogram, long[] startOffsets) {
+        public SeriesSpec(Labels labels, double[] values, boolean nativeHistogram) {
+            this(labels, values, nativeHistogram, null);
+        }
+
+        /** Absolute start timestamp of point i (ms), 0 if unknown. */
+        public long startTimestamp(int i, long pointTimeMs) {
+            if (startOffsets == null || i >= startOffsets.length || startOffsets[i] == NO_START) return 0;
+            return pointTimeMs + startOffsets[i];
+        }
+    }
 
     public record Load(int line, long intervalMs, boolean withNhcb, List<SeriesSpec> series) implements Command {}
 
@@ -95,12 +112,28 @@ public final class PromqlTestScript {
                 long interval = parseDuration(m.group(2));
                 boolean nhcb = m.group(1) != null;
                 List<SeriesSpec> series = new ArrayList<>();
+                java.util.Map<Labels, long[]> starts = new java.util.HashMap<>();
                 i++;
                 while (i < lines.length && !isCommandStart(lines[i])) {
                     String sl = lines[i].strip();
                     i++;
                     if (sl.isEmpty() || sl.startsWith("#")) continue;
+                    int splitAt = seriesEnd(sl);
+                    String desc = sl.substring(0, splitAt).strip();
+                    if (desc.endsWith("@st")) {
+                        desc = desc.substring(0, desc.length() - 3);
+                        Labels sLabels = desc.equals("{}") ? Labels.EMPTY : Parser.parseSeries(desc);
+                        starts.put(sLabels, parseStartOffsets(sl.substring(splitAt).strip()));
+                        continue;
+                    }
                     series.add(parseSeriesLine(sl));
+                }
+                if (!starts.isEmpty()) {
+                    for (int k = 0; k < series.size(); k++) {
+                        SeriesSpec sp = series.get(k);
+                        long[] so = starts.get(sp.labels());
+                        if (so != null) series.set(k, new SeriesSpec(sp.labels(), sp.values(), sp.nativeHistogram(), so));
+                    }
                 }
                 cmds.add(new Load(lineNo, interval, nhcb, series));
             } else if (l.startsWith("eval")) {
@@ -219,16 +252,57 @@ public final class PromqlTestScript {
         int splitAt = seriesEnd(l);
         String desc = l.substring(0, splitAt).strip();
         String pts = l.substring(splitAt).strip();
-        // start timestamp annotations like metric{..}@st are not supported: keep the labels part
-        boolean stAnnot = false;
-        if (desc.endsWith("@st")) { desc = desc.substring(0, desc.length() - 3); stAnnot = true; }
+        if (desc.endsWith("@st")) {
+            desc = desc.substring(0, desc.length() - 3);
+            Labels labels = desc.equals("{}") ? Labels.EMPTY : Parser.parseSeries(desc);
+            return new SeriesSpec(labels, new double[0], false, parseStartOffsets(pts));
+        }
         Labels labels = desc.equals("{}") ? Labels.EMPTY : Parser.parseSeries(desc);
-        if (stAnnot) labels = labels.toBuilder().set("__vigil_start_ts__", "1").build();
         boolean nativeH = pts.contains("{{");
         // Native histogram samples ({{...}}) are not supported: they become omitted points, so the
         // float samples of a series mixing floats and histograms are still loaded.
-        double[] vals = stAnnot ? new double[0] : parsePoints(nativeH ? omitHistograms(pts) : pts);
+        double[] vals = parsePoints(nativeH ? omitHistograms(pts) : pts);
         return new SeriesSpec(labels, vals, nativeH);
+    }
+
+    private static final Pattern ST_EXPAND = Pattern.compile("^([^x]*?)(?:([+-][^x+-]+))?x(\\d+)$");
+
+    /**
+     * Parses the points of a {@code metric@st} line: durations relative to each point's time
+     * ("-30s", "+1m", "0", "_"), with the {@code a+bxN} / {@code a-bxN} / {@code axN} expansions.
+     */
+    static long[] parseStartOffsets(String pts) {
+        List<Long> out = new ArrayList<>();
+        for (String tok : pts.split("\\s+")) {
+            if (tok.isEmpty()) continue;
+            if (tok.equals("_")) { out.add(NO_START); continue; }
+            Matcher m = ST_EXPAND.matcher(tok);
+            if (m.matches()) {
+                int n = Integer.parseInt(m.group(3));
+                if (m.group(1).equals("_")) {
+                    for (int k = 0; k < n; k++) out.add(NO_START);
+                    continue;
+                }
+                long base, inc;
+                if (m.group(1).isEmpty()) {
+                    base = signedDuration(m.group(2));
+                    inc = 0;
+                } else {
+                    base = signedDuration(m.group(1));
+                    inc = m.group(2) == null ? 0 : signedDuration(m.group(2));
+                }
+                for (int k = 0; k <= n; k++) out.add(base + k * inc);
+                continue;
+            }
+            out.add(signedDuration(tok));
+        }
+        long[] d = new long[out.size()];
+        for (int i = 0; i < d.length; i++) d[i] = out.get(i);
+        return d;
+    }
+
+    private static long signedDuration(String s) {
+        return s.startsWith("+") ? parseDuration(s.substring(1)) : parseDuration(s);
     }
 
     private static final Pattern HIST_EXPANDED = Pattern.compile("\\{\\{[^}]*\\}\\}(?:[+-]\\{\\{[^}]*\\}\\})?x(\\d+)");
