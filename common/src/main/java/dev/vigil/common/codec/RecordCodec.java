@@ -1,6 +1,9 @@
 package dev.vigil.common.codec;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.SortedMap;
@@ -107,6 +110,205 @@ public final class RecordCodec {
         } catch (RuntimeException ex) {
             throw ex instanceof CodecException ce ? ce : new CodecException("corrupt sample record: " + ex);
         }
+    }
+
+    private static final VarHandle BE_LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+
+    /**
+     * Decodes an event record without building an {@link Event}: validates the whole record
+     * exactly as {@link #decodeEvent(byte[])} does (same {@link CodecException}s, thrown before
+     * any callback), then hands its fields to {@code visitor} in encoding order as ranges of
+     * {@code value}. Allocates nothing on success. Strings are the UTF-8 bytes as encoded; for
+     * well-formed UTF-8 they are exactly the bytes of the strings decodeEvent returns.
+     */
+    public static void visitEvent(byte[] value, EventVisitor visitor) {
+        if (kind(value) != KIND_EVENT) {
+            throw new CodecException("expected an event record, got kind " + value[1]);
+        }
+        try {
+            walkEvent(value, null);
+        } catch (RuntimeException ex) {
+            throw ex instanceof CodecException ce ? ce : new CodecException("corrupt event record: " + ex);
+        }
+        walkEvent(value, visitor);
+    }
+
+    /** One pass over an event body; with a null visitor it only validates. */
+    private static void walkEvent(byte[] b, EventVisitor v) {
+        int p = 2;
+        long x = strLen(b, p);
+        int tenantOff = next(x);
+        int tenantLen = val(x);
+        p = tenantOff + tenantLen;
+        long time = be64(b, p);
+        p += 8;
+        x = strLen(b, p);
+        int typeOff = next(x);
+        int typeLen = val(x);
+        p = typeOff + typeLen;
+        if (v != null) {
+            v.begin(b, tenantOff, tenantLen, time, typeOff, typeLen);
+        }
+        // dims
+        int dimsStart = p;
+        x = len(b, p);
+        int nd = val(x);
+        p = next(x);
+        int dimsBody = p;
+        for (int i = 0; i < nd; i++) {
+            x = strLen(b, p);
+            p = next(x) + val(x);
+            x = strLen(b, p);
+            p = next(x) + val(x);
+        }
+        if (v != null) {
+            v.dims(b, dimsStart, p - dimsStart, nd);
+            int q = dimsBody;
+            for (int i = 0; i < nd; i++) {
+                x = strLen(b, q);
+                int ko = next(x);
+                int kl = val(x);
+                q = ko + kl;
+                x = strLen(b, q);
+                int vo = next(x);
+                int vl = val(x);
+                q = vo + vl;
+                v.dim(b, ko, kl, vo, vl);
+            }
+        }
+        // measures
+        x = len(b, p);
+        int nm = val(x);
+        p = next(x);
+        if (v != null) {
+            v.measures(nm);
+        }
+        for (int i = 0; i < nm; i++) {
+            x = strLen(b, p);
+            int ko = next(x);
+            int kl = val(x);
+            p = ko + kl;
+            double d = Double.longBitsToDouble(be64(b, p));
+            p += 8;
+            if (v != null) {
+                v.measure(b, ko, kl, d);
+            }
+        }
+        // unit
+        p = optStr(b, p, v, false);
+        // experiments
+        x = len(b, p);
+        int ne = val(x);
+        p = next(x);
+        if (v != null) {
+            v.experiments(ne);
+        }
+        for (int i = 0; i < ne; i++) {
+            x = strLen(b, p);
+            int ko = next(x);
+            int kl = val(x);
+            p = ko + kl;
+            x = strLen(b, p);
+            int vo = next(x);
+            int vl = val(x);
+            p = vo + vl;
+            if (v != null) {
+                v.experiment(b, ko, kl, vo, vl);
+            }
+        }
+        p = optStr(b, p, v, true);
+        long ingest = be64(b, p);
+        p += 8;
+        if (p != b.length) {
+            throw new CodecException((b.length - p) + " trailing bytes after record");
+        }
+        if (v != null) {
+            v.end(ingest);
+        }
+    }
+
+    private static int optStr(byte[] b, int p, EventVisitor v, boolean eventId) {
+        long n = 0;
+        for (int shift = 0; ; shift += 7) {
+            if (shift >= 64) {
+                throw new CodecException("varint too long at byte " + p);
+            }
+            if (p >= b.length) {
+                throw new CodecException("truncated varint at byte " + p);
+            }
+            byte x = b[p++];
+            n |= (long) (x & 0x7F) << shift;
+            if ((x & 0x80) == 0) {
+                break;
+            }
+        }
+        if (n == 0) {
+            return p;
+        }
+        if (n - 1 > b.length - p) {
+            throw new CodecException("string length " + (n - 1) + " exceeds remaining bytes at byte " + p);
+        }
+        int l = (int) (n - 1);
+        if (l < 0) {
+            throw new CodecException("corrupt event record: negative string length at byte " + p);
+        }
+        if (v != null) {
+            if (eventId) {
+                v.eventId(b, p, l);
+            } else {
+                v.unit(b, p, l);
+            }
+        }
+        return p + l;
+    }
+
+    private static long be64(byte[] b, int p) {
+        if (p + 8 > b.length) {
+            throw new CodecException("truncated int64 at byte " + p);
+        }
+        return (long) BE_LONG.get(b, p);
+    }
+
+    /**
+     * The uvarint count or length at {@code p}, checked against the remaining bytes like
+     * Reader.count: {@code (int) value << 32 | next position}.
+     */
+    private static long len(byte[] b, int p) {
+        long n = 0;
+        for (int shift = 0; ; shift += 7) {
+            if (shift >= 64) {
+                throw new CodecException("varint too long at byte " + p);
+            }
+            if (p >= b.length) {
+                throw new CodecException("truncated varint at byte " + p);
+            }
+            byte x = b[p++];
+            n |= (long) (x & 0x7F) << shift;
+            if ((x & 0x80) == 0) {
+                break;
+            }
+        }
+        if (n > b.length - p) {
+            throw new CodecException("count " + n + " exceeds remaining " + (b.length - p) + " bytes at byte " + p);
+        }
+        return ((long) (int) n << 32) | (p & 0xFFFFFFFFL);
+    }
+
+    /** A string length: as {@link #len}, and never negative. */
+    private static long strLen(byte[] b, int p) {
+        long x = len(b, p);
+        if (val(x) < 0) {
+            throw new CodecException("corrupt event record: negative string length at byte " + p);
+        }
+        return x;
+    }
+
+    private static int val(long packed) {
+        return (int) (packed >>> 32);
+    }
+
+    private static int next(long packed) {
+        return (int) packed;
     }
 
     /** Thrown for a record that cannot be decoded; carries the reason for the dead-letter topic. */
