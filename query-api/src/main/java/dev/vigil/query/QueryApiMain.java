@@ -50,11 +50,13 @@ public final class QueryApiMain {
             "Sum `sum by (...) (rate|increase(event counter))` in ClickHouse instead of in the engine.");
     public static final ConfigKey<Integer> WORKERS = ConfigKey.intKey("query.worker-threads", 8, 1, 512, "Threads running API requests.");
     public static final ConfigKey<List<String>> SELFMON_TARGETS = ConfigKey.listKey("self-monitoring.targets", "",
-            "Services to scrape for Vigil's own metrics: comma-separated job=url, e.g. gateway=http://127.0.0.1:8080/metrics; 'self' scrapes this process.");
-    public static final ConfigKey<String> SELFMON_WRITE_URL = ConfigKey.stringKey("self-monitoring.write-url", "http://127.0.0.1:8080/api/v1/write",
-            "Remote-write endpoint of the ingest gateway that receives the scraped samples.");
-    public static final ConfigKey<String> SELFMON_API_KEY = ConfigKey.stringKey("self-monitoring.api-key", "",
-            "API key of the system tenant used to write the scraped samples (empty = self-monitoring off).");
+            "Services to scrape for Vigil's own metrics: comma-separated job=url, e.g. gateway=http://127.0.0.1:8080/metrics,query-api=self (empty = off).");
+    public static final ConfigKey<String> SELFMON_KAFKA = ConfigKey.stringKey("self-monitoring.kafka-bootstrap", "127.0.0.1:9092",
+            "Kafka bootstrap servers the scraped samples are produced to (topic <prefix>samples, as the gateway does).");
+    public static final ConfigKey<String> SELFMON_TOPIC_PREFIX = ConfigKey.stringKey("self-monitoring.topic-prefix", "vigil.",
+            "Topic prefix of the samples topic.");
+    public static final ConfigKey<String> SELFMON_TENANT = ConfigKey.stringKey("self-monitoring.tenant", "system",
+            "Tenant the services' own metrics are stored under; query them with an API key of this tenant.");
     public static final ConfigKey<Duration> SELFMON_INTERVAL = ConfigKey.durationKey("self-monitoring.interval", "15s", Duration.ofSeconds(1), Duration.ofHours(1),
             "Scrape interval of self-monitoring.");
     public static final ConfigKey<Boolean> MODULES_EXPERIMENTS = ConfigKey.boolKey("query.modules.experiments", true,
@@ -64,7 +66,7 @@ public final class QueryApiMain {
 
     public static final ConfigDef DEF = new ConfigDef().define(HOST, PORT, CLICKHOUSE_URL, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, API_KEYS,
             MAX_POINTS, MAX_SERIES, MAX_SAMPLES, TIMEOUT, MAX_TIMEOUT, MAX_RANGE, LOOKBACK, BASE_BUCKET, CATALOGUE_TTL, PUSHDOWN, WORKERS,
-            SELFMON_TARGETS, SELFMON_WRITE_URL, SELFMON_API_KEY, SELFMON_INTERVAL, MODULES_EXPERIMENTS, MODULES_HEALTH);
+            SELFMON_TARGETS, SELFMON_KAFKA, SELFMON_TOPIC_PREFIX, SELFMON_TENANT, SELFMON_INTERVAL, MODULES_EXPERIMENTS, MODULES_HEALTH);
 
     private QueryApiMain() {
     }
