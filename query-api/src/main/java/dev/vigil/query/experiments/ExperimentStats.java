@@ -32,18 +32,17 @@ import dev.vigil.guardrails.RatioSums;
 
 /**
  * Sufficient statistics of experiments, computed in ClickHouse (docs/statistics.md section 2;
- * docs/experiments-api.md "Pushdown"). One SQL statement per batch of experiments:
+ * docs/experiments-api.md "Pushdown"). One SQL statement per batch of experiments, the UNION ALL of:
  *
  * <ol>
- *   <li>the exposed units ({@code vigil_exposures}, one row per experiment, variant and unit) and
- *       the per-unit rollups ({@code vigil_experiment_units}) are combined with {@code UNION ALL}
- *       and grouped by {@code (experiment, variant, unit_id)}; each metric of an experiment is a
- *       "slot" whose per-unit numerator {@code n}, denominator {@code d} and pre-period values
- *       {@code x}, {@code e} are conditional sums over the unit's rows;</li>
- *   <li>units that were never exposed are dropped ({@code HAVING exposed = 1}), units with no
- *       events keep 0;</li>
- *   <li>the outer query sums per experiment and variant: units, sum n, sum n^2, units with n > 0,
- *       sum d, sum d^2, sum n d and the CUPED cross products.</li>
+ *   <li>units per experiment and variant: distinct units of {@code vigil_exposures};</li>
+ *   <li>the sums over units: {@code vigil_experiment_units} rows of the needed (type, measure) pairs,
+ *       restricted to exposed units (a semi-join on cityHash64(experiment, variant, unit_id) against
+ *       {@code vigil_exposures}: events of units never exposed are not attributed), grouped per unit
+ *       into one column per needed value (sum or count of a measure, experiment window or
+ *       pre-period), then summed per experiment and variant: sums, sums of squares and cross
+ *       products, units with a positive value. Units with no events contribute 0 to every sum, so
+ *       they need no row: they are counted by part 1.</li>
  * </ol>
  * Only a few rows per experiment and variant travel to Java.
  */
@@ -149,189 +148,206 @@ public final class ExperimentStats {
         return new Plan(spec, slots, unavailable, withPre);
     }
 
-    private static String key(String exp, MetricSource s) {
-        return "(" + Sql.str(exp) + ", " + Sql.str(s.type()) + ", " + Sql.str(s.measure()) + ")";
+    /** A per-unit value column: a source's sum or count over the experiment window ("cur") or the pre-period ("pre"). */
+    private record Col(String period, String type, String measure, boolean count) {
+        static Col of(String period, MetricSource s) {
+            return new Col(period, s.type(), s.measure(), s.isCount());
+        }
     }
 
-    /** Conditional per-row value: sum or count of the rows whose (experiment, type, measure) is in the sets. */
-    private static String valueExpr(Set<String> sumKeys, Set<String> countKeys) {
-        List<String> terms = new ArrayList<>();
-        if (!sumKeys.isEmpty()) terms.add("if(k IN (" + String.join(", ", sumKeys) + "), sum, 0.)");
-        if (!countKeys.isEmpty()) terms.add("if(k IN (" + String.join(", ", countKeys) + "), toFloat64(count), 0.)");
-        return terms.isEmpty() ? "0." : String.join(" + ", terms);
+    /** Columns of one batch: index by column, needed products and joint-positive counts. */
+    private static final class Cols {
+        final Map<Col, Integer> index = new LinkedHashMap<>();
+        final Set<List<Integer>> products = new LinkedHashSet<>();
+        final Set<List<Integer>> bothPositive = new LinkedHashSet<>();
+
+        int of(Col c) {
+            return index.computeIfAbsent(c, k -> index.size());
+        }
+
+        void product(int a, int b) {
+            products.add(a <= b ? List.of(a, b) : List.of(b, a));
+        }
+
+        double get(Map<String, Double> row, String prefix, int a, int b) {
+            int lo = Math.min(a, b), hi = Math.max(a, b);
+            return row.getOrDefault(prefix + lo + "_" + hi, 0.);
+        }
     }
 
-    private static void add(MetricSource s, String exp, Set<String> sums, Set<String> counts) {
-        (s.isCount() ? counts : sums).add(key(exp, s));
+    private static String day(long dayNumber) {
+        return "toDate('" + java.time.LocalDate.ofEpochDay(dayNumber) + "')";
+    }
+
+    /** Column indexes of a slot: n, d (or -1), x, e (or -1). */
+    private record SlotCols(int n, int d, int x, int e) {
+    }
+
+    private static Map<Slot, SlotCols> columns(List<Plan> batch, Cols cols) {
+        Map<Slot, SlotCols> out = new java.util.IdentityHashMap<>();
+        for (Plan p : batch) {
+            for (Slot s : p.slots()) {
+                MetricSource src = s.source(), den = src.denominator();
+                int n = cols.of(Col.of("cur", src));
+                int d = den == null ? -1 : cols.of(Col.of("cur", den));
+                int x = s.cuped() ? cols.of(Col.of("pre", src)) : -1;
+                int e = s.cuped() && den != null ? cols.of(Col.of("pre", den)) : -1;
+                cols.product(n, n);
+                if (d >= 0) { cols.product(d, d); cols.product(n, d); }
+                if (x >= 0) {
+                    cols.product(x, x);
+                    cols.product(x, n);
+                    if (s.kind() == MetricKind.PROPORTION) cols.bothPositive.add(List.of(x, n));
+                    if (e >= 0) {
+                        cols.product(e, e); cols.product(x, e); cols.product(n, e); cols.product(d, x); cols.product(d, e);
+                    }
+                }
+                out.put(s, new SlotCols(n, d, x, e));
+            }
+        }
+        return out;
     }
 
     /** The SQL computing the sums of {@code specs} in one statement (for docs, benchmarks and debugging). */
     public static String sqlFor(String tenant, List<ExperimentSpec> specs, Instant asOf) {
         List<Plan> plans = new ArrayList<>();
         for (ExperimentSpec s : specs) plans.add(plan(s));
-        return sql(tenant, plans, asOf);
+        return sql(tenant, plans, asOf, new Cols());
     }
 
-    /** The SQL of one batch. */
-    static String sql(String tenant, List<Plan> batch, Instant asOf) {
-        int maxSlots = batch.stream().mapToInt(p -> p.slots().size()).max().orElse(0);
-        boolean anyPre = batch.stream().anyMatch(Plan::withPre);
+    /**
+     * The SQL of one batch. Units are grouped by cityHash64(experiment, variant, unit_id): one 64-bit
+     * key instead of three strings keeps the GROUP BY small and fast (two distinct units collide with
+     * probability about n^2 / 2^65, 3e-6 at 10 million units; a collision merges two units' values).
+     */
+    static String sql(String tenant, List<Plan> batch, Instant asOf, Cols cols) {
+        columns(batch, cols);
         long asOfDay = Sql.dayNumber(asOf);
         StringJoiner ids = new StringJoiner(", ");
-        StringJoiner startDays = new StringJoiner(", "), preStart = new StringJoiner(", "), preEnd = new StringJoiner(", ");
-        Set<String> allKeys = new LinkedHashSet<>();
-        // per slot: numerator/denominator/pre keys
-        List<Set<String>> nS = new ArrayList<>(), nC = new ArrayList<>(), dS = new ArrayList<>(), dC = new ArrayList<>(),
-                xS = new ArrayList<>(), xC = new ArrayList<>(), eS = new ArrayList<>(), eC = new ArrayList<>();
-        boolean[] needD = new boolean[maxSlots], needPre = new boolean[maxSlots];
-        for (int m = 0; m < maxSlots; m++) {
-            nS.add(new LinkedHashSet<>()); nC.add(new LinkedHashSet<>()); dS.add(new LinkedHashSet<>()); dC.add(new LinkedHashSet<>());
-            xS.add(new LinkedHashSet<>()); xC.add(new LinkedHashSet<>()); eS.add(new LinkedHashSet<>()); eC.add(new LinkedHashSet<>());
-        }
-        for (Plan p : batch) {
-            String exp = p.def().id();
-            ids.add(Sql.str(exp));
-            startDays.add(Long.toString(Sql.dayNumber(p.def().start())));
-            if (p.withPre()) {
-                preStart.add(Long.toString(Sql.dayNumber(p.def().prePeriod().start())));
-                // prePeriod.end is exclusive: a pre-period ending at midnight excludes that day
-                Instant pe = p.def().prePeriod().end();
-                long endDay = Sql.dayNumber(pe) + (pe.equals(java.time.LocalDate.ofInstant(pe, java.time.ZoneOffset.UTC)
-                        .atStartOfDay(java.time.ZoneOffset.UTC).toInstant()) ? 0 : 1);
-                preEnd.add(Long.toString(endDay));
-            } else {
-                preStart.add("0");
-                preEnd.add("0");
-            }
-            for (Slot s : p.slots()) {
-                int m = s.index();
-                add(s.source(), exp, nS.get(m), nC.get(m));
-                allKeys.add(key(exp, s.source()));
-                if (s.source().denominator() != null) {
-                    needD[m] = true;
-                    add(s.source().denominator(), exp, dS.get(m), dC.get(m));
-                    allKeys.add(key(exp, s.source().denominator()));
-                }
-                if (s.cuped()) {
-                    needPre[m] = true;
-                    add(s.source(), exp, xS.get(m), xC.get(m));
-                    if (s.source().denominator() != null) add(s.source().denominator(), exp, eS.get(m), eC.get(m));
-                }
-            }
-        }
+        for (Plan p : batch) ids.add(Sql.str(p.def().id()));
         String t = Sql.str(tenant);
-        StringBuilder zeroCols = new StringBuilder(), unitCols = new StringBuilder(), groupCols = new StringBuilder(),
-                outer = new StringBuilder();
-        for (int m = 0; m < maxSlots; m++) {
-            List<String[]> cols = new ArrayList<>();
-            cols.add(new String[]{"n" + m, valueExpr(nS.get(m), nC.get(m)), "cur"});
-            if (needD[m]) cols.add(new String[]{"d" + m, valueExpr(dS.get(m), dC.get(m)), "cur"});
-            if (needPre[m]) {
-                cols.add(new String[]{"x" + m, valueExpr(xS.get(m), xC.get(m)), "pre"});
-                if (needD[m]) cols.add(new String[]{"e" + m, valueExpr(eS.get(m), eC.get(m)), "pre"});
-            }
-            for (String[] c : cols) {
-                zeroCols.append(", 0. AS ").append(c[0]);
-                unitCols.append(", if(").append(c[2]).append(", ").append(c[1]).append(", 0.) AS ").append(c[0]);
-                groupCols.append(", sum(").append(c[0]).append(") AS ").append(c[0]);
-            }
-            String n = "n" + m, d = "d" + m, x = "x" + m, e = "e" + m;
-            outer.append(", sum(").append(n).append(") AS s_").append(n)
-                    .append(", sum(").append(n).append(" * ").append(n).append(") AS ss_").append(n)
-                    .append(", countIf(").append(n).append(" > 0) AS p_").append(n);
-            if (needD[m]) outer.append(", sum(").append(d).append(") AS s_").append(d)
-                    .append(", sum(").append(d).append(" * ").append(d).append(") AS ss_").append(d)
-                    .append(", sum(").append(n).append(" * ").append(d).append(") AS nd_").append(m);
-            if (needPre[m]) {
-                outer.append(", sum(").append(x).append(") AS s_").append(x)
-                        .append(", sum(").append(x).append(" * ").append(x).append(") AS ss_").append(x)
-                        .append(", sum(").append(x).append(" * ").append(n).append(") AS nx_").append(m)
-                        .append(", countIf(").append(x).append(" > 0) AS p_").append(x)
-                        .append(", countIf(").append(x).append(" > 0 AND ").append(n).append(" > 0) AS pxn_").append(m);
-                if (needD[m]) outer.append(", sum(").append(e).append(") AS s_").append(e)
-                        .append(", sum(").append(e).append(" * ").append(e).append(") AS ss_").append(e)
-                        .append(", sum(").append(x).append(" * ").append(e).append(") AS xe_").append(m)
-                        .append(", sum(").append(n).append(" * ").append(e).append(") AS ne_").append(m)
-                        .append(", sum(").append(d).append(" * ").append(x).append(") AS dx_").append(m)
-                        .append(", sum(").append(d).append(" * ").append(e).append(") AS de_").append(m);
+        // day ranges grouped by experiments sharing them: (experiment IN (...) AND day >= d) OR ...
+        Map<Long, List<String>> byStart = new TreeMap<>();
+        Map<List<Long>, List<String>> byPre = new LinkedHashMap<>();
+        for (Plan p : batch) {
+            byStart.computeIfAbsent(Sql.dayNumber(p.def().start()), k -> new ArrayList<>()).add(Sql.str(p.def().id()));
+            if (p.withPre()) {
+                Instant pe = p.def().prePeriod().end();
+                boolean midnight = pe.equals(java.time.LocalDate.ofInstant(pe, java.time.ZoneOffset.UTC)
+                        .atStartOfDay(java.time.ZoneOffset.UTC).toInstant());
+                byPre.computeIfAbsent(List.of(Sql.dayNumber(p.def().prePeriod().start()), Sql.dayNumber(pe) + (midnight ? 0 : 1)),
+                        k -> new ArrayList<>()).add(Sql.str(p.def().id()));
             }
         }
+        StringJoiner cur = new StringJoiner(" OR ", "(", ")"), pre = new StringJoiner(" OR ", "(", ")");
+        for (var e : byStart.entrySet())
+            cur.add("(experiment IN (" + String.join(", ", e.getValue()) + ") AND day >= " + day(e.getKey()) + ")");
+        for (var e : byPre.entrySet())
+            pre.add("(experiment IN (" + String.join(", ", e.getValue()) + ") AND day >= " + day(e.getKey().get(0))
+                    + " AND day < " + day(e.getKey().get(1)) + ")");
+        String curCond = "(" + cur + " AND day <= " + day(asOfDay) + ")";
+        String preCond = byPre.isEmpty() ? "0" : pre.toString();
+        Set<String> typeMeasures = new LinkedHashSet<>();
+        for (Col c : cols.index.keySet()) typeMeasures.add("(" + Sql.str(c.type()) + ", " + Sql.str(c.measure()) + ")");
+
+        StringBuilder zeros = new StringBuilder(), perUnit = new StringBuilder(), outer = new StringBuilder();
+        List<String> outNames = new ArrayList<>(), outExprs = new ArrayList<>();
+        for (var e : cols.index.entrySet()) {
+            Col c = e.getKey();
+            int i = e.getValue();
+            perUnit.append(", sumIf(").append(c.count() ? "toFloat64(count)" : "sum").append(", type = ").append(Sql.str(c.type()))
+                    .append(" AND measure = ").append(Sql.str(c.measure())).append(" AND ").append(c.period()).append(") AS c").append(i);
+            outNames.add("s" + i);
+            outExprs.add("sum(c" + i + ")");
+            outNames.add("z" + i);
+            outExprs.add("toFloat64(countIf(c" + i + " > 0))");
+        }
+        for (List<Integer> pr : cols.products) {
+            outNames.add("p" + pr.get(0) + "_" + pr.get(1));
+            outExprs.add("sum(c" + pr.get(0) + " * c" + pr.get(1) + ")");
+        }
+        for (List<Integer> pr : cols.bothPositive) {
+            outNames.add("q" + Math.min(pr.get(0), pr.get(1)) + "_" + Math.max(pr.get(0), pr.get(1)));
+            outExprs.add("toFloat64(countIf(c" + pr.get(0) + " > 0 AND c" + pr.get(1) + " > 0))");
+        }
+        for (int i = 0; i < outNames.size(); i++) {
+            zeros.append(", 0. AS ").append(outNames.get(i));
+            outer.append(", ").append(outExprs.get(i)).append(" AS ").append(outNames.get(i));
+        }
+        String exposures = "FROM vigil_exposures WHERE tenant = " + t + " AND experiment IN (" + ids + ")";
         StringBuilder sql = new StringBuilder();
-        sql.append("SELECT e_id, v_id, count() AS units").append(outer).append("\nFROM (\n")
-                .append("  SELECT e_id, v_id, unit_id, max(exposed) AS exposed").append(groupCols).append("\n  FROM (\n")
-                .append("    SELECT toString(experiment) AS e_id, toString(variant) AS v_id, unit_id, toUInt8(1) AS exposed")
-                .append(zeroCols).append("\n    FROM vigil_exposures WHERE tenant = ").append(t)
-                .append(" AND experiment IN (").append(ids).append(")\n");
-        if (!allKeys.isEmpty()) {
-            String dn = "toUInt32(toUInt16(day))";
-            String tr = "e_id, [" + ids + "]";
-            sql.append("    UNION ALL\n")
-                    .append("    SELECT e_id, v_id, unit_id, toUInt8(0) AS exposed").append(unitCols).append("\n")
-                    .append("    FROM (SELECT toString(experiment) AS e_id, toString(variant) AS v_id, unit_id, count, sum,")
-                    .append(" (e_id, toString(type), toString(measure)) AS k,\n")
-                    .append("            ").append(dn).append(" >= transform(").append(tr).append(", [").append(startDays)
-                    .append("], 4294967295) AND ").append(dn).append(" <= ").append(asOfDay).append(" AS cur");
-            if (anyPre)
-                sql.append(",\n            ").append(dn).append(" >= transform(").append(tr).append(", [").append(preStart)
-                        .append("], 4294967295) AND ").append(dn).append(" < transform(").append(tr).append(", [")
-                        .append(preEnd).append("], 0) AS pre");
-            else sql.append(", 0 AS pre");
-            sql.append("\n          FROM vigil_experiment_units WHERE tenant = ").append(t)
-                    .append(" AND experiment IN (").append(ids).append(")")
-                    .append(" AND (experiment, type, measure) IN (").append(String.join(", ", allKeys)).append("))\n");
+        // 1. units per variant, from the exposures alone (units without events count with value 0)
+        sql.append("SELECT toString(experiment) AS e_id, toString(variant) AS v_id, toFloat64(uniqExact(cityHash64(unit_id))) AS units")
+                .append(zeros).append("\n").append(exposures).append("\nGROUP BY experiment, variant\n");
+        if (!cols.index.isEmpty()) {
+            // 2. sums over units: per-unit values (one row per unit and needed column), restricted to exposed units
+            sql.append("UNION ALL\n")
+                    .append("SELECT toString(ex) AS e_id, toString(va) AS v_id, 0. AS units").append(outer).append("\nFROM (\n")
+                    .append("  SELECT any(experiment) AS ex, any(variant) AS va").append(perUnit).append("\n")
+                    .append("  FROM (SELECT experiment, variant, unit_id, type, measure, count, sum, ").append(curCond).append(" AS cur, ")
+                    .append(preCond).append(" AS pre\n")
+                    .append("        FROM vigil_experiment_units WHERE tenant = ").append(t).append(" AND experiment IN (").append(ids)
+                    .append(")\n          AND (type, measure) IN (").append(String.join(", ", typeMeasures)).append(")\n")
+                    .append("          AND (").append(curCond).append(" OR ").append(preCond).append(")\n")
+                    .append("          AND cityHash64(experiment, variant, unit_id) IN (SELECT cityHash64(experiment, variant, unit_id) ")
+                    .append(exposures).append("))\n")
+                    .append("  GROUP BY cityHash64(experiment, variant, unit_id)\n)\nGROUP BY ex, va\n");
         }
-        sql.append("  )\n  GROUP BY e_id, v_id, unit_id\n  HAVING exposed = 1\n)\nGROUP BY e_id, v_id\n")
-                .append("ORDER BY e_id, v_id");
         return sql.toString();
     }
 
     private Map<String, Result> runBatch(String tenant, List<Plan> batch, Instant asOf) throws SQLException {
-        String sql = sql(tenant, batch, asOf);
+        Cols cols = new Cols();
+        String sql = sql(tenant, batch, asOf, cols);
+        Map<Slot, SlotCols> slotCols = columns(batch, cols);
         Map<String, Map<String, Map<String, Double>>> rows = new HashMap<>(); // exp -> variant -> column -> value
         try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             var md = rs.getMetaData();
             int n = md.getColumnCount();
             while (rs.next()) {
-                Map<String, Double> cols = new HashMap<>();
-                for (int i = 3; i <= n; i++) cols.put(md.getColumnLabel(i), rs.getDouble(i));
-                rows.computeIfAbsent(rs.getString(1), k -> new LinkedHashMap<>()).put(rs.getString(2), cols);
+                Map<String, Double> row = rows.computeIfAbsent(rs.getString(1), k -> new LinkedHashMap<>())
+                        .computeIfAbsent(rs.getString(2), k -> new HashMap<>());
+                for (int i = 3; i <= n; i++) row.merge(md.getColumnLabel(i), rs.getDouble(i), Double::sum);
             }
         }
         Map<String, Result> out = new HashMap<>();
-        for (Plan p : batch) out.put(p.def().id(), toResult(p, rows.getOrDefault(p.def().id(), Map.of()), asOf));
+        for (Plan p : batch)
+            out.put(p.def().id(), toResult(p, rows.getOrDefault(p.def().id(), Map.of()), asOf, cols, slotCols));
         return out;
     }
 
-    private static Result toResult(Plan p, Map<String, Map<String, Double>> byVariant, Instant asOf) {
+    private static Result toResult(Plan p, Map<String, Map<String, Double>> byVariant, Instant asOf, Cols cols,
+                                   Map<Slot, SlotCols> slotCols) {
         Map<String, Long> units = new LinkedHashMap<>();
         for (var v : p.def().variants()) if (v != null && v.id() != null) units.put(v.id(), 0L);
-        byVariant.forEach((v, cols) -> units.put(v, cols.get("units").longValue()));
+        byVariant.forEach((v, row) -> units.put(v, row.get("units").longValue()));
         List<Unavailable> unavailable = new ArrayList<>(p.unavailable());
         Map<String, Map<String, MetricSums>> metrics = new LinkedHashMap<>();
         for (Slot s : p.slots()) {
-            int m = s.index();
+            SlotCols sc = slotCols.get(s);
+            int n = sc.n(), d = sc.d(), x = sc.x(), e = sc.e();
             boolean preSeen = s.cuped() && byVariant.values().stream()
-                    .anyMatch(c -> c.getOrDefault("ss_x" + m, 0.) > 0 || c.getOrDefault("ss_e" + m, 0.) > 0);
+                    .anyMatch(r -> cols.get(r, "p", x, x) > 0 || (e >= 0 && cols.get(r, "p", e, e) > 0));
             if (s.cuped() && !preSeen) unavailable.add(new Unavailable(s.metricId(), "cuped", CUPED_REASON));
             Map<String, MetricSums> sums = new LinkedHashMap<>();
             for (String variant : units.keySet()) {
-                Map<String, Double> c = byVariant.getOrDefault(variant, Map.of());
-                long n = units.get(variant);
+                Map<String, Double> r = byVariant.getOrDefault(variant, Map.of());
+                long un = units.get(variant);
                 sums.put(variant, switch (s.kind()) {
-                    case MEAN -> new MeanSums(n, c.getOrDefault("s_n" + m, 0.), c.getOrDefault("ss_n" + m, 0.),
-                            preSeen ? new CovariateSums(c.getOrDefault("s_x" + m, 0.), c.getOrDefault("ss_x" + m, 0.),
-                                    c.getOrDefault("nx_" + m, 0.)) : null);
+                    case MEAN -> new MeanSums(un, r.getOrDefault("s" + n, 0.), cols.get(r, "p", n, n),
+                            preSeen ? new CovariateSums(r.getOrDefault("s" + x, 0.), cols.get(r, "p", x, x), cols.get(r, "p", x, n))
+                                    : null);
                     case PROPORTION -> {
-                        double px = c.getOrDefault("p_x" + m, 0.);
-                        yield new ProportionSums(n, c.getOrDefault("p_n" + m, 0.).longValue(),
-                                preSeen ? new CovariateSums(px, px, c.getOrDefault("pxn_" + m, 0.)) : null);
+                        double zx = r.getOrDefault("z" + x, 0.);
+                        yield new ProportionSums(un, r.getOrDefault("z" + n, 0.).longValue(),
+                                preSeen ? new CovariateSums(zx, zx, cols.get(r, "q", x, n)) : null);
                     }
-                    case RATIO -> new RatioSums(n, c.getOrDefault("s_n" + m, 0.), c.getOrDefault("ss_n" + m, 0.),
-                            c.getOrDefault("s_d" + m, 0.), c.getOrDefault("ss_d" + m, 0.), c.getOrDefault("nd_" + m, 0.),
-                            preSeen ? new RatioCovariateSums(c.getOrDefault("s_x" + m, 0.), c.getOrDefault("ss_x" + m, 0.),
-                                    c.getOrDefault("s_e" + m, 0.), c.getOrDefault("ss_e" + m, 0.), c.getOrDefault("xe_" + m, 0.),
-                                    c.getOrDefault("nx_" + m, 0.), c.getOrDefault("ne_" + m, 0.),
-                                    c.getOrDefault("dx_" + m, 0.), c.getOrDefault("de_" + m, 0.)) : null);
+                    case RATIO -> new RatioSums(un, r.getOrDefault("s" + n, 0.), cols.get(r, "p", n, n),
+                            r.getOrDefault("s" + d, 0.), cols.get(r, "p", d, d), cols.get(r, "p", n, d),
+                            preSeen && e >= 0 ? new RatioCovariateSums(r.getOrDefault("s" + x, 0.), cols.get(r, "p", x, x),
+                                    r.getOrDefault("s" + e, 0.), cols.get(r, "p", e, e), cols.get(r, "p", x, e),
+                                    cols.get(r, "p", n, x), cols.get(r, "p", n, e), cols.get(r, "p", d, x), cols.get(r, "p", d, e))
+                                    : null);
                     case QUANTILE -> throw new IllegalStateException("quantile metrics have no slot");
                 });
             }

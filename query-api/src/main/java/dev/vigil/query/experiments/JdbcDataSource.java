@@ -11,17 +11,21 @@ import java.util.logging.Logger;
 import javax.sql.DataSource;
 
 /**
- * The simplest {@link DataSource} over the ClickHouse JDBC driver (jdbc-v2): every
- * {@link #getConnection()} opens a new connection to {@code url}. Enough for the ML-health and
- * experiment modules, which open one connection per request; a pooled DataSource works as well.
+ * A small pooled {@link DataSource} over the ClickHouse JDBC driver (jdbc-v2). Opening a jdbc-v2
+ * connection builds an HTTP client, which costs tens of milliseconds, so closed connections go
+ * back to an idle pool (at most {@link #MAX_IDLE}) instead of being closed. Enough for the ML-health
+ * and experiment modules, which use one connection per request; any other DataSource works as well.
  */
 public final class JdbcDataSource implements DataSource {
     static {
         com.clickhouse.jdbc.Driver.load();
     }
 
+    static final int MAX_IDLE = 8;
+
     private final String url;
     private final Properties props = new Properties();
+    private final java.util.concurrent.ConcurrentLinkedDeque<Connection> idle = new java.util.concurrent.ConcurrentLinkedDeque<>();
 
     public JdbcDataSource(String url, String user, String password) {
         this.url = url;
@@ -36,7 +40,41 @@ public final class JdbcDataSource implements DataSource {
 
     @Override
     public Connection getConnection() throws SQLException {
-        return DriverManager.getConnection(url, props);
+        Connection c;
+        while ((c = idle.pollFirst()) != null) {
+            if (!c.isClosed()) return pooled(c);
+        }
+        return pooled(DriverManager.getConnection(url, props));
+    }
+
+    /** A proxy whose close() returns the connection to the idle pool. */
+    private Connection pooled(Connection real) {
+        boolean[] closed = {false};
+        return (Connection) java.lang.reflect.Proxy.newProxyInstance(Connection.class.getClassLoader(),
+                new Class<?>[]{Connection.class}, (proxy, m, args) -> {
+                    switch (m.getName()) {
+                        case "close" -> {
+                            if (!closed[0]) {
+                                closed[0] = true;
+                                if (real.isClosed() || idle.size() >= MAX_IDLE) real.close();
+                                else idle.offerFirst(real);
+                            }
+                            return null;
+                        }
+                        case "isClosed" -> {
+                            return closed[0] || real.isClosed();
+                        }
+                        default -> {
+                            if (closed[0] && !m.getName().equals("toString") && !m.getName().equals("hashCode"))
+                                throw new SQLException("connection is closed");
+                            try {
+                                return m.invoke(real, args);
+                            } catch (java.lang.reflect.InvocationTargetException e) {
+                                throw e.getCause();
+                            }
+                        }
+                    }
+                });
     }
 
     @Override
