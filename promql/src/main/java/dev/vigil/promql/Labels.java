@@ -45,7 +45,11 @@ public final class Labels implements Comparable<Labels> {
 
     public boolean has(String name) { return Arrays.binarySearch(names, name) >= 0; }
 
-    public String metricName() { return get(METRIC_NAME); }
+    public String metricName() {
+        // __name__ sorts first unless a label name starts with an upper-case letter or digit
+        if (names.length > 0 && names[0].equals(METRIC_NAME)) return values[0];
+        return get(METRIC_NAME);
+    }
 
     public Map<String, String> toMap() {
         Map<String, String> m = new TreeMap<>();

@@ -844,8 +844,13 @@ final class Evaluator {
                 else if (ls == lastStep[g] && s.dropName) drop[g] = true;
             }
             int base = g * steps;
+            int step = -1;
             for (int k = 0; k < s.n; k++) {
-                int idx = base + (int) ((s.t[k] - start) / interval);
+                // points lie on step timestamps, usually consecutive ones: avoid the division then
+                long tk = s.t[k];
+                step++;
+                if (start + step * interval != tk) step = (int) ((tk - start) / interval);
+                int idx = base + step;
                 double f = s.f[k];
                 if (cnt[idx] == 0) {
                     cnt[idx] = 1;

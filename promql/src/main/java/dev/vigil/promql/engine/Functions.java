@@ -11,6 +11,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -332,13 +333,25 @@ final class Functions {
         double[] res = new double[1];
         long total = 0;
         boolean isRateLike = name.equals("rate") || name.equals("increase");
+        boolean counterFn = isRateLike || name.equals("irate") || name.equals("resets");
+        int fc = RangeFunctions.code(name);
+        // Per-call output buffers (one point per step at most); each series' result is copied out exactly.
+        long[] bt = new long[ev.steps];
+        double[] bf = new double[ev.steps];
+        boolean fixedRef = at != null;
         for (Series s : raw) {
             ctx.qc.check();
-            Series o = null;
+            int on = 0;
             int lo = 0, hi = 0;
             w.t = s.t;
             w.f = s.f;
             w.st = s.st;
+            w.noResets = false;
+            if (counterFn && s.st == null) {
+                boolean any = false;
+                for (int k = 1; k < s.n; k++) if (s.f[k] < s.f[k - 1]) { any = true; break; }
+                w.noResets = !any;
+            }
             // Prefix counts of samples whose start time overlaps the previous sample (rate/increase warn).
             int[] overlaps = null;
             if (isRateLike && s.st != null && !anchored && !smoothed) {
@@ -351,36 +364,38 @@ final class Functions {
                 }
             }
             boolean overlapWarned = false;
+            long extraLo = (anchored || smoothed) ? lb : 0, extraHi = smoothed ? lb : 0;
+            long[] t = s.t;
+            int sn = s.n;
             for (int i = 0; i < ev.steps; i++) {
                 long ts = ev.ts(i);
-                long ref = (at != null ? at : ts) - offset;
-                long mint = ref - range, maxt = ref;
-                if (anchored || smoothed) mint -= lb;
-                if (smoothed) maxt += lb;
-                while (hi < s.n && s.t[hi] <= maxt) hi++;
-                while (lo < hi && s.t[lo] <= mint) lo++;
+                long ref = (fixedRef ? at : ts) - offset;
+                long mint = ref - range - extraLo, maxt = ref + extraHi;
+                while (hi < sn && t[hi] <= maxt) hi++;
+                while (lo < hi && t[lo] <= mint) lo++;
                 if (hi <= lo) continue;
-                ctx.checkTransient(total + (o == null ? 0 : o.n) + (hi - lo));
+                ctx.checkTransient(total + on + (hi - lo));
                 w.lo = lo;
                 w.hi = hi;
-                w.stepTs = at != null ? ts : ts;
-                if (name.equals("predict_linear")) w.stepTs = ts - (at != null ? 0 : 0);
+                // predict_linear extrapolates to the evaluation time (per step, also with @/offset)
+                w.stepTs = ts;
                 w.rangeStart = ref - range;
                 w.rangeEnd = ref;
-                w.p0 = p0 != null ? p0[i] : 0;
-                w.p1 = p1 != null ? p1[i] : 0;
-                if (name.equals("predict_linear") && at != null) w.stepTs = ts; // Prometheus evaluates per step (unsafe with @)
-                if (name.equals("predict_linear") && at == null && offset != 0) w.stepTs = ts;
+                if (p0 != null) w.p0 = p0[i];
+                if (p1 != null) w.p1 = p1[i];
                 if (overlaps != null && !overlapWarned && overlaps[hi - 1] - overlaps[lo] > 0) {
                     overlapWarned = true;
                     ctx.annos.warn("sample has start time that overlaps with previous sample timestamp for metric "
                             + Strings.quote(s.labels.metricName()) + ctx.pos(args.get(0)));
                 }
-                if (RangeFunctions.apply(name, w, res)) {
-                    if (o == null) o = new Series(s.labels, dropName || s.dropName, Math.min(ev.steps, 16));
-                    o.add(ts, res[0]);
+                if (fc >= 0 ? RangeFunctions.apply(fc, w, res) : RangeFunctions.apply(name, w, res)) {
+                    bt[on] = ts;
+                    bf[on] = res[0];
+                    on++;
                 }
             }
+            Series o = on == 0 ? null
+                    : new Series(s.labels, dropName || s.dropName, Arrays.copyOf(bt, on), Arrays.copyOf(bf, on), on);
             if (o != null) {
                 total += o.n;
                 out.add(o);

@@ -20,34 +20,81 @@ final class RangeFunctions {
         long rangeMs;
         double p0, p1;     // scalar parameters
         boolean anchored, smoothed;
+        boolean noResets;  // set by the caller when the whole series has no value decrease
+        // extrapolatedRate cache: the window geometry of the previous call and what it determines
+        long cToStart = Long.MIN_VALUE, cToEnd, cInterval, cRangeMs;
+        int cNum;
+        boolean cIsRate;
+        double cDurationToStart, cDurationToEnd, cSampledInterval, cFactor;
+    }
+
+    static final int RATE = 0;
+    static final int INCREASE = 1;
+    static final int DELTA = 2;
+    static final int IRATE = 3;
+    static final int IDELTA = 4;
+    static final int COUNT_OVER_TIME = 5;
+    static final int PRESENT_OVER_TIME = 6;
+    static final int ABSENT_OVER_TIME = 7;
+    static final int LAST_OVER_TIME = 8;
+    static final int FIRST_OVER_TIME = 9;
+    static final int TS_OF_LAST_OVER_TIME = 10;
+    static final int TS_OF_FIRST_OVER_TIME = 11;
+    static final int SUM_OVER_TIME = 12;
+    static final int AVG_OVER_TIME = 13;
+    static final int MAX_OVER_TIME = 14;
+    static final int MIN_OVER_TIME = 15;
+    static final int TS_OF_MAX_OVER_TIME = 16;
+    static final int TS_OF_MIN_OVER_TIME = 17;
+    static final int STDDEV_OVER_TIME = 18;
+    static final int STDVAR_OVER_TIME = 19;
+    static final int QUANTILE_OVER_TIME = 20;
+    static final int MAD_OVER_TIME = 21;
+    static final int CHANGES = 22;
+    static final int RESETS = 23;
+    static final int DERIV = 24;
+    static final int PREDICT_LINEAR = 25;
+    static final int DOUBLE_EXPONENTIAL_SMOOTHING = 26;
+    private static final String[] NAMES = {"rate", "increase", "delta", "irate", "idelta", "count_over_time", "present_over_time", "absent_over_time", "last_over_time", "first_over_time", "ts_of_last_over_time", "ts_of_first_over_time", "sum_over_time", "avg_over_time", "max_over_time", "min_over_time", "ts_of_max_over_time", "ts_of_min_over_time", "stddev_over_time", "stdvar_over_time", "quantile_over_time", "mad_over_time", "changes", "resets", "deriv", "predict_linear", "double_exponential_smoothing"};
+
+    /** Function code for {@link #apply(int, W, double[])}; -1 if not a range-vector kernel. */
+    static int code(String fn) {
+        for (int i = 0; i < NAMES.length; i++) if (NAMES[i].equals(fn)) return i;
+        return -1;
     }
 
     static boolean apply(String fn, W w, double[] out) {
+        int c = code(fn);
+        if (c < 0) throw new QueryException("function \"" + fn + "\" not supported over range vectors");
+        return apply(c, w, out);
+    }
+
+    static boolean apply(int fc, W w, double[] out) {
         int n = w.hi - w.lo;
         long[] t = w.t;
         double[] f = w.f;
         int lo = w.lo, hi = w.hi;
-        switch (fn) {
-            case "rate": return extrapolatedRate(w, true, true, out);
-            case "increase": return extrapolatedRate(w, true, false, out);
-            case "delta": return extrapolatedRate(w, false, false, out);
-            case "irate": return instantValue(w, true, out);
-            case "idelta": return instantValue(w, false, out);
-            case "count_over_time": out[0] = n; return true;
-            case "present_over_time": out[0] = 1; return true;
-            case "absent_over_time": out[0] = 1; return true;
-            case "last_over_time": out[0] = f[hi - 1]; return true;
-            case "first_over_time": out[0] = f[lo]; return true;
-            case "ts_of_last_over_time": out[0] = t[hi - 1] / 1000.0; return true;
-            case "ts_of_first_over_time": out[0] = t[lo] / 1000.0; return true;
-            case "sum_over_time": {
+        switch (fc) {
+            case RATE: return extrapolatedRate(w, true, true, out);
+            case INCREASE: return extrapolatedRate(w, true, false, out);
+            case DELTA: return extrapolatedRate(w, false, false, out);
+            case IRATE: return instantValue(w, true, out);
+            case IDELTA: return instantValue(w, false, out);
+            case COUNT_OVER_TIME: out[0] = n; return true;
+            case PRESENT_OVER_TIME: out[0] = 1; return true;
+            case ABSENT_OVER_TIME: out[0] = 1; return true;
+            case LAST_OVER_TIME: out[0] = f[hi - 1]; return true;
+            case FIRST_OVER_TIME: out[0] = f[lo]; return true;
+            case TS_OF_LAST_OVER_TIME: out[0] = t[hi - 1] / 1000.0; return true;
+            case TS_OF_FIRST_OVER_TIME: out[0] = t[lo] / 1000.0; return true;
+            case SUM_OVER_TIME: {
                 double sum = 0, c = 0;
                 double[] kt = new double[2];
                 for (int i = lo; i < hi; i++) { KahanSum.inc(f[i], sum, c, kt); sum = kt[0]; c = kt[1]; }
                 out[0] = Double.isInfinite(sum) ? sum : sum + c;
                 return true;
             }
-            case "avg_over_time": {
+            case AVG_OVER_TIME: {
                 double sum = f[lo], count = 1, mean = 0, kc = 0;
                 boolean inc = false;
                 double[] kt = new double[2];
@@ -68,33 +115,33 @@ final class RangeFunctions {
                 out[0] = inc ? mean + kc : sum / count + kc / count;
                 return true;
             }
-            case "max_over_time": {
+            case MAX_OVER_TIME: {
                 double m = f[lo];
                 for (int i = lo; i < hi; i++) if (f[i] > m || Double.isNaN(m)) m = f[i];
                 out[0] = m;
                 return true;
             }
-            case "min_over_time": {
+            case MIN_OVER_TIME: {
                 double m = f[lo];
                 for (int i = lo; i < hi; i++) if (f[i] < m || Double.isNaN(m)) m = f[i];
                 out[0] = m;
                 return true;
             }
-            case "ts_of_max_over_time": {
+            case TS_OF_MAX_OVER_TIME: {
                 double m = f[lo];
                 long ts = t[lo];
                 for (int i = lo; i < hi; i++) if (f[i] >= m || Double.isNaN(m)) { m = f[i]; ts = t[i]; }
                 out[0] = ts / 1000.0;
                 return true;
             }
-            case "ts_of_min_over_time": {
+            case TS_OF_MIN_OVER_TIME: {
                 double m = f[lo];
                 long ts = t[lo];
                 for (int i = lo; i < hi; i++) if (f[i] <= m || Double.isNaN(m)) { m = f[i]; ts = t[i]; }
                 out[0] = ts / 1000.0;
                 return true;
             }
-            case "stddev_over_time", "stdvar_over_time": {
+            case STDDEV_OVER_TIME, STDVAR_OVER_TIME: {
                 double count = 0, mean = 0, cMean = 0, aux = 0, cAux = 0;
                 double[] kt = new double[2];
                 for (int i = lo; i < hi; i++) {
@@ -108,15 +155,15 @@ final class RangeFunctions {
                     cAux = kt[1];
                 }
                 double variance = (aux + cAux) / count;
-                out[0] = fn.equals("stddev_over_time") ? Math.sqrt(variance) : variance;
+                out[0] = fc == STDDEV_OVER_TIME ? Math.sqrt(variance) : variance;
                 return true;
             }
-            case "quantile_over_time": {
+            case QUANTILE_OVER_TIME: {
                 double[] v = java.util.Arrays.copyOfRange(f, lo, hi);
                 out[0] = Evaluator.quantile(w.p0, v, v.length);
                 return true;
             }
-            case "mad_over_time": {
+            case MAD_OVER_TIME: {
                 for (int i = lo; i < hi; i++) if (Double.isNaN(f[i])) { out[0] = Double.NaN; return true; }
                 double[] v = java.util.Arrays.copyOfRange(f, lo, hi);
                 double median = Evaluator.quantile(0.5, v, v.length);
@@ -125,7 +172,7 @@ final class RangeFunctions {
                 out[0] = Evaluator.quantile(0.5, d, n);
                 return true;
             }
-            case "changes", "resets": {
+            case CHANGES, RESETS: {
                 int first = lo;
                 if (w.anchored) {
                     if (t[hi - 1] <= w.rangeStart) return false;
@@ -134,7 +181,7 @@ final class RangeFunctions {
                     first = Math.max(lo, k - 1);
                 }
                 int count = 0;
-                boolean changes = fn.equals("changes");
+                boolean changes = fc == CHANGES;
                 for (int i = first + 1; i < hi; i++) {
                     double prev = f[i - 1], cur = f[i];
                     if (changes) {
@@ -144,18 +191,18 @@ final class RangeFunctions {
                 out[0] = count;
                 return true;
             }
-            case "deriv": {
+            case DERIV: {
                 if (n < 2) return false;
                 out[0] = linearRegression(t, f, lo, hi, t[lo])[0];
                 return true;
             }
-            case "predict_linear": {
+            case PREDICT_LINEAR: {
                 if (n < 2) return false;
                 double[] si = linearRegression(t, f, lo, hi, w.stepTs);
                 out[0] = si[0] * w.p0 + si[1];
                 return true;
             }
-            case "double_exponential_smoothing": {
+            case DOUBLE_EXPONENTIAL_SMOOTHING: {
                 double sf = w.p0, tf = w.p1;
                 if (sf <= 0 || sf >= 1) throw new QueryException("invalid smoothing factor. Expected: 0 < sf < 1, got: " + String.format("%f", sf));
                 if (tf <= 0 || tf >= 1) throw new QueryException("invalid trend factor. Expected: 0 < tf < 1, got: " + String.format("%f", tf));
@@ -172,7 +219,7 @@ final class RangeFunctions {
                 return true;
             }
             default:
-                throw new QueryException("function \"" + fn + "\" not supported over range vectors");
+                throw new QueryException("range function code " + fc + " not supported");
         }
     }
 
@@ -234,23 +281,43 @@ final class RangeFunctions {
         int numMinusOne = hi - lo - 1;
         long firstT = t[lo], lastT = t[hi - 1];
         double result = f[hi - 1] - f[lo];
-        if (isCounter) {
+        if (isCounter && !w.noResets) {
             for (int i = lo + 1; i < hi; i++) if (f[i] < f[i - 1]) result += f[i - 1];
         }
-        double durationToStart = (firstT - w.rangeStart) / 1000.0;
-        double durationToEnd = (w.rangeEnd - lastT) / 1000.0;
-        double sampledInterval = (lastT - firstT) / 1000.0;
-        double avg = sampledInterval / numMinusOne;
-        double threshold = avg * 1.1;
-        if (durationToStart >= threshold) durationToStart = avg / 2;
-        if (isCounter) {
-            double durationToZero = durationToStart;
-            if (result > 0 && f[lo] >= 0) durationToZero = sampledInterval * (f[lo] / result);
-            if (durationToZero < durationToStart) durationToStart = durationToZero;
+        // Everything but the counter's zero point depends only on the window geometry, which repeats
+        // from step to step for regularly sampled series: reuse it (same operations, same results).
+        long toStart = firstT - w.rangeStart, toEnd = w.rangeEnd - lastT, interval = lastT - firstT;
+        if (toStart != w.cToStart || toEnd != w.cToEnd || interval != w.cInterval || numMinusOne != w.cNum
+                || w.rangeMs != w.cRangeMs || isRate != w.cIsRate) {
+            double durationToStart = toStart / 1000.0;
+            double durationToEnd = toEnd / 1000.0;
+            double sampledInterval = interval / 1000.0;
+            double avg = sampledInterval / numMinusOne;
+            double threshold = avg * 1.1;
+            if (durationToStart >= threshold) durationToStart = avg / 2;
+            if (durationToEnd >= threshold) durationToEnd = avg / 2;
+            double factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
+            if (isRate) factor /= w.rangeMs / 1000.0;
+            w.cToStart = toStart;
+            w.cToEnd = toEnd;
+            w.cInterval = interval;
+            w.cNum = numMinusOne;
+            w.cRangeMs = w.rangeMs;
+            w.cIsRate = isRate;
+            w.cDurationToStart = durationToStart;
+            w.cDurationToEnd = durationToEnd;
+            w.cSampledInterval = sampledInterval;
+            w.cFactor = factor;
         }
-        if (durationToEnd >= threshold) durationToEnd = avg / 2;
-        double factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
-        if (isRate) factor /= w.rangeMs / 1000.0;
+        double factor = w.cFactor;
+        if (isCounter && result > 0 && f[lo] >= 0) {
+            double sampledInterval = w.cSampledInterval;
+            double durationToZero = sampledInterval * (f[lo] / result);
+            if (durationToZero < w.cDurationToStart) {
+                factor = (sampledInterval + durationToZero + w.cDurationToEnd) / sampledInterval;
+                if (isRate) factor /= w.rangeMs / 1000.0;
+            }
+        }
         out[0] = result * factor;
         return true;
     }

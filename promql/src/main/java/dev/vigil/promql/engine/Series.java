@@ -27,16 +27,23 @@ public final class Series {
         this.t = t;
         this.f = f;
         this.n = n;
+        this.borrowed = true;
     }
 
+    /** Arrays may be shared (storage data, other series): copied before the first add(). */
+    private boolean borrowed;
+
     void add(long ts, double v) {
-        if (n == t.length) {
+        if (n == t.length || borrowed) {
+            borrowed = false;
             int cap = Math.max(4, n * 2);
             t = Arrays.copyOf(t, cap);
             f = Arrays.copyOf(f, cap);
+            if (st != null) st = Arrays.copyOf(st, cap);
         }
         t[n] = ts;
         f[n] = v;
+        if (st != null) st[n] = 0;
         n++;
     }
 

@@ -18,11 +18,18 @@ public final class InMemoryStorage implements AppendableStorage {
         double[] vs = new double[8];
         long[] sts; // start timestamps, allocated on the first non-zero one
         int n;
+        boolean shared; // arrays were handed out by select(): copy before changing existing entries
         Mem(Labels l) { labels = l; }
 
         void add(long t, double v, long st) {
             if (st != 0 && sts == null) sts = new long[ts.length];
             if (n > 0 && ts[n - 1] >= t) {
+                if (shared) {
+                    ts = ts.clone();
+                    vs = vs.clone();
+                    if (sts != null) sts = sts.clone();
+                    shared = false;
+                }
                 int i = Arrays.binarySearch(ts, 0, n, t);
                 if (i >= 0) {
                     vs[i] = v;
@@ -49,6 +56,7 @@ public final class InMemoryStorage implements AppendableStorage {
 
         void grow() {
             if (n == ts.length) {
+                shared = false; // fresh arrays below
                 ts = Arrays.copyOf(ts, n * 2);
                 vs = Arrays.copyOf(vs, n * 2);
                 if (sts != null) sts = Arrays.copyOf(sts, n * 2);
@@ -105,8 +113,15 @@ public final class InMemoryStorage implements AppendableStorage {
             int from = lowerBound(s.ts, s.n, mint);
             int to = lowerBound(s.ts, s.n, maxt + 1);
             if (to <= from) continue;
-            out.add(new SeriesData(s.labels, Arrays.copyOfRange(s.ts, from, to), Arrays.copyOfRange(s.vs, from, to), to - from,
-                    s.sts == null ? null : Arrays.copyOfRange(s.sts, from, to)));
+            if (from == 0) {
+                // Zero-copy: hand out the arrays themselves (readers only see [0, to)); the next
+                // in-place change (overwrite / out-of-order insert) copies them first.
+                s.shared = true;
+                out.add(new SeriesData(s.labels, s.ts, s.vs, to, s.sts));
+            } else {
+                out.add(new SeriesData(s.labels, Arrays.copyOfRange(s.ts, from, to), Arrays.copyOfRange(s.vs, from, to), to - from,
+                        s.sts == null ? null : Arrays.copyOfRange(s.sts, from, to)));
+            }
         }
         return out;
     }
