@@ -30,6 +30,7 @@ class EnginePerformanceTest {
                 "http_requests_total / on(instance) group_left http_requests_total",
                 "topk(5, rate(http_requests_total[5m]))",
                 "avg_over_time(http_requests_total[10m])",
+                "quantile(0.9, rate(http_requests_total[5m]))",
         };
         StringBuilder sb = new StringBuilder("\nPerformance (1000 series x 24h, step 60s; best of 15):\n");
         for (String q : queries) {

@@ -726,6 +726,7 @@ final class Evaluator {
         }
         int ng = groupLabels.size();
         if (SIMPLE_AGG.contains(op) && (long) ng * steps <= 20_000_000L) return simpleAggregate(op, in, seriesGroup, groupLabels);
+        if (op.equals("quantile") && (long) ng * steps <= 20_000_000L) return quantileAggregate(param, in, seriesGroup, groupLabels);
         Series[] outS = new Series[ng];
         // per-group accumulators
         boolean[] seen = new boolean[ng];
@@ -816,6 +817,67 @@ final class Evaluator {
         ctx.addSamples(total);
         Mat out = new Mat(ng);
         for (Series s : outS) if (s != null) out.add(s);
+        return out;
+    }
+
+    /**
+     * Series-major quantile: the points of each (group, step) cell are bucketed into one primitive
+     * array (counting sort by cell), then each cell's slice is sorted for the quantile. Same values,
+     * same result as the per-step path, without boxing.
+     */
+    private Mat quantileAggregate(double[] param, Mat in, int[] seriesGroup, List<Labels> groupLabels) {
+        int ng = groupLabels.size();
+        int cells = ng * steps;
+        int[] off = new int[cells + 1];
+        boolean[] drop = new boolean[ng];
+        int[] lastStep = new int[ng];
+        Arrays.fill(lastStep, -1);
+        int[][] stepOf = new int[in.size()][];
+        for (int si = 0; si < in.size(); si++) {
+            if ((si & 255) == 0) ctx.qc.check();
+            Series s = in.get(si);
+            int g = seriesGroup[si];
+            int[] so = new int[s.n];
+            int step = -1;
+            for (int k = 0; k < s.n; k++) {
+                long tk = s.t[k];
+                step++;
+                if (start + step * interval != tk) step = (int) ((tk - start) / interval);
+                so[k] = step;
+                off[g * steps + step + 1]++;
+            }
+            stepOf[si] = so;
+            if (s.n > 0) {
+                int ls = so[s.n - 1];
+                if (ls > lastStep[g]) { lastStep[g] = ls; drop[g] = s.dropName; }
+                else if (ls == lastStep[g] && s.dropName) drop[g] = true;
+            }
+        }
+        for (int i = 0; i < cells; i++) off[i + 1] += off[i];
+        double[] vals = new double[off[cells]];
+        int[] fillPos = Arrays.copyOf(off, cells);
+        for (int si = 0; si < in.size(); si++) {
+            Series s = in.get(si);
+            int base = seriesGroup[si] * steps;
+            int[] so = stepOf[si];
+            for (int k = 0; k < s.n; k++) vals[fillPos[base + so[k]]++] = s.f[k];
+        }
+        Mat out = new Mat(ng);
+        long total = 0;
+        for (int g = 0; g < ng; g++) {
+            if ((g & 63) == 0) ctx.qc.check();
+            Series o = null;
+            for (int st = 0; st < steps; st++) {
+                int from = off[g * steps + st], to = off[g * steps + st + 1];
+                if (to == from) continue;
+                double v = quantile(param[st], vals, from, to - from);
+                if (o == null) o = new Series(groupLabels.get(g), drop[g], steps);
+                o.add(ts(st), v);
+                total++;
+            }
+            if (o != null) out.add(o);
+        }
+        ctx.addSamples(total);
         return out;
     }
 
@@ -943,6 +1005,21 @@ final class Evaluator {
         return v[(int) lowerIndex] * (1 - weight) + v[(int) upperIndex] * weight;
     }
 
+    /** quantile over v[from..from+n), sorting that slice in place. */
+    static double quantile(double q, double[] v, int from, int n) {
+        if (n == 0 || Double.isNaN(q)) return Double.NaN;
+        if (q < 0) return Double.NEGATIVE_INFINITY;
+        if (q > 1) return Double.POSITIVE_INFINITY;
+        int k = from, end = from + n;
+        for (int i = from; i < end; i++) if (Double.isNaN(v[i])) { double t = v[k]; v[k] = v[i]; v[i] = t; k++; }
+        Arrays.sort(v, k, end);
+        double rank = q * (n - 1);
+        double lowerIndex = Math.max(0, Math.floor(rank));
+        double upperIndex = Math.min(n - 1, lowerIndex + 1);
+        double weight = rank - Math.floor(rank);
+        return v[from + (int) lowerIndex] * (1 - weight) + v[from + (int) upperIndex] * weight;
+    }
+
     static void sortNaNFirst(double[] v, int n) {
         int k = 0;
         for (int i = 0; i < n; i++) if (Double.isNaN(v[i])) { double t = v[k]; v[k] = v[i]; v[i] = t; k++; }
@@ -1058,6 +1135,8 @@ final class Evaluator {
         // contiguous row instead of chasing n per-series cursors.
         final int B = 64;
         double[] blockVal = new double[B * n];
+        int[] lastStepOf = new int[n];
+        Arrays.fill(lastStepOf, -1);
         boolean[] blockHas = new boolean[B * n];
         for (int st = 0; st < steps; st++) {
             int row = st % B;
@@ -1068,14 +1147,23 @@ final class Evaluator {
                 for (int si = 0; si < n; si++) {
                     Series s = in.get(si);
                     int c = cur[si];
+                    int guess = lastStepOf[si];
                     while (c < s.n && s.t[c] <= blockEnd) {
-                        long off = s.t[c] - start;
-                        if (off >= 0 && off % interval == 0) {
-                            int r = (int) (off / interval) - st;
+                        long tc = s.t[c];
+                        int stepIdx = guess + 1;
+                        // points normally lie on consecutive steps: avoid the divisions then
+                        if (start + (long) stepIdx * interval != tc) {
+                            long off = tc - start;
+                            stepIdx = (off >= 0 && off % interval == 0) ? (int) (off / interval) : -1;
+                        }
+                        if (stepIdx >= 0) {
+                            guess = stepIdx;
+                            int r = stepIdx - st;
                             if (r >= 0) { blockVal[r * n + si] = s.f[c]; blockHas[r * n + si] = true; }
                         }
                         c++;
                     }
+                    lastStepOf[si] = guess;
                     cur[si] = c;
                 }
             }
