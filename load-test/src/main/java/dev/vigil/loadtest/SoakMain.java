@@ -1,0 +1,175 @@
+package dev.vigil.loadtest;
+
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The soak (docs/reliability.md): the whole stack as child JVMs, a short peak probe, then the
+ * accounting workload at half the measured peak for a bounded time; heap (jstat) and RSS
+ * (/proc) of every service sampled every 10 s into memory.csv, a PNG plot (gnuplot, if
+ * installed), the load report and the loss check at the end.
+ *
+ * <pre>
+ * java -cp load-test/target/classes:load-test/target/lib/* dev.vigil.loadtest.SoakMain \
+ *   [--duration 30m] [--rate R (default: half the probed peak)] [--probe 20s] [--ports 32000] [--out DIR] [--repo .]
+ * </pre>
+ */
+public final class SoakMain {
+    public static void main(String[] args) throws Exception {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            m.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+        }
+        Path repo = Path.of(m.getOrDefault("repo", ".")).toAbsolutePath().normalize();
+        Path out = Path.of(m.getOrDefault("out", "/tmp/vigil-soak-" + System.currentTimeMillis()));
+        Files.createDirectories(out);
+        long durMs = LoadTestMain.parseDuration(m.getOrDefault("duration", "30m"));
+        if (durMs > 3_600_000L) {
+            throw new IllegalArgumentException("--duration at most 60m");
+        }
+        String chdb = m.getOrDefault("chdb", System.getenv("VIGIL_CHDB_LIB"));
+        Path root = Stack.snapshot(repo, out.resolve("snapshot"));
+        String jstat = Path.of(ProcessHandle.current().info().command().orElse("java")).resolveSibling("jstat").toString();
+        try (Stack s = new Stack(root, out.resolve("stack"), Stack.Ports.base(Integer.parseInt(m.getOrDefault("ports", "32000"))), chdb)) {
+            s.startAll(Stack.ALL, 180_000);
+            double rate;
+            Map<String, Object> probe = null;
+            if (m.containsKey("rate")) {
+                rate = Double.parseDouble(m.get("rate"));
+            } else {
+                long probeMs = LoadTestMain.parseDuration(m.getOrDefault("probe", "20s"));
+                LoadTestMain.Options po = new LoadTestMain.Options(URI.create(s.gatewayUrl()), s.apiKey, 200_000, 500, probeMs, 8, "json", "accounting",
+                        0, 200, null, true, 0, null, "probe" + Long.toString(System.currentTimeMillis() % 1_000_000, 36), 10_000, 10_000, false, true, false);
+                LoadTestMain.Report pr = new LoadTestMain(po).run();
+                probe = pr.json();
+                long peak = ((Number) probe.get("accepted_events_per_sec")).longValue();
+                rate = Math.max(500, peak / 2.0);
+                System.out.printf(Locale.ROOT, "soak: peak probe accepted %,d ev/s; soaking at %,.0f ev/s%n", peak, rate);
+                Thread.sleep(30_000); // let the aggregator drain the probe
+            }
+            String run = "soak" + Long.toString(System.currentTimeMillis() % 100_000_000L, 36);
+            LoadTestMain.Options o = new LoadTestMain.Options(URI.create(s.gatewayUrl()), s.apiKey, rate, 500, durMs, 8, "json", "accounting", 0,
+                    2000, null, true, 0, out.resolve("soak-ledger.json"), run, 90_000, 10_000, true, true, false);
+            LoadTestMain lt = new LoadTestMain(o);
+            List<String> csv = new ArrayList<>();
+            csv.add("t_s," + String.join(",", Stack.ALL.stream().map(n -> n + "_heap_mib," + n + "_rss_mib").toList()));
+            long t0 = System.currentTimeMillis();
+            Thread sampler = Thread.ofPlatform().daemon().name("soak-sampler").start(() -> {
+                while (!Thread.currentThread().isInterrupted()) {
+                    StringBuilder row = new StringBuilder(Long.toString((System.currentTimeMillis() - t0) / 1000));
+                    for (String n : Stack.ALL) {
+                        row.append(',').append(String.format(Locale.ROOT, "%.1f", heapMiB(jstat, s.pid(n))))
+                                .append(',').append(String.format(Locale.ROOT, "%.1f", s.rssKiB(n) / 1024.0));
+                    }
+                    synchronized (csv) {
+                        csv.add(row.toString());
+                        try {
+                            Files.write(out.resolve("memory.csv"), csv);
+                        } catch (Exception ignored) {
+                            // next time
+                        }
+                    }
+                    try {
+                        Thread.sleep(10_000);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+            LoadTestMain.Report rep = lt.run();
+            sampler.interrupt();
+            sampler.join(15_000);
+            System.out.print(rep.text());
+            lt.ledger.write(out.resolve("soak-ledger.json"));
+            LossCheck.Result r = LossCheck.await(() -> LossCheck.compare(lt.ledger, "sql", LossCheck.readSql(s.clickhouseUrl(), s.tenant, run)), 600_000);
+            System.out.print(r.text());
+            Map<String, Object> summary = new LinkedHashMap<>();
+            summary.put("rate", rate);
+            summary.put("duration_s", durMs / 1000);
+            summary.put("probe", probe);
+            summary.put("load", rep.json());
+            summary.put("loss", r.json());
+            summary.put("memory", flatness(csv));
+            Files.writeString(out.resolve("soak-summary.json"), FaultMain.JSON.writeValueAsString(summary));
+            plot(out);
+            System.out.println("SOAK-SUMMARY " + FaultMain.JSON.copy().disable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+                    .writeValueAsString(summary));
+        }
+    }
+
+    /** Heap used (S0U+S1U+EU+OU) in MiB via jstat, or -1. */
+    static double heapMiB(String jstat, long pid) {
+        try {
+            Process p = new ProcessBuilder(jstat, "-gc", Long.toString(pid)).redirectErrorStream(true).start();
+            String outp = new String(p.getInputStream().readAllBytes());
+            p.waitFor(10, TimeUnit.SECONDS);
+            String[] lines = outp.trim().split("\n");
+            String[] h = lines[0].trim().split("\\s+");
+            String[] v = lines[lines.length - 1].trim().split("\\s+");
+            double kb = 0;
+            for (int i = 0; i < h.length; i++) {
+                if (List.of("S0U", "S1U", "EU", "OU").contains(h[i])) {
+                    kb += Double.parseDouble(v[i]);
+                }
+            }
+            return kb / 1024.0;
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    /** Per column: mean of the second fifth vs mean of the last fifth of the samples (the first fifth is warm-up). */
+    static Map<String, Object> flatness(List<String> csv) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        List<String> rows;
+        synchronized (csv) {
+            rows = new ArrayList<>(csv);
+        }
+        if (rows.size() < 6) {
+            return out;
+        }
+        String[] head = rows.get(0).split(",");
+        List<double[]> data = rows.subList(1, rows.size()).stream().map(r -> java.util.Arrays.stream(r.split(",")).mapToDouble(Double::parseDouble).toArray()).toList();
+        int n = data.size();
+        for (int c = 1; c < head.length; c++) {
+            final int col = c;
+            double early = data.subList(n / 5, 2 * n / 5).stream().mapToDouble(d -> d[col]).average().orElse(0);
+            double late = data.subList(4 * n / 5, n).stream().mapToDouble(d -> d[col]).average().orElse(0);
+            double max = data.stream().mapToDouble(d -> d[col]).max().orElse(0);
+            out.put(head[c], Map.of("early_mean", Math.round(early), "late_mean", Math.round(late), "max", Math.round(max),
+                    "change_pct", early == 0 ? 0 : Math.round((late - early) / early * 1000) / 10.0));
+        }
+        return out;
+    }
+
+    /** memory.png from memory.csv with gnuplot, when installed (apt-get install gnuplot-nox). */
+    static void plot(Path out) {
+        try {
+            String[] names = Stack.ALL.toArray(String[]::new);
+            StringBuilder g = new StringBuilder();
+            g.append("set terminal png size 1200,700\nset output '").append(out.resolve("memory.png")).append("'\n");
+            g.append("set datafile separator ','\nset key outside right\nset xlabel 'seconds'\nset ylabel 'MiB'\n");
+            g.append("set title 'Vigil soak: heap used (solid) and RSS (dashed) per service'\nplot ");
+            for (int i = 0; i < names.length; i++) {
+                int heapCol = 2 + 2 * i;
+                g.append(i == 0 ? "" : ", ").append("'").append(out.resolve("memory.csv")).append("' using 1:").append(heapCol)
+                        .append(" skip 1 with lines lw 2 lc ").append(i + 1).append(" title '").append(names[i]).append(" heap'");
+                g.append(", '").append(out.resolve("memory.csv")).append("' using 1:").append(heapCol + 1)
+                        .append(" skip 1 with lines dt 2 lc ").append(i + 1).append(" title '").append(names[i]).append(" RSS'");
+            }
+            g.append('\n');
+            Files.writeString(out.resolve("memory.gp"), g.toString());
+            Process p = new ProcessBuilder("gnuplot", out.resolve("memory.gp").toString()).inheritIO().start();
+            p.waitFor(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            System.out.println("soak: no plot (" + e.getMessage() + "); install gnuplot-nox");
+        }
+    }
+}
