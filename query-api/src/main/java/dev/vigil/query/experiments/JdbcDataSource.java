@@ -34,6 +34,12 @@ public final class JdbcDataSource implements DataSource {
         props.setProperty("socket_timeout", "120000");
     }
 
+    /** As above with extra driver properties (e.g. {@code socket_timeout} in ms). */
+    public JdbcDataSource(String url, String user, String password, Properties extra) {
+        this(url, user, password);
+        props.putAll(extra);
+    }
+
     public String url() {
         return url;
     }

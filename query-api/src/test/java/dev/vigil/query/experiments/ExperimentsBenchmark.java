@@ -49,7 +49,9 @@ public final class ExperimentsBenchmark {
         try {
             JdbcDataSource root = new JdbcDataSource(base + "/default", "default", "");
             SchemaFixture.exec(root, "CREATE DATABASE IF NOT EXISTS vigil_bench");
-            JdbcDataSource ds = new JdbcDataSource(base + "/vigil_bench", "default", "");
+            var longTimeout = new java.util.Properties();
+            longTimeout.setProperty("socket_timeout", "3600000"); // bulk generation on a busy machine
+            JdbcDataSource ds = new JdbcDataSource(base + "/vigil_bench", "default", "", longTimeout);
             for (String ddl : SchemaFixture.DDL) SchemaFixture.exec(ds, ddl);
             SchemaFixture.exec(ds, ExperimentRegistry.DDL);
             Instant now = Instant.now();
@@ -131,7 +133,7 @@ public final class ExperimentsBenchmark {
     }
 
     static void generate(JdbcDataSource ds, long units, int experiments) throws Exception {
-        long chunk = 2_000_000;
+        long chunk = 1_000_000;
         for (long off = 0; off < units; off += chunk) {
             long n = Math.min(chunk, units - off);
             String src = "SELECT number AS u, concat('exp-', toString(u % " + experiments + ")) AS exp, "
