@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Renders docs/benchmarks.md from the results directory of ./bench (stdout)."""
+import json
+import os
+import re
+import sys
+
+out, mode = sys.argv[1], sys.argv[2]
+
+
+def read(name, default=""):
+    p = os.path.join(out, name)
+    return open(p).read() if os.path.exists(p) else default
+
+
+def kv(text):
+    d = {}
+    for part in re.split(r"\n| (?=\w+=)", text.strip()):
+        if "=" in part:
+            k, v = part.split("=", 1)
+            d[k.strip()] = v.strip()
+    return d
+
+
+def status(step):
+    s = read(step + ".status").strip() or "not run"
+    load = kv(read(step + ".load"))
+    return s, load
+
+
+machine = kv(read("machine.txt"))
+p = print
+p("# Benchmarks")
+p()
+p("Produced by `./bench` (" + ("quick mode: short phases, figures less stable" if mode == "quick" else mode) + "); "
+  "raw results of this run: `" + out + "` (not committed). Every ratio compares two figures measured in the same run "
+  "on the same machine. Do not edit by hand: rerun `./bench`.")
+p()
+p("## Machine")
+p()
+p("| | |")
+p("|---|---|")
+for k in ("cpu_model", "cpus", "mem_total", "kernel", "java", "date", "git"):
+    p(f"| {k} | {machine.get(k, '?')} |")
+p()
+loads = []
+for step in ("gateway", "aggregator", "query", "jmh"):
+    s, load = status(step)
+    if load:
+        loads.append((step, s, load))
+p("Load average (1/5/15 min) before and after each step. The machine has "
+  f"{machine.get('cpus', '?')} cores and is shared with other engineers' builds and tests; a 1-minute load average "
+  "above the core count means the figures below were taken **under CPU contention** and understate what the code can do "
+  "on a quiet machine.")
+p()
+p("| step | status | load before | load after | seconds |")
+p("|---|---|---|---|---|")
+for step, s, load in loads:
+    p(f"| {step} | {s} | {load.get('load_before', '?')} | {load.get('load_after', '?')} | {load.get('seconds', '?')} |")
+p()
+
+# --- gateway ---------------------------------------------------------------------------------------
+p("## Gateway beside Kafka's ProducerPerformance")
+p()
+g = None
+try:
+    g = json.load(open(os.path.join(out, "gateway", "summary.json")))
+except Exception:
+    pass
+if g:
+    p("`load-test/bench-gateway.sh`: a broker, then `org.apache.kafka.tools.ProducerPerformance` (200-byte records, the "
+      "gateway's producer settings: acks=all, idempotence, linger 5 ms, batch 256 KiB, lz4), then the gateway under the "
+      "open-loop generator (`--mix inference`, batches of 500, 16 connections): peak (offered 1,000,000 ev/s), half the "
+      "peak (latency), twice the peak (heap).")
+    p()
+    p("| figure | value |")
+    p("|---|---|")
+    p(f"| ProducerPerformance | {g['producer_performance_records_per_sec']:,.0f} records/s, {g['producer_performance_mb_per_sec']} MB/s |")
+    p(f"| gateway peak | {g['gateway_peak_events_per_sec']:,} events/s accepted ({g['gateway_peak_body_bytes_per_sec'] / 1e6:.1f} MB/s of request bodies) |")
+    p(f"| **ratio** gateway event bytes/s (events/s x 200 B) : ProducerPerformance bytes/s | **{g['ratio_gateway_vs_producer_performance']}** |")
+    lat = g["half_peak_latency_ms"]
+    p(f"| latency at half the peak ({g['half_peak_rate']:,.0f} ev/s offered) | p50 {lat['p50']} ms, p90 {lat['p90']} ms, p99 {lat['p99']} ms, max {lat['pmax']} ms |")
+    p(f"| at twice the peak ({g['double_peak_rate']:,.0f} ev/s offered) | {g['double_peak_accepted_events_per_sec']:,} ev/s accepted, statuses {g['double_peak_statuses']}, gateway heap at most {g['double_peak_max_heap_used_mib']} MiB |")
+else:
+    p("Not measured in this run (" + status("gateway")[0] + "; see `" + out + "/gateway.txt`).")
+p()
+
+# --- aggregator --------------------------------------------------------------------------------------
+p("## Aggregator beside Kafka's ConsumerPerformance")
+p()
+agg = read("aggregator.txt")
+m = re.search(r"consumed\+aggregated (\d+) events in ([\d.]+) s = (\d+) events/s; consumed, rolled up and stored in ClickHouse in ([\d.]+) s = (\d+) events/s", agg)
+cp = re.search(r"ConsumerPerformance: (.*)", agg)
+cp_rate = None
+if cp:
+    toks = [t for t in re.split(r"[,\s]+", cp.group(1)) if t]
+    heads = [t for t in toks if re.search(r"[a-zA-Z]", t) and not re.match(r"^\d{4}-", t)]
+    vals = toks[len(heads):]
+    # ConsumerPerformance prints a header row then a value row (start/end times contain a date and a time)
+    try:
+        idx = heads.index("nMsg.sec")
+        numeric = [v for v in vals if re.match(r"^-?[\d.]+$", v)]
+        # the value row has two leading timestamps (date + time each) before the numeric fields
+        cp_rate = float(numeric[idx - 2]) if len(numeric) >= idx - 1 else None
+    except (ValueError, IndexError):
+        cp_rate = None
+if m:
+    p("`aggregator/bench.sh " + str(m.group(1)) + "`: events produced to a topic (4 partitions, 1,000 series), then Kafka's "
+      "`ConsumerPerformance` reads them, then one aggregator job consumes, decodes, deduplicates, pre-aggregates and stores "
+      "them in the embedded ClickHouse.")
+    p()
+    p("| figure | events/s |")
+    p("|---|---|")
+    if cp_rate:
+        p(f"| ConsumerPerformance | {cp_rate:,.0f} |")
+    p(f"| aggregator, consumed and pre-aggregated | {int(m.group(3)):,} |")
+    p(f"| aggregator, consumed, rolled up and stored in ClickHouse (end to end) | {int(m.group(5)):,} |")
+    if cp_rate:
+        p(f"| **ratio** aggregator end to end : ConsumerPerformance | **{int(m.group(5)) / cp_rate:.3f}** |")
+    p()
+    p("Raw lines:")
+    p()
+    p("```")
+    for line in agg.splitlines():
+        if re.match(r"^(produced|ConsumerPerformance|aggregator|rows stored|load average)", line):
+            p(line)
+    p("```")
+else:
+    p("Not measured in this run (" + status("aggregator")[0] + "; see `" + out + "/aggregator.txt`).")
+p()
+
+# --- query ---------------------------------------------------------------------------------------------
+p("## PromQL query latency beside hand-written SQL")
+p()
+q = read("query.txt")
+rows = [l for l in q.splitlines() if l.startswith("|")]
+if rows:
+    p("`query-api/bench.sh`: range queries over 1,000 event series for 24 h at a 60 s step through the PromQL engine "
+      "and the ClickHouse storage, beside the equivalent hand-written ClickHouse SQL, same session.")
+    p()
+    for l in q.splitlines():
+        if l.startswith("BENCH"):
+            p("- " + l)
+    p()
+    for l in rows:
+        p(l)
+else:
+    p("Not measured in this run (" + status("query")[0] + "; see `" + out + "/query.txt`).")
+p()
+
+# --- JMH ---------------------------------------------------------------------------------------------------
+p("## JMH microbenchmarks (hot paths)")
+p()
+try:
+    jmh = json.load(open(os.path.join(out, "jmh.json")))
+except Exception:
+    jmh = []
+desc = {
+    "decodeEvents": "gateway: decode + validate `/v1/events` JSON (EventJsonParser, 500-event batches); ops = events",
+    "histogramInsert": "log-bucket histogram insertion (LogHistogram.add); ops = values",
+    "histogramKey": "LogBuckets.key alone; ops = values",
+    "promqlSumByRate": "PromQL `sum by (model) (rate(x[5m]))`, 1,000 series x 1 h, step 60 s (in-memory storage); ops = queries",
+    "promqlInstantTopk": "PromQL instant `topk(5, increase(x[10m]))` over 1,000 series; ops = queries",
+    "accumulate": "rollup accumulation per Kafka record (RecordCodec decode, series id, dedup hash, count/sum/min/max/histogram per series, measure, bucket); ops = records",
+}
+if jmh:
+    p("`java -cp 'load-test/target/classes:load-test/target/lib/*' org.openjdk.jmh.Main 'dev.vigil.loadtest.jmh.*'` "
+      "(JMH 1.37; throughput, one fork, " + ("short warm-up" if mode == "quick" else "2 x 2 s warm-up, 3 x 2 s measurement") + ").")
+    p()
+    p("| benchmark | what | score | error (99.9%) |")
+    p("|---|---|---:|---:|")
+    for b in jmh:
+        name = b["benchmark"].rsplit(".", 1)[1]
+        pm = b["primaryMetric"]
+        err = pm.get("scoreError")
+        try:
+            err_s = f"± {float(err):,.0f}"
+            if err_s == "± nan":
+                err_s = "-"
+        except (TypeError, ValueError):
+            err_s = "-"
+        p(f"| {b['benchmark'].replace('dev.vigil.loadtest.jmh.', '')} | {desc.get(name, '')} | {pm['score']:,.0f} {pm['scoreUnit']} | {err_s} |")
+else:
+    p("Not measured in this run (" + status("jmh")[0] + ").")
+p()
+p("## Reproduce")
+p()
+p("```")
+p("./bench          # full run, rewrites this page")
+p("./bench quick    # smoke run")
+p("./bench jmh      # microbenchmarks only")
+p("```")
