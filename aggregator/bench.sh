@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 export MAVEN_OPTS="${MAVEN_OPTS:---sun-misc-unsafe-memory-access=allow}"
 export VIGIL_CHDB_LIB="${VIGIL_CHDB_LIB:-$(scripts/fetch-chdb.sh)}"
-mvn -B -q -pl aggregator test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/bench.cp >/dev/null
+mvn -B -q -pl common,aggregator -am test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/bench.cp >/dev/null
 CP="aggregator/target/test-classes:aggregator/target/classes:$(cat aggregator/target/bench.cp)"
 JFR_OPTS=()
 if [[ "${JFR:-0}" == 1 ]]; then JFR_OPTS=(-XX:StartFlightRecording=filename=aggregator/target/bench.jfr,settings=profile); fi

@@ -18,20 +18,105 @@ import dev.vigil.common.histogram.LogBuckets;
  * directly. Encoded once into insert blocks ({@link #encode}); a retry resends the same blocks.
  */
 final class FlushBuffer {
-    record SeriesKey(String tenant, byte kind, String name, String measure, long seriesId, long bucketSec) {
+    /**
+     * The identity of a series row apart from measure and bucket: tenant, kind, name, series id
+     * (which stands for the labels, as before: the labels are those of the first value). The
+     * consumer thread interns these so that lookups compare references; equality falls back to
+     * the content, so two instances of the same series (e.g. after a cache reset) still merge.
+     */
+    static final class SeriesRef {
+        final String tenant;
+        final byte kind;
+        final String name;
+        final long seriesId;
+        final SortedMap<String, String> labels;
+        final int hash;
+
+        SeriesRef(String tenant, byte kind, String name, long seriesId, SortedMap<String, String> labels) {
+            this.tenant = tenant;
+            this.kind = kind;
+            this.name = name;
+            this.seriesId = seriesId;
+            this.labels = labels;
+            this.hash = (Long.hashCode(seriesId) * 31 + tenant.hashCode()) * 31 + name.hashCode() * 7 + kind;
+        }
+
+        boolean sameSeries(SeriesRef o) {
+            return this == o || (seriesId == o.seriesId && kind == o.kind && hash == o.hash && tenant.equals(o.tenant) && name.equals(o.name));
+        }
     }
 
-    static final class SeriesAgg {
-        final SortedMap<String, String> labels;
+    /** One row: the totals of one (series, measure, bucket), with its histogram inline. */
+    static final class SeriesAgg extends Hist {
+        final SeriesRef ref;
+        final String measure;
+        final long bucketSec;
         long count;
         double sum;
         double sumSq;
         double min = Double.POSITIVE_INFINITY;
         double max = Double.NEGATIVE_INFINITY;
-        IntLongMap hist;
 
-        SeriesAgg(SortedMap<String, String> labels) {
-            this.labels = labels;
+        SeriesAgg(SeriesRef ref, String measure, long bucketSec) {
+            this.ref = ref;
+            this.measure = measure;
+            this.bucketSec = bucketSec;
+        }
+
+        void add(double value, boolean withHist) {
+            count++;
+            sum += value;
+            sumSq += value * value;
+            if (value < min) {
+                min = value;
+            }
+            if (value > max) {
+                max = value;
+            }
+            if (withHist) {
+                addKey(FastBuckets.key(value));
+            }
+        }
+    }
+
+    /**
+     * The rows of one (series, bucket): the event count row (measure "") and one row per
+     * measure, found by position first (events of a series usually carry the same measures in
+     * the same order), then by name.
+     */
+    static final class Group {
+        final SeriesRef ref;
+        final long bucketSec;
+        final SeriesAgg countRow;
+        SeriesAgg[] rows = new SeriesAgg[2];
+        int n;
+
+        Group(SeriesRef ref, long bucketSec) {
+            this.ref = ref;
+            this.bucketSec = bucketSec;
+            this.countRow = new SeriesAgg(ref, "", bucketSec);
+        }
+
+        /** The row of {@code measure}, the {@code hint}-th measure of its event; null if new (see {@link FlushBuffer#row}). */
+        SeriesAgg find(String measure, int hint) {
+            SeriesAgg[] r = rows;
+            if (hint < n) {
+                SeriesAgg a = r[hint];
+                if (a.measure == measure) {
+                    return a;
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                if (r[i].measure == measure) {
+                    return r[i];
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                if (r[i].measure.equals(measure)) {
+                    return r[i];
+                }
+            }
+            return null;
         }
     }
 
@@ -44,7 +129,10 @@ final class FlushBuffer {
     static final byte KIND_EVENT = 1;
     static final byte KIND_SAMPLE = 2;
 
-    final Map<SeriesKey, SeriesAgg> series = new HashMap<>();
+    /** Series rows grouped by (ref, bucket): open addressing, slots hold the groups. */
+    private Group[] table = new Group[256];
+    private int groups;
+    private int seriesSize;
     final Map<UnitKey, double[]> units = new HashMap<>();
     final Map<ExposureKey, long[]> exposures = new HashMap<>();
     final RowBinary samples = new RowBinary(256);
@@ -54,31 +142,85 @@ final class FlushBuffer {
     long maxEventMs = Long.MIN_VALUE;
 
     int keys() {
-        return series.size() + units.size() + exposures.size() + samples.rows();
+        return seriesSize + units.size() + exposures.size() + samples.rows();
     }
 
     boolean isEmpty() {
         return records == 0;
     }
 
+    int seriesRows() {
+        return seriesSize;
+    }
+
+    /** The group of (series, bucket), created empty (with its count row) if new. */
+    Group group(SeriesRef ref, long bucketSec) {
+        Group[] t = table;
+        int mask = t.length - 1;
+        int i = slot(ref, bucketSec, mask);
+        while (true) {
+            Group g = t[i];
+            if (g == null) {
+                g = new Group(ref, bucketSec);
+                t[i] = g;
+                seriesSize++;
+                if (++groups * 2 > t.length) {
+                    grow();
+                }
+                return g;
+            }
+            if (g.bucketSec == bucketSec && g.ref.sameSeries(ref)) {
+                return g;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    private static int slot(SeriesRef ref, long bucketSec, int mask) {
+        long h = ((long) ref.hash ^ bucketSec * 0xC2B2AE3D27D4EB4FL) * 0x9E3779B97F4A7C15L;
+        return (int) (h ^ h >>> 29) & mask;
+    }
+
+    /** The row of {@code measure} in {@code g} (the {@code hint}-th measure of its event), created empty if new. */
+    SeriesAgg row(Group g, String measure, int hint) {
+        SeriesAgg a = g.find(measure, hint);
+        if (a == null) {
+            a = new SeriesAgg(g.ref, measure, g.bucketSec);
+            if (g.n == g.rows.length) {
+                g.rows = java.util.Arrays.copyOf(g.rows, g.n * 2);
+            }
+            g.rows[g.n++] = a;
+            seriesSize++;
+        }
+        return a;
+    }
+
+    /** The row of (series, measure, bucket), created empty if new. {@code measure} "" is the event count row. */
+    SeriesAgg series(SeriesRef ref, String measure, long bucketSec) {
+        Group g = group(ref, bucketSec);
+        return measure.isEmpty() ? g.countRow : row(g, measure, 0);
+    }
+
+    private void grow() {
+        Group[] old = table;
+        table = new Group[old.length * 2];
+        int mask = table.length - 1;
+        for (Group g : old) {
+            if (g == null) {
+                continue;
+            }
+            int i = slot(g.ref, g.bucketSec, mask);
+            while (table[i] != null) {
+                i = (i + 1) & mask;
+            }
+            table[i] = g;
+        }
+    }
+
+    /** Slow path (samples, legacy event decoding): a new ref per call, merged by content. */
     void addSeries(String tenant, byte kind, String name, String measure, long seriesId, long bucketSec,
                    SortedMap<String, String> labels, double value, boolean withHist) {
-        SeriesAgg a = series.computeIfAbsent(new SeriesKey(tenant, kind, name, measure, seriesId, bucketSec), k -> new SeriesAgg(labels));
-        a.count++;
-        a.sum += value;
-        a.sumSq += value * value;
-        if (value < a.min) {
-            a.min = value;
-        }
-        if (value > a.max) {
-            a.max = value;
-        }
-        if (withHist) {
-            if (a.hist == null) {
-                a.hist = new IntLongMap();
-            }
-            a.hist.add(LogBuckets.key(value), 1);
-        }
+        series(new SeriesRef(tenant, kind, name, seriesId, labels), measure, bucketSec).add(value, withHist);
     }
 
     void addUnit(String tenant, String experiment, String variant, String type, String measure, String unit, int day, double value) {
@@ -108,22 +250,29 @@ final class FlushBuffer {
     static final List<String> SAMPLE_COLUMNS = List.of("tenant", "name", "series_id", "labels", "ts", "value");
     static final List<String> SEEN_COLUMNS = List.of("job", "topic", "partition", "offset", "ts", "id_hi", "id_lo");
 
+    private static void writeRow(RowBinary rb, SeriesAgg a) {
+        SeriesRef k = a.ref;
+        rb.str(k.tenant).u8(k.kind).str(k.name).str(a.measure).i64(k.seriesId).i32((int) a.bucketSec)
+                .strMap(k.labels).i64(a.count).f64(a.sum).f64(a.sumSq).f64(a.min).f64(a.max);
+        a.writeHist(rb);
+        rb.endRow();
+    }
+
     /** The non-empty data blocks of this flush (not the flush-log rows). */
     List<Block> encode() {
         List<Block> out = new ArrayList<>(5);
-        if (!series.isEmpty()) {
-            RowBinary rb = new RowBinary(series.size() * 96);
-            for (Map.Entry<SeriesKey, SeriesAgg> e : series.entrySet()) {
-                SeriesKey k = e.getKey();
-                SeriesAgg a = e.getValue();
-                rb.str(k.tenant()).u8(k.kind()).str(k.name()).str(k.measure()).i64(k.seriesId()).i32((int) k.bucketSec())
-                        .strMap(a.labels).i64(a.count).f64(a.sum).f64(a.sumSq).f64(a.min).f64(a.max);
-                if (a.hist == null) {
-                    rb.leb128(0);
-                } else {
-                    a.hist.writeTo(rb);
+        if (seriesSize > 0) {
+            RowBinary rb = new RowBinary(seriesSize * 96);
+            for (Group g : table) {
+                if (g == null) {
+                    continue;
                 }
-                rb.endRow();
+                if (g.countRow.count > 0) {
+                    writeRow(rb, g.countRow);
+                }
+                for (int i = 0; i < g.n; i++) {
+                    writeRow(rb, g.rows[i]);
+                }
             }
             out.add(new Block(Migrations.ROLLUP_10S, SERIES_COLUMNS, rb));
         }

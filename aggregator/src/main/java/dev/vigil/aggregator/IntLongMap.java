@@ -59,6 +59,19 @@ final class IntLongMap {
         return size;
     }
 
+    /** The keys, ascending. */
+    int[] sortedKeys() {
+        int[] ks = new int[size];
+        int j = 0;
+        for (int k : keys) {
+            if (k != EMPTY) {
+                ks[j++] = k;
+            }
+        }
+        Arrays.sort(ks);
+        return ks;
+    }
+
     /** Writes the map as RowBinary Map(Int32, UInt64), keys ascending (deterministic bytes). */
     void writeTo(RowBinary rb) {
         int[] ks = new int[size];

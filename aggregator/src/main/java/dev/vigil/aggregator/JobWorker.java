@@ -71,9 +71,11 @@ public final class JobWorker implements AutoCloseable {
         final ArrayDeque<Long> forced = new ArrayDeque<>();
         FlushBuffer buf = new FlushBuffer();
         long bufStartedNanos;
+        final byte[] topicUtf8;
 
         PartitionState(TopicPartition tp) {
             this.tp = tp;
+            this.topicUtf8 = tp.topic().getBytes(StandardCharsets.UTF_8);
         }
     }
 
@@ -108,6 +110,20 @@ public final class JobWorker implements AutoCloseable {
     private long rateWindowStartNanos = System.nanoTime();
     private long rateWindowStartCount;
     private KafkaConsumer<byte[], byte[]> consumer;
+    private volatile boolean flushRequested;
+    // hot-path state, consumer thread only
+    private final boolean isEvents;
+    private final boolean hasSeries;
+    private final boolean hasExperiments;
+    private final boolean hasExposures;
+    private final boolean hasRaw;
+    private final byte[] jobUtf8;
+    private final EventScratch scratch = new EventScratch();
+    private final SeriesCache seriesCache = new SeriesCache(1 << 20);
+    private final Utf8Interner measureNames = new Utf8Interner(4096);
+    private final long[] idHash = new long[2];
+    private final byte[][] lastMeasureBytes = new byte[8][];
+    private final String[] lastMeasure = new String[8];
 
     private final Counter consumed;
     private final Counter duplicates;
@@ -127,6 +143,12 @@ public final class JobWorker implements AutoCloseable {
         this.flushIntervalNanos = this.spec.flushIntervalDuration().toNanos();
         this.allow = new java.util.HashSet<>(this.spec.labelAllowList());
         this.limiter = new SeriesLimiter(this.spec.name(), s.limits(), s.registry(), s.seriesWindowMs());
+        this.isEvents = "events".equals(this.spec.kind());
+        this.hasSeries = this.spec.has("series");
+        this.hasExperiments = this.spec.has("experiments");
+        this.hasExposures = this.spec.has("exposures");
+        this.hasRaw = this.spec.has("raw");
+        this.jobUtf8 = this.spec.name().getBytes(StandardCharsets.UTF_8);
         String job = this.spec.name();
         var reg = s.registry();
         consumed = Counter.builder("vigil_aggregator_records_consumed").tag("job", job).register(reg);
@@ -169,7 +191,9 @@ public final class JobWorker implements AutoCloseable {
             p.put(ConsumerConfig.GROUP_ID_CONFIG, s.groupPrefix() + spec.name());
             p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
             p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-            p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
+            p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "20000");
+            p.put(ConsumerConfig.FETCH_MIN_BYTES_CONFIG, String.valueOf(256 * 1024));
+            p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "100");
             p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(32 * 1024 * 1024));
             p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(8 * 1024 * 1024));
             p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -185,8 +209,21 @@ public final class JobWorker implements AutoCloseable {
                 recoverPartitions();
                 backpressure();
                 ConsumerRecords<byte[], byte[]> recs = consumer.poll(Duration.ofMillis(50));
-                for (ConsumerRecord<byte[], byte[]> r : recs) {
-                    process(r);
+                for (TopicPartition tp : recs.partitions()) {
+                    PartitionState st = parts.get(tp);
+                    if (st == null || st.recovering) {
+                        continue;
+                    }
+                    int n = 0;
+                    for (ConsumerRecord<byte[], byte[]> r : recs.records(tp)) {
+                        if (process(st, r)) {
+                            n++;
+                        }
+                    }
+                    if (n > 0) {
+                        consumed.increment(n);
+                        consumedCount.addAndGet(n);
+                    }
                 }
                 afterPoll();
             }
@@ -386,10 +423,10 @@ public final class JobWorker implements AutoCloseable {
         }
     }
 
-    private void process(ConsumerRecord<byte[], byte[]> r) {
-        PartitionState st = parts.get(new TopicPartition(r.topic(), r.partition()));
-        if (st == null || st.recovering || r.offset() < st.next) {
-            return;
+    /** One record of the partition {@code st}; false if it was skipped (already read). */
+    private boolean process(PartitionState st, ConsumerRecord<byte[], byte[]> r) {
+        if (r.offset() < st.next) {
+            return false;
         }
         while (!st.forced.isEmpty() && st.forced.peekFirst() <= r.offset()) {
             cut(st, st.forced.pollFirst());
@@ -399,9 +436,7 @@ public final class JobWorker implements AutoCloseable {
         }
         st.watermark = Math.max(st.watermark, r.timestamp());
         st.buf.records++;
-        consumed.increment();
-        consumedCount.incrementAndGet();
-        if ("events".equals(spec.kind())) {
+        if (isEvents) {
             handleEvent(st, r);
         } else {
             handleSample(st, r);
@@ -410,10 +445,23 @@ public final class JobWorker implements AutoCloseable {
         if (st.forced.isEmpty() && (st.buf.records >= spec.maxRecordsPerFlush() || st.buf.keys() >= s.maxKeysPerFlush())) {
             cut(st, st.next);
         }
+        return true;
+    }
+
+    /**
+     * Asks the consumer thread to cut every partition's pending records into a flush now (at
+     * the current position, a boundary like any other) instead of waiting for flush_interval.
+     */
+    public void requestFlush() {
+        flushRequested = true;
     }
 
     private void afterPoll() {
         long now = System.nanoTime();
+        boolean flushNow = flushRequested;
+        if (flushNow) {
+            flushRequested = false;
+        }
         for (PartitionState st : parts.values()) {
             if (st.recovering) {
                 continue;
@@ -424,7 +472,7 @@ public final class JobWorker implements AutoCloseable {
                     st.forced.pollFirst();
                     cut(st, b);
                 }
-            } else if (!st.buf.isEmpty() && now - st.bufStartedNanos >= flushIntervalNanos) {
+            } else if (!st.buf.isEmpty() && (flushNow || now - st.bufStartedNanos >= flushIntervalNanos)) {
                 cut(st, st.next);
             }
         }
@@ -574,7 +622,115 @@ public final class JobWorker implements AutoCloseable {
         return true;
     }
 
+    /**
+     * The hot path: decodes through {@link RecordCodec#visitEvent} (no Event, no maps, no Strings
+     * for a series seen before) and aggregates through the series cache. Records the fast path
+     * does not cover (experiments with a unit, measures not in encoder order) take
+     * {@link #handleEventDecoded}, which is the reference behaviour this path reproduces.
+     */
     private void handleEvent(PartitionState st, ConsumerRecord<byte[], byte[]> r) {
+        EventScratch e = scratch;
+        try {
+            RecordCodec.visitEvent(r.value(), e);
+        } catch (RuntimeException ex) {
+            deadLetter(st, r, "undecodable", ex.getMessage());
+            return;
+        }
+        if (!e.measuresAscending || (e.unitLen >= 0 && e.experimentCount > 0 && (hasExperiments || hasExposures))) {
+            handleEventDecoded(st, r);
+            return;
+        }
+        long t = e.time;
+        if (!timeOk(st, r, t)) {
+            return;
+        }
+        if (e.tenantLen == 0 || e.typeLen == 0) {
+            deadLetter(st, r, "invalid_event", "empty tenant or type");
+            return;
+        }
+        byte[] b = e.buf;
+        int nm = e.measureCount;
+        for (int i = 0; i < nm; i++) {
+            double v = e.measureVal[i];
+            if (!Double.isFinite(v)) {
+                deadLetter(st, r, "invalid_value", "measure " + measureNames.get(b, e.measureOff[i], e.measureLen[i])
+                        + " is not finite: " + v);
+                return;
+            }
+        }
+        int hash = SeriesCache.hash(e);
+        SeriesCache.Entry info = seriesCache.get(e, hash);
+        if (info == null) {
+            info = newSeries(e, hash, r.value());
+        }
+        if (e.eventIdLen >= 0) {
+            SeriesIds.idHash(info.tenant, b, e.eventIdOff, e.eventIdLen, idHash);
+            long h = idHash[0];
+            long l = idHash[1];
+            if (st.seen.isDuplicate(h, l, r.offset(), st.watermark)) {
+                duplicates.increment();
+                return;
+            }
+            st.seen.accept(h, l, r.offset(), r.timestamp(), st.watermark);
+            st.buf.seenIds.bytes(jobUtf8).bytes(st.topicUtf8).i32(r.partition()).i64(r.offset()).i64(r.timestamp()).i64(h).i64(l).endRow();
+        }
+        if (t > st.buf.maxEventMs) {
+            st.buf.maxEventMs = t;
+        }
+        if (hasSeries) {
+            FlushBuffer.SeriesRef ref = admitted(info);
+            long bucket = Math.floorDiv(t, bucketMs) * spec.bucketSeconds();
+            FlushBuffer buf = st.buf;
+            FlushBuffer.Group g = buf.group(ref, bucket);
+            g.countRow.add(1.0, false);
+            for (int i = 0; i < nm; i++) {
+                buf.row(g, measureName(i, b, e.measureOff[i], e.measureLen[i]), i).add(e.measureVal[i], true);
+            }
+        }
+    }
+
+    /** The measure name at position i: usually the same bytes as at position i of the last record. */
+    private String measureName(int i, byte[] b, int off, int len) {
+        if (i < lastMeasureBytes.length) {
+            byte[] last = lastMeasureBytes[i];
+            if (last != null && last.length == len && java.util.Arrays.equals(last, 0, len, b, off, off + len)) {
+                return lastMeasure[i];
+            }
+            String m = measureNames.get(b, off, len);
+            lastMeasureBytes[i] = java.util.Arrays.copyOfRange(b, off, off + len);
+            lastMeasure[i] = m;
+            return m;
+        }
+        return measureNames.get(b, off, len);
+    }
+
+    /** First sight of a series' bytes (since the cache was last reset): the exact String-based identity. */
+    private SeriesCache.Entry newSeries(EventScratch e, int hash, byte[] value) {
+        Event ev = RecordCodec.decodeEvent(value);
+        SortedMap<String, String> labels = allowed(ev.dims());
+        long sid = SeriesIds.seriesId(ev.type(), labels);
+        FlushBuffer.SeriesRef ref = new FlushBuffer.SeriesRef(ev.tenant(), FlushBuffer.KIND_EVENT, ev.type(), sid, labels);
+        return seriesCache.put(e, hash, ev.tenant(), ev.type(), ref);
+    }
+
+    /** The series' own ref while the limiter admits it, else its tenant and type's overflow series. */
+    private FlushBuffer.SeriesRef admitted(SeriesCache.Entry info) {
+        long epoch = limiter.epoch();
+        if (info.admittedEpoch == epoch) {
+            return info.ref;
+        }
+        if (limiter.admit(info.tenant, info.type, info.ref.seriesId)) {
+            info.admittedEpoch = epoch;
+            return info.ref;
+        }
+        if (info.overflow == null) {
+            info.overflow = new FlushBuffer.SeriesRef(info.tenant, FlushBuffer.KIND_EVENT, info.type, SeriesIds.seriesId(info.type, OVERFLOW), OVERFLOW);
+        }
+        return info.overflow;
+    }
+
+    /** The reference path over a decoded {@link Event}. */
+    private void handleEventDecoded(PartitionState st, ConsumerRecord<byte[], byte[]> r) {
         Event e;
         try {
             e = RecordCodec.decodeEvent(r.value());
@@ -605,14 +761,14 @@ public final class JobWorker implements AutoCloseable {
                 return;
             }
             st.seen.accept(h, l, r.offset(), r.timestamp(), st.watermark);
-            st.buf.seenIds.str(spec.name()).str(r.topic()).i32(r.partition()).i64(r.offset()).i64(r.timestamp()).i64(h).i64(l).endRow();
+            st.buf.seenIds.bytes(jobUtf8).bytes(st.topicUtf8).i32(r.partition()).i64(r.offset()).i64(r.timestamp()).i64(h).i64(l).endRow();
         }
         if (t > st.buf.maxEventMs) {
             st.buf.maxEventMs = t;
         }
         String tenant = e.tenant();
         String type = e.type();
-        if (spec.has("series")) {
+        if (hasSeries) {
             SortedMap<String, String> labels = allowed(e.dims());
             long sid = SeriesIds.seriesId(type, labels);
             if (!limiter.admit(tenant, type, sid)) {
@@ -629,13 +785,13 @@ public final class JobWorker implements AutoCloseable {
         if (unit != null && !e.experiments().isEmpty()) {
             int day = (int) Math.floorDiv(t, 86_400_000L);
             for (Map.Entry<String, String> x : e.experiments().entrySet()) {
-                if (spec.has("experiments")) {
+                if (hasExperiments) {
                     st.buf.addUnit(tenant, x.getKey(), x.getValue(), type, "", unit, day, 1.0);
                     for (Map.Entry<String, Double> m : e.measures().entrySet()) {
                         st.buf.addUnit(tenant, x.getKey(), x.getValue(), type, m.getKey(), unit, day, m.getValue());
                     }
                 }
-                if (spec.has("exposures")) {
+                if (hasExposures) {
                     st.buf.addExposure(tenant, x.getKey(), x.getValue(), unit, t);
                 }
             }
@@ -662,11 +818,11 @@ public final class JobWorker implements AutoCloseable {
             st.buf.maxEventMs = t;
         }
         double v = smp.value();
-        if (spec.has("raw")) {
+        if (hasRaw) {
             long sid = SeriesIds.seriesId(smp.name(), smp.labels());
             st.buf.samples.str(smp.tenant()).str(smp.name()).i64(sid).strMap(smp.labels()).i64(t).f64(v).endRow();
         }
-        if (spec.has("series") && Double.isFinite(v)) {
+        if (hasSeries && Double.isFinite(v)) {
             SortedMap<String, String> labels = allowed(smp.labels());
             long sid = SeriesIds.seriesId(smp.name(), labels);
             if (!limiter.admit(smp.tenant(), smp.name(), sid)) {

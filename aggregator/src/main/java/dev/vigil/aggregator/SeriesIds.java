@@ -54,6 +54,34 @@ public final class SeriesIds {
         return hash(tenant, eventId, 0xC2B2AE3D27D4EB4FL);
     }
 
+    /**
+     * {@link #idHi} and {@link #idLo} of (tenant, the UTF-8 id in {@code b[off, off+len)}) into
+     * {@code out[0..1]}: without a String when the id is ASCII (then chars are bytes), through
+     * one otherwise. Same values as the String methods.
+     */
+    static void idHash(String tenant, byte[] b, int off, int len, long[] out) {
+        for (int i = off; i < off + len; i++) {
+            if (b[i] < 0) {
+                String id = new String(b, off, len, StandardCharsets.UTF_8);
+                out[0] = idHi(tenant, id);
+                out[1] = idLo(tenant, id);
+                return;
+            }
+        }
+        out[0] = asciiHash(tenant, b, off, len, 0x9E3779B97F4A7C15L);
+        out[1] = asciiHash(tenant, b, off, len, 0xC2B2AE3D27D4EB4FL);
+    }
+
+    private static long asciiHash(String tenant, byte[] b, int off, int len, long seed) {
+        long h = seed;
+        h = mixString(h, tenant);
+        h = mix(h, 0xFF);
+        for (int i = off; i < off + len; i++) {
+            h = mix(h, b[i]);
+        }
+        return fmix64(h ^ (tenant.length() * 31L + len));
+    }
+
     private static long hash(String tenant, String id, long seed) {
         long h = seed;
         h = mixString(h, tenant);

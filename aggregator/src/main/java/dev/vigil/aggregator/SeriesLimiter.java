@@ -38,6 +38,7 @@ final class SeriesLimiter {
     private final Map<String, TenantState> tenants = new HashMap<>();
     private final Map<String, Counter> counters = new HashMap<>();
     private long windowStart = System.currentTimeMillis();
+    private long epoch;
     private long overflowTotal;
 
     SeriesLimiter(String job, Function<String, TenantLimits> limits, MeterRegistry registry, long windowMs) {
@@ -47,13 +48,24 @@ final class SeriesLimiter {
         this.windowMs = windowMs;
     }
 
-    /** True if the series may be stored as itself; false if its value goes to the overflow series. */
-    boolean admit(String tenant, String metric, long seriesId) {
+    /**
+     * The current window's number (starting a new window when due). Within one window a series
+     * once admitted stays admitted, so a caller may remember "admitted in epoch e" and skip
+     * {@link #admit} while {@code epoch()} still returns e.
+     */
+    long epoch() {
         long now = System.currentTimeMillis();
         if (now - windowStart >= windowMs) {
             tenants.clear();
             windowStart = now;
+            epoch++;
         }
+        return epoch;
+    }
+
+    /** True if the series may be stored as itself; false if its value goes to the overflow series. */
+    boolean admit(String tenant, String metric, long seriesId) {
+        epoch();
         TenantState t = tenants.computeIfAbsent(tenant, k -> new TenantState());
         if (t.series.contains(seriesId)) {
             return true;

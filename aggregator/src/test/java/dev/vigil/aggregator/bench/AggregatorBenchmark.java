@@ -59,8 +59,12 @@ public final class AggregatorBenchmark {
             double produceSecs = (System.nanoTime() - t0) / 1e9;
             System.out.printf("produced events=%d bytes=%d (%.1f B/event) in %.1f s%n", n, bytes, (double) bytes / n, produceSecs);
 
+            var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+            long cpu0 = mx.getCurrentThreadCpuTime();
             String perf = consumerPerformance(kafka.bootstrapServers(), topic, n);
+            long perfCpu = mx.getCurrentThreadCpuTime() - cpu0;
             System.out.println("ConsumerPerformance: " + perf);
+            System.out.printf("ConsumerPerformance consumer thread CPU: %.0f ns/event%n", (double) perfCpu / n);
 
             Map<String, String> env = new HashMap<>();
             env.put("VIGIL_KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
@@ -74,6 +78,7 @@ public final class AggregatorBenchmark {
                 JobWorker w = agg.aggregator.workers().get("bench");
                 long start = 0;
                 long consumedAt = 0;
+                long consumerCpu = 0;
                 while (true) {
                     long c = w.recordsConsumed();
                     if (start == 0 && c > 0) {
@@ -81,6 +86,9 @@ public final class AggregatorBenchmark {
                     }
                     if (consumedAt == 0 && c >= n) {
                         consumedAt = System.nanoTime();
+                        consumerCpu = threadCpu(mx, "job-bench-consumer");
+                        // cut the last partial flushes now instead of waiting for the idle flush interval
+                        w.requestFlush();
                     }
                     if (consumedAt != 0) {
                         Long done = ch.queryLong("SELECT sum(e) FROM (SELECT partition, max(end_offset) e FROM vigil_flush_log WHERE job = 'bench' "
@@ -99,6 +107,10 @@ public final class AggregatorBenchmark {
                 Long stored = ch.queryLong("SELECT sum(count) FROM vigil_rollup_10s WHERE name = 'inference' AND measure = ''");
                 System.out.printf("aggregator: consumed+aggregated %d events in %.2f s = %.0f events/s; consumed, rolled up and stored in ClickHouse in %.2f s = %.0f events/s%n",
                         n, consumeSecs, n / consumeSecs, totalSecs, n / totalSecs);
+                System.out.printf("aggregator consumer thread CPU: %.0f ns/event (read, decode, validate, pre-aggregate)%n", (double) consumerCpu / n);
+                System.out.printf("load average (1 min) at the end: %.2f on %d cores%n",
+                        java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
+                        Runtime.getRuntime().availableProcessors());
                 System.out.printf("rows stored=%d (%.5f rows/event), events in rollup=%d%n", rows, (double) rows / n, stored);
             } finally {
                 agg.close();
@@ -108,6 +120,15 @@ public final class AggregatorBenchmark {
             }
         }
         System.exit(0);
+    }
+
+    static long threadCpu(java.lang.management.ThreadMXBean mx, String name) {
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().equals(name)) {
+                return mx.getThreadCpuTime(t.threadId());
+            }
+        }
+        return -1;
     }
 
     static long produce(String bootstrap, String topic, long n, int seriesCount, double idFraction) throws Exception {

@@ -1,0 +1,36 @@
+package dev.vigil.aggregator;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
+/** A fast 64-bit hash of byte ranges (in-memory table keys only; never stored). */
+final class ByteHash {
+    private static final VarHandle LE_LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final long M = 0x9E3779B97F4A7C15L;
+
+    private ByteHash() {
+    }
+
+    static long hash(long h, byte[] b, int off, int len) {
+        int i = off;
+        int end = off + len;
+        while (i + 8 <= end) {
+            h = Long.rotateLeft((h ^ (long) LE_LONG.get(b, i)) * M, 31);
+            i += 8;
+        }
+        long tail = 0;
+        for (int s = 0; i < end; i++, s += 8) {
+            tail |= (long) (b[i] & 0xff) << s;
+        }
+        h = Long.rotateLeft((h ^ tail ^ ((long) len << 56)) * M, 31);
+        return h;
+    }
+
+    static int finish(long h) {
+        h ^= h >>> 33;
+        h *= 0xff51afd7ed558ccdL;
+        h ^= h >>> 33;
+        return (int) h;
+    }
+}

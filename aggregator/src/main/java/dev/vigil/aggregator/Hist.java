@@ -1,0 +1,122 @@
+package dev.vigil.aggregator;
+
+/**
+ * Bucket counts of one pre-aggregated row ({@link dev.vigil.common.histogram.LogBuckets} keys):
+ * a dense window of 16-bit counters (adjacent keys adjacent in memory, so the hot buckets of a
+ * value distribution share cache lines) that grows up to {@link #MAX_WINDOW} keys, and a sparse
+ * {@link IntLongMap} for keys outside it (e.g. zero and negative values beside positive ones)
+ * and for what a 16-bit counter cannot hold (it spills to the map every 65 535). A key's count is the sum of both. Memory per row is
+ * bounded by the window plus the distinct outliers. Written exactly like a sorted map (same
+ * bytes as {@link IntLongMap#writeTo}); an empty one writes an empty map.
+ */
+class Hist {
+    static final int MAX_WINDOW = 4096;
+    private static final int INITIAL = 64;
+    private int base;
+    private char[] dense;
+    private IntLongMap rest;
+
+    final void addKey(int key) {
+        char[] d = dense;
+        if (d != null) {
+            int i = key - base;
+            if (i >= 0 && i < d.length) {
+                if (++d[i] == Character.MAX_VALUE) {
+                    d[i] = 0;
+                    spill(key, Character.MAX_VALUE);
+                }
+                return;
+            }
+            if (widen(key)) {
+                addKey(key);
+            } else {
+                spill(key, 1);
+            }
+            return;
+        }
+        dense = new char[INITIAL];
+        base = key - INITIAL / 2;
+        dense[INITIAL / 2] = 1;
+    }
+
+    private void spill(int key, long n) {
+        if (rest == null) {
+            rest = new IntLongMap();
+        }
+        rest.add(key, n);
+    }
+
+    /** Grows the window to cover {@code key} if it stays within MAX_WINDOW keys. */
+    private boolean widen(int key) {
+        long lo = Math.min((long) base, key);
+        long hi = Math.max((long) base + dense.length - 1, key);
+        long need = hi - lo + 1;
+        if (need > MAX_WINDOW) {
+            return false;
+        }
+        int len = (int) Math.min(MAX_WINDOW, Math.max(need + need / 4, 2L * dense.length));
+        // keep the old counts, with the slack on the side the window grew
+        long newBase = key < base ? hi - len + 1 : lo;
+        char[] nd = new char[len];
+        System.arraycopy(dense, 0, nd, (int) (base - newBase), dense.length);
+        dense = nd;
+        base = (int) newBase;
+        return true;
+    }
+
+    final long histGet(int key) {
+        long n = rest == null ? 0 : rest.get(key);
+        if (dense != null) {
+            int i = key - base;
+            if (i >= 0 && i < dense.length) {
+                n += dense[i];
+            }
+        }
+        return n;
+    }
+
+    /** RowBinary Map(Int32, UInt64), keys ascending, each key once. */
+    final void writeHist(RowBinary rb) {
+        int[] rk = rest == null ? new int[0] : rest.sortedKeys();
+        rb.leb128(mergedSize(rk));
+        int j = 0;
+        if (dense != null) {
+            for (int i = 0; i < dense.length; i++) {
+                if (dense[i] == 0) {
+                    continue;
+                }
+                int k = base + i;
+                while (j < rk.length && rk[j] < k) {
+                    rb.i32(rk[j]).i64(rest.get(rk[j]));
+                    j++;
+                }
+                long n = dense[i];
+                if (j < rk.length && rk[j] == k) {
+                    n += rest.get(k);
+                    j++;
+                }
+                rb.i32(k).i64(n);
+            }
+        }
+        while (j < rk.length) {
+            rb.i32(rk[j]).i64(rest.get(rk[j]));
+            j++;
+        }
+    }
+
+    private int mergedSize(int[] rk) {
+        int n = rk.length;
+        if (dense != null) {
+            for (int i = 0; i < dense.length; i++) {
+                if (dense[i] != 0 && (rest == null || rest.get(base + i) == 0)) {
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
+    final int histSize() {
+        return mergedSize(rest == null ? new int[0] : rest.sortedKeys());
+    }
+}

@@ -1,0 +1,111 @@
+package dev.vigil.aggregator;
+
+import java.util.Arrays;
+
+/**
+ * What the consumer thread already worked out for an event's (tenant, type, dims) bytes: the
+ * decoded strings, the allowed labels, the series id and the interned {@link FlushBuffer.SeriesRef}
+ * (built once by the exact, String-based code), so that a repeated series costs a hash of its
+ * bytes and one comparison. Keys are the raw bytes: two byte strings that decode alike get two
+ * entries with equal refs, which the flush buffer merges by content. Cleared when it holds
+ * {@code maxEntries} (bounded under any input). One consumer thread only.
+ */
+final class SeriesCache {
+    static final class Entry {
+        final byte[] key;
+        final int tenantLen;
+        final int typeLen;
+        final int hash;
+        final String tenant;
+        final String type;
+        final FlushBuffer.SeriesRef ref;
+        FlushBuffer.SeriesRef overflow;
+        long admittedEpoch = -1;
+
+        Entry(byte[] key, int tenantLen, int typeLen, int hash, String tenant, String type, FlushBuffer.SeriesRef ref) {
+            this.key = key;
+            this.tenantLen = tenantLen;
+            this.typeLen = typeLen;
+            this.hash = hash;
+            this.tenant = tenant;
+            this.type = type;
+            this.ref = ref;
+        }
+    }
+
+    private final int maxEntries;
+    private Entry[] table = new Entry[1024];
+    private int size;
+
+    SeriesCache(int maxEntries) {
+        this.maxEntries = maxEntries;
+    }
+
+    static int hash(EventScratch e) {
+        byte[] b = e.buf;
+        long h = ByteHash.hash(0x243F6A8885A308D3L, b, e.tenantOff, e.tenantLen);
+        h = ByteHash.hash(h, b, e.typeOff, e.typeLen);
+        h = ByteHash.hash(h, b, e.dimsOff, e.dimsLen);
+        return ByteHash.finish(h);
+    }
+
+    /** The entry for the scratch's series bytes, or null. */
+    Entry get(EventScratch e, int hash) {
+        Entry[] t = table;
+        int mask = t.length - 1;
+        int i = hash & mask;
+        byte[] b = e.buf;
+        while (true) {
+            Entry x = t[i];
+            if (x == null) {
+                return null;
+            }
+            if (x.hash == hash && x.tenantLen == e.tenantLen && x.typeLen == e.typeLen
+                    && x.key.length == e.tenantLen + e.typeLen + e.dimsLen
+                    && Arrays.equals(x.key, 0, e.tenantLen, b, e.tenantOff, e.tenantOff + e.tenantLen)
+                    && Arrays.equals(x.key, e.tenantLen, e.tenantLen + e.typeLen, b, e.typeOff, e.typeOff + e.typeLen)
+                    && Arrays.equals(x.key, e.tenantLen + e.typeLen, x.key.length, b, e.dimsOff, e.dimsOff + e.dimsLen)) {
+                return x;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /** Copies the scratch's series bytes into a new entry. */
+    Entry put(EventScratch e, int hash, String tenant, String type, FlushBuffer.SeriesRef ref) {
+        if (size >= maxEntries) {
+            table = new Entry[1024];
+            size = 0;
+        }
+        byte[] key = new byte[e.tenantLen + e.typeLen + e.dimsLen];
+        System.arraycopy(e.buf, e.tenantOff, key, 0, e.tenantLen);
+        System.arraycopy(e.buf, e.typeOff, key, e.tenantLen, e.typeLen);
+        System.arraycopy(e.buf, e.dimsOff, key, e.tenantLen + e.typeLen, e.dimsLen);
+        Entry x = new Entry(key, e.tenantLen, e.typeLen, hash, tenant, type, ref);
+        if ((size + 1) * 2 > table.length) {
+            Entry[] old = table;
+            table = new Entry[old.length * 2];
+            for (Entry o : old) {
+                if (o != null) {
+                    insert(o);
+                }
+            }
+        }
+        insert(x);
+        size++;
+        return x;
+    }
+
+    private void insert(Entry x) {
+        int mask = table.length - 1;
+        int i = x.hash & mask;
+        while (table[i] != null) {
+            i = (i + 1) & mask;
+        }
+        table[i] = x;
+    }
+
+    int size() {
+        return size;
+    }
+}

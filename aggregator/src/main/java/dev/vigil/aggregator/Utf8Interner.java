@@ -1,0 +1,70 @@
+package dev.vigil.aggregator;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * UTF-8 byte ranges to Strings (measure names): the same String instance for the same bytes, no
+ * allocation on a hit. Bounded: cleared when it holds {@code maxEntries}. One thread only.
+ */
+final class Utf8Interner {
+    private final int maxEntries;
+    private byte[][] keys = new byte[64][];
+    private String[] vals = new String[64];
+    private int[] hashes = new int[64];
+    private int size;
+
+    Utf8Interner(int maxEntries) {
+        this.maxEntries = maxEntries;
+    }
+
+    String get(byte[] b, int off, int len) {
+        int h = ByteHash.finish(ByteHash.hash(0x13198A2E03707344L, b, off, len));
+        int mask = keys.length - 1;
+        int i = h & mask;
+        while (true) {
+            byte[] k = keys[i];
+            if (k == null) {
+                break;
+            }
+            if (hashes[i] == h && Arrays.equals(k, 0, k.length, b, off, off + len)) {
+                return vals[i];
+            }
+            i = (i + 1) & mask;
+        }
+        String s = new String(b, off, len, StandardCharsets.UTF_8);
+        if (size >= maxEntries) {
+            keys = new byte[64][];
+            vals = new String[64];
+            hashes = new int[64];
+            size = 0;
+        }
+        if ((size + 1) * 2 > keys.length) {
+            byte[][] ok = keys;
+            String[] ov = vals;
+            int[] oh = hashes;
+            keys = new byte[ok.length * 2][];
+            vals = new String[ok.length * 2];
+            hashes = new int[ok.length * 2];
+            for (int j = 0; j < ok.length; j++) {
+                if (ok[j] != null) {
+                    put(ok[j], ov[j], oh[j]);
+                }
+            }
+        }
+        put(Arrays.copyOfRange(b, off, off + len), s, h);
+        size++;
+        return s;
+    }
+
+    private void put(byte[] k, String v, int h) {
+        int mask = keys.length - 1;
+        int i = h & mask;
+        while (keys[i] != null) {
+            i = (i + 1) & mask;
+        }
+        keys[i] = k;
+        vals[i] = v;
+        hashes[i] = h;
+    }
+}

@@ -1,0 +1,73 @@
+package dev.vigil.aggregator;
+
+import java.util.Map;
+import java.util.Random;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+import dev.vigil.common.codec.RecordCodec;
+import dev.vigil.common.histogram.LogBuckets;
+import dev.vigil.common.model.Event;
+
+/** Not a test: CPU per event of the pieces of the event hot path, without Kafka (java -cp ... HotPathBench). */
+public final class HotPathBench {
+    public static void main(String[] args) {
+        int n = 1_000_000;
+        Random rnd = new Random(1);
+        byte[][] recs = new byte[n][];
+        long now = System.currentTimeMillis();
+        for (int i = 0; i < n; i++) {
+            int s = rnd.nextInt(1000);
+            SortedMap<String, String> dims = new TreeMap<>(Map.of("model", "m" + s % 50, "region", "r" + (s / 50) % 20));
+            SortedMap<String, Double> m = new TreeMap<>();
+            m.put("latency_ms", Math.exp(3 + rnd.nextGaussian()));
+            m.put("error", rnd.nextInt(50) == 0 ? 1.0 : 0.0);
+            recs[i] = RecordCodec.encode(new Event("t" + s % 3, now - rnd.nextInt(60_000), "inference", dims, m, null, new TreeMap<>(), null, now));
+        }
+        EventScratch e = new EventScratch();
+        var mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        for (int round = 0; round < 8; round++) {
+            long t0 = mx.getCurrentThreadCpuTime();
+            long x = 0;
+            for (byte[] r : recs) {
+                RecordCodec.visitEvent(r, e);
+                x += e.time;
+            }
+            long t1 = mx.getCurrentThreadCpuTime();
+            SeriesCache cache = new SeriesCache(1 << 20);
+            for (byte[] r : recs) {
+                RecordCodec.visitEvent(r, e);
+                int h = SeriesCache.hash(e);
+                if (cache.get(e, h) == null) {
+                    cache.put(e, h, "", "", null);
+                }
+            }
+            long t2 = mx.getCurrentThreadCpuTime();
+            for (byte[] r : recs) {
+                RecordCodec.visitEvent(r, e);
+                for (int i = 0; i < e.measureCount; i++) {
+                    x += LogBuckets.key(e.measureVal[i]);
+                }
+            }
+            long t3 = mx.getCurrentThreadCpuTime();
+            FlushBuffer buf = new FlushBuffer();
+            FlushBuffer.SeriesRef[] refs = new FlushBuffer.SeriesRef[1000];
+            for (int i = 0; i < refs.length; i++) {
+                refs[i] = new FlushBuffer.SeriesRef("t", FlushBuffer.KIND_EVENT, "inference", i, new TreeMap<>());
+            }
+            int j = 0;
+            for (byte[] r : recs) {
+                RecordCodec.visitEvent(r, e);
+                FlushBuffer.SeriesRef ref = refs[(int) ((j++ * 7919L) % 1000)];
+                long bucket = Math.floorDiv(e.time, 10_000) * 10;
+                FlushBuffer.Group g = buf.group(ref, bucket);
+                g.countRow.add(1.0, false);
+                buf.row(g, "error", 0).add(e.measureVal[0], true);
+                buf.row(g, "latency_ms", 1).add(e.measureVal[1], true);
+            }
+            long t4 = mx.getCurrentThreadCpuTime();
+            System.out.printf("CPU per event: visit %.0f ns, +series cache %.0f ns, +2 bucket keys %.0f ns, +3 rows(hist) %.0f ns  (%d)%n",
+                    (t1 - t0) / (double) n, (t2 - t1) / (double) n, (t3 - t2) / (double) n, (t4 - t3) / (double) n, x);
+        }
+    }
+}

@@ -1,0 +1,137 @@
+package dev.vigil.aggregator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+
+import org.junit.jupiter.api.Test;
+
+import dev.vigil.common.codec.RecordCodec;
+import dev.vigil.common.histogram.LogBuckets;
+import dev.vigil.common.model.Event;
+
+/** The allocation-free hot path's pieces give exactly what the reference structures give. */
+class HotPathTest {
+    @Test
+    void denseHistogramWritesTheSameBytesAsTheSortedMap() {
+        Random rnd = new Random(7);
+        for (int round = 0; round < 300; round++) {
+            Hist h = new Hist();
+            IntLongMap ref = new IntLongMap();
+            int shape = round % 6;
+            int n = shape == 4 ? 200_000 : 1 + rnd.nextInt(3000);
+            for (int i = 0; i < n; i++) {
+                double v = switch (shape) {
+                    case 0 -> Math.exp(3 + rnd.nextGaussian());
+                    case 1 -> rnd.nextInt(50) == 0 ? 1.0 : 0.0;
+                    case 2 -> rnd.nextGaussian() * 100;
+                    case 3 -> Math.exp(rnd.nextGaussian() * 40); // wider than the dense window
+                    case 4 -> 1.0; // one bucket beyond the 16-bit counter
+                    default -> rnd.nextBoolean() ? -Math.exp(rnd.nextGaussian()) : Math.exp(5 + rnd.nextGaussian() * 5);
+                };
+                int k = LogBuckets.key(v);
+                h.addKey(k);
+                ref.add(k, 1);
+            }
+            RowBinary a = new RowBinary(64);
+            h.writeHist(a);
+            RowBinary b = new RowBinary(64);
+            ref.writeTo(b);
+            assertThat(a.toArray()).as("round %d shape %d", round, shape).isEqualTo(b.toArray());
+            assertThat(h.histSize()).isEqualTo(ref.size());
+            for (int k : ref.sortedKeys()) {
+                assertThat(h.histGet(k)).isEqualTo(ref.get(k));
+            }
+        }
+    }
+
+    @Test
+    void fastBucketKeysEqualLogBucketsKeys() {
+        Random rnd = new Random(3);
+        for (int i = 0; i < 2_000_000; i++) {
+            double v = switch (i % 4) {
+                case 0 -> Math.exp(rnd.nextGaussian() * 15);
+                case 1 -> -Math.exp(rnd.nextGaussian() * 15);
+                case 2 -> Math.pow(1.01, rnd.nextInt(6000) - 2100) * (rnd.nextBoolean() ? 1 : -1);
+                default -> Math.nextUp(Math.pow(1.01, rnd.nextInt(6000) - 2100)) * (rnd.nextInt(3) - 1);
+            };
+            assertThat(FastBuckets.key(v)).as("value %s", v).isEqualTo(LogBuckets.key(v));
+        }
+        for (double v : new double[] {0.0, -0.0, 1e-10, -1e-10, 1e-9, 1.0, -1.0, Double.MIN_VALUE, Double.MAX_VALUE, -Double.MAX_VALUE, 1e300, 1e-300}) {
+            assertThat(FastBuckets.key(v)).as("value %s", v).isEqualTo(LogBuckets.key(v));
+        }
+        for (int k = -2300; k < 4500; k++) {
+            double b = LogBuckets.upperBound(k);
+            for (double v : new double[] {b, Math.nextUp(b), Math.nextDown(b), -b, -Math.nextUp(b)}) {
+                assertThat(FastBuckets.key(v)).as("value %s", v).isEqualTo(LogBuckets.key(v));
+            }
+        }
+    }
+
+    @Test
+    void byteIdHashEqualsTheStringHash() {
+        long[] out = new long[2];
+        for (String id : new String[] {"", "evt-1", "b-123#45", "ünïcode-id", "\u00ff", "x".repeat(300)}) {
+            byte[] b = ("..." + id + "..").getBytes(StandardCharsets.UTF_8);
+            int len = id.getBytes(StandardCharsets.UTF_8).length;
+            SeriesIds.idHash("acme", b, 3, len, out);
+            assertThat(out[0]).as(id).isEqualTo(SeriesIds.idHi("acme", id));
+            assertThat(out[1]).as(id).isEqualTo(SeriesIds.idLo("acme", id));
+        }
+    }
+
+    @Test
+    void seriesCacheFindsTheSameBytesOnlyAndSurvivesAReset() {
+        SeriesCache cache = new SeriesCache(3);
+        EventScratch s = new EventScratch();
+        Event a = ev("t1", "inference", Map.of("model", "m1"));
+        Event b = ev("t1", "inference", Map.of("model", "m2"));
+        Event c = ev("t1i", "nference", Map.of("model", "m1")); // same concatenated bytes, different split
+        RecordCodec.visitEvent(RecordCodec.encode(a), s);
+        int ha = SeriesCache.hash(s);
+        assertThat(cache.get(s, ha)).isNull();
+        SeriesCache.Entry ea = cache.put(s, ha, "t1", "inference", null);
+        RecordCodec.visitEvent(RecordCodec.encode(a), s);
+        assertThat(cache.get(s, SeriesCache.hash(s))).isSameAs(ea);
+        RecordCodec.visitEvent(RecordCodec.encode(b), s);
+        assertThat(cache.get(s, SeriesCache.hash(s))).isNull();
+        RecordCodec.visitEvent(RecordCodec.encode(c), s);
+        assertThat(cache.get(s, SeriesCache.hash(s))).isNull();
+        for (int i = 0; i < 10; i++) {
+            RecordCodec.visitEvent(RecordCodec.encode(ev("t" + i, "x", Map.of())), s);
+            cache.put(s, SeriesCache.hash(s), "t" + i, "x", null);
+        }
+        assertThat(cache.size()).isLessThanOrEqualTo(3);
+    }
+
+    @Test
+    void flushBufferMergesRowsOfEqualSeriesAcrossRefInstances() {
+        FlushBuffer buf = new FlushBuffer();
+        TreeMap<String, String> labels = new TreeMap<>(Map.of("model", "m1"));
+        long sid = SeriesIds.seriesId("inference", labels);
+        FlushBuffer.SeriesRef r1 = new FlushBuffer.SeriesRef("t", FlushBuffer.KIND_EVENT, "inference", sid, labels);
+        FlushBuffer.SeriesRef r2 = new FlushBuffer.SeriesRef("t", FlushBuffer.KIND_EVENT, "inference", sid, new TreeMap<>(labels));
+        for (int i = 0; i < 5000; i++) {
+            buf.series(i % 2 == 0 ? r1 : r2, i % 3 == 0 ? "" : new String("latency_ms"), 10L * (i % 7)).add(i, i % 3 != 0);
+        }
+        buf.addSeries("t", FlushBuffer.KIND_EVENT, "inference", "latency_ms", sid, 0, labels, 1.0, true);
+        assertThat(buf.seriesRows()).isEqualTo(14);
+        FlushBuffer.SeriesAgg row = buf.series(r2, "latency_ms", 0);
+        long expected = 1;
+        for (int i = 0; i < 5000; i++) {
+            if (i % 3 != 0 && i % 7 == 0) {
+                expected++;
+            }
+        }
+        assertThat(row.count).isEqualTo(expected);
+        assertThat(buf.encode()).hasSize(1);
+        assertThat(buf.encode().getFirst().rows().rows()).isEqualTo(14);
+    }
+
+    private static Event ev(String tenant, String type, Map<String, String> dims) {
+        return new Event(tenant, 1, type, new TreeMap<>(dims), new TreeMap<>(Map.of("latency_ms", 1.0)), null, new TreeMap<>(), null, 1);
+    }
+}
