@@ -107,6 +107,9 @@ public final class JobWorker implements AutoCloseable {
     private volatile long lastLagUpdateNanos;
     private final AtomicLong consumedCount = new AtomicLong();
     private final AtomicLong rowsWrittenCount = new AtomicLong();
+    private final AtomicLong offsetsCommittedCount = new AtomicLong();
+    private final AtomicLong flushesDone = new AtomicLong();
+    private volatile long firstRecordNanos;
     private long rateWindowStartNanos = System.nanoTime();
     private long rateWindowStartCount;
     private KafkaConsumer<byte[], byte[]> consumer;
@@ -213,6 +216,9 @@ public final class JobWorker implements AutoCloseable {
                     PartitionState st = parts.get(tp);
                     if (st == null || st.recovering) {
                         continue;
+                    }
+                    if (firstRecordNanos == 0) {
+                        firstRecordNanos = System.nanoTime();
                     }
                     int n = 0;
                     for (ConsumerRecord<byte[], byte[]> r : recs.records(tp)) {
@@ -531,6 +537,7 @@ public final class JobWorker implements AutoCloseable {
             if (owner != null && parts.get(b.tp) == owner) {
                 commit.put(b.tp, new OffsetAndMetadata(b.end));
                 owner.committed = Math.max(owner.committed, b.end);
+                offsetsCommittedCount.addAndGet(b.end - b.start);
             }
         }
         if (commit.isEmpty()) {
@@ -952,6 +959,7 @@ public final class JobWorker implements AutoCloseable {
             b.stepsDone = 3 + b.blocks.size();
         }
         flushLatency.record(System.nanoTime() - b.createdNanos, TimeUnit.NANOSECONDS);
+        flushesDone.incrementAndGet();
         if (b.buffer.maxEventMs > newestStoredEventMs) {
             newestStoredEventMs = b.buffer.maxEventMs;
         }
@@ -1046,6 +1054,27 @@ public final class JobWorker implements AutoCloseable {
 
     public long recordsConsumed() {
         return consumedCount.get();
+    }
+
+    /** Offsets (records, including dropped and dead-lettered ones) covered by flushes stored and committed by this worker. */
+    public long offsetsCommitted() {
+        return offsetsCommittedCount.get();
+    }
+
+    /** System.nanoTime() when this worker got its first records to process (0 before). */
+    public long firstRecordNanos() {
+        return firstRecordNanos;
+    }
+
+    /** Flushes written to ClickHouse (done row stored). */
+    public long flushesWritten() {
+        return flushesDone.get();
+    }
+
+    /** Mean and max of the time from cutting a flush to its done row, in ms. */
+    public String flushLatencySummary() {
+        return String.format(java.util.Locale.ROOT, "mean %.0f ms, max %.0f ms", flushLatency.mean(TimeUnit.MILLISECONDS),
+                flushLatency.max(TimeUnit.MILLISECONDS));
     }
 
     public String lastError() {

@@ -82,7 +82,7 @@ public final class AggregatorBenchmark {
                 while (true) {
                     long c = w.recordsConsumed();
                     if (start == 0 && c > 0) {
-                        start = System.nanoTime();
+                        start = w.firstRecordNanos();
                     }
                     if (consumedAt == 0 && c >= n) {
                         consumedAt = System.nanoTime();
@@ -90,23 +90,25 @@ public final class AggregatorBenchmark {
                         // cut the last partial flushes now instead of waiting for the idle flush interval
                         w.requestFlush();
                     }
-                    if (consumedAt != 0) {
-                        Long done = ch.queryLong("SELECT sum(e) FROM (SELECT partition, max(end_offset) e FROM vigil_flush_log WHERE job = 'bench' "
-                                + "AND state = 'done' GROUP BY partition)");
-                        if (done != null && done >= n) {
-                            break;
-                        }
+                    if (consumedAt != 0 && w.offsetsCommitted() >= n) {
+                        break;
                     }
-                    Thread.sleep(20);
+                    Thread.sleep(5);
                 }
                 long end = System.nanoTime();
+                Long done = ch.queryLong("SELECT sum(e) FROM (SELECT partition, max(end_offset) e FROM vigil_flush_log WHERE job = 'bench' "
+                        + "AND state = 'done' GROUP BY partition)");
+                if (done == null || done < n) {
+                    throw new IllegalStateException("flush log says " + done + " records stored, expected " + n);
+                }
                 double consumeSecs = (consumedAt - start) / 1e9;
                 double totalSecs = (end - start) / 1e9;
                 Map<String, Object> st = w.status();
                 long rows = ((Number) st.get("rows_written")).longValue();
                 Long stored = ch.queryLong("SELECT sum(count) FROM vigil_rollup_10s WHERE name = 'inference' AND measure = ''");
-                System.out.printf("aggregator: consumed+aggregated %d events in %.2f s = %.0f events/s; consumed, rolled up and stored in ClickHouse in %.2f s = %.0f events/s%n",
+                System.out.printf("aggregator: consumed+aggregated %d events in %.2f s = %.0f events/s; consumed, rolled up, stored in ClickHouse and committed in %.2f s = %.0f events/s%n",
                         n, consumeSecs, n / consumeSecs, totalSecs, n / totalSecs);
+                System.out.printf("flushes written: %d, cut to done row: %s%n", w.flushesWritten(), w.flushLatencySummary());
                 System.out.printf("aggregator consumer thread CPU: %.0f ns/event (read, decode, validate, pre-aggregate)%n", (double) consumerCpu / n);
                 System.out.printf("load average (1 min) at the end: %.2f on %d cores%n",
                         java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
