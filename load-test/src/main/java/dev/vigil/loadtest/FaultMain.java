@@ -103,7 +103,7 @@ public final class FaultMain {
             case "kafka-restart" -> "Kafka broker stopped (SIGTERM) at 1/4 of the run and started again";
             case "clickhouse-restart" -> "embedded ClickHouse stopped (SIGTERM) at 1/4 of the run and started again";
             case "clickhouse-slow" -> "embedded ClickHouse frozen (SIGSTOP) for 8 s at 1/4 of the run, then SIGCONT";
-            case "disk-full" -> "data directory on a 1 GiB ext4 loop filesystem filled to ~8 MiB free before the load; space freed at 1/2 of the run, dead services restarted";
+            case "disk-full" -> "data directory on a 1 GiB ext4 loop filesystem (no root-reserved blocks) filled to ~" + Long.getLong("vigil.disk-free-mib", 8) + " MiB free before the load; space freed at 1/2 of the run, dead services restarted";
             default -> throw new IllegalArgumentException("unknown scenario " + name);
         };
     }
@@ -246,7 +246,7 @@ public final class FaultMain {
         Path img = out.resolve("disk.img");
         Path mnt = out.resolve("disk");
         Files.createDirectories(mnt);
-        if (sh("truncate", "-s", "1G", img.toString()) != 0 || sh("mkfs.ext4", "-q", "-F", img.toString()) != 0
+        if (sh("truncate", "-s", "1G", img.toString()) != 0 || sh("mkfs.ext4", "-q", "-F", "-m", "0", img.toString()) != 0
                 || sh("mount", "-o", "loop", img.toString(), mnt.toString()) != 0) {
             return new Outcome("disk-full", describe("disk-full"), 0, 0, 0, 0, 0, 0, -1, -1, -1, false, "-", Map.of(), List.of(),
                     "could not create/mount a loop filesystem (needs root and /dev/loop*); not run");
@@ -257,10 +257,11 @@ public final class FaultMain {
             s.startAll(Stack.ALL, 180_000);
             Path filler = mnt.resolve("filler");
             long free = mnt.toFile().getUsableSpace();
-            long leave = 8L << 20;
+            long leave = Long.getLong("vigil.disk-free-mib", 8) << 20;
             sh("fallocate", "-l", Long.toString(Math.max(0, free - leave)), filler.toString());
             System.out.println("disk-full: usable space now " + (mnt.toFile().getUsableSpace() >> 20) + " MiB");
             Stack st = s;
+            List<String> diedOnDisk = new java.util.concurrent.CopyOnWriteArrayList<>();
             Fault f = (x, t0) -> {
                 sleepUntil(t0, durMs / 2);
                 long t = System.currentTimeMillis();
@@ -269,6 +270,7 @@ public final class FaultMain {
                 Files.deleteIfExists(filler);
                 for (String n : Stack.ALL) {
                     if (x.started(n) && !x.alive(n)) {
+                        diedOnDisk.add(n);
                         System.out.println("disk-full: restarting " + n + " (died on the full disk)");
                         x.start(n);
                         x.awaitReady(n, 120_000);
@@ -276,10 +278,28 @@ public final class FaultMain {
                 }
                 return System.currentTimeMillis() - t;
             };
-            return run(st, "disk-full", f, describe("disk-full"), rate, durMs, batch, conns, out, "");
+            long[] minFree = {Long.MAX_VALUE};
+            Thread mon = Thread.ofPlatform().daemon().name("disk-monitor").start(() -> {
+                while (!Thread.currentThread().isInterrupted()) {
+                    minFree[0] = Math.min(minFree[0], mnt.toFile().getUsableSpace());
+                    try {
+                        Thread.sleep(500);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+            Outcome o = run(st, "disk-full", f, describe("disk-full"), rate, durMs, batch, conns, out, "");
+            mon.interrupt();
+            String died = String.join(",", diedOnDisk);
+            return new Outcome(o.scenario(), o.fault(), o.acked(), o.inDoubt(), o.stored(), o.lost(), o.duplicated(), o.sumMismatches(),
+                    o.backInServiceMs(), o.ingestGapMs(), o.convergeMs(), o.ok(), o.via(), o.load(), o.differences(),
+                    (o.notes() + " least free space seen " + (minFree[0] >> 10) + " KiB; services dead when space was freed: "
+                            + (died.isEmpty() ? "none" : died)).trim());
         } finally {
             if (s != null) {
                 s.close();
+                sh("cp", "-r", mnt.resolve("stack/logs").toString(), out.resolve("disk-full-logs").toString());
             }
             sh("umount", mnt.toString());
             Files.deleteIfExists(img);

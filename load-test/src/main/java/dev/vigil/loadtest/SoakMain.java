@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  * java -cp load-test/target/classes:load-test/target/lib/* dev.vigil.loadtest.SoakMain \
- *   [--duration 30m] [--rate R (default: half the probed peak)] [--probe 20s] [--ports 32000] [--out DIR] [--repo .]
+ *   [--duration 30m] [--rate R (default: half the probed peak)] [--max-rate CAP] [--probe 20s] [--ports 32000] [--out DIR] [--repo .]
  * </pre>
  */
 public final class SoakMain {
@@ -50,7 +50,7 @@ public final class SoakMain {
                 LoadTestMain.Report pr = new LoadTestMain(po).run();
                 probe = pr.json();
                 long peak = ((Number) probe.get("accepted_events_per_sec")).longValue();
-                rate = Math.max(500, peak / 2.0);
+                rate = Math.max(500, Math.min(peak / 2.0, Double.parseDouble(m.getOrDefault("max-rate", "1e9"))));
                 System.out.printf(Locale.ROOT, "soak: peak probe accepted %,d ev/s; soaking at %,.0f ev/s%n", peak, rate);
                 Thread.sleep(30_000); // let the aggregator drain the probe
             }
