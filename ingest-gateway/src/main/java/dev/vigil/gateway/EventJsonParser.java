@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SortedMap;
+import java.util.Arrays;
 import java.util.TreeMap;
 
 import com.fasterxml.jackson.core.JsonFactory;
@@ -17,8 +17,10 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 
+import dev.vigil.common.codec.EventRecordWriter;
 import dev.vigil.common.model.Event;
 
 /**
@@ -28,9 +30,77 @@ import dev.vigil.common.model.Event;
  * breaks a rule is rejected alone with index, field and reason.
  */
 public final class EventJsonParser {
-    /** The outcome of parsing one request. */
-    public record Result(List<Event> events, List<Rejection> rejections, int total, String batchId) {
+    /**
+     * The outcome of parsing one request. {@link #events()} are built on demand (the hot path
+     * only needs {@link #records()}, the Kafka keys and values encoded straight from the parse).
+     */
+    public static final class Result {
+        private final List<Parsed> parsed;
+        private final List<Rejection> rejections;
+        private final int total;
+        private final String batchId;
+        private final String tenant;
+        private final long now;
+        private List<Event> events;
+        private EncodedEvents records;
+
+        Result(List<Parsed> parsed, List<Rejection> rejections, int total, String batchId, String tenant, long now) {
+            this.parsed = parsed;
+            this.rejections = rejections;
+            this.total = total;
+            this.batchId = batchId;
+            this.tenant = tenant;
+            this.now = now;
+        }
+
+        /** The valid events, as model objects (built on first call). */
+        public List<Event> events() {
+            if (events == null) {
+                List<Event> out = new ArrayList<>(parsed.size());
+                for (Parsed e : parsed) {
+                    out.add(e.toEvent(tenant, batchId, now));
+                }
+                events = out;
+            }
+            return events;
+        }
+
+        /** The valid events encoded as Kafka records (series key, RecordCodec value), in order. */
+        public EncodedEvents records() {
+            if (records == null) {
+                EventRecordWriter w = WRITER.get();
+                int n = parsed.size();
+                byte[][] keys = new byte[n][];
+                byte[][] values = new byte[n][];
+                byte[] batchUtf8 = batchId == null ? null : batchId.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                for (int i = 0; i < n; i++) {
+                    parsed.get(i).encode(w, tenant, batchUtf8, now);
+                    keys[i] = w.key();
+                    values[i] = w.value();
+                }
+                records = new EncodedEvents(keys, values);
+            }
+            return records;
+        }
+
+        public int accepted() {
+            return parsed.size();
+        }
+
+        public List<Rejection> rejections() {
+            return rejections;
+        }
+
+        public int total() {
+            return total;
+        }
+
+        public String batchId() {
+            return batchId;
+        }
     }
+
+    private static final ThreadLocal<EventRecordWriter> WRITER = ThreadLocal.withInitial(EventRecordWriter::new);
 
     private final GatewayConfig.Limits limits;
     private final Names names;
@@ -42,6 +112,7 @@ public final class EventJsonParser {
         this.factory = JsonFactory.builder()
                 // NaN / Infinity tokens parse, so they are rejected per event as not_finite rather than failing the body.
                 .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+                .enable(StreamReadFeature.USE_FAST_DOUBLE_PARSER)
                 .streamReadConstraints(StreamReadConstraints.builder()
                         .maxNestingDepth(limits.maxJsonDepth())
                         .maxNumberLength(1000)
@@ -55,10 +126,27 @@ public final class EventJsonParser {
      * {@code X-Vigil-Batch-Id} header, used when the body has none.
      */
     public Result parse(InputStream in, boolean ndjson, String tenant, String headerBatchId, long nowMillis) {
+        try {
+            return parse(factory.createParser(in), ndjson, tenant, headerBatchId, nowMillis);
+        } catch (IOException e) {
+            throw RequestException.badRequest("unreadable_body", "cannot read body: " + e.getMessage());
+        }
+    }
+
+    /** As {@link #parse(InputStream, boolean, String, String, long)}, straight over bytes (no stream, no copy). */
+    public Result parse(byte[] body, int off, int len, boolean ndjson, String tenant, String headerBatchId, long nowMillis) {
+        try {
+            return parse(factory.createParser(body, off, len), ndjson, tenant, headerBatchId, nowMillis);
+        } catch (IOException e) {
+            throw RequestException.badRequest("unreadable_body", "cannot read body: " + e.getMessage());
+        }
+    }
+
+    private Result parse(JsonParser parser, boolean ndjson, String tenant, String headerBatchId, long nowMillis) {
         List<Parsed> parsed = new ArrayList<>();
         List<Rejection> rejections = new ArrayList<>();
         String batchId = null;
-        try (JsonParser p = factory.createParser(in)) {
+        try (JsonParser p = parser) {
             JsonToken t = p.nextToken();
             if (ndjson) {
                 while (t != null) {
@@ -120,12 +208,7 @@ public final class EventJsonParser {
         if (batchId == null) {
             batchId = headerBatchId;
         }
-        List<Event> events = new ArrayList<>(parsed.size());
-        for (Parsed e : parsed) {
-            String id = e.eventId != null ? e.eventId : batchId != null ? batchId + "#" + e.index : null;
-            events.add(new Event(tenant, e.ts, e.type, e.dims, e.measures, e.unitId, e.experiments, id, nowMillis));
-        }
-        return new Result(events, rejections, parsed.size() + rejections.size(), batchId);
+        return new Result(parsed, rejections, parsed.size() + rejections.size(), batchId, tenant, nowMillis);
     }
 
     private void expectEnd(JsonParser p) throws IOException {
@@ -205,7 +288,7 @@ public final class EventJsonParser {
                     yield names.typeName("type", e.type);
                 }
                 case 2 -> parseTs(p, v, e, now);
-                case 4 -> parseStringMap(p, v, "dims", e.dims, limits.maxDims(), false);
+                case 4 -> parseStringMap(p, v, "dims", e, false, limits.maxDims());
                 case 8 -> parseMeasures(p, v, e);
                 case 16 -> {
                     if (v != JsonToken.VALUE_STRING) {
@@ -214,7 +297,7 @@ public final class EventJsonParser {
                     e.unitId = p.getText();
                     yield names.value("unit_id", e.unitId);
                 }
-                case 32 -> parseStringMap(p, v, "experiments", e.experiments, limits.maxExperiments(), true);
+                case 32 -> parseStringMap(p, v, "experiments", e, true, limits.maxExperiments());
                 default -> {
                     if (v != JsonToken.VALUE_STRING) {
                         yield wrongType(p, "event_id", "a string", v);
@@ -274,8 +357,8 @@ public final class EventJsonParser {
         return null;
     }
 
-    private Rejection parseStringMap(JsonParser p, JsonToken v, String field, SortedMap<String, String> into, int max,
-                                     boolean experimentKeys) throws IOException {
+    private Rejection parseStringMap(JsonParser p, JsonToken v, String field, Parsed e, boolean experimentKeys, int max)
+            throws IOException {
         if (v != JsonToken.START_OBJECT) {
             return wrongType(p, field, "an object of strings", v);
         }
@@ -288,23 +371,34 @@ public final class EventJsonParser {
                 p.skipChildren();
                 continue;
             }
-            String f = field + "." + k;
             if (vt != JsonToken.VALUE_STRING) {
-                bad = wrongType(p, f, "a string", vt);
+                bad = wrongType(p, field + "." + k, "a string", vt);
                 continue;
             }
-            bad = experimentKeys ? names.experimentId(f, k) : names.labelName(f, k);
-            if (bad == null) {
-                bad = names.value(f, p.getText());
+            bad = experimentKeys ? names.experimentId(field, k) : names.labelName(field, k);
+            if (bad != null) {
+                bad = prefixed(bad, field, k);
+                continue;
             }
-            if (bad == null && into.put(k, p.getText()) != null) {
-                bad = new Rejection(0, f, Rejection.DUPLICATE_KEY, "key given twice");
+            String val = p.getText();
+            bad = names.value(field, val);
+            if (bad != null) {
+                bad = prefixed(bad, field, k);
+                continue;
             }
-            if (bad == null && into.size() > max) {
+            int n = experimentKeys ? e.addExperiment(k, val) : e.addDim(k, val);
+            if (n < 0) {
+                bad = new Rejection(0, field + "." + k, Rejection.DUPLICATE_KEY, "key given twice");
+            } else if (n > max) {
                 bad = new Rejection(0, field, Rejection.TOO_MANY, "more than " + max + " entries");
             }
         }
         return bad;
+    }
+
+    /** Names checks get the map's field name; the rejection names {@code field.key} (built only when rejecting). */
+    private static Rejection prefixed(Rejection r, String field, String key) {
+        return new Rejection(r.index(), field + "." + key, r.reason(), r.message());
     }
 
     private Rejection parseMeasures(JsonParser p, JsonToken v, Parsed e) throws IOException {
@@ -320,21 +414,22 @@ public final class EventJsonParser {
                 p.skipChildren();
                 continue;
             }
-            String f = "measures." + k;
             if (vt != JsonToken.VALUE_NUMBER_INT && vt != JsonToken.VALUE_NUMBER_FLOAT) {
-                bad = wrongType(p, f, "a number", vt);
+                bad = wrongType(p, "measures." + k, "a number", vt);
                 continue;
             }
-            bad = names.labelName(f, k);
+            bad = names.labelName("measures", k);
             if (bad != null) {
+                bad = prefixed(bad, "measures", k);
                 continue;
             }
             double d = p.getDoubleValue();
+            int n;
             if (!Double.isFinite(d)) {
-                bad = new Rejection(0, f, Rejection.NOT_FINITE, "value must be a finite number, got " + p.getText());
-            } else if (e.measures.put(k, d) != null) {
-                bad = new Rejection(0, f, Rejection.DUPLICATE_KEY, "key given twice");
-            } else if (e.measures.size() > limits.maxMeasures()) {
+                bad = new Rejection(0, "measures." + k, Rejection.NOT_FINITE, "value must be a finite number, got " + p.getText());
+            } else if ((n = e.addMeasure(k, d)) < 0) {
+                bad = new Rejection(0, "measures." + k, Rejection.DUPLICATE_KEY, "key given twice");
+            } else if (n > limits.maxMeasures()) {
                 bad = new Rejection(0, "measures", Rejection.TOO_MANY, "more than " + limits.maxMeasures() + " entries");
             }
         }
@@ -385,18 +480,140 @@ public final class EventJsonParser {
         return new RequestException(400, code, message + where, 0, d);
     }
 
-    private static final class Parsed {
+    /** One valid event as parsed: small arrays kept sorted by name on insert (few entries per map). */
+    static final class Parsed {
+        private static final String[] NO_STRINGS = new String[0];
+        private static final double[] NO_DOUBLES = new double[0];
         final int index;
         String type;
         long ts;
-        final SortedMap<String, String> dims = new TreeMap<>();
-        final SortedMap<String, Double> measures = new TreeMap<>();
+        String[] dimK = NO_STRINGS;
+        String[] dimV = NO_STRINGS;
+        int nDims;
+        String[] measK = NO_STRINGS;
+        double[] measV = NO_DOUBLES;
+        int nMeas;
         String unitId;
-        final SortedMap<String, String> experiments = new TreeMap<>();
+        String[] expK = NO_STRINGS;
+        String[] expV = NO_STRINGS;
+        int nExp;
         String eventId;
 
         Parsed(int index) {
             this.index = index;
+        }
+
+        /** Insertion position of k among the first n keys (sorted as String.compareTo), or -1 if present. */
+        private static int slot(String[] keys, int n, String k) {
+            int i = n;
+            while (i > 0) {
+                int c = keys[i - 1].compareTo(k);
+                if (c == 0) {
+                    return -1;
+                }
+                if (c < 0) {
+                    break;
+                }
+                i--;
+            }
+            return i;
+        }
+
+        /** Adds a dim; the new count, or -1 for a duplicate key. */
+        int addDim(String k, String v) {
+            int at = slot(dimK, nDims, k);
+            if (at < 0) {
+                return -1;
+            }
+            if (nDims == dimK.length) {
+                int cap = Math.max(4, nDims * 2);
+                dimK = Arrays.copyOf(dimK, cap);
+                dimV = Arrays.copyOf(dimV, cap);
+            }
+            System.arraycopy(dimK, at, dimK, at + 1, nDims - at);
+            System.arraycopy(dimV, at, dimV, at + 1, nDims - at);
+            dimK[at] = k;
+            dimV[at] = v;
+            return ++nDims;
+        }
+
+        int addExperiment(String k, String v) {
+            int at = slot(expK, nExp, k);
+            if (at < 0) {
+                return -1;
+            }
+            if (nExp == expK.length) {
+                int cap = Math.max(4, nExp * 2);
+                expK = Arrays.copyOf(expK, cap);
+                expV = Arrays.copyOf(expV, cap);
+            }
+            System.arraycopy(expK, at, expK, at + 1, nExp - at);
+            System.arraycopy(expV, at, expV, at + 1, nExp - at);
+            expK[at] = k;
+            expV[at] = v;
+            return ++nExp;
+        }
+
+        int addMeasure(String k, double v) {
+            int at = slot(measK, nMeas, k);
+            if (at < 0) {
+                return -1;
+            }
+            if (nMeas == measK.length) {
+                int cap = Math.max(4, nMeas * 2);
+                measK = Arrays.copyOf(measK, cap);
+                measV = Arrays.copyOf(measV, cap);
+            }
+            System.arraycopy(measK, at, measK, at + 1, nMeas - at);
+            System.arraycopy(measV, at, measV, at + 1, nMeas - at);
+            measK[at] = k;
+            measV[at] = v;
+            return ++nMeas;
+        }
+
+        String eventId(String batchId) {
+            return eventId != null ? eventId : batchId != null ? batchId + "#" + index : null;
+        }
+
+        Event toEvent(String tenant, String batchId, long now) {
+            TreeMap<String, String> dims = new TreeMap<>();
+            for (int i = 0; i < nDims; i++) {
+                dims.put(dimK[i], dimV[i]);
+            }
+            TreeMap<String, Double> measures = new TreeMap<>();
+            for (int i = 0; i < nMeas; i++) {
+                measures.put(measK[i], measV[i]);
+            }
+            TreeMap<String, String> exps = new TreeMap<>();
+            for (int i = 0; i < nExp; i++) {
+                exps.put(expK[i], expV[i]);
+            }
+            return new Event(tenant, ts, type, dims, measures, unitId, exps, eventId(batchId), now);
+        }
+
+        /** Encodes into w exactly as RecordCodec.encode(toEvent(...)) and Event.seriesKey() would. */
+        void encode(EventRecordWriter w, String tenant, byte[] batchIdUtf8, long now) {
+            w.begin(tenant, ts, type, nDims);
+            for (int i = 0; i < nDims; i++) {
+                w.dim(dimK[i], dimV[i]);
+            }
+            w.measuresHeader(nMeas);
+            for (int i = 0; i < nMeas; i++) {
+                w.measure(measK[i], measV[i]);
+            }
+            w.unit(unitId);
+            w.experimentsHeader(nExp);
+            for (int i = 0; i < nExp; i++) {
+                w.experiment(expK[i], expV[i]);
+            }
+            if (eventId != null) {
+                w.eventId(eventId);
+            } else if (batchIdUtf8 != null) {
+                w.derivedEventId(batchIdUtf8, index);
+            } else {
+                w.eventId(null);
+            }
+            w.end(now);
         }
     }
 }

@@ -6,7 +6,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -40,9 +42,26 @@ public final class EventsEndpoint implements Endpoint {
             throw new RequestException(415, "unsupported_encoding", "snappy is accepted only for remote write; use gzip or zstd");
         }
         String headerBatch = req.header(BATCH_ID_HEADER);
-        InputStream in = BodyDecoder.stream(new ByteBufInputStream(req.body().duplicate()), enc, limits.maxDecompressed());
-        EventJsonParser.Result r = parser.parse(in, ndjson, req.tenant(), headerBatch, now);
-        return new Decoded(r.events(), List.of(), r.rejections(), r.total(), r.batchId(), true);
+        EventJsonParser.Result r;
+        if (enc == BodyDecoder.Encoding.IDENTITY) {
+            // Parse straight over the body's bytes: no stream layers; one copy only when the body is
+            // not a single heap array (a composite of received chunks usually is not).
+            ByteBuf body = req.body();
+            int len = body.readableBytes();
+            if (len > limits.maxDecompressed()) {
+                throw RequestException.tooLarge("decompressed_too_large", "body exceeds " + limits.maxDecompressed() + " bytes after decompression");
+            }
+            if (body.hasArray()) {
+                r = parser.parse(body.array(), body.arrayOffset() + body.readerIndex(), len, ndjson, req.tenant(), headerBatch, now);
+            } else {
+                byte[] bytes = ByteBufUtil.getBytes(body, body.readerIndex(), len, false);
+                r = parser.parse(bytes, 0, len, ndjson, req.tenant(), headerBatch, now);
+            }
+        } else {
+            InputStream in = BodyDecoder.stream(new ByteBufInputStream(req.body().duplicate()), enc, limits.maxDecompressed());
+            r = parser.parse(in, ndjson, req.tenant(), headerBatch, now);
+        }
+        return new Decoded(List.of(), List.of(), r.rejections(), r.total(), r.batchId(), true, r.records());
     }
 
     static boolean isNdjson(String contentType) {

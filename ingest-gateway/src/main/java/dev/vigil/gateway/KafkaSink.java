@@ -157,6 +157,13 @@ public final class KafkaSink implements AutoCloseable {
         producer.send(new ProducerRecord<>(eventsTopic, null, null, key, value, List.of(EVENT_HEADER)), cb);
     }
 
+    /** Sends one event already encoded (key = its series key as UTF-8, value = its RecordCodec bytes). */
+    public void sendEvent(byte[] key, byte[] value, Callback cb) {
+        producer.send(new ProducerRecord<>(eventsTopic, null, null, key, value, EVENT_HEADERS), cb);
+    }
+
+    private static final List<Header> EVENT_HEADERS = List.of(EVENT_HEADER);
+
     public void send(Sample s, byte[] value, Callback cb) {
         byte[] key = s.seriesKey().getBytes(StandardCharsets.UTF_8);
         producer.send(new ProducerRecord<>(samplesTopic, null, null, key, value, List.of(SAMPLE_HEADER)), cb);

@@ -38,6 +38,8 @@ public final class RequestProcessor {
     private final TenantRateLimiter limiter;
     private final long ackTimeoutMillis;
     private final RateLimitedLog errorLog = new RateLimitedLog(log, 20);
+    private static final io.netty.util.HashedWheelTimer ACK_TIMER = new io.netty.util.HashedWheelTimer(
+            Thread.ofPlatform().daemon().name("gateway-ack-timer").factory(), 10, TimeUnit.MILLISECONDS, 512);
 
     public RequestProcessor(KafkaSink sink, GatewayMetrics metrics, InflightBudget budget, TenantRateLimiter limiter, Duration ackTimeout) {
         this.sink = sink;
@@ -77,16 +79,26 @@ public final class RequestProcessor {
                     "tenant " + tenant + " is over its rate limit", wait)));
             return;
         }
-        byte[][] values = new byte[n][];
+        EncodedEvents enc = d.encoded();
+        byte[][] values;
         long bytes = 0;
-        int i = 0;
-        for (Event e : d.events()) {
-            values[i] = RecordCodec.encode(e);
-            bytes += values[i++].length + 64;
-        }
-        for (Sample s : d.samples()) {
-            values[i] = RecordCodec.encode(s);
-            bytes += values[i++].length + 64;
+        if (enc != null) {
+            values = enc.values();
+            byte[][] keys = enc.keys();
+            for (int j = 0; j < values.length; j++) {
+                bytes += values[j].length + keys[j].length + 64;
+            }
+        } else {
+            values = new byte[n][];
+            int i = 0;
+            for (Event e : d.events()) {
+                values[i] = RecordCodec.encode(e);
+                bytes += values[i++].length + 64;
+            }
+            for (Sample s : d.samples()) {
+                values[i] = RecordCodec.encode(s);
+                bytes += values[i++].length + 64;
+            }
         }
         if (!budget.tryAcquire(bytes)) {
             metrics.itemsRejected(tenant, ep.kind(), "overloaded", n);
@@ -95,18 +107,23 @@ public final class RequestProcessor {
             return;
         }
         Tracker t = new Tracker(req, d, done, n, bytes);
-        t.timeoutTask = timer.schedule(t::timeout, ackTimeoutMillis, TimeUnit.MILLISECONDS);
+        // A wheel timer, not the event loop's scheduler: scheduling from a worker thread onto an event
+        // loop wakes its selector (a syscall per request, ~3% of the worker's time in the profile).
+        t.timeoutTask = ACK_TIMER.newTimeout(x -> t.timeout(), ackTimeoutMillis, TimeUnit.MILLISECONDS);
         List<Event> events = d.events();
         List<Sample> samples = d.samples();
+        byte[][] keys = enc != null ? enc.keys() : null;
         int ne = events.size();
-        for (i = 0; i < n; i++) {
+        for (int i = 0; i < n; i++) {
             if (t.failure.get() != null) {
                 // A send already failed (e.g. buffer exhausted after max.block.ms): do not block on the rest.
                 t.failUnsent(t.failure.get(), n - i);
                 return;
             }
             try {
-                if (i < ne) {
+                if (keys != null) {
+                    sink.sendEvent(keys[i], values[i], t);
+                } else if (i < ne) {
                     sink.send(events.get(i), values[i], t);
                 } else {
                     sink.send(samples.get(i - ne), values[i], t);
@@ -165,7 +182,7 @@ public final class RequestProcessor {
         private final long sendStart = System.nanoTime();
         private final AtomicReference<Throwable> failure = new AtomicReference<>();
         private final AtomicBoolean answered = new AtomicBoolean();
-        volatile io.netty.util.concurrent.ScheduledFuture<?> timeoutTask;
+        volatile io.netty.util.Timeout timeoutTask;
 
         Tracker(IngestRequest req, Decoded decoded, Consumer<FullHttpResponse> done, int n, long bytes) {
             this.req = req;
@@ -196,7 +213,7 @@ public final class RequestProcessor {
             budget.release(bytes);
             var tt = timeoutTask;
             if (tt != null) {
-                tt.cancel(false);
+                tt.cancel();
             }
             if (!answered.compareAndSet(false, true)) {
                 return;

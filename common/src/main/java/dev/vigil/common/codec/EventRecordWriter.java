@@ -84,17 +84,23 @@ public final class EventRecordWriter {
 
     /** The event id {@code <batchId>#<index>} without building the string. */
     public EventRecordWriter derivedEventId(String batchId, int index) {
+        return derivedEventId(batchId.getBytes(StandardCharsets.UTF_8), index);
+    }
+
+    /** As {@link #derivedEventId(String, int)} with the batch id already UTF-8 (encode it once per batch). */
+    public EventRecordWriter derivedEventId(byte[] batchIdUtf8, int index) {
         if (index < 0) {
-            return eventId(batchId + "#" + index);
+            throw new IllegalArgumentException("negative index " + index);
         }
         int digits = 1;
         for (int v = index; v >= 10; v /= 10) {
             digits++;
         }
-        int len = utf8Length(batchId) + 1 + digits;
+        int len = batchIdUtf8.length + 1 + digits;
         uvarint(len + 1L);
         ensure(len);
-        putUtf8(batchId);
+        System.arraycopy(batchIdUtf8, 0, buf, pos, batchIdUtf8.length);
+        pos += batchIdUtf8.length;
         buf[pos++] = '#';
         int end = pos + digits;
         int v = index;
@@ -164,6 +170,15 @@ public final class EventRecordWriter {
     }
 
     private void str(String s) {
+        int chars = s.length();
+        if (chars <= 42) {
+            // At most 126 UTF-8 bytes: a one-byte length, patched after one encoding pass.
+            ensure(1 + 3 * chars);
+            int at = pos++;
+            pos = encodeUtf8(s, buf, pos);
+            buf[at] = (byte) (pos - at - 1);
+            return;
+        }
         int n = utf8Length(s);
         uvarint(n);
         ensure(n);
@@ -173,6 +188,14 @@ public final class EventRecordWriter {
     private void optStr(String s) {
         if (s == null) {
             uvarint(0);
+            return;
+        }
+        int chars = s.length();
+        if (chars <= 42) {
+            ensure(1 + 3 * chars);
+            int at = pos++;
+            pos = encodeUtf8(s, buf, pos);
+            buf[at] = (byte) (pos - at); // length + 1
             return;
         }
         int n = utf8Length(s);
@@ -196,7 +219,7 @@ public final class EventRecordWriter {
     }
 
     private void keyStr(String s) {
-        int n = utf8Length(s);
+        int n = 3 * s.length();
         if (keyPos + n > key.length) {
             key = Arrays.copyOf(key, Math.max(key.length * 2, keyPos + n));
         }
