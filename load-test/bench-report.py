@@ -89,7 +89,7 @@ p()
 p("## Aggregator beside Kafka's ConsumerPerformance")
 p()
 agg = read("aggregator.txt")
-m = re.search(r"consumed\+aggregated (\d+) events in ([\d.]+) s = (\d+) events/s; consumed, rolled up and stored in ClickHouse in ([\d.]+) s = (\d+) events/s", agg)
+m = re.search(r"consumed\+aggregated (\d+) events in ([\d.]+) s = (\d+) events/s; consumed, rolled up,? (?:and )?stored in ClickHouse(?: and committed)? in ([\d.]+) s = (\d+) events/s", agg)
 cp = re.search(r"ConsumerPerformance: (.*)", agg)
 cp_rate = None
 if cp:
@@ -98,6 +98,7 @@ if cp:
     vals = toks[len(heads):]
     # ConsumerPerformance prints a header row then a value row (start/end times contain a date and a time)
     try:
+        heads = heads[heads.index("start.time"):]
         idx = heads.index("nMsg.sec")
         numeric = [v for v in vals if re.match(r"^-?[\d.]+$", v)]
         # the value row has two leading timestamps (date + time each) before the numeric fields
@@ -122,7 +123,7 @@ if m:
     p()
     p("```")
     for line in agg.splitlines():
-        if re.match(r"^(produced|ConsumerPerformance|aggregator|rows stored|load average)", line):
+        if re.match(r"^(produced|ConsumerPerformance|aggregator|rows stored|load average|flushes)", line):
             p(line)
     p("```")
 else:

@@ -227,10 +227,12 @@ public final class FaultMain {
         long gap = 0;
         long cur = 0;
         synchronized (lt.timeline) {
-            for (long[] t : lt.timeline) {
-                if (t[0] > durMs + 1000) {
-                    break;
-                }
+            // the whole timeline, including the retry phase after the last due batch, up to the last second with accepted events
+            int last = lt.timeline.size() - 1;
+            while (last >= 0 && lt.timeline.get(last)[1] == 0) {
+                last--;
+            }
+            for (long[] t : lt.timeline.subList(0, last + 1)) {
                 cur = t[1] == 0 ? cur + 1000 : 0;
                 gap = Math.max(gap, cur);
             }
