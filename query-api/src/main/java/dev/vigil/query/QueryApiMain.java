@@ -1,20 +1,37 @@
 package dev.vigil.query;
 
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.vigil.alerting.AlertingConfig;
+import dev.vigil.alerting.AlertingService;
+import dev.vigil.alerting.PromqlQueryEngine;
+import dev.vigil.alerting.rules.RuleFileException;
 import dev.vigil.common.auth.ApiKeys;
 import dev.vigil.common.config.Config;
 import dev.vigil.common.config.ConfigDef;
+import dev.vigil.common.config.ConfigException;
 import dev.vigil.common.config.ConfigKey;
 import dev.vigil.common.service.ServiceRunner;
 import dev.vigil.query.api.QueryModule;
+import dev.vigil.query.api.TenantRoute;
+import dev.vigil.query.experiments.ExperimentsModule;
+import dev.vigil.query.experiments.JdbcDataSource;
+import dev.vigil.query.health.ModelHealthModule;
 import dev.vigil.query.http.PrometheusApi;
 import dev.vigil.query.storage.ClickHouseStorage;
+import dev.vigil.query.storage.QueryGuard;
 
 /** The query API service: {@code java -cp query-api/target/classes:query-api/target/lib/* dev.vigil.query.QueryApiMain}. */
 public final class QueryApiMain {
@@ -51,8 +68,10 @@ public final class QueryApiMain {
     public static final ConfigKey<Integer> WORKERS = ConfigKey.intKey("query.worker-threads", 8, 1, 512, "Threads running API requests.");
     public static final ConfigKey<List<String>> SELFMON_TARGETS = ConfigKey.listKey("self-monitoring.targets", "",
             "Services to scrape for Vigil's own metrics: comma-separated job=url, e.g. gateway=http://127.0.0.1:8080/metrics,query-api=self (empty = off).");
-    public static final ConfigKey<String> SELFMON_KAFKA = ConfigKey.stringKey("self-monitoring.kafka-bootstrap", "127.0.0.1:9092",
-            "Kafka bootstrap servers the scraped samples are produced to (topic <prefix>samples, as the gateway does).");
+    public static final ConfigKey<String> KAFKA_BOOTSTRAP = ConfigKey.stringKey("kafka.bootstrap-servers", "127.0.0.1:9092",
+            "Kafka bootstrap servers the query API produces to (self-monitoring samples, recording-rule and ALERTS series; topic <prefix>samples).");
+    public static final ConfigKey<String> SELFMON_KAFKA = ConfigKey.stringKey("self-monitoring.kafka-bootstrap", "",
+            "Kafka bootstrap servers for self-monitoring samples if different from kafka.bootstrap-servers (empty = the same).");
     public static final ConfigKey<String> SELFMON_TOPIC_PREFIX = ConfigKey.stringKey("self-monitoring.topic-prefix", "vigil.",
             "Topic prefix of the samples topic.");
     public static final ConfigKey<String> SELFMON_TENANT = ConfigKey.stringKey("self-monitoring.tenant", "system",
@@ -60,13 +79,16 @@ public final class QueryApiMain {
     public static final ConfigKey<Duration> SELFMON_INTERVAL = ConfigKey.durationKey("self-monitoring.interval", "15s", Duration.ofSeconds(1), Duration.ofHours(1),
             "Scrape interval of self-monitoring.");
     public static final ConfigKey<Boolean> MODULES_EXPERIMENTS = ConfigKey.boolKey("query.modules.experiments", true,
-            "Mount the experiments module (guardrail reports) when it is on the class path.");
+            "Mount the experiments module (registry and guardrail reports).");
     public static final ConfigKey<Boolean> MODULES_HEALTH = ConfigKey.boolKey("query.modules.health", true,
-            "Mount the ML-health module when it is on the class path.");
+            "Mount the ML-health module.");
+    public static final ConfigKey<List<String>> EXPERIMENTS_IMPORT = ConfigKey.listKey("query.experiments.import", "",
+            "Experiment definition files imported at startup as tenant=path (JSON array of definitions with id; an unchanged definition stores no new version).");
 
     public static final ConfigDef DEF = new ConfigDef().define(HOST, PORT, CLICKHOUSE_URL, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, API_KEYS,
             MAX_POINTS, MAX_SERIES, MAX_SAMPLES, TIMEOUT, MAX_TIMEOUT, MAX_RANGE, LOOKBACK, BASE_BUCKET, CATALOGUE_TTL, PUSHDOWN, WORKERS,
-            SELFMON_TARGETS, SELFMON_KAFKA, SELFMON_TOPIC_PREFIX, SELFMON_TENANT, SELFMON_INTERVAL, MODULES_EXPERIMENTS, MODULES_HEALTH);
+            KAFKA_BOOTSTRAP, SELFMON_TARGETS, SELFMON_KAFKA, SELFMON_TOPIC_PREFIX, SELFMON_TENANT, SELFMON_INTERVAL, MODULES_EXPERIMENTS,
+            MODULES_HEALTH, EXPERIMENTS_IMPORT).include(AlertingConfig.DEF);
 
     private QueryApiMain() {
     }
@@ -89,7 +111,14 @@ public final class QueryApiMain {
         if (s.apiKeys().isEmpty()) {
             log.warn("no api-keys configured (VIGIL_API_KEYS): every API request will be answered 401");
         }
-        QueryApi api = QueryApi.start(s, shared -> otherModules(c, shared));
+        Wiring w = new Wiring(c);
+        QueryApi api = QueryApi.start(s, w::modules);
+        try {
+            w.afterStart(api);
+        } catch (RuntimeException e) {
+            api.close();
+            throw e;
+        }
         SelfMonitor mon = SelfMonitor.fromConfig(c, api);
         if (mon != null) {
             api.closeWith(mon);
@@ -107,37 +136,123 @@ public final class QueryApiMain {
         };
     }
 
-    /**
-     * REGISTRATION POINT for the modules other engineers write in this artifact. They are looked up
-     * by class name so that this service keeps building while they are being written:
-     * <ul>
-     *   <li>experiments: {@code dev.vigil.query.experiments.ExperimentsModule.forJdbc(url, user, password, Clock)}</li>
-     *   <li>ML health: {@code dev.vigil.query.health.HealthModule.forJdbc(url, user, password, Clock)} (when it exists)</li>
-     *   <li>alerting: rule evaluation and /api/v1/rules, /api/v1/alerts from {@code dev.vigil.alerting} (see docs/query-api.md, "Modules")</li>
-     * </ul>
-     */
-    static List<QueryModule> otherModules(Config c, QueryApi.Shared shared) {
-        List<QueryModule> out = new ArrayList<>();
-        if (c.get(MODULES_EXPERIMENTS)) {
-            addByFactory(out, "dev.vigil.query.experiments.ExperimentsModule", c);
-        }
-        if (c.get(MODULES_HEALTH)) {
-            addByFactory(out, "dev.vigil.query.health.HealthModule", c);
+    /** Tenants named by the api-keys specs ({@code tenant:key} or {@code tenant:sha256:<hex>}). */
+    static Set<String> tenantsOf(List<String> apiKeySpecs) {
+        Set<String> out = new TreeSet<>();
+        for (String spec : apiKeySpecs) {
+            int i = spec.indexOf(':');
+            if (i > 0) {
+                out.add(spec.substring(0, i).trim());
+            }
         }
         return out;
     }
 
-    private static void addByFactory(List<QueryModule> out, String className, Config c) {
-        try {
-            Class<?> k = Class.forName(className);
-            Object m = k.getMethod("forJdbc", String.class, String.class, String.class, java.time.Clock.class)
-                    .invoke(null, c.get(CLICKHOUSE_URL), c.get(CLICKHOUSE_USER), c.get(CLICKHOUSE_PASSWORD), java.time.Clock.systemUTC());
-            out.add((QueryModule) m);
-            log.info("module mounted class={}", className);
-        } catch (ClassNotFoundException | NoSuchMethodException e) {
-            log.info("module not available class={} ({})", className, e.toString());
-        } catch (Exception e) {
-            log.warn("module failed to start class={} error={}", className, e.toString());
+    /** Kafka bootstrap servers for what the query API produces (self-monitoring, rule outputs). */
+    static String kafkaBootstrap(Config c) {
+        String sm = c.get(SELFMON_KAFKA);
+        return sm == null || sm.isBlank() ? c.get(KAFKA_BOOTSTRAP) : sm;
+    }
+
+    /**
+     * The modules mounted beside the Prometheus API: ML health, experiments (both over one pooled
+     * {@link JdbcDataSource}) and alerting (rules evaluated by the same PromQL engine over the same
+     * tenant-confined ClickHouse storage, recording-rule results written back through Kafka).
+     * Usable from tests: {@code QueryApi.start(settings, new Wiring(config)::modules)} then
+     * {@link #afterStart}.
+     */
+    public static final class Wiring {
+        private final Config c;
+        private final Clock clock = Clock.systemUTC();
+        private ExperimentsModule experiments;
+        private AlertingService alerting;
+
+        public Wiring(Config c) {
+            this.c = c;
+        }
+
+        public List<QueryModule> modules(QueryApi.Shared shared) {
+            List<QueryModule> out = new ArrayList<>();
+            JdbcDataSource ds = new JdbcDataSource(c.get(CLICKHOUSE_URL), c.get(CLICKHOUSE_USER), c.get(CLICKHOUSE_PASSWORD));
+            if (c.get(MODULES_HEALTH)) {
+                out.add(new ModelHealthModule(ds, clock));
+            }
+            if (c.get(MODULES_EXPERIMENTS)) {
+                experiments = new ExperimentsModule(ds, clock);
+                out.add(experiments);
+            }
+            if (c.get(AlertingConfig.ENABLED)) {
+                long timeoutMs = shared.settings().limits().defaultTimeoutMs();
+                PrometheusApi.Limits lim = shared.settings().limits();
+                PromqlQueryEngine qe = new PromqlQueryEngine(shared.engine(),
+                        tenant -> shared.storage().forTenant(tenant, new QueryGuard(timeoutMs, lim.maxSamples(), lim.maxSeries())), timeoutMs);
+                KafkaSeriesWriter writer = new KafkaSeriesWriter(kafkaBootstrap(c), c.get(SELFMON_TOPIC_PREFIX), shared.registry());
+                Set<String> tenants = tenantsOf(c.get(API_KEYS));
+                try {
+                    alerting = AlertingService.create(c, qe, writer, () -> tenants, clock, shared.registry());
+                } catch (RuntimeException e) {
+                    writer.close();
+                    throw e;
+                }
+                AlertingService svc = alerting;
+                out.add(new QueryModule() {
+                    @Override
+                    public String name() {
+                        return "alerting";
+                    }
+
+                    @Override
+                    public Map<String, TenantRoute> routes() {
+                        Map<String, TenantRoute> r = new LinkedHashMap<>();
+                        svc.routes().forEach((path, route) -> r.put(path, route::handle));
+                        return r;
+                    }
+
+                    @Override
+                    public void close() {
+                        svc.close();
+                        writer.close();
+                    }
+                });
+            }
+            return out;
+        }
+
+        /** Imports experiment definition files, then loads the rule files and starts evaluating. */
+        public void afterStart(QueryApi api) {
+            if (experiments != null) {
+                for (String spec : c.get(EXPERIMENTS_IMPORT)) {
+                    int eq = spec.indexOf('=');
+                    if (eq <= 0 || eq == spec.length() - 1) {
+                        throw new ConfigException("config key " + EXPERIMENTS_IMPORT.name() + " has invalid entry '" + spec
+                                + "'; accepted values: tenant=path of a JSON array of experiment definitions");
+                    }
+                    String tenant = spec.substring(0, eq).trim();
+                    Path file = Path.of(spec.substring(eq + 1).trim());
+                    try {
+                        List<String> changed = experiments.importFile(tenant, file);
+                        log.info("experiments imported tenant={} file={} changed={}", tenant, file, changed);
+                    } catch (IOException | java.sql.SQLException | RuntimeException e) {
+                        throw new ConfigException("config key " + EXPERIMENTS_IMPORT.name() + ": cannot import " + file + ": " + e.getMessage());
+                    }
+                }
+            }
+            if (alerting != null) {
+                try {
+                    alerting.start();
+                } catch (RuleFileException e) {
+                    throw new ConfigException("config key " + AlertingConfig.RULE_FILES.name() + ": " + e.getMessage());
+                }
+                log.info("alerting started rule_files={}", c.get(AlertingConfig.RULE_FILES));
+            }
+        }
+
+        public AlertingService alerting() {
+            return alerting;
+        }
+
+        public ExperimentsModule experiments() {
+            return experiments;
         }
     }
 }

@@ -92,7 +92,7 @@ public final class SelfMonitor implements AutoCloseable {
             }
         }
         log.info("self-monitoring targets={} tenant={}", targets.stream().map(Target::job).toList(), c.get(QueryApiMain.SELFMON_TENANT));
-        return new SelfMonitor(targets, c.get(QueryApiMain.SELFMON_TENANT), c.get(QueryApiMain.SELFMON_KAFKA), c.get(QueryApiMain.SELFMON_TOPIC_PREFIX),
+        return new SelfMonitor(targets, c.get(QueryApiMain.SELFMON_TENANT), QueryApiMain.kafkaBootstrap(c), c.get(QueryApiMain.SELFMON_TOPIC_PREFIX),
                 c.get(QueryApiMain.SELFMON_INTERVAL), api.registry());
     }
 

@@ -203,17 +203,22 @@ public final class ClickHouseStorage {
             }
             // computed series of other modules
             Set<String> derivedNames = new LinkedHashSet<>();
+            // every provider with at least one matching name is asked once; it answers for all its
+            // matching names (a regex selector may match several names of one provider)
             for (DerivedSeriesProvider p : providers) {
+                Set<String> mine = new LinkedHashSet<>();
                 for (String n : p.metricNames()) {
                     if (nameMatches(nameMatchers, n)) {
-                        derivedNames.add(n);
-                        List<SeriesData> got = p.select(tenant, h, matchers);
-                        for (SeriesData sd : got) {
-                            if (allMatch(matchers, sd.labels()) && sd.labels().metricName().equals(n)) {
-                                out.add(sd);
-                            }
-                        }
-                        break;
+                        mine.add(n);
+                    }
+                }
+                if (mine.isEmpty()) {
+                    continue;
+                }
+                derivedNames.addAll(mine);
+                for (SeriesData sd : p.select(tenant, h, matchers)) {
+                    if (allMatch(matchers, sd.labels()) && mine.contains(sd.labels().metricName())) {
+                        out.add(sd);
                     }
                 }
             }
