@@ -53,6 +53,10 @@ p("Load average (1/5/15 min) before and after each step. The machine has "
   "above the core count means the figures below were taken **under CPU contention** and understate what the code can do "
   "on a quiet machine.")
 p()
+notes = read("notes.md").strip()
+if notes:
+    p(notes)
+    p()
 p("| step | status | load before | load after | seconds |")
 p("|---|---|---|---|---|")
 for step, s, load in loads:
@@ -78,9 +82,14 @@ if g:
     p(f"| ProducerPerformance | {g['producer_performance_records_per_sec']:,.0f} records/s, {g['producer_performance_mb_per_sec']} MB/s |")
     p(f"| gateway peak | {g['gateway_peak_events_per_sec']:,} events/s accepted ({g['gateway_peak_body_bytes_per_sec'] / 1e6:.1f} MB/s of request bodies) |")
     p(f"| **ratio** gateway event bytes/s (events/s x 200 B) : ProducerPerformance bytes/s | **{g['ratio_gateway_vs_producer_performance']}** |")
+    gw_note = True
     lat = g["half_peak_latency_ms"]
     p(f"| latency at half the peak ({g['half_peak_rate']:,.0f} ev/s offered) | p50 {lat['p50']} ms, p90 {lat['p90']} ms, p99 {lat['p99']} ms, max {lat['pmax']} ms |")
     p(f"| at twice the peak ({g['double_peak_rate']:,.0f} ev/s offered) | {g['double_peak_accepted_events_per_sec']:,} ev/s accepted, statuses {g['double_peak_statuses']}, gateway heap at most {g['double_peak_max_heap_used_mib']} MiB |")
+    p()
+    p("ProducerPerformance and the gateway run one after the other, and the machine's load changes between them, so a "
+      "ratio near or above 1 says the gateway is not far from what a bare Kafka producer achieves here, not that it is "
+      "faster. The gateway additionally parses and validates JSON, and the generator shares the 2 cores.")
 else:
     p("Not measured in this run (" + status("gateway")[0] + "; see `" + out + "/gateway.txt`).")
 p()
@@ -180,7 +189,12 @@ if jmh:
                 err_s = "-"
         except (TypeError, ValueError):
             err_s = "-"
-        p(f"| {b['benchmark'].replace('dev.vigil.loadtest.jmh.', '')} | {desc.get(name, '')} | {pm['score']:,.0f} {pm['scoreUnit']} | {err_s} |")
+        unstable = isinstance(err, (int, float)) and err == err and err > 0.3 * pm["score"]
+        p(f"| {b['benchmark'].replace('dev.vigil.loadtest.jmh.', '')} | {desc.get(name, '')} | {pm['score']:,.0f} {pm['scoreUnit']} | {err_s}{' (unstable: contention)' if unstable else ''} |")
+    p()
+    p("An error (99.9% confidence half-width) larger than about a third of the score means the iterations disagreed, "
+      "which on this machine is CPU contention from other processes, not noise of the code: read those scores as "
+      "orders of magnitude only, and rerun `./bench jmh` on a quiet machine.")
 else:
     p("Not measured in this run (" + status("jmh")[0] + ").")
 p()
