@@ -24,9 +24,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * VIGIL_QUERY_URL (e.g. http://127.0.0.1:9090) and VIGIL_API_KEY; skipped otherwise. The
  * end-to-end suite calls {@link #check(String, String, List)} after feeding the stack.
  */
-class ITDashboardQueries {
+public class ITDashboardQueries {
     /** Runs each query as a range query over the last hour; returns one line per query without data or failing. */
-    static List<String> check(String baseUrl, String apiKey, List<DashboardQueries.Query> queries) throws Exception {
+    public static List<String> check(String baseUrl, String apiKey, List<DashboardQueries.Query> queries) throws Exception {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         ObjectMapper mapper = new ObjectMapper();
         long end = Instant.now().getEpochSecond(), start = end - 3600;
