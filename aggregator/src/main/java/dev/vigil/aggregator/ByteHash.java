@@ -27,6 +27,16 @@ final class ByteHash {
         return h;
     }
 
+    /** Equality of two short byte ranges (a plain loop: cheaper than Arrays.equals' range checks and stub for a few bytes). */
+    static boolean eq(byte[] a, int ao, byte[] b, int bo, int len) {
+        for (int i = 0; i < len; i++) {
+            if (a[ao + i] != b[bo + i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     static int finish(long h) {
         h ^= h >>> 33;
         h *= 0xff51afd7ed558ccdL;

@@ -700,7 +700,7 @@ public final class JobWorker implements AutoCloseable {
     private String measureName(int i, byte[] b, int off, int len) {
         if (i < lastMeasureBytes.length) {
             byte[] last = lastMeasureBytes[i];
-            if (last != null && last.length == len && java.util.Arrays.equals(last, 0, len, b, off, off + len)) {
+            if (last != null && last.length == len && ByteHash.eq(last, 0, b, off, len)) {
                 return lastMeasure[i];
             }
             String m = measureNames.get(b, off, len);

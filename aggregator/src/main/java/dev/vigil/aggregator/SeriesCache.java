@@ -1,7 +1,5 @@
 package dev.vigil.aggregator;
 
-import java.util.Arrays;
-
 /**
  * What the consumer thread already worked out for an event's (tenant, type, dims) bytes: the
  * decoded strings, the allowed labels, the series id and the interned {@link FlushBuffer.SeriesRef}
@@ -62,9 +60,9 @@ final class SeriesCache {
             }
             if (x.hash == hash && x.tenantLen == e.tenantLen && x.typeLen == e.typeLen
                     && x.key.length == e.tenantLen + e.typeLen + e.dimsLen
-                    && Arrays.equals(x.key, 0, e.tenantLen, b, e.tenantOff, e.tenantOff + e.tenantLen)
-                    && Arrays.equals(x.key, e.tenantLen, e.tenantLen + e.typeLen, b, e.typeOff, e.typeOff + e.typeLen)
-                    && Arrays.equals(x.key, e.tenantLen + e.typeLen, x.key.length, b, e.dimsOff, e.dimsOff + e.dimsLen)) {
+                    && ByteHash.eq(x.key, 0, b, e.tenantOff, e.tenantLen)
+                    && ByteHash.eq(x.key, e.tenantLen, b, e.typeOff, e.typeLen)
+                    && ByteHash.eq(x.key, e.tenantLen + e.typeLen, b, e.dimsOff, e.dimsLen)) {
                 return x;
             }
             i = (i + 1) & mask;

@@ -27,7 +27,7 @@ final class Utf8Interner {
             if (k == null) {
                 break;
             }
-            if (hashes[i] == h && Arrays.equals(k, 0, k.length, b, off, off + len)) {
+            if (hashes[i] == h && k.length == len && ByteHash.eq(k, 0, b, off, len)) {
                 return vals[i];
             }
             i = (i + 1) & mask;
