@@ -200,6 +200,10 @@ public final class JobWorker implements AutoCloseable {
             p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(32 * 1024 * 1024));
             p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(8 * 1024 * 1024));
             p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            // A SIGKILLed instance keeps its partitions until its session expires: 10 s instead of
+            // Kafka's 45 s default bounds recovery after a crash (overridable by consumer properties).
+            p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "10000");
+            p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "3000");
             p.put(ConsumerConfig.CLIENT_ID_CONFIG, "vigil-aggregator-" + spec.name() + "-" + s.instance());
             s.consumerOverrides().forEach(p::put);
             consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
