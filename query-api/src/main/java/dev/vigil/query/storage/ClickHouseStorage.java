@@ -57,7 +57,9 @@ public final class ClickHouseStorage {
     public ClickHouseStorage(ChReader ch, Settings settings, List<DerivedSeriesProvider> providers) {
         this.ch = ch;
         this.settings = settings;
-        this.providers = List.copyOf(providers);
+        // kept as given, not copied: QueryApi passes a live view that the modules' providers are
+        // added to after the storage is built (a copy here was empty, so no derived series were served)
+        this.providers = java.util.Collections.unmodifiableList(providers);
     }
 
     public ChReader reader() {
