@@ -64,9 +64,14 @@ public final class EmbeddedClickHouse implements AutoCloseable {
             engine.release();
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while starting", e);
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
+            // Also checked exceptions that Netty rethrows without declaring them (BindException):
+            // an unreleased engine makes the exit hook wait for a user that never comes.
             engine.release();
-            throw e;
+            if (e instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException(e.getMessage(), e);
         }
     }
 

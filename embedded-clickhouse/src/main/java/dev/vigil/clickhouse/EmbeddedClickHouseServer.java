@@ -38,7 +38,9 @@ public final class EmbeddedClickHouseServer {
         EmbeddedClickHouse ch;
         try {
             ch = EmbeddedClickHouse.start(config);
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
+            // Exception, not RuntimeException: Netty's bind().sync() rethrows a BindException
+            // unchecked-ly, and without exiting here the engine's threads kept the process alive.
             System.err.println("vigil-embedded-clickhouse: failed to start: " + e.getMessage());
             log.error("event=startup_failed error=\"{}\"", String.valueOf(e.getMessage()).replace('\n', ' '), e);
             System.exit(1);
