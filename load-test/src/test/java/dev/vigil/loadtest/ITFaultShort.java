@@ -39,13 +39,10 @@ class ITFaultShort {
     /** Six consecutive free ports (the stack's layout), picked from the ephemeral range. */
     static int freeBase() throws IOException {
         for (int attempt = 0; attempt < 50; attempt++) {
-            int base;
-            try (ServerSocket s = new ServerSocket(0)) {
-                base = s.getLocalPort();
-            }
-            if (base + 6 > 65535) {
-                continue;
-            }
+            // Below the kernel's ephemeral range (32768+ here): a base taken from ServerSocket(0) lies
+            // inside it, and the outgoing connections of the services started first (Kafka clients,
+            // JDBC) could take a later service's port before it binds (seen: gateway BindException).
+            int base = 20_000 + java.util.concurrent.ThreadLocalRandom.current().nextInt(12_000);
             boolean ok = true;
             for (int i = 0; i < 6 && ok; i++) {
                 try (ServerSocket s = new ServerSocket(base + i, 1, java.net.InetAddress.getLoopbackAddress())) {
