@@ -382,10 +382,17 @@ class ITEndToEnd {
         int[] out = new int[n];
         List<ServerSocket> held = new ArrayList<>();
         try {
-            for (int i = 0; i < n; i++) {
-                ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
-                held.add(s);
-                out[i] = s.getLocalPort();
+            // Below the kernel's ephemeral range (32768+): ports from ServerSocket(0) lie inside it, and
+            // the outgoing connections of services started first could take them before they bind.
+            java.util.concurrent.ThreadLocalRandom rnd = java.util.concurrent.ThreadLocalRandom.current();
+            for (int i = 0; i < n; ) {
+                try {
+                    ServerSocket s = new ServerSocket(20_000 + rnd.nextInt(12_000), 1, java.net.InetAddress.getLoopbackAddress());
+                    held.add(s);
+                    out[i++] = s.getLocalPort();
+                } catch (IOException taken) {
+                    // try another
+                }
             }
         } finally {
             for (ServerSocket s : held) s.close();
