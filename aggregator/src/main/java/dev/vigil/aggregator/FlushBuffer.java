@@ -126,6 +126,18 @@ final class FlushBuffer {
     record ExposureKey(String tenant, String experiment, String variant, String unit) {
     }
 
+    record UnitHistKey(String tenant, String experiment, String variant, String type, String measure, String unit) {
+    }
+
+    /** A unit's histogram of one measure in this flush, and the last day it covers (for the TTL). */
+    static final class UnitHist {
+        final IntLongMap hist = new IntLongMap();
+        int lastDay = Integer.MIN_VALUE;
+    }
+
+    record UnitDayKey(String tenant, String type, String measure, String unit, int day) {
+    }
+
     static final byte KIND_EVENT = 1;
     static final byte KIND_SAMPLE = 2;
 
@@ -135,6 +147,8 @@ final class FlushBuffer {
     private int seriesSize;
     final Map<UnitKey, double[]> units = new HashMap<>();
     final Map<ExposureKey, long[]> exposures = new HashMap<>();
+    final Map<UnitHistKey, UnitHist> unitHists = new HashMap<>();
+    final Map<UnitDayKey, double[]> unitDaily = new HashMap<>();
     final RowBinary samples = new RowBinary(256);
     final RowBinary seenIds = new RowBinary(256);
     final List<ProducerRecord<byte[], byte[]>> deadLetters = new ArrayList<>();
@@ -142,7 +156,7 @@ final class FlushBuffer {
     long maxEventMs = Long.MIN_VALUE;
 
     int keys() {
-        return seriesSize + units.size() + exposures.size() + samples.rows();
+        return seriesSize + units.size() + exposures.size() + unitHists.size() + unitDaily.size() + samples.rows();
     }
 
     boolean isEmpty() {
@@ -230,6 +244,20 @@ final class FlushBuffer {
         v[2] += value * value;
     }
 
+    /** One event value of a measure into the unit's log-bucket histogram (quantile metrics). */
+    void addUnitHist(String tenant, String experiment, String variant, String type, String measure, String unit, int day, double value) {
+        UnitHist h = unitHists.computeIfAbsent(new UnitHistKey(tenant, experiment, variant, type, measure, unit), k -> new UnitHist());
+        h.hist.add(dev.vigil.common.histogram.LogBuckets.key(value), 1);
+        h.lastDay = Math.max(h.lastDay, day);
+    }
+
+    /** Experiment-independent per-unit daily totals (the CUPED pre-period); measure "" counts events. */
+    void addUnitDaily(String tenant, String type, String measure, String unit, int day, double value) {
+        double[] v = unitDaily.computeIfAbsent(new UnitDayKey(tenant, type, measure, unit, day), k -> new double[2]);
+        v[0] += 1;
+        v[1] += value;
+    }
+
     void addExposure(String tenant, String experiment, String variant, String unit, long timeMs) {
         long[] v = exposures.computeIfAbsent(new ExposureKey(tenant, experiment, variant, unit),
                 k -> new long[] {Long.MAX_VALUE, Long.MIN_VALUE, 0});
@@ -247,6 +275,9 @@ final class FlushBuffer {
     static final List<String> UNIT_COLUMNS = List.of("tenant", "experiment", "variant", "type", "measure", "unit_id", "day",
             "count", "sum", "sum_sq");
     static final List<String> EXPOSURE_COLUMNS = List.of("tenant", "experiment", "variant", "unit_id", "first_seen", "last_seen", "events");
+    static final List<String> UNIT_HIST_COLUMNS = List.of("tenant", "experiment", "variant", "type", "measure", "unit_id",
+            "last_day", "hist");
+    static final List<String> UNIT_DAILY_COLUMNS = List.of("tenant", "type", "measure", "unit_id", "day", "count", "sum");
     static final List<String> SAMPLE_COLUMNS = List.of("tenant", "name", "series_id", "labels", "ts", "value");
     static final List<String> SEEN_COLUMNS = List.of("job", "topic", "partition", "offset", "ts", "id_hi", "id_lo");
 
@@ -294,6 +325,26 @@ final class FlushBuffer {
                 rb.str(k.tenant()).str(k.experiment()).str(k.variant()).str(k.unit()).i64(v[0]).i64(v[1]).i64(v[2]).endRow();
             }
             out.add(new Block(Migrations.EXPOSURES, EXPOSURE_COLUMNS, rb));
+        }
+        if (!unitHists.isEmpty()) {
+            RowBinary rb = new RowBinary(unitHists.size() * 96);
+            for (Map.Entry<UnitHistKey, UnitHist> e : unitHists.entrySet()) {
+                UnitHistKey k = e.getKey();
+                UnitHist h = e.getValue();
+                rb.str(k.tenant()).str(k.experiment()).str(k.variant()).str(k.type()).str(k.measure()).str(k.unit()).u16(h.lastDay);
+                h.hist.writeTo(rb);
+                rb.endRow();
+            }
+            out.add(new Block(Migrations.UNIT_HIST, UNIT_HIST_COLUMNS, rb));
+        }
+        if (!unitDaily.isEmpty()) {
+            RowBinary rb = new RowBinary(unitDaily.size() * 64);
+            for (Map.Entry<UnitDayKey, double[]> e : unitDaily.entrySet()) {
+                UnitDayKey k = e.getKey();
+                double[] v = e.getValue();
+                rb.str(k.tenant()).str(k.type()).str(k.measure()).str(k.unit()).u16(k.day()).i64((long) v[0]).f64(v[1]).endRow();
+            }
+            out.add(new Block(Migrations.UNIT_DAILY, UNIT_DAILY_COLUMNS, rb));
         }
         if (samples.rows() > 0) {
             out.add(new Block(Migrations.SAMPLES, SAMPLE_COLUMNS, samples));

@@ -18,7 +18,8 @@ import dev.vigil.common.config.Sizes;
  * @param name            job name ([a-z0-9_-]+): consumer group {@code <group-prefix><name>}
  * @param source          Kafka topic
  * @param kind            {@code events} or {@code samples} (how values are decoded)
- * @param rollups         events: subset of series, experiments, exposures; samples: subset of raw, series
+ * @param rollups         events: subset of series, experiments (per-unit rows, totals, histograms), exposures,
+ *                        unit_daily (per-unit daily totals of every event with a unit: the CUPED pre-period); samples: subset of raw, series
  * @param bucketSeconds   base rollup bucket (a divisor of 60)
  * @param maxAge          events/samples older than this (relative to their Kafka record time) are dead-lettered as beyond retention
  * @param labelAllowList  dims/labels kept in rollups (empty = all); others are aggregated away
@@ -38,7 +39,7 @@ public record JobSpec(
         @JsonProperty("flush_interval") String flushInterval,
         @JsonProperty("max_records_per_flush") Integer maxRecordsPerFlush) {
 
-    public static final Set<String> EVENT_ROLLUPS = Set.of("series", "experiments", "exposures");
+    public static final Set<String> EVENT_ROLLUPS = Set.of("series", "experiments", "exposures", "unit_daily");
     public static final Set<String> SAMPLE_ROLLUPS = Set.of("raw", "series");
 
     /** Fills defaults and validates; throws IllegalArgumentException naming the field. */

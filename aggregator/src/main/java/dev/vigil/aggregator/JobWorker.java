@@ -119,6 +119,7 @@ public final class JobWorker implements AutoCloseable {
     private final boolean hasSeries;
     private final boolean hasExperiments;
     private final boolean hasExposures;
+    private final boolean hasUnitDaily;
     private final boolean hasRaw;
     private final byte[] jobUtf8;
     private final EventScratch scratch = new EventScratch();
@@ -150,6 +151,7 @@ public final class JobWorker implements AutoCloseable {
         this.hasSeries = this.spec.has("series");
         this.hasExperiments = this.spec.has("experiments");
         this.hasExposures = this.spec.has("exposures");
+        this.hasUnitDaily = this.spec.has("unit_daily");
         this.hasRaw = this.spec.has("raw");
         this.jobUtf8 = this.spec.name().getBytes(StandardCharsets.UTF_8);
         String job = this.spec.name();
@@ -647,7 +649,7 @@ public final class JobWorker implements AutoCloseable {
             deadLetter(st, r, "undecodable", ex.getMessage());
             return;
         }
-        if (!e.measuresAscending || (e.unitLen >= 0 && e.experimentCount > 0 && (hasExperiments || hasExposures))) {
+        if (!e.measuresAscending || (e.unitLen >= 0 && (hasUnitDaily || e.experimentCount > 0 && (hasExperiments || hasExposures)))) {
             handleEventDecoded(st, r);
             return;
         }
@@ -793,13 +795,20 @@ public final class JobWorker implements AutoCloseable {
             }
         }
         String unit = e.unitId();
+        int day = (int) Math.floorDiv(t, 86_400_000L);
+        if (unit != null && hasUnitDaily) {
+            st.buf.addUnitDaily(tenant, type, "", unit, day, 1.0);
+            for (Map.Entry<String, Double> m : e.measures().entrySet()) {
+                st.buf.addUnitDaily(tenant, type, m.getKey(), unit, day, m.getValue());
+            }
+        }
         if (unit != null && !e.experiments().isEmpty()) {
-            int day = (int) Math.floorDiv(t, 86_400_000L);
             for (Map.Entry<String, String> x : e.experiments().entrySet()) {
                 if (hasExperiments) {
                     st.buf.addUnit(tenant, x.getKey(), x.getValue(), type, "", unit, day, 1.0);
                     for (Map.Entry<String, Double> m : e.measures().entrySet()) {
                         st.buf.addUnit(tenant, x.getKey(), x.getValue(), type, m.getKey(), unit, day, m.getValue());
+                        st.buf.addUnitHist(tenant, x.getKey(), x.getValue(), type, m.getKey(), unit, day, m.getValue());
                     }
                 }
                 if (hasExposures) {

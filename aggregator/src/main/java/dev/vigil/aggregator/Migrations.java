@@ -47,6 +47,11 @@ public final class Migrations {
     public static final String FLUSH_LOG = "vigil_flush_log";
     public static final String SEEN_IDS = "vigil_seen_ids";
     public static final String GOAL_STATE = "vigil_goal_state";
+    public static final String UNIT_TOTALS = "vigil_experiment_unit_totals";
+    public static final String UNIT_HIST = "vigil_experiment_unit_hist";
+    public static final String UNIT_DAILY = "vigil_unit_daily";
+    /** Separator of type and measure in the keys of {@code vigil_experiment_unit_totals.stats} (not a name character). */
+    public static final String STATS_KEY_SEPARATOR = "|";
 
     /** Dedup window (blocks) kept by every table the aggregator inserts into. */
     public static final int DEDUP_WINDOW = 10000;
@@ -197,7 +202,78 @@ public final class Migrations {
                         updated_by  String
                     )
                     ENGINE = MergeTree
-                    ORDER BY (kind, name, version)""".formatted(GOAL_STATE))));
+                    ORDER BY (kind, name, version)""".formatted(GOAL_STATE))),
+            new Migration(6, "experiment reports: per-unit totals, per-unit histograms, experiment-independent unit daily rollup", List.of(
+                    // One row per exposed unit (after merges): what the report pushdown reads without a per-unit GROUP BY.
+                    // Kept by a materialized view over vigil_experiment_units, so it inherits that table's insert
+                    // deduplication (a deduplicated block does not reach the view).
+                    """
+                    CREATE TABLE IF NOT EXISTS %s
+                    (
+                        tenant      LowCardinality(String),
+                        experiment  LowCardinality(String),
+                        variant     LowCardinality(String),
+                        unit_id     String,
+                        first_day   SimpleAggregateFunction(min, Date),
+                        last_day    SimpleAggregateFunction(max, Date),
+                        stats       SimpleAggregateFunction(sumMap, Tuple(Array(String), Array(UInt64), Array(Float64)))
+                    )
+                    ENGINE = AggregatingMergeTree
+                    ORDER BY (tenant, experiment, variant, unit_id)
+                    TTL last_day + INTERVAL 400 DAY
+                    SETTINGS non_replicated_deduplication_window = %d""".formatted(UNIT_TOTALS, DEDUP_WINDOW),
+                    // backfill from the per-day table once (only while the totals are empty)
+                    """
+                    INSERT INTO %s (tenant, experiment, variant, unit_id, first_day, last_day, stats)
+                    SELECT tenant, experiment, variant, unit_id, min(day), max(day),
+                           sumMap(([concat(toString(type), '%s', toString(measure))], [count], [sum]))
+                    FROM %s
+                    WHERE (SELECT count() FROM %s) = 0
+                    GROUP BY tenant, experiment, variant, unit_id""".formatted(UNIT_TOTALS, STATS_KEY_SEPARATOR, EXPERIMENT_UNITS,
+                            UNIT_TOTALS),
+                    """
+                    CREATE MATERIALIZED VIEW IF NOT EXISTS %s_mv TO %s AS
+                    SELECT tenant, experiment, variant, unit_id,
+                           min(day) AS first_day,
+                           max(day) AS last_day,
+                           sumMap(([concat(toString(type), '%s', toString(measure))], [count], [sum])) AS stats
+                    FROM %s
+                    GROUP BY tenant, experiment, variant, unit_id""".formatted(UNIT_TOTALS, UNIT_TOTALS, STATS_KEY_SEPARATOR,
+                            EXPERIMENT_UNITS),
+                    // Per unit and measure: the log-bucket histogram of the event values (quantile metrics).
+                    """
+                    CREATE TABLE IF NOT EXISTS %s
+                    (
+                        tenant      LowCardinality(String),
+                        experiment  LowCardinality(String),
+                        variant     LowCardinality(String),
+                        type        LowCardinality(String),
+                        measure     LowCardinality(String),
+                        unit_id     String,
+                        last_day    SimpleAggregateFunction(max, Date),
+                        hist        SimpleAggregateFunction(sumMap, Map(Int32, UInt64))
+                    )
+                    ENGINE = AggregatingMergeTree
+                    ORDER BY (tenant, experiment, type, measure, variant, unit_id)
+                    TTL last_day + INTERVAL 400 DAY
+                    SETTINGS non_replicated_deduplication_window = %d""".formatted(UNIT_HIST, DEDUP_WINDOW),
+                    // Per unit and day for every event with a unit, assigned or not: the pre-period covariate of CUPED.
+                    """
+                    CREATE TABLE IF NOT EXISTS %s
+                    (
+                        tenant      LowCardinality(String),
+                        type        LowCardinality(String),
+                        measure     LowCardinality(String),
+                        unit_id     String,
+                        day         Date,
+                        count       UInt64,
+                        sum         Float64
+                    )
+                    ENGINE = SummingMergeTree((count, sum))
+                    PARTITION BY toYYYYMM(day)
+                    ORDER BY (tenant, type, measure, unit_id, day)
+                    TTL day + INTERVAL 400 DAY
+                    SETTINGS non_replicated_deduplication_window = %d""".formatted(UNIT_DAILY, DEDUP_WINDOW))));
 
     private Migrations() {
     }

@@ -82,6 +82,7 @@ final class EventGen {
         final Map<String, Agg> units = new TreeMap<>();       // tenant|exp|variant|type|measure|unit
         final Map<String, Agg> exposures = new TreeMap<>();   // tenant|exp|variant|unit
         long events;
+        long unitEvents;  // events with a unit id, assigned or not (vigil_unit_daily)
 
         void add(Event e, int bucketSeconds) {
             events++;
@@ -91,6 +92,7 @@ final class EventGen {
             countsPerBucket.merge(e.tenant() + "|" + e.type() + "|" + sid + "|" + bucket, 1L, Long::sum);
             e.measures().forEach((m, v) -> series.computeIfAbsent(e.tenant() + "|" + e.type() + "|" + m + "|" + sid, k -> new Agg()).add(v, true));
             if (e.unitId() != null) {
+                unitEvents++;
                 e.experiments().forEach((x, var) -> {
                     units.computeIfAbsent(e.tenant() + "|" + x + "|" + var + "|" + e.type() + "||" + e.unitId(), k -> new Agg()).add(1, false);
                     e.measures().forEach((m, v) -> units.computeIfAbsent(e.tenant() + "|" + x + "|" + var + "|" + e.type() + "|" + m + "|" + e.unitId(),

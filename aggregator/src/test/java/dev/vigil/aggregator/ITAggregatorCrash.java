@@ -161,6 +161,9 @@ class ITAggregatorCrash {
                 assertThat(gotV).isEqualTo((long) expectedSum);
                 assertThat(got1h).isEqualTo(expectedEvents);
                 assertThat(units).isEqualTo(expectedUnits);
+                // the per-unit totals (a materialized view over the per-day rows) survive the replays exactly too
+                assertThat(TestEnv.longQuery(ch, "SELECT sum(arraySum(arrayFilter((v, k) -> endsWith(k, '|'), stats.2, stats.1))) "
+                        + "FROM vigil_experiment_unit_totals")).isEqualTo(expectedUnits);
             } finally {
                 last.destroyForcibly().waitFor();
             }

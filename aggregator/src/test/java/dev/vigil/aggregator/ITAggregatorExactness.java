@@ -186,6 +186,18 @@ class ITAggregatorExactness {
                 assertThat(units.get(k)[1]).as("unit sum %s", k).isCloseTo(a.sum, within(1e-9 * Math.max(1, Math.abs(a.sum))));
             });
 
+            // per-unit totals (materialized view) and per-unit histograms agree with the per-day rows, unit by unit
+            assertThat(TestEnv.longQuery(ch, "SELECT count() FROM (SELECT tenant, experiment, variant, unit_id, sum(count) AS c "
+                    + "FROM vigil_experiment_units WHERE measure = '' GROUP BY ALL) x FULL OUTER JOIN (SELECT tenant, experiment, variant, "
+                    + "unit_id, arraySum(arrayFilter((v, k) -> endsWith(k, '|'), stats.2, stats.1)) AS c FROM vigil_experiment_unit_totals FINAL) y "
+                    + "USING (tenant, experiment, variant, unit_id) WHERE x.c != y.c")).as("units whose totals differ").isZero();
+            assertThat(TestEnv.longQuery(ch, "SELECT count() FROM (SELECT tenant, experiment, variant, type, measure, unit_id, sum(count) AS c "
+                    + "FROM vigil_experiment_units WHERE measure != '' GROUP BY ALL) x FULL OUTER JOIN (SELECT tenant, experiment, variant, type, "
+                    + "measure, unit_id, arraySum(mapValues(sumMap(hist))) AS c FROM vigil_experiment_unit_hist GROUP BY ALL) y "
+                    + "USING (tenant, experiment, variant, type, measure, unit_id) WHERE x.c != y.c")).as("unit histograms whose counts differ").isZero();
+            // every event with a unit, assigned or not, in the experiment-independent daily rollup (CUPED pre-period)
+            assertThat(TestEnv.longQuery(ch, "SELECT sum(count) FROM vigil_unit_daily WHERE measure = ''")).isEqualTo(expected.unitEvents);
+
             // exposures: first time a unit saw a variant
             Map<String, long[]> expo = new HashMap<>();
             ch.forEach("SELECT tenant, experiment, variant, unit_id, toUnixTimestamp64Milli(min(first_seen)), sum(events) FROM vigil_exposures "
