@@ -27,24 +27,21 @@ import dev.vigil.guardrails.MeanSums;
 import dev.vigil.guardrails.MetricKind;
 import dev.vigil.guardrails.MetricSums;
 import dev.vigil.guardrails.ProportionSums;
+import dev.vigil.guardrails.QuantileSums;
 import dev.vigil.guardrails.RatioCovariateSums;
 import dev.vigil.guardrails.RatioSums;
 
 /**
  * Sufficient statistics of experiments, computed in ClickHouse (docs/statistics.md section 2;
- * docs/experiments-api.md "Pushdown"). One SQL statement per batch of experiments, the UNION ALL of:
- *
- * <ol>
- *   <li>units per experiment and variant: distinct units of {@code vigil_exposures};</li>
- *   <li>the sums over units: {@code vigil_experiment_units} rows of the needed (type, measure) pairs,
- *       restricted to exposed units (a semi-join on cityHash64(experiment, variant, unit_id) against
- *       {@code vigil_exposures}: events of units never exposed are not attributed), grouped per unit
- *       into one column per needed value (sum or count of a measure, experiment window or
- *       pre-period), then summed per experiment and variant: sums, sums of squares and cross
- *       products, units with a positive value. Units with no events contribute 0 to every sum, so
- *       they need no row: they are counted by part 1.</li>
- * </ol>
- * Only a few rows per experiment and variant travel to Java.
+ * docs/experiments-api.md "Pushdown"). Per batch of experiments, one SQL statement over
+ * {@code vigil_experiment_unit_totals} (one row per exposed unit, kept by the aggregator's
+ * materialized view): each unit's needed values are read from its {@code stats} map (count and sum
+ * per type and measure), then summed per experiment and variant: units, sums, sums of squares and
+ * cross products, units with a positive value. No per-unit GROUP BY and no join runs unless CUPED
+ * is asked for: then the same units are joined to their pre-period totals from
+ * {@code vigil_unit_daily} (every event with a unit, assigned or not). Quantile metrics read
+ * {@code vigil_experiment_unit_hist} in two small passes ({@link QuantilePushdown}). Only a few rows
+ * per experiment and variant travel to Java.
  */
 public final class ExperimentStats {
     /** A metric that could not be computed, with the reason in plain words. */
@@ -55,12 +52,8 @@ public final class ExperimentStats {
     public record Result(ExperimentObservation observation, List<Unavailable> unavailable) {
     }
 
-    public static final String QUANTILE_REASON = "quantile metrics need a per-unit histogram of the measure, and "
-            + "vigil_experiment_units stores only count, sum and sum of squares per unit and day; the metric is "
-            + "reported without figures until the schema adds one (docs/experiments-api.md, 'Schema changes needed')";
-    public static final String CUPED_REASON = "CUPED needs each unit's value in the pre-period, but "
-            + "vigil_experiment_units only holds events tagged with this experiment's assignment, and none fall in the "
-            + "pre-period; the unadjusted figures are used (docs/experiments-api.md, 'Schema changes needed')";
+    public static final String CUPED_REASON = "no exposed unit of this experiment had events of the metric in the "
+            + "pre-period (vigil_unit_daily), so there is no covariate; the unadjusted figures are used";
 
     private final DataSource ds;
     private final int batchSize;
@@ -80,10 +73,11 @@ public final class ExperimentStats {
         this.parallelism = Math.max(1, parallelism);
     }
 
-    private record Slot(int index, String metricId, MetricKind kind, MetricSource source, boolean cuped) {
+    private record Slot(int index, String metricId, MetricKind kind, MetricSource source, boolean cuped, Double quantile) {
     }
 
-    private record Plan(ExperimentSpec spec, List<Slot> slots, List<Unavailable> unavailable, boolean withPre) {
+    /** @param preDays the pre-period as [first day, end day) numbers, null without CUPED */
+    private record Plan(ExperimentSpec spec, List<Slot> slots, List<Unavailable> unavailable, List<Long> preDays) {
         ExperimentDefinition def() {
             return spec.definition();
         }
@@ -96,10 +90,15 @@ public final class ExperimentStats {
 
     /** Observations of many experiments of one tenant (by id). */
     public Map<String, Result> compute(String tenant, List<ExperimentSpec> specs, Instant asOf) throws SQLException {
-        List<Plan> plans = new ArrayList<>();
-        for (ExperimentSpec s : specs) plans.add(plan(s));
+        // experiments sharing a pre-period (or having none) share a statement: the pre-period join is per statement
+        Map<List<Long>, List<Plan>> byPre = new LinkedHashMap<>();
+        for (ExperimentSpec s : specs) {
+            Plan p = plan(s);
+            byPre.computeIfAbsent(p.preDays(), k -> new ArrayList<>()).add(p);
+        }
         List<List<Plan>> batches = new ArrayList<>();
-        for (int i = 0; i < plans.size(); i += batchSize) batches.add(plans.subList(i, Math.min(plans.size(), i + batchSize)));
+        for (List<Plan> group : byPre.values())
+            for (int i = 0; i < group.size(); i += batchSize) batches.add(group.subList(i, Math.min(group.size(), i + batchSize)));
         Map<String, Result> out = new TreeMap<>();
         if (batches.size() <= 1 || parallelism == 1) {
             for (List<Plan> b : batches) out.putAll(runBatch(tenant, b, asOf));
@@ -124,16 +123,13 @@ public final class ExperimentStats {
         List<Slot> slots = new ArrayList<>();
         List<Unavailable> unavailable = new ArrayList<>();
         Map<String, Boolean> cupedFlags = new HashMap<>();
-        def.successMetrics().forEach(m -> { if (m != null) cupedFlags.put(m.metricId(), m.cuped()); });
-        def.guardrailMetrics().forEach(m -> { if (m != null) cupedFlags.put(m.metricId(), m.cuped()); });
+        Map<String, Double> quantiles = new HashMap<>();
+        def.successMetrics().forEach(m -> { if (m != null) { cupedFlags.put(m.metricId(), m.cuped()); quantiles.put(m.metricId(), m.quantile()); } });
+        def.guardrailMetrics().forEach(m -> { if (m != null) { cupedFlags.put(m.metricId(), m.cuped()); quantiles.put(m.metricId(), m.quantile()); } });
         for (var e : spec.metricKinds().entrySet()) {
             String id = e.getKey();
             MetricKind kind = e.getValue();
             if (id == null || kind == null) continue;
-            if (kind == MetricKind.QUANTILE) {
-                unavailable.add(new Unavailable(id, "metric", QUANTILE_REASON));
-                continue;
-            }
             MetricSource src;
             try {
                 src = spec.source(id, kind);
@@ -141,17 +137,28 @@ public final class ExperimentStats {
                 unavailable.add(new Unavailable(id, "metric", ex.getMessage()));
                 continue;
             }
-            boolean cuped = def.prePeriod() != null && Boolean.TRUE.equals(cupedFlags.get(id));
-            slots.add(new Slot(slots.size(), id, kind, src, cuped));
+            // no CUPED for quantiles (docs/statistics.md section 2)
+            boolean cuped = kind != MetricKind.QUANTILE && def.prePeriod() != null && Boolean.TRUE.equals(cupedFlags.get(id));
+            slots.add(new Slot(slots.size(), id, kind, src, cuped, quantiles.get(id)));
         }
-        boolean withPre = slots.stream().anyMatch(Slot::cuped);
-        return new Plan(spec, slots, unavailable, withPre);
+        List<Long> preDays = null;
+        if (slots.stream().anyMatch(Slot::cuped)) {
+            Instant pe = def.prePeriod().end();
+            boolean midnight = pe.equals(java.time.LocalDate.ofInstant(pe, java.time.ZoneOffset.UTC)
+                    .atStartOfDay(java.time.ZoneOffset.UTC).toInstant());
+            preDays = List.of(Sql.dayNumber(def.prePeriod().start()), Sql.dayNumber(pe) + (midnight ? 0 : 1));
+        }
+        return new Plan(spec, slots, unavailable, preDays);
     }
 
-    /** A per-unit value column: a source's sum or count over the experiment window ("cur") or the pre-period ("pre"). */
+    /** A per-unit value column: a source's sum or count, over the experiment ("cur") or the pre-period ("pre"). */
     private record Col(String period, String type, String measure, boolean count) {
         static Col of(String period, MetricSource s) {
             return new Col(period, s.type(), s.measure(), s.isCount());
+        }
+
+        String key() {
+            return type + ExperimentTables.STATS_KEY_SEPARATOR + measure;
         }
     }
 
@@ -187,6 +194,7 @@ public final class ExperimentStats {
         Map<Slot, SlotCols> out = new java.util.IdentityHashMap<>();
         for (Plan p : batch) {
             for (Slot s : p.slots()) {
+                if (s.kind() == MetricKind.QUANTILE) continue;
                 MetricSource src = s.source(), den = src.denominator();
                 int n = cols.of(Col.of("cur", src));
                 int d = den == null ? -1 : cols.of(Col.of("cur", den));
@@ -212,93 +220,64 @@ public final class ExperimentStats {
     public static String sqlFor(String tenant, List<ExperimentSpec> specs, Instant asOf) {
         List<Plan> plans = new ArrayList<>();
         for (ExperimentSpec s : specs) plans.add(plan(s));
-        return sql(tenant, plans, asOf, new Cols());
+        return sql(tenant, plans, new Cols());
+    }
+
+    /** One value of a unit's stats map: the count or sum of (type, measure), 0 when the unit has none. */
+    private static String valueOf(String stats, Col c) {
+        String at = "indexOf(" + stats + ".1, " + Sql.str(c.key()) + ")";
+        return c.count() ? "toFloat64(" + stats + ".2[" + at + "])" : stats + ".3[" + at + "]";
     }
 
     /**
-     * The SQL of one batch. Units are grouped by cityHash64(experiment, variant, unit_id): one 64-bit
-     * key instead of three strings keeps the GROUP BY small and fast (two distinct units collide with
-     * probability about n^2 / 2^65, 3e-6 at 10 million units; a collision merges two units' values).
+     * The SQL of one batch (all its plans share one pre-period or none). {@code FINAL} merges the
+     * rows of a unit still spread over unmerged parts while reading (cheap: merged parts are read
+     * as they are), so every row of the inner SELECT is one exposed unit.
      */
-    static String sql(String tenant, List<Plan> batch, Instant asOf, Cols cols) {
+    static String sql(String tenant, List<Plan> batch, Cols cols) {
         columns(batch, cols);
-        long asOfDay = Sql.dayNumber(asOf);
         StringJoiner ids = new StringJoiner(", ");
         for (Plan p : batch) ids.add(Sql.str(p.def().id()));
         String t = Sql.str(tenant);
-        // day ranges grouped by experiments sharing them: (experiment IN (...) AND day >= d) OR ...
-        Map<Long, List<String>> byStart = new TreeMap<>();
-        Map<List<Long>, List<String>> byPre = new LinkedHashMap<>();
-        for (Plan p : batch) {
-            byStart.computeIfAbsent(Sql.dayNumber(p.def().start()), k -> new ArrayList<>()).add(Sql.str(p.def().id()));
-            if (p.withPre()) {
-                Instant pe = p.def().prePeriod().end();
-                boolean midnight = pe.equals(java.time.LocalDate.ofInstant(pe, java.time.ZoneOffset.UTC)
-                        .atStartOfDay(java.time.ZoneOffset.UTC).toInstant());
-                byPre.computeIfAbsent(List.of(Sql.dayNumber(p.def().prePeriod().start()), Sql.dayNumber(pe) + (midnight ? 0 : 1)),
-                        k -> new ArrayList<>()).add(Sql.str(p.def().id()));
-            }
-        }
-        StringJoiner cur = new StringJoiner(" OR ", "(", ")"), pre = new StringJoiner(" OR ", "(", ")");
-        for (var e : byStart.entrySet())
-            cur.add("(experiment IN (" + String.join(", ", e.getValue()) + ") AND day >= " + day(e.getKey()) + ")");
-        for (var e : byPre.entrySet())
-            pre.add("(experiment IN (" + String.join(", ", e.getValue()) + ") AND day >= " + day(e.getKey().get(0))
-                    + " AND day < " + day(e.getKey().get(1)) + ")");
-        String curCond = "(" + cur + " AND day <= " + day(asOfDay) + ")";
-        String preCond = byPre.isEmpty() ? "0" : pre.toString();
-        Set<String> typeMeasures = new LinkedHashSet<>();
-        for (Col c : cols.index.keySet()) typeMeasures.add("(" + Sql.str(c.type()) + ", " + Sql.str(c.measure()) + ")");
+        List<Long> preDays = batch.getFirst().preDays();
 
-        StringBuilder zeros = new StringBuilder(), perUnit = new StringBuilder(), outer = new StringBuilder();
-        List<String> outNames = new ArrayList<>(), outExprs = new ArrayList<>();
+        StringBuilder perUnit = new StringBuilder(), outer = new StringBuilder();
+        Set<String> preKeys = new LinkedHashSet<>();
         for (var e : cols.index.entrySet()) {
             Col c = e.getKey();
             int i = e.getValue();
-            perUnit.append(", sumIf(").append(c.count() ? "toFloat64(count)" : "sum").append(", type = ").append(Sql.str(c.type()))
-                    .append(" AND measure = ").append(Sql.str(c.measure())).append(" AND ").append(c.period()).append(") AS c").append(i);
-            outNames.add("s" + i);
-            outExprs.add("sum(c" + i + ")");
-            outNames.add("z" + i);
-            outExprs.add("toFloat64(countIf(c" + i + " > 0))");
+            perUnit.append(", ").append(valueOf(c.period().equals("pre") ? "pre" : "stats", c)).append(" AS c").append(i);
+            outer.append(", sum(c").append(i).append(") AS s").append(i)
+                    .append(", toFloat64(countIf(c").append(i).append(" > 0)) AS z").append(i);
+            if (c.period().equals("pre")) preKeys.add("(" + Sql.str(c.type()) + ", " + Sql.str(c.measure()) + ")");
         }
-        for (List<Integer> pr : cols.products) {
-            outNames.add("p" + pr.get(0) + "_" + pr.get(1));
-            outExprs.add("sum(c" + pr.get(0) + " * c" + pr.get(1) + ")");
-        }
+        for (List<Integer> pr : cols.products)
+            outer.append(", sum(c").append(pr.get(0)).append(" * c").append(pr.get(1)).append(") AS p").append(pr.get(0)).append('_').append(pr.get(1));
         for (List<Integer> pr : cols.bothPositive) {
-            outNames.add("q" + Math.min(pr.get(0), pr.get(1)) + "_" + Math.max(pr.get(0), pr.get(1)));
-            outExprs.add("toFloat64(countIf(c" + pr.get(0) + " > 0 AND c" + pr.get(1) + " > 0))");
+            int lo = Math.min(pr.get(0), pr.get(1)), hi = Math.max(pr.get(0), pr.get(1));
+            outer.append(", toFloat64(countIf(c").append(pr.get(0)).append(" > 0 AND c").append(pr.get(1)).append(" > 0)) AS q")
+                    .append(lo).append('_').append(hi);
         }
-        for (int i = 0; i < outNames.size(); i++) {
-            zeros.append(", 0. AS ").append(outNames.get(i));
-            outer.append(", ").append(outExprs.get(i)).append(" AS ").append(outNames.get(i));
-        }
-        String exposures = "FROM vigil_exposures WHERE tenant = " + t + " AND experiment IN (" + ids + ")";
         StringBuilder sql = new StringBuilder();
-        // 1. units per variant, from the exposures alone (units without events count with value 0)
-        sql.append("SELECT toString(experiment) AS e_id, toString(variant) AS v_id, toFloat64(uniqExact(cityHash64(unit_id))) AS units")
-                .append(zeros).append("\n").append(exposures).append("\nGROUP BY experiment, variant\n");
-        if (!cols.index.isEmpty()) {
-            // 2. sums over units: per-unit values (one row per unit and needed column), restricted to exposed units
-            sql.append("UNION ALL\n")
-                    .append("SELECT toString(ex) AS e_id, toString(va) AS v_id, 0. AS units").append(outer).append("\nFROM (\n")
-                    .append("  SELECT any(experiment) AS ex, any(variant) AS va").append(perUnit).append("\n")
-                    .append("  FROM (SELECT experiment, variant, unit_id, type, measure, count, sum, ").append(curCond).append(" AS cur, ")
-                    .append(preCond).append(" AS pre\n")
-                    .append("        FROM vigil_experiment_units WHERE tenant = ").append(t).append(" AND experiment IN (").append(ids)
-                    .append(")\n          AND (type, measure) IN (").append(String.join(", ", typeMeasures)).append(")\n")
-                    .append("          AND (").append(curCond).append(" OR ").append(preCond).append(")\n")
-                    .append("          AND cityHash64(experiment, variant, unit_id) IN (SELECT cityHash64(experiment, variant, unit_id) ")
-                    .append(exposures).append("))\n")
-                    .append("  GROUP BY cityHash64(experiment, variant, unit_id)\n)\nGROUP BY ex, va\n");
+        sql.append("SELECT toString(experiment) AS e_id, toString(variant) AS v_id, toFloat64(count()) AS units").append(outer).append("\n")
+                .append("FROM (\n  SELECT u.experiment AS experiment, u.variant AS variant").append(perUnit).append("\n")
+                .append("  FROM (SELECT experiment, variant, unit_id, stats FROM ").append(ExperimentTables.UNIT_TOTALS)
+                .append(" FINAL\n        WHERE tenant = ").append(t).append(" AND experiment IN (").append(ids).append(")) AS u\n");
+        if (preDays != null && !preKeys.isEmpty()) {
+            // each unit's totals over the pre-period, whatever it was assigned to (a unit not seen then gets 0)
+            sql.append("  LEFT JOIN (SELECT unit_id, sumMap(([concat(toString(type), ").append(Sql.str(ExperimentTables.STATS_KEY_SEPARATOR))
+                    .append(", toString(measure))], [count], [sum])) AS pre FROM ").append(ExperimentTables.UNIT_DAILY).append("\n")
+                    .append("        WHERE tenant = ").append(t).append(" AND (type, measure) IN (").append(String.join(", ", preKeys))
+                    .append(")\n          AND day >= ").append(day(preDays.get(0))).append(" AND day < ").append(day(preDays.get(1)))
+                    .append("\n        GROUP BY unit_id) AS p ON u.unit_id = p.unit_id\n");
         }
+        sql.append(")\nGROUP BY experiment, variant\nSETTINGS join_use_nulls = 0\n");
         return sql.toString();
     }
 
     private Map<String, Result> runBatch(String tenant, List<Plan> batch, Instant asOf) throws SQLException {
         Cols cols = new Cols();
-        String sql = sql(tenant, batch, asOf, cols);
+        String sql = sql(tenant, batch, cols);
         Map<Slot, SlotCols> slotCols = columns(batch, cols);
         Map<String, Map<String, Map<String, Double>>> rows = new HashMap<>(); // exp -> variant -> column -> value
         try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
@@ -310,20 +289,42 @@ public final class ExperimentStats {
                 for (int i = 3; i <= n; i++) row.merge(md.getColumnLabel(i), rs.getDouble(i), Double::sum);
             }
         }
+        Map<String, Map<String, Long>> units = new HashMap<>();
+        rows.forEach((e, byVariant) -> byVariant.forEach((v, r) ->
+                units.computeIfAbsent(e, k -> new HashMap<>()).put(v, r.get("units").longValue())));
+        Map<Slot, Map<String, QuantileSums>> quantiles = new java.util.IdentityHashMap<>();
+        List<QuantilePushdown.Request> requests = new ArrayList<>();
+        for (Plan p : batch)
+            for (Slot s : p.slots())
+                if (s.kind() == MetricKind.QUANTILE)
+                    requests.add(new QuantilePushdown.Request(p.def().id(), s.source().type(), s.source().measure(),
+                            s.quantile() == null ? 0.5 : s.quantile(), units.getOrDefault(p.def().id(), Map.of()),
+                            r -> quantiles.put(s, r)));
+        if (!requests.isEmpty()) new QuantilePushdown(ds).compute(tenant, requests);
         Map<String, Result> out = new HashMap<>();
         for (Plan p : batch)
-            out.put(p.def().id(), toResult(p, rows.getOrDefault(p.def().id(), Map.of()), asOf, cols, slotCols));
+            out.put(p.def().id(), toResult(p, rows.getOrDefault(p.def().id(), Map.of()), asOf, cols, slotCols, quantiles));
         return out;
     }
 
     private static Result toResult(Plan p, Map<String, Map<String, Double>> byVariant, Instant asOf, Cols cols,
-                                   Map<Slot, SlotCols> slotCols) {
+                                   Map<Slot, SlotCols> slotCols, Map<Slot, Map<String, QuantileSums>> quantiles) {
         Map<String, Long> units = new LinkedHashMap<>();
         for (var v : p.def().variants()) if (v != null && v.id() != null) units.put(v.id(), 0L);
         byVariant.forEach((v, row) -> units.put(v, row.get("units").longValue()));
         List<Unavailable> unavailable = new ArrayList<>(p.unavailable());
         Map<String, Map<String, MetricSums>> metrics = new LinkedHashMap<>();
         for (Slot s : p.slots()) {
+            if (s.kind() == MetricKind.QUANTILE) {
+                Map<String, QuantileSums> q = quantiles.get(s);
+                if (q == null || q.isEmpty()) {
+                    unavailable.add(new Unavailable(s.metricId(), "metric", "no exposed unit has events with measure '"
+                            + s.source().measure() + "' of type '" + s.source().type() + "' yet"));
+                } else {
+                    metrics.put(s.metricId(), new LinkedHashMap<>(q));
+                }
+                continue;
+            }
             SlotCols sc = slotCols.get(s);
             int n = sc.n(), d = sc.d(), x = sc.x(), e = sc.e();
             boolean preSeen = s.cuped() && byVariant.values().stream()

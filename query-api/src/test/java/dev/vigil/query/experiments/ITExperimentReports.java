@@ -19,6 +19,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.vigil.guardrails.GuardrailStatus;
 import dev.vigil.guardrails.MeanSums;
 import dev.vigil.guardrails.ProportionSums;
+import dev.vigil.guardrails.QuantileSums;
 import dev.vigil.guardrails.RatioSums;
 import dev.vigil.promql.Matcher;
 import dev.vigil.promql.storage.SelectHints;
@@ -59,10 +60,10 @@ class ITExperimentReports {
         ExperimentData d = new ExperimentData(ds);
         ExperimentData.demo(d, T, "regression", START, 2000, 1.25, 1);
         ExperimentData.demo(d, T, "aa", START, 2000, 1.0, 2);
-        // exposed units with no events count as 0; events of never-exposed units are not attributed
+        // exposed units with no events of a metric count as 0; events of never-exposed units (no assignment) are not attributed
         d.exposure(T, "aa", "control", "silent-1", START, START, 1);
         d.exposure(T, "aa", "treatment", "silent-2", START, START, 1);
-        d.events(T, "aa", "treatment", "inference", "never-exposed", LocalDate.ofInstant(START, ZoneOffset.UTC).plusDays(1),
+        d.unassignedEvents(T, "inference", "never-exposed", LocalDate.ofInstant(START, ZoneOffset.UTC).plusDays(1),
                 new String[]{"latency_ms", "error"}, new double[][]{{1e6}, {1}});
         // another tenant's rows must not leak
         ExperimentData.demo(d, "other", "aa", START, 50, 3.0, 3);
@@ -98,6 +99,11 @@ class ITExperimentReports {
         assertThat(data.path("report").path("decision").asText()).isEqualTo("DO_NOT_SHIP");
         assertThat(data.path("report").path("srm").path("flagged").asBoolean()).isFalse();
         assertThat(data.path("report").path("reasons").toString()).contains("inference.latency_ms");
+        // p99 latency up 25 % against a 10 % margin
+        JsonNode p99 = metric(data, "p99");
+        System.out.println("regression p99: " + p99.path("relative") + " " + p99.path("guardrail"));
+        assertThat(p99.path("relative").path("estimate").asDouble()).isBetween(0.1, 0.4);
+        assertThat(p99.path("guardrail").path("status").asText()).isEqualTo("FAIL");
         System.out.println("regression report reasons: " + data.path("report").path("reasons"));
         System.out.println("compute ms: " + data.path("computeMillis"));
     }
@@ -110,9 +116,13 @@ class ITExperimentReports {
                 assertThat(m.path("guardrail").path("status").asText()).as(m.path("metricId").asText()).isNotEqualTo("FAIL");
         assertThat(metric(data, "inference.latency_ms").path("guardrail").path("status").asText()).isIn("PASS", "INCONCLUSIVE");
         assertThat(data.path("report").path("decision").asText()).isNotEqualTo("DO_NOT_SHIP");
-        // quantile and CUPED are unavailable with reasons
-        assertThat(data.path("unavailable").toString()).contains("p99").contains("per-unit histogram").contains("cuped");
-        assertThat(metric(data, "p99").path("guardrail").path("status").asText()).isEqualTo("NO_DATA");
+        // the quantile guardrail is computed (per-unit histograms) and passes or is inconclusive
+        assertThat(data.path("unavailable").toString()).doesNotContain("p99").doesNotContain("cuped");
+        assertThat(metric(data, "p99").path("guardrail").path("status").asText()).isIn("PASS", "INCONCLUSIVE");
+        // CUPED with the pre-period (events before exposure, vigil_unit_daily) reduces the variance of the latency metric
+        JsonNode cuped = metric(data, "inference.latency_ms").path("cuped");
+        System.out.println("aa latency CUPED: " + cuped);
+        assertThat(cuped.path("varianceReduction").asDouble()).isBetween(0.2, 1.0);
     }
 
     @Test
@@ -132,7 +142,24 @@ class ITExperimentReports {
         assertThat(lat.sumNumDen()).isCloseTo(naive[4], within(1e-6 * naive[4]));
         var purchase = (ProportionSums) obs.metrics().get("purchase").get("control");
         assertThat(purchase.unitsWithEvent()).isBetween(120L, 280L);
-        assertThat(obs.metrics()).doesNotContainKey("p99");
+        // CUPED covariate: each treatment unit's latency total before exposure, from vigil_unit_daily
+        assertThat(lat.pre()).isNotNull();
+        double naivePre = scalar("SELECT sum(sum) FROM vigil_unit_daily WHERE tenant = 'acme' AND type = 'inference' AND measure = 'latency_ms' "
+                + "AND day < '" + LocalDate.ofInstant(START, ZoneOffset.UTC) + "' AND unit_id IN (SELECT unit_id FROM vigil_exposures "
+                + "WHERE tenant = 'acme' AND experiment = 'aa' AND variant = 'treatment')");
+        assertThat(lat.pre().sumPreNum()).isCloseTo(naivePre, within(1e-6 * naivePre));
+        // quantile: the histogram holds every latency event of the arm
+        var p99 = (QuantileSums) obs.metrics().get("p99").get("treatment");
+        assertThat(p99.units()).isEqualTo(2001);
+        assertThat(p99.sumEvents()).isEqualTo(naive[2]);
+        assertThat(java.util.Arrays.stream(p99.bucketCounts()).sum()).isEqualTo((long) naive[2]);
+    }
+
+    static double scalar(String sql) throws Exception {
+        try (var c = ds.getConnection(); var st = c.createStatement(); var rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getDouble(1);
+        }
     }
 
     static double[] naiveRatio(String exp, String variant) throws Exception {

@@ -1,0 +1,19 @@
+package dev.vigil.query.experiments;
+
+/**
+ * The aggregator's tables the experiment reports read (docs/schema.md, migration 6). The query API
+ * reads them by name only; the aggregator owns their DDL, and query-api's tests create them with
+ * the aggregator's own migrations, so a rename breaks the build here.
+ */
+final class ExperimentTables {
+    /** One row per exposed unit: {@code stats} = (keys "type|measure", event counts, sums). */
+    static final String UNIT_TOTALS = "vigil_experiment_unit_totals";
+    /** Per unit, type and measure: the log-bucket histogram of the event values. */
+    static final String UNIT_HIST = "vigil_experiment_unit_hist";
+    /** Per unit, type, measure and day, assigned or not: the CUPED pre-period. */
+    static final String UNIT_DAILY = "vigil_unit_daily";
+    static final String STATS_KEY_SEPARATOR = "|";
+
+    private ExperimentTables() {
+    }
+}

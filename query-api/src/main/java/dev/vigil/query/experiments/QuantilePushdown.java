@@ -1,0 +1,235 @@
+package dev.vigil.query.experiments;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.StringJoiner;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+
+import javax.sql.DataSource;
+
+import dev.vigil.common.histogram.LogBuckets;
+import dev.vigil.guardrails.QuantileSums;
+
+/**
+ * Sums of quantile metrics (Deng, Knoblich &amp; Yu 2018; docs/statistics.md section 2) from
+ * {@code vigil_experiment_unit_hist}, the per-unit log-bucket histograms of a measure, in two passes
+ * that each return a few rows per experiment and variant:
+ *
+ * <ol>
+ *   <li>the event histogram of the variant (sumMap of the units' histograms), the sum of events per
+ *       unit M_i and of M_i squared;</li>
+ *   <li>for the one or two bucket edges the estimator reads (those around the quantile's rank, found
+ *       from pass 1), the clustered sums {@code sum_i S_i(b)^2} and {@code sum_i S_i(b) M_i}, where
+ *       S_i(b) is the unit's number of events at or below b.</li>
+ * </ol>
+ *
+ * Computing those sums at every edge would cost a pass over every bucket of every unit; the
+ * estimator reads only the edges around the estimate, so the other positions of the arrays are NaN.
+ * Log-bucket keys are ordered like the values they stand for (negative, zero, positive), so "at or
+ * below the edge b" is "key at or below b's key".
+ */
+final class QuantilePushdown {
+    /**
+     * One quantile metric of one experiment.
+     *
+     * @param units  exposed units per variant (n, from the totals)
+     * @param result receives the sums per variant (only variants with events)
+     */
+    record Request(String experiment, String type, String measure, double p, Map<String, Long> units,
+                   Consumer<Map<String, QuantileSums>> result) {
+    }
+
+    /** A variant's histogram on exact bucket edges, with the log-bucket key at or below each upper edge. */
+    record Bins(double[] edges, long[] counts, int[] thresholdKeys) {
+        /**
+         * Bins from the non-empty keys (ascending) and their counts. Empty gaps between non-empty
+         * buckets become buckets of count 0, so every bucket has its true bounds.
+         */
+        static Bins of(int[] keys, long[] counts) {
+            List<Double> edges = new ArrayList<>();
+            List<Long> cs = new ArrayList<>();
+            List<Integer> thr = new ArrayList<>();
+            int lastKey = Integer.MIN_VALUE;
+            for (int i = 0; i < keys.length; i++) {
+                int k = keys[i];
+                double lo = k == LogBuckets.ZERO_KEY ? -LogBuckets.MIN_MAGNITUDE : LogBuckets.lowerBound(k);
+                double hi = k == LogBuckets.ZERO_KEY ? LogBuckets.MIN_MAGNITUDE : LogBuckets.upperBound(k);
+                if (edges.isEmpty()) {
+                    edges.add(lo);
+                } else {
+                    double last = edges.getLast();
+                    if (lo > last) { // an empty gap
+                        edges.add(lo);
+                        cs.add(0L);
+                        thr.add(lastKey);
+                    }
+                    hi = Math.max(hi, Math.nextUp(edges.getLast()));
+                }
+                edges.add(hi);
+                cs.add(counts[i]);
+                thr.add(k);
+                lastKey = k;
+            }
+            return new Bins(edges.stream().mapToDouble(Double::doubleValue).toArray(), cs.stream().mapToLong(Long::longValue).toArray(),
+                    thr.stream().mapToInt(Integer::intValue).toArray());
+        }
+
+        /** The bucket holding rank p * events, as {@code QuantileEstimator} finds it. */
+        int bucketOf(double p) {
+            double events = 0;
+            for (long c : counts) events += c;
+            double rank = p * events, cum = 0;
+            int last = -1;
+            for (int j = 0; j < counts.length; j++) {
+                if (counts[j] > 0) {
+                    last = j;
+                    if (cum + counts[j] >= rank) return j;
+                }
+                cum += counts[j];
+            }
+            return last;
+        }
+    }
+
+    private record Group(String experiment, String variant, String type, String measure) {
+        String key() {
+            return String.join("\u001f", experiment, variant, type, measure);
+        }
+    }
+
+    private record Pass1(Bins bins, double sumEvents, double sumEventsSq) {
+    }
+
+    private final DataSource ds;
+
+    QuantilePushdown(DataSource ds) {
+        this.ds = ds;
+    }
+
+    void compute(String tenant, List<Request> requests) throws SQLException {
+        Set<String> ids = new LinkedHashSet<>(), pairs = new LinkedHashSet<>();
+        for (Request r : requests) {
+            ids.add(Sql.str(r.experiment()));
+            pairs.add("(" + Sql.str(r.type()) + ", " + Sql.str(r.measure()) + ")");
+        }
+        String from = ExperimentTables.UNIT_HIST + " FINAL WHERE tenant = " + Sql.str(tenant) + " AND experiment IN ("
+                + String.join(", ", ids) + ") AND (type, measure) IN (" + String.join(", ", pairs) + ")";
+        Map<Group, Pass1> histograms = pass1(from);
+        // the edges each group needs: around the bucket of every requested quantile
+        Map<Group, TreeSet<Integer>> needed = new LinkedHashMap<>();
+        for (Request r : requests) {
+            histograms.forEach((g, h) -> {
+                if (!g.experiment().equals(r.experiment()) || !g.type().equals(r.type()) || !g.measure().equals(r.measure())) return;
+                int b = h.bins().bucketOf(r.p());
+                TreeSet<Integer> s = needed.computeIfAbsent(g, k -> new TreeSet<>());
+                s.add(b);
+                if (b > 0) s.add(b - 1);
+            });
+        }
+        Map<Group, double[][]> below = needed.isEmpty() ? Map.of() : pass2(from, histograms, needed);
+        for (Request r : requests) {
+            Map<String, QuantileSums> out = new LinkedHashMap<>();
+            histograms.forEach((g, h) -> {
+                if (!g.experiment().equals(r.experiment()) || !g.type().equals(r.type()) || !g.measure().equals(r.measure())) return;
+                int k = h.bins().counts().length;
+                double[] sq = new double[k], sm = new double[k];
+                Arrays.fill(sq, Double.NaN);
+                Arrays.fill(sm, Double.NaN);
+                double[][] b = below.get(g);
+                int i = 0;
+                for (int j : needed.get(g)) {
+                    sq[j] = b[0][i];
+                    sm[j] = b[1][i];
+                    i++;
+                }
+                long units = r.units().getOrDefault(g.variant(), 0L);
+                out.put(g.variant(), new QuantileSums(units, h.sumEvents(), h.sumEventsSq(), h.bins().edges(), h.bins().counts(), sq, sm));
+            });
+            r.result().accept(out);
+        }
+    }
+
+    private Map<Group, Pass1> pass1(String from) throws SQLException {
+        String sql = "SELECT toString(experiment), toString(variant), toString(type), toString(measure), mapKeys(h), mapValues(h), se, sesq\n"
+                + "FROM (SELECT experiment, variant, type, measure, sumMap(hist) AS h, sum(m) AS se, sum(m * m) AS sesq\n"
+                + "      FROM (SELECT experiment, variant, type, measure, hist, toFloat64(arraySum(mapValues(hist))) AS m FROM " + from + ")\n"
+                + "      GROUP BY experiment, variant, type, measure)";
+        Map<Group, Pass1> out = new LinkedHashMap<>();
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            while (rs.next()) {
+                int[] keys = ints(rs.getArray(5));
+                long[] counts = longs(rs.getArray(6));
+                if (keys.length == 0) continue;
+                out.put(new Group(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)),
+                        new Pass1(Bins.of(keys, counts), rs.getDouble(7), rs.getDouble(8)));
+            }
+        }
+        return out;
+    }
+
+    /** Per group: [0] = sum_i S_i(edge)^2 and [1] = sum_i S_i(edge) M_i at the needed edges, in ascending order. */
+    private Map<Group, double[][]> pass2(String from, Map<Group, Pass1> histograms, Map<Group, TreeSet<Integer>> needed) throws SQLException {
+        StringJoiner lookup = new StringJoiner(", ", "map(", ")");
+        for (var e : needed.entrySet()) {
+            int[] thr = histograms.get(e.getKey()).bins().thresholdKeys();
+            StringJoiner arr = new StringJoiner(", ", "[", "]");
+            for (int j : e.getValue()) arr.add(Integer.toString(thr[j]));
+            lookup.add(Sql.str(e.getKey().key())).add("CAST(" + arr + " AS Array(Int32))");
+        }
+        String sql = "SELECT toString(experiment), toString(variant), toString(type), toString(measure), "
+                + "sumForEach(arrayMap(x -> x * x, s)), sumForEach(arrayMap(x -> x * m, s))\n"
+                + "FROM (SELECT experiment, variant, type, measure, mapKeys(hist) AS ks, mapValues(hist) AS cs, toFloat64(arraySum(cs)) AS m,\n"
+                + "             arrayMap(t -> toFloat64(arraySum(arrayFilter((c, k) -> k <= t, cs, ks))),\n"
+                + "                      " + lookup + "[concat(toString(experiment), '\\x1f', toString(variant), '\\x1f', toString(type), "
+                + "'\\x1f', toString(measure))]) AS s\n"
+                + "      FROM " + from + ")\n"
+                + "WHERE length(s) > 0\nGROUP BY experiment, variant, type, measure";
+        Map<Group, double[][]> out = new HashMap<>();
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            while (rs.next()) {
+                out.put(new Group(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)),
+                        new double[][] {doubles(rs.getArray(5)), doubles(rs.getArray(6))});
+            }
+        }
+        return out;
+    }
+
+    private static int[] ints(Array a) throws SQLException {
+        Object o = a.getArray();
+        if (o instanceof int[] v) return v;
+        Object[] v = (Object[]) o;
+        int[] r = new int[v.length];
+        for (int i = 0; i < v.length; i++) r[i] = ((Number) v[i]).intValue();
+        return r;
+    }
+
+    private static long[] longs(Array a) throws SQLException {
+        Object o = a.getArray();
+        if (o instanceof long[] v) return v;
+        Object[] v = (Object[]) o;
+        long[] r = new long[v.length];
+        for (int i = 0; i < v.length; i++) r[i] = ((Number) v[i]).longValue();
+        return r;
+    }
+
+    private static double[] doubles(Array a) throws SQLException {
+        Object o = a.getArray();
+        if (o instanceof double[] v) return v;
+        Object[] v = (Object[]) o;
+        double[] r = new double[v.length];
+        for (int i = 0; i < v.length; i++) r[i] = ((Number) v[i]).doubleValue();
+        return r;
+    }
+}
