@@ -50,6 +50,7 @@ public final class Migrations {
     public static final String UNIT_TOTALS = "vigil_experiment_unit_totals";
     public static final String UNIT_HIST = "vigil_experiment_unit_hist";
     public static final String UNIT_DAILY = "vigil_unit_daily";
+    public static final String VARIANT_HIST = "vigil_experiment_variant_hist";
     /** Separator of type and measure in the keys of {@code vigil_experiment_unit_totals.stats} (not a name character). */
     public static final String STATS_KEY_SEPARATOR = "|";
 
@@ -257,6 +258,27 @@ public final class Migrations {
                     ORDER BY (tenant, experiment, type, measure, variant, unit_id)
                     TTL last_day + INTERVAL 400 DAY
                     SETTINGS non_replicated_deduplication_window = %d""".formatted(UNIT_HIST, DEDUP_WINDOW),
+                    // Per variant and measure: the event histogram (a few rows per experiment instead of one per unit).
+                    """
+                    CREATE TABLE IF NOT EXISTS %s
+                    (
+                        tenant      LowCardinality(String),
+                        experiment  LowCardinality(String),
+                        variant     LowCardinality(String),
+                        type        LowCardinality(String),
+                        measure     LowCardinality(String),
+                        last_day    SimpleAggregateFunction(max, Date),
+                        hist        SimpleAggregateFunction(sumMap, Map(Int32, UInt64))
+                    )
+                    ENGINE = AggregatingMergeTree
+                    ORDER BY (tenant, experiment, type, measure, variant)
+                    TTL last_day + INTERVAL 400 DAY
+                    SETTINGS non_replicated_deduplication_window = %d""".formatted(VARIANT_HIST, DEDUP_WINDOW),
+                    """
+                    CREATE MATERIALIZED VIEW IF NOT EXISTS %s_mv TO %s AS
+                    SELECT tenant, experiment, variant, type, measure, max(last_day) AS last_day, sumMap(hist) AS hist
+                    FROM %s
+                    GROUP BY tenant, experiment, variant, type, measure""".formatted(VARIANT_HIST, VARIANT_HIST, UNIT_HIST),
                     // Per unit and day for every event with a unit, assigned or not: the pre-period covariate of CUPED.
                     """
                     CREATE TABLE IF NOT EXISTS %s

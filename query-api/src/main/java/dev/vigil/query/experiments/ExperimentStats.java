@@ -194,7 +194,12 @@ public final class ExperimentStats {
         Map<Slot, SlotCols> out = new java.util.IdentityHashMap<>();
         for (Plan p : batch) {
             for (Slot s : p.slots()) {
-                if (s.kind() == MetricKind.QUANTILE) continue;
+                if (s.kind() == MetricKind.QUANTILE) { // M_i = the unit's events with the measure: sum of M_i^2
+                    int m = cols.of(new Col("cur", s.source().type(), s.source().measure(), true));
+                    cols.product(m, m);
+                    out.put(s, new SlotCols(m, -1, -1, -1));
+                    continue;
+                }
                 MetricSource src = s.source(), den = src.denominator();
                 int n = cols.of(Col.of("cur", src));
                 int d = den == null ? -1 : cols.of(Col.of("cur", den));
@@ -296,10 +301,14 @@ public final class ExperimentStats {
         List<QuantilePushdown.Request> requests = new ArrayList<>();
         for (Plan p : batch)
             for (Slot s : p.slots())
-                if (s.kind() == MetricKind.QUANTILE)
+                if (s.kind() == MetricKind.QUANTILE) {
+                    int m = slotCols.get(s).n();
+                    Map<String, Double> sumEventsSq = new HashMap<>();
+                    rows.getOrDefault(p.def().id(), Map.of()).forEach((v, r) -> sumEventsSq.put(v, cols.get(r, "p", m, m)));
                     requests.add(new QuantilePushdown.Request(p.def().id(), s.source().type(), s.source().measure(),
-                            s.quantile() == null ? 0.5 : s.quantile(), units.getOrDefault(p.def().id(), Map.of()),
+                            s.quantile() == null ? 0.5 : s.quantile(), units.getOrDefault(p.def().id(), Map.of()), sumEventsSq,
                             r -> quantiles.put(s, r)));
+                }
         if (!requests.isEmpty()) new QuantilePushdown(ds).compute(tenant, requests);
         Map<String, Result> out = new HashMap<>();
         for (Plan p : batch)

@@ -10,6 +10,8 @@ final class ExperimentTables {
     static final String UNIT_TOTALS = "vigil_experiment_unit_totals";
     /** Per unit, type and measure: the log-bucket histogram of the event values. */
     static final String UNIT_HIST = "vigil_experiment_unit_hist";
+    /** Per variant, type and measure: the event histogram (a materialized view over {@link #UNIT_HIST}). */
+    static final String VARIANT_HIST = "vigil_experiment_variant_hist";
     /** Per unit, type, measure and day, assigned or not: the CUPED pre-period. */
     static final String UNIT_DAILY = "vigil_unit_daily";
     static final String STATS_KEY_SEPARATOR = "|";

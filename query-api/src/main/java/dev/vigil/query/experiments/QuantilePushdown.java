@@ -28,12 +28,14 @@ import dev.vigil.guardrails.QuantileSums;
  * that each return a few rows per experiment and variant:
  *
  * <ol>
- *   <li>the event histogram of the variant (sumMap of the units' histograms), the sum of events per
- *       unit M_i and of M_i squared;</li>
+ *   <li>the event histogram of each variant, from {@code vigil_experiment_variant_hist} (a few rows per
+ *       experiment: a materialized view sums the units' histograms on insert);</li>
  *   <li>for the one or two bucket edges the estimator reads (those around the quantile's rank, found
- *       from pass 1), the clustered sums {@code sum_i S_i(b)^2} and {@code sum_i S_i(b) M_i}, where
- *       S_i(b) is the unit's number of events at or below b.</li>
+ *       from pass 1), the clustered sums {@code sum_i S_i(b)^2} and {@code sum_i S_i(b) M_i} over the
+ *       per-unit histograms, where S_i(b) is the unit's number of events at or below b and M_i its
+ *       number of events.</li>
  * </ol>
+ * The sum of M_i squared comes with the other per-unit sums ({@link ExperimentStats}).
  *
  * Computing those sums at every edge would cost a pass over every bucket of every unit; the
  * estimator reads only the edges around the estimate, so the other positions of the arrays are NaN.
@@ -44,11 +46,12 @@ final class QuantilePushdown {
     /**
      * One quantile metric of one experiment.
      *
-     * @param units  exposed units per variant (n, from the totals)
-     * @param result receives the sums per variant (only variants with events)
+     * @param units       exposed units per variant (n, from the totals)
+     * @param sumEventsSq per variant: the sum over units of their number of events with the measure, squared
+     * @param result      receives the sums per variant (only variants with events)
      */
     record Request(String experiment, String type, String measure, double p, Map<String, Long> units,
-                   Consumer<Map<String, QuantileSums>> result) {
+                   Map<String, Double> sumEventsSq, Consumer<Map<String, QuantileSums>> result) {
     }
 
     /** A variant's histogram on exact bucket edges, with the log-bucket key at or below each upper edge. */
@@ -109,7 +112,7 @@ final class QuantilePushdown {
         }
     }
 
-    private record Pass1(Bins bins, double sumEvents, double sumEventsSq) {
+    private record Pass1(Bins bins, double sumEvents) {
     }
 
     private final DataSource ds;
@@ -124,9 +127,10 @@ final class QuantilePushdown {
             ids.add(Sql.str(r.experiment()));
             pairs.add("(" + Sql.str(r.type()) + ", " + Sql.str(r.measure()) + ")");
         }
-        String from = ExperimentTables.UNIT_HIST + " FINAL WHERE tenant = " + Sql.str(tenant) + " AND experiment IN ("
-                + String.join(", ", ids) + ") AND (type, measure) IN (" + String.join(", ", pairs) + ")";
-        Map<Group, Pass1> histograms = pass1(from);
+        String where = " WHERE tenant = " + Sql.str(tenant) + " AND experiment IN (" + String.join(", ", ids)
+                + ") AND (type, measure) IN (" + String.join(", ", pairs) + ")";
+        Map<Group, Pass1> histograms = pass1(ExperimentTables.VARIANT_HIST + where);
+        String from = ExperimentTables.UNIT_HIST + " FINAL" + where;
         // the edges each group needs: around the bucket of every requested quantile
         Map<Group, TreeSet<Integer>> needed = new LinkedHashMap<>();
         for (Request r : requests) {
@@ -155,16 +159,16 @@ final class QuantilePushdown {
                     i++;
                 }
                 long units = r.units().getOrDefault(g.variant(), 0L);
-                out.put(g.variant(), new QuantileSums(units, h.sumEvents(), h.sumEventsSq(), h.bins().edges(), h.bins().counts(), sq, sm));
+                out.put(g.variant(), new QuantileSums(units, h.sumEvents(), r.sumEventsSq().getOrDefault(g.variant(), 0.),
+                        h.bins().edges(), h.bins().counts(), sq, sm));
             });
             r.result().accept(out);
         }
     }
 
     private Map<Group, Pass1> pass1(String from) throws SQLException {
-        String sql = "SELECT toString(experiment), toString(variant), toString(type), toString(measure), mapKeys(h), mapValues(h), se, sesq\n"
-                + "FROM (SELECT experiment, variant, type, measure, sumMap(hist) AS h, sum(m) AS se, sum(m * m) AS sesq\n"
-                + "      FROM (SELECT experiment, variant, type, measure, hist, toFloat64(arraySum(mapValues(hist))) AS m FROM " + from + ")\n"
+        String sql = "SELECT toString(experiment), toString(variant), toString(type), toString(measure), mapKeys(h), mapValues(h)\n"
+                + "FROM (SELECT experiment, variant, type, measure, sumMap(hist) AS h FROM " + from + "\n"
                 + "      GROUP BY experiment, variant, type, measure)";
         Map<Group, Pass1> out = new LinkedHashMap<>();
         try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
@@ -172,8 +176,9 @@ final class QuantilePushdown {
                 int[] keys = ints(rs.getArray(5));
                 long[] counts = longs(rs.getArray(6));
                 if (keys.length == 0) continue;
-                out.put(new Group(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)),
-                        new Pass1(Bins.of(keys, counts), rs.getDouble(7), rs.getDouble(8)));
+                double events = 0;
+                for (long n : counts) events += n;
+                out.put(new Group(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)), new Pass1(Bins.of(keys, counts), events));
             }
         }
         return out;

@@ -14,7 +14,8 @@ import dev.vigil.clickhouse.EmbeddedClickHouse;
 
 /**
  * Benchmark of the experiment pushdown (docs/experiments-api.md, "Performance"): N units spread over
- * E experiments of one tenant (default 10,000,000 units, 1,000 experiments, 5 metrics each), written
+ * E experiments of one tenant (default 10,000,000 units, 1,000 experiments, 5 metrics each: a proportion, a mean,
+ * two ratios and a p95 quantile), written
  * with INSERT ... SELECT as the aggregator would have; then one report (fresh, no cache) and all
  * reports of the tenant (fresh) are timed.
  *
@@ -58,7 +59,8 @@ public final class ExperimentsBenchmark {
             Instant start = LocalDate.now(ZoneOffset.UTC).minusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant();
             long existing = count(ds, "SELECT count() FROM vigil_exposures WHERE tenant = '" + T + "'");
             if (existing != units) {
-                for (String t : new String[]{"vigil_exposures", "vigil_experiment_units", "vigil_experiments"})
+                for (String t : new String[]{"vigil_exposures", "vigil_experiment_units", "vigil_experiment_unit_totals",
+                        "vigil_experiment_unit_hist", "vigil_experiments"})
                     SchemaFixture.exec(ds, "TRUNCATE TABLE " + t);
                 long t0 = System.nanoTime();
                 generate(ds, units, experiments);
@@ -67,6 +69,8 @@ public final class ExperimentsBenchmark {
                         count(ds, "SELECT count() FROM vigil_experiment_units"), (System.nanoTime() - t0) / 1e9);
                 SchemaFixture.exec(ds, "OPTIMIZE TABLE vigil_exposures FINAL");
                 SchemaFixture.exec(ds, "OPTIMIZE TABLE vigil_experiment_units FINAL");
+                SchemaFixture.exec(ds, "OPTIMIZE TABLE vigil_experiment_unit_totals FINAL");
+                SchemaFixture.exec(ds, "OPTIMIZE TABLE vigil_experiment_unit_hist FINAL");
                 List<String> rows = new ArrayList<>();
                 for (int e = 0; e < experiments; e++) {
                     String id = "exp-" + e;
@@ -121,7 +125,8 @@ public final class ExperimentsBenchmark {
                  "guardrailMetrics":[
                    {"metricId":"inference.latency_ms","kind":"RATIO","harmDirection":"INCREASE","margin":{"type":"RELATIVE","value":0.05}},
                    {"metricId":"inference.error/inference","kind":"RATIO","harmDirection":"INCREASE","margin":{"type":"ABSOLUTE","value":0.01}},
-                   {"metricId":"inference","kind":"MEAN","harmDirection":"DECREASE","margin":{"type":"RELATIVE","value":0.05}}]}
+                   {"metricId":"latency_p95","kind":"QUANTILE","quantile":0.95,"harmDirection":"INCREASE","margin":{"type":"RELATIVE","value":0.05}}],
+                 "sources":{"latency_p95":{"type":"inference","measure":"latency_ms"}}}
                 """.formatted(start, start.plus(Duration.ofDays(14)));
     }
 
@@ -150,6 +155,11 @@ public final class ExperimentsBenchmark {
                     + "('inference', 'latency_ms', k, k * lat, k * lat * lat), ('inference', 'error', k, toFloat64(err), toFloat64(err)), "
                     + "('purchase', '', buys, toFloat64(buys), toFloat64(buys)), "
                     + "('purchase', 'amount', buys, buys * amount, buys * amount * amount)]) AS t");
+            // the unit's latency values in its log-bucket histogram (LogBuckets.key: ceil(log(v) / log(1.01)))
+            SchemaFixture.exec(ds, "INSERT INTO vigil_experiment_unit_hist (tenant, experiment, variant, type, measure, unit_id, last_day, hist) "
+                    + "SELECT '" + T + "', exp, variant, 'inference', 'latency_ms', unit, today(), "
+                    + "map(toInt32(ceil(log(lat) / log(1.01))), toUInt64(k)) FROM (SELECT exp, variant, unit, 1 + cityHash64(u, 2) % 5 AS k, "
+                    + "100 * (1 + (cityHash64(u, 3) % 1000) / 1000.) AS lat FROM (" + src + "))");
         }
     }
 }
