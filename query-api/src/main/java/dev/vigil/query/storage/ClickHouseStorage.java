@@ -38,6 +38,7 @@ public final class ClickHouseStorage {
     /** Pseudo-matcher set by {@link PushdownRewriter}: value = comma-separated labels to sum by. */
     public static final String GROUP_MATCHER = "__vigil_sum_by__";
     public static final String SAMPLES = "vigil_samples";
+    private static final String BUCKET_RANGE = " AND bucket >= toDateTime({from:Int64}, 'UTC') AND bucket < toDateTime({to:Int64}, 'UTC')";
 
     /** Tunables. */
     public record Settings(int baseBucketSeconds, long lookbackMs, long catalogueTtlMs, LongSupplier clock) {
@@ -300,10 +301,15 @@ public final class ClickHouseStorage {
             p.put("measure", em.measure());
             p.put("from", Math.floorDiv(fetchFrom, 1000));
             p.put("to", Math.floorDiv(fetchTo, 1000));
-            StringBuilder where = new StringBuilder("tenant = {tenant:String} AND kind = 'event' AND name = {type:String} AND measure = {measure:String}"
-                    + " AND bucket >= toDateTime({from:Int64}, 'UTC') AND bucket < toDateTime({to:Int64}, 'UTC')");
+            String metric = "tenant = {tenant:String} AND kind = 'event' AND name = {type:String} AND measure = {measure:String}";
+            StringBuilder labelConds = new StringBuilder();
             int[] n = {0};
-            appendLabelConditions(where, matchers, p, n, Set.of("le"));
+            appendLabelConditions(labelConds, matchers, p, n, Set.of("le"));
+            if (groupBy != null && em.suffix() != Suffix.BUCKET) {
+                selectGroupedEvents(em, res, metric, labelConds.toString(), p, matchers, groupBy, lo, hi, out);
+                return;
+            }
+            StringBuilder where = new StringBuilder(metric).append(BUCKET_RANGE).append(labelConds);
             String key;
             String lab;
             if (groupBy == null) {
@@ -370,18 +376,7 @@ public final class ClickHouseStorage {
                 if (!grouped && !allMatch(matchers, l) || grouped && !matchesSynthetic(matchers, l)) {
                     return;
                 }
-                double[] cs = Cols.doubles(r, "cs");
-                sortByTime(bs, cs);
-                guard.addSeries(1);
-                if (em.suffix().counter()) {
-                    out.add(counter(l, bs, cs, lo, hi, B));
-                } else {
-                    long[] ts = new long[bs.length];
-                    for (int i = 0; i < bs.length; i++) {
-                        ts[i] = bs[i] + B;
-                    }
-                    out.add(new SeriesData(l, ts, cs));
-                }
+                emitSeries(em, l, bs, Cols.doubles(r, "cs"), lo, hi, B, out);
             });
             if (!hists.isEmpty()) {
                 // one le set for every series of the metric, so that sum by (le) adds like with like
@@ -403,6 +398,74 @@ public final class ClickHouseStorage {
                 for (Object[] hr : hists) {
                     emitHistogram((Labels.Builder) hr[0], (long[]) hr[1], (long[]) hr[2], (int[]) hr[3], (long[]) hr[4], les, lo, hi, B, matchers, grouped, out);
                 }
+            }
+        }
+
+        /**
+         * The cross-series sum of a marked selector (not histogram buckets), one flat row per group
+         * and bucket. The rollup rows are not asked for their label maps: the series (a series_id
+         * stands for one label set, docs/schema.md) are chosen and labelled with their group by
+         * the label matchers over the few rows of the hourly table, and joined to the rollup rows
+         * by series_id, so the scan of the rollup table reads ids, buckets and the aggregated column only.
+         */
+        private void selectGroupedEvents(EventMetric em, Resolution res, String metric, String labelConds, Map<String, Object> p,
+                                         List<Matcher> matchers, List<String> groupBy, long lo, long hi, List<SeriesData> out) {
+            StringBuilder keys = new StringBuilder();
+            StringBuilder seriesKeys = new StringBuilder();
+            StringBuilder groupCols = new StringBuilder();
+            for (int i = 0; i < groupBy.size(); i++) {
+                p.put("g" + i, groupBy.get(i));
+                keys.append("m.k").append(i).append(" AS k").append(i).append(", ");
+                seriesKeys.append(", any(labels[{g").append(i).append(":String}]) AS k").append(i);
+                groupCols.append("k").append(i).append(", ");
+            }
+            String agg = switch (em.suffix()) {
+                case SUM -> "sum(sum)";
+                case MIN -> "min(min)";
+                case MAX -> "max(max)";
+                default -> "toFloat64(sum(count))";
+            };
+            String from = res.table;
+            if (!groupBy.isEmpty() || !labelConds.isEmpty()) {
+                from += " AS r INNER JOIN (SELECT series_id" + seriesKeys + " FROM vigil_rollup_1h WHERE " + metric
+                        + " AND bucket >= toStartOfHour(toDateTime({from:Int64}, 'UTC')) AND bucket < toDateTime({to:Int64}, 'UTC')" + labelConds
+                        + " GROUP BY series_id) AS m ON r.series_id = m.series_id";
+            }
+            String sql = "SELECT " + keys + "toInt64(toUnixTimestamp(bucket)) * 1000 AS b, " + agg + " AS c FROM " + from
+                    + " WHERE " + metric + BUCKET_RANGE + " GROUP BY " + groupCols + "bucket";
+            int ng = groupBy.size();
+            Map<List<String>, Points> groups = new LinkedHashMap<>();
+            ch.select(sql, p, guard, r -> {
+                String[] kv = new String[ng];
+                for (int i = 0; i < ng; i++) {
+                    kv[i] = r.getString(i + 1);
+                }
+                groups.computeIfAbsent(Arrays.asList(kv), k -> new Points()).add(r.getLong(ng + 1), r.getDouble(ng + 2));
+            });
+            for (Map.Entry<List<String>, Points> g : groups.entrySet()) {
+                Labels.Builder lb = labelsOf(groupBy.toArray(String[]::new), g.getKey().toArray(String[]::new));
+                lb.set(Labels.METRIC_NAME, em.metricName());
+                Labels l = lb.build();
+                if (!matchesSynthetic(matchers, l)) {
+                    continue;
+                }
+                Points pts = g.getValue();
+                emitSeries(em, l, Arrays.copyOf(pts.t, pts.n), Arrays.copyOf(pts.v, pts.n), lo, hi, res.bucketMs, out);
+            }
+        }
+
+        /** One series of a count/sum/min/max row set: a synthesized counter, or one sample per bucket end. */
+        private void emitSeries(EventMetric em, Labels l, long[] bs, double[] cs, long lo, long hi, long B, List<SeriesData> out) {
+            sortByTime(bs, cs);
+            guard.addSeries(1);
+            if (em.suffix().counter()) {
+                out.add(counter(l, bs, cs, lo, hi, B));
+            } else {
+                long[] ts = new long[bs.length];
+                for (int i = 0; i < bs.length; i++) {
+                    ts[i] = bs[i] + B;
+                }
+                out.add(new SeriesData(l, ts, cs));
             }
         }
 
@@ -458,6 +521,22 @@ public final class ClickHouseStorage {
                 guard.addSeries(1);
                 out.add(new SeriesData(l, ts, vals[q]));
             }
+        }
+    }
+
+    /** A growable list of (bucket, value) pairs. */
+    private static final class Points {
+        long[] t = new long[64];
+        double[] v = new double[64];
+        int n;
+
+        void add(long ts, double value) {
+            if (n == t.length) {
+                t = Arrays.copyOf(t, 2 * n);
+                v = Arrays.copyOf(v, 2 * n);
+            }
+            t[n] = ts;
+            v[n++] = value;
         }
     }
 
