@@ -51,8 +51,12 @@ public final class Migrations {
     public static final String UNIT_HIST = "vigil_experiment_unit_hist";
     public static final String UNIT_DAILY = "vigil_unit_daily";
     public static final String VARIANT_HIST = "vigil_experiment_variant_hist";
-    /** Separator of type and measure in the keys of {@code vigil_experiment_unit_totals.stats} (not a name character). */
-    public static final String STATS_KEY_SEPARATOR = "|";
+    /**
+     * Key of a (type, measure) in {@code vigil_experiment_unit_totals.stats}: a 64-bit hash, because the
+     * report reads it for every unit ({@code indexOf} on UInt64 is a third faster than on strings).
+     * '|' is not a name character, so "a|b.c" and "a.b|c" differ.
+     */
+    public static final String STATS_KEY = "cityHash64(concat(toString(type), '|', toString(measure)))";
 
     /** Dedup window (blocks) kept by every table the aggregator inserts into. */
     public static final int DEDUP_WINDOW = 10000;
@@ -217,7 +221,7 @@ public final class Migrations {
                         unit_id     String,
                         first_day   SimpleAggregateFunction(min, Date),
                         last_day    SimpleAggregateFunction(max, Date),
-                        stats       SimpleAggregateFunction(sumMap, Tuple(Array(String), Array(UInt64), Array(Float64)))
+                        stats       SimpleAggregateFunction(sumMap, Tuple(Array(UInt64), Array(UInt64), Array(Float64)))
                     )
                     ENGINE = AggregatingMergeTree
                     ORDER BY (tenant, experiment, variant, unit_id)
@@ -227,19 +231,19 @@ public final class Migrations {
                     """
                     INSERT INTO %s (tenant, experiment, variant, unit_id, first_day, last_day, stats)
                     SELECT tenant, experiment, variant, unit_id, min(day), max(day),
-                           sumMap(([concat(toString(type), '%s', toString(measure))], [count], [sum]))
+                           sumMap(([%s], [count], [sum]))
                     FROM %s
                     WHERE (SELECT count() FROM %s) = 0
-                    GROUP BY tenant, experiment, variant, unit_id""".formatted(UNIT_TOTALS, STATS_KEY_SEPARATOR, EXPERIMENT_UNITS,
+                    GROUP BY tenant, experiment, variant, unit_id""".formatted(UNIT_TOTALS, STATS_KEY, EXPERIMENT_UNITS,
                             UNIT_TOTALS),
                     """
                     CREATE MATERIALIZED VIEW IF NOT EXISTS %s_mv TO %s AS
                     SELECT tenant, experiment, variant, unit_id,
                            min(day) AS first_day,
                            max(day) AS last_day,
-                           sumMap(([concat(toString(type), '%s', toString(measure))], [count], [sum])) AS stats
+                           sumMap(([%s], [count], [sum])) AS stats
                     FROM %s
-                    GROUP BY tenant, experiment, variant, unit_id""".formatted(UNIT_TOTALS, UNIT_TOTALS, STATS_KEY_SEPARATOR,
+                    GROUP BY tenant, experiment, variant, unit_id""".formatted(UNIT_TOTALS, UNIT_TOTALS, STATS_KEY,
                             EXPERIMENT_UNITS),
                     // Per unit and measure: the log-bucket histogram of the event values (quantile metrics).
                     """

@@ -158,7 +158,7 @@ public final class ExperimentStats {
         }
 
         String key() {
-            return type + ExperimentTables.STATS_KEY_SEPARATOR + measure;
+            return ExperimentTables.statsKey(type, measure);
         }
     }
 
@@ -230,7 +230,7 @@ public final class ExperimentStats {
 
     /** One value of a unit's stats map: the count or sum of (type, measure), 0 when the unit has none. */
     private static String valueOf(String stats, Col c) {
-        String at = "indexOf(" + stats + ".1, " + Sql.str(c.key()) + ")";
+        String at = "indexOf(" + stats + ".1, " + c.key() + ")";
         return c.count() ? "toFloat64(" + stats + ".2[" + at + "])" : stats + ".3[" + at + "]";
     }
 
@@ -270,8 +270,8 @@ public final class ExperimentStats {
                 .append(" FINAL\n        WHERE tenant = ").append(t).append(" AND experiment IN (").append(ids).append(")) AS u\n");
         if (preDays != null && !preKeys.isEmpty()) {
             // each unit's totals over the pre-period, whatever it was assigned to (a unit not seen then gets 0)
-            sql.append("  LEFT JOIN (SELECT unit_id, sumMap(([concat(toString(type), ").append(Sql.str(ExperimentTables.STATS_KEY_SEPARATOR))
-                    .append(", toString(measure))], [count], [sum])) AS pre FROM ").append(ExperimentTables.UNIT_DAILY).append("\n")
+            sql.append("  LEFT JOIN (SELECT unit_id, sumMap(([").append(ExperimentTables.STATS_KEY_OF_COLUMNS)
+                    .append("], [count], [sum])) AS pre FROM ").append(ExperimentTables.UNIT_DAILY).append("\n")
                     .append("        WHERE tenant = ").append(t).append(" AND (type, measure) IN (").append(String.join(", ", preKeys))
                     .append(")\n          AND day >= ").append(day(preDays.get(0))).append(" AND day < ").append(day(preDays.get(1)))
                     .append("\n        GROUP BY unit_id) AS p ON u.unit_id = p.unit_id\n");

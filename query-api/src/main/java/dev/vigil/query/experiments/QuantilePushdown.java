@@ -116,9 +116,16 @@ final class QuantilePushdown {
     }
 
     private final DataSource ds;
+    private final int maxSharedThresholds;
 
     QuantilePushdown(DataSource ds) {
+        this(ds, MAX_SHARED_THRESHOLDS);
+    }
+
+    /** @param maxSharedThresholds above this many distinct thresholds in a batch, each group looks up its own */
+    QuantilePushdown(DataSource ds, int maxSharedThresholds) {
         this.ds = ds;
+        this.maxSharedThresholds = maxSharedThresholds;
     }
 
     void compute(String tenant, List<Request> requests) throws SQLException {
@@ -184,31 +191,67 @@ final class QuantilePushdown {
         return out;
     }
 
+    /**
+     * Thresholds shared by every unit of a statement when the batch needs few distinct ones (the usual
+     * case: experiments on the same measure have their quantiles in nearby buckets); beyond this, each
+     * unit looks up its own group's thresholds, which costs a string key per unit.
+     */
+    static final int MAX_SHARED_THRESHOLDS = 32;
+
     /** Per group: [0] = sum_i S_i(edge)^2 and [1] = sum_i S_i(edge) M_i at the needed edges, in ascending order. */
     private Map<Group, double[][]> pass2(String from, Map<Group, Pass1> histograms, Map<Group, TreeSet<Integer>> needed) throws SQLException {
-        StringJoiner lookup = new StringJoiner(", ", "map(", ")");
+        TreeSet<Integer> shared = new TreeSet<>();
         for (var e : needed.entrySet()) {
             int[] thr = histograms.get(e.getKey()).bins().thresholdKeys();
-            StringJoiner arr = new StringJoiner(", ", "[", "]");
-            for (int j : e.getValue()) arr.add(Integer.toString(thr[j]));
-            lookup.add(Sql.str(e.getKey().key())).add("CAST(" + arr + " AS Array(Int32))");
+            for (int j : e.getValue()) shared.add(thr[j]);
+        }
+        String thresholds;
+        if (shared.size() <= maxSharedThresholds) {
+            thresholds = "CAST(" + ints(shared) + " AS Array(Int32))";
+        } else {
+            StringJoiner lookup = new StringJoiner(", ", "map(", ")");
+            for (var e : needed.entrySet()) {
+                int[] thr = histograms.get(e.getKey()).bins().thresholdKeys();
+                TreeSet<Integer> own = new TreeSet<>();
+                for (int j : e.getValue()) own.add(thr[j]);
+                lookup.add(Sql.str(e.getKey().key())).add("CAST(" + ints(own) + " AS Array(Int32))");
+            }
+            thresholds = lookup + "[concat(toString(experiment), '\\x1f', toString(variant), '\\x1f', toString(type), '\\x1f', "
+                    + "toString(measure))]";
         }
         String sql = "SELECT toString(experiment), toString(variant), toString(type), toString(measure), "
-                + "sumForEach(arrayMap(x -> x * x, s)), sumForEach(arrayMap(x -> x * m, s))\n"
+                + "sumForEach(arrayMap(x -> x * x, s)), sumForEach(arrayMap(x -> x * m, s)), any(t)\n"
                 + "FROM (SELECT experiment, variant, type, measure, mapKeys(hist) AS ks, mapValues(hist) AS cs, toFloat64(arraySum(cs)) AS m,\n"
-                + "             arrayMap(t -> toFloat64(arraySum(arrayFilter((c, k) -> k <= t, cs, ks))),\n"
-                + "                      " + lookup + "[concat(toString(experiment), '\\x1f', toString(variant), '\\x1f', toString(type), "
-                + "'\\x1f', toString(measure))]) AS s\n"
+                + "             " + thresholds + " AS t, arrayMap(x -> toFloat64(arraySum(arrayFilter((c, k) -> k <= x, cs, ks))), t) AS s\n"
                 + "      FROM " + from + ")\n"
                 + "WHERE length(s) > 0\nGROUP BY experiment, variant, type, measure";
         Map<Group, double[][]> out = new HashMap<>();
         try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             while (rs.next()) {
-                out.put(new Group(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)),
-                        new double[][] {doubles(rs.getArray(5)), doubles(rs.getArray(6))});
+                Group g = new Group(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4));
+                TreeSet<Integer> want = needed.get(g);
+                if (want == null) continue;
+                double[] sq = doubles(rs.getArray(5)), sm = doubles(rs.getArray(6));
+                int[] t = ints(rs.getArray(7));
+                int[] thr = histograms.get(g).bins().thresholdKeys();
+                double[][] v = new double[2][want.size()];
+                int i = 0;
+                for (int j : want) {
+                    int at = Arrays.binarySearch(t, thr[j]);
+                    v[0][i] = sq[at];
+                    v[1][i] = sm[at];
+                    i++;
+                }
+                out.put(g, v);
             }
         }
         return out;
+    }
+
+    private static String ints(java.util.Collection<Integer> values) {
+        StringJoiner arr = new StringJoiner(", ", "[", "]");
+        for (int v : values) arr.add(Integer.toString(v));
+        return arr.toString();
     }
 
     private static int[] ints(Array a) throws SQLException {

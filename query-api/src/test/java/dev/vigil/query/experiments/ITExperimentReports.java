@@ -155,6 +155,26 @@ class ITExperimentReports {
         assertThat(java.util.Arrays.stream(p99.bucketCounts()).sum()).isEqualTo((long) naive[2]);
     }
 
+    @Test
+    void quantileSumsAreTheSameWithSharedAndPerGroupThresholds() throws Exception {
+        Map<String, Long> units = Map.of("control", 2001L, "treatment", 2001L);
+        Map<String, Double> sq = Map.of("control", 0., "treatment", 0.);
+        List<Map<String, QuantileSums>> got = new java.util.ArrayList<>();
+        for (int maxShared : new int[] {QuantilePushdown.MAX_SHARED_THRESHOLDS, 0}) {
+            new QuantilePushdown(ds, maxShared).compute(T, List.of(
+                    new QuantilePushdown.Request("aa", "inference", "latency_ms", 0.99, units, sq, got::add),
+                    new QuantilePushdown.Request("regression", "inference", "latency_ms", 0.5, units, sq, r -> { })));
+        }
+        for (String v : units.keySet()) {
+            QuantileSums a = got.get(0).get(v), b = got.get(1).get(v);
+            assertThat(b.bucketCounts()).isEqualTo(a.bucketCounts());
+            // Arrays.equals treats NaN (positions the estimator does not read) as equal to NaN
+            assertThat(java.util.Arrays.equals(b.sumBelowSq(), a.sumBelowSq())).as("sumBelowSq of %s", v).isTrue();
+            assertThat(java.util.Arrays.equals(b.sumBelowTimesEvents(), a.sumBelowTimesEvents())).as("sumBelowTimesEvents of %s", v).isTrue();
+            assertThat(java.util.Arrays.stream(a.sumBelowSq()).filter(x -> !Double.isNaN(x)).count()).isBetween(1L, 2L);
+        }
+    }
+
     static double scalar(String sql) throws Exception {
         try (var c = ds.getConnection(); var st = c.createStatement(); var rs = st.executeQuery(sql)) {
             rs.next();
