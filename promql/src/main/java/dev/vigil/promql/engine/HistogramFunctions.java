@@ -8,6 +8,7 @@ import dev.vigil.promql.ast.StringLiteral;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,6 +31,18 @@ final class HistogramFunctions {
         }
     }
 
+    /** A bucket series' upper bound and group labels; {@code sig} null when its le is missing or malformed. */
+    private record Bucket(double ub, Labels sig, Labels metric) {
+        static Bucket of(Labels m) {
+            try {
+                double ub = parseGoFloat(m.get("le"));
+                return new Bucket(ub, m.without(List.of("le")), m.without(List.of(Labels.METRIC_NAME, "le")));
+            } catch (NumberFormatException e) {
+                return new Bucket(Double.NaN, null, null);
+            }
+        }
+    }
+
     Object eval(Call c) {
         String name = c.func().name();
         List<Expr> args = c.args();
@@ -38,26 +51,25 @@ final class HistogramFunctions {
         int vecIdx = name.equals("histogram_quantile") ? 1 : name.equals("histogram_fraction") ? 2 : 0;
         Expr vecArg = args.get(vecIdx);
         String qLabel = name.equals("histogram_quantiles") ? ((StringLiteral) Evaluator.unwrap(args.get(1))).value() : null;
+        // a series keeps its labels object from step to step: parse its le and build its group
+        // labels once per series, not once per step
+        Map<Labels, Bucket> buckets = new IdentityHashMap<>();
         return ev.rangeEval(vals, (v, ts, st) -> {
             List<Smp> out = new ArrayList<>();
             LinkedHashMap<Labels, MB> groups = new LinkedHashMap<>();
             for (Smp s : v.get(vecIdx)) {
-                String le = s.metric().get("le");
-                double ub;
-                try {
-                    ub = parseGoFloat(le);
-                } catch (NumberFormatException e) {
-                    ctx.annos.warn("bucket label \"le\" is missing or has a malformed value of " + Strings.quote(le)
+                Bucket b = buckets.computeIfAbsent(s.metric(), Bucket::of);
+                if (b.sig == null) {
+                    ctx.annos.warn("bucket label \"le\" is missing or has a malformed value of " + Strings.quote(s.metric().get("le"))
                             + " for metric name " + Strings.quote(s.metric().metricName()) + ctx.pos(vecArg));
                     continue;
                 }
-                Labels sig = s.metric().without(List.of("le"));
-                MB mb = groups.get(sig);
+                MB mb = groups.get(b.sig);
                 if (mb == null) {
-                    mb = new MB(s.metric().without(List.of(Labels.METRIC_NAME, "le")));
-                    groups.put(sig, mb);
+                    mb = new MB(b.metric);
+                    groups.put(b.sig, mb);
                 }
-                mb.add(ub, s.f());
+                mb.add(b.ub, s.f());
             }
             switch (name) {
                 case "histogram_quantile" -> {

@@ -7,6 +7,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,20 +32,126 @@ public final class ModelHealthService {
         long count;
         double sum;
         final TreeMap<Integer, Long> hist = new TreeMap<>();
-
-        void add(Agg o) {
-            count += o.count;
-            sum += o.sum;
-            o.hist.forEach((k, v) -> hist.merge(k, v, Long::sum));
-        }
     }
 
     /** Per key, per measure ("" = the event-count row), per minute (epoch ms). */
     public static final class Data {
         final Map<Key, Map<String, TreeMap<Long, Agg>>> byKey = new LinkedHashMap<>();
+        /** Ranges of up to this many minutes merge their histograms directly (the 5-minute series window). */
+        private static final int DIRECT_MERGE_MAX = 30;
+        /** Sliding histogram sums per minute map and window length (not thread-safe: one Data per request). */
+        private final Map<TreeMap<Long, Agg>, Map<Long, HistWindow>> windows = new java.util.IdentityHashMap<>();
 
         public java.util.Set<Key> keys() {
             return byKey.keySet();
+        }
+
+        /** Totals of the minutes in [fromMs, toMs): counts and sums added in time order, histograms from a sliding window. */
+        Agg sum(TreeMap<Long, Agg> minutes, long fromMs, long toMs) {
+            return sum(minutes, fromMs, toMs, true);
+        }
+
+        /** As {@link #sum(TreeMap, long, long)}; the histogram only if {@code withHist}. */
+        Agg sum(TreeMap<Long, Agg> minutes, long fromMs, long toMs, boolean withHist) {
+            Agg out = new Agg();
+            if (minutes == null || fromMs >= toMs) return out;
+            java.util.Collection<Agg> range = minutes.subMap(fromMs, true, toMs, false).values();
+            int n = 0;
+            for (Agg a : range) {
+                out.count += a.count;
+                out.sum += a.sum;
+                n++;
+            }
+            if (!withHist) return out;
+            if (n <= DIRECT_MERGE_MAX) {
+                for (Agg a : range) a.hist.forEach((k, v) -> out.hist.merge(k, v, Long::sum));
+                return out;
+            }
+            Map<Long, HistWindow> byLength = windows.computeIfAbsent(minutes, m -> new HashMap<>());
+            HistWindow w = byLength.get(toMs - fromMs);
+            if (w == null) {
+                HistWindow any = byLength.isEmpty() ? null : byLength.values().iterator().next();
+                w = any == null ? new HistWindow(minutes) : new HistWindow(any);
+                byLength.put(toMs - fromMs, w);
+            }
+            w.histogram(fromMs, toMs, out.hist);
+            return out;
+        }
+    }
+
+    /**
+     * The histogram of a range of minutes, kept as dense counts over the measure's bucket keys and
+     * moved from one range to the next by adding the minutes that enter and removing those that
+     * leave, so a series of ranges with ascending ends (the points of a PromQL series) costs one
+     * pass over the minutes instead of one merge of every minute's histogram per point. Counts
+     * are integers: the result equals the direct merge.
+     */
+    static final class HistWindow {
+        private final long[] times;
+        private final int[][] keyIdx;
+        private final long[][] counts;
+        private final int[] keys;
+        private final long[] cur;
+        private int lo;
+        private int hi;
+
+        HistWindow(TreeMap<Long, Agg> minutes) {
+            int n = minutes.size();
+            times = new long[n];
+            int total = 0;
+            for (Agg a : minutes.values()) total += a.hist.size();
+            int[] all = new int[total];
+            int m = 0;
+            for (Agg a : minutes.values()) for (int k : a.hist.keySet()) all[m++] = k;
+            keys = java.util.Arrays.stream(all).sorted().distinct().toArray();
+            keyIdx = new int[n][];
+            counts = new long[n][];
+            int i = 0;
+            for (var e : minutes.entrySet()) {
+                times[i] = e.getKey();
+                TreeMap<Integer, Long> h = e.getValue().hist;
+                keyIdx[i] = new int[h.size()];
+                counts[i] = new long[h.size()];
+                int j = 0;
+                for (var he : h.entrySet()) {
+                    keyIdx[i][j] = java.util.Arrays.binarySearch(keys, he.getKey());
+                    counts[i][j++] = he.getValue();
+                }
+                i++;
+            }
+            cur = new long[keys.length];
+        }
+
+        /** Another window over the same minutes (shares the per-minute arrays). */
+        HistWindow(HistWindow o) {
+            times = o.times;
+            keyIdx = o.keyIdx;
+            counts = o.counts;
+            keys = o.keys;
+            cur = new long[keys.length];
+        }
+
+        void histogram(long fromMs, long toMs, TreeMap<Integer, Long> into) {
+            int nlo = firstAtOrAfter(fromMs), nhi = firstAtOrAfter(toMs);
+            if (nlo >= hi || nlo < lo || nhi < hi) {
+                java.util.Arrays.fill(cur, 0);
+                lo = nlo;
+                hi = nlo;
+            }
+            for (; hi < nhi; hi++) add(hi, 1);
+            for (; lo < nlo; lo++) add(lo, -1);
+            for (int k = 0; k < keys.length; k++) if (cur[k] != 0) into.put(keys[k], cur[k]);
+        }
+
+        private void add(int minute, long sign) {
+            int[] idx = keyIdx[minute];
+            long[] c = counts[minute];
+            for (int j = 0; j < idx.length; j++) cur[idx[j]] += sign * c[j];
+        }
+
+        private int firstAtOrAfter(long t) {
+            int i = java.util.Arrays.binarySearch(times, t);
+            return i >= 0 ? i : -i - 1;
         }
     }
 
@@ -130,12 +237,7 @@ public final class ModelHealthService {
                 a.count = rs.getLong(5);
                 a.sum = rs.getDouble(6);
                 String hs = rs.getString(7);
-                if (hs != null && !hs.isEmpty()) {
-                    for (String kv : hs.split(",")) {
-                        int i = kv.indexOf(':');
-                        a.hist.merge(Integer.parseInt(kv.substring(0, i)), Long.parseLong(kv.substring(i + 1)), Long::sum);
-                    }
-                }
+                if (hs != null && !hs.isEmpty()) parseHist(hs, a.hist);
                 d.byKey.computeIfAbsent(key, k -> new LinkedHashMap<>())
                         .computeIfAbsent(rs.getString(3), k -> new TreeMap<>()).put(rs.getLong(4) * 1000, a);
             }
@@ -143,11 +245,19 @@ public final class ModelHealthService {
         return d;
     }
 
-    private static Agg sum(TreeMap<Long, Agg> minutes, long fromMs, long toMs) {
-        Agg out = new Agg();
-        if (minutes == null || fromMs >= toMs) return out;
-        for (Agg a : minutes.subMap(fromMs, true, toMs, false).values()) out.add(a);
-        return out;
+    /** Parses "key:count,key:count,..." (keys may be negative) into {@code into}, adding repeated keys. */
+    static void parseHist(String s, TreeMap<Integer, Long> into) {
+        int i = 0, n = s.length();
+        while (i < n) {
+            boolean neg = s.charAt(i) == '-';
+            if (neg) i++;
+            int k = 0;
+            for (; s.charAt(i) != ':'; i++) k = 10 * k + (s.charAt(i) - '0');
+            long c = 0;
+            for (i++; i < n && s.charAt(i) != ','; i++) c = 10 * c + (s.charAt(i) - '0');
+            into.merge(neg ? -k : k, c, Long::sum);
+            i++;
+        }
     }
 
     /** Health of {@code key} at time {@code t} with window W and baseline B (ending where the window starts). */
@@ -159,17 +269,17 @@ public final class ModelHealthService {
         Map<String, TreeMap<Long, Agg>> measures = d.byKey.getOrDefault(key, Map.of());
         long te = t.toEpochMilli(), ws = te - window.toMillis(), bs = ws - baseline.toMillis();
         List<String> notes = new ArrayList<>();
-        Agg events = sum(measures.get(""), ws, te);
+        Agg events = d.sum(measures.get(""), ws, te, false);
         double seconds = window.toMillis() / 1000.0;
         double throughput = events.count / seconds;
         Figure thr = conv.minThroughput() > 0
                 ? new Figure(throughput, throughput < conv.minThroughput() ? "critical"
                 : throughput < 2 * conv.minThroughput() ? "warn" : "ok", 2 * conv.minThroughput(), conv.minThroughput(), "1/s")
                 : Figure.info(throughput, "1/s");
-        Agg err = sum(measures.get(conv.errorMeasure()), ws, te);
+        Agg err = d.sum(measures.get(conv.errorMeasure()), ws, te, false);
         double errorRate = err.count == 0 ? Double.NaN : err.sum / err.count;
         if (err.count == 0) notes.add("no '" + conv.errorMeasure() + "' values in the window: error rate unknown");
-        Agg lat = sum(measures.get(conv.latencyMeasure()), ws, te);
+        Agg lat = d.sum(measures.get(conv.latencyMeasure()), ws, te);
         if (lat.count == 0) notes.add("no '" + conv.latencyMeasure() + "' values in the window: latency unknown");
         double p50 = Histograms.quantile(lat.hist, 0.5), p95 = Histograms.quantile(lat.hist, 0.95),
                 p99 = Histograms.quantile(lat.hist, 0.99);
@@ -188,7 +298,7 @@ public final class ModelHealthService {
         for (var e : new TreeMap<>(measures).entrySet()) {
             String name = e.getKey();
             if (name.isEmpty()) continue;
-            Agg w = sum(e.getValue(), ws, te);
+            Agg w = d.sum(e.getValue(), ws, te, withDrift && !conv.notDrifting().contains(name));
             double missing = events.count == 0 ? Double.NaN : Math.max(0, 1 - (double) w.count / events.count);
             Figure missingFig = Figure.of(missing, conv.missingRate(), "ratio");
             if (conv.notDrifting().contains(name) || !withDrift) {
@@ -196,7 +306,7 @@ public final class ModelHealthService {
                         missingFig, null, null, withDrift ? "not checked for drift (configured)" : null));
                 continue;
             }
-            Agg b = sum(e.getValue(), bs, ws);
+            Agg b = d.sum(e.getValue(), bs, ws);
             String note = null;
             double[] drift;
             if (b.count < conv.minBaselineCount()) {
