@@ -80,7 +80,7 @@ public final class ModelHealthSeries implements DerivedSeriesProvider {
         ModelHealthService.Data data;
         try {
             data = service.fetch(tenant, model, version, perVersion, Instant.ofEpochMilli(ts.get(0)).minus(back),
-                    Instant.ofEpochMilli(end + 1));
+                    Instant.ofEpochMilli(end + 1), drift, names.contains(LATENCY_P99));
         } catch (SQLException e) {
             throw new IllegalStateException("cannot read model rollups: " + e.getMessage(), e);
         }

@@ -216,6 +216,28 @@ public final class ModelHealthService {
      */
     public Data fetch(String tenant, String model, String version, boolean perVersion, Instant from, Instant to)
             throws SQLException {
+        return fetch(tenant, model, version, perVersion, from, to, "1");
+    }
+
+    /**
+     * As {@link #fetch(String, String, String, boolean, Instant, Instant)}, with the histograms of the
+     * measures that the figures asked for need: those checked for drift if {@code drift}, the latency
+     * if {@code latency}; the other minutes come without histogram (most of the rows' bytes).
+     */
+    public Data fetch(String tenant, String model, String version, boolean perVersion, Instant from, Instant to,
+                      boolean drift, boolean latency) throws SQLException {
+        List<String> cond = new ArrayList<>();
+        if (drift) {
+            StringBuilder in = new StringBuilder("measure NOT IN ('', ");
+            for (String m : conv.notDrifting()) in.append(Sql.str(m)).append(", ");
+            cond.add(in.append("'')").toString());
+        }
+        if (latency) cond.add("measure = " + Sql.str(conv.latencyMeasure()));
+        return fetch(tenant, model, version, perVersion, from, to, cond.isEmpty() ? "0" : String.join(" OR ", cond));
+    }
+
+    private Data fetch(String tenant, String model, String version, boolean perVersion, Instant from, Instant to, String histCondition)
+            throws SQLException {
         String m = "labels[" + Sql.str(conv.modelDim()) + "]", v = "labels[" + Sql.str(conv.versionDim()) + "]";
         StringBuilder where = new StringBuilder("tenant = ").append(Sql.str(tenant))
                 .append(" AND kind = 'event' AND name = ").append(Sql.str(conv.eventType()))
@@ -227,7 +249,7 @@ public final class ModelHealthService {
         String sql = "SELECT model, version, measure, t, c, s, "
                 + "arrayStringConcat(arrayMap((k, n) -> concat(toString(k), ':', toString(n)), mapKeys(h), mapValues(h)), ',') "
                 + "FROM (SELECT " + m + " AS model, " + (perVersion ? v : "''") + " AS version, measure, "
-                + "toUnixTimestamp(bucket) AS t, sum(count) AS c, sum(sum) AS s, sumMap(hist) AS h "
+                + "toUnixTimestamp(bucket) AS t, sum(count) AS c, sum(sum) AS s, sumMapIf(hist, " + histCondition + ") AS h "
                 + "FROM vigil_rollup_1m WHERE " + where + " GROUP BY model, version, measure, t) ORDER BY model, version, measure, t";
         Data d = new Data();
         try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
