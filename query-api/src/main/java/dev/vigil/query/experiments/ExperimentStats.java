@@ -225,7 +225,7 @@ public final class ExperimentStats {
     public static String sqlFor(String tenant, List<ExperimentSpec> specs, Instant asOf) {
         List<Plan> plans = new ArrayList<>();
         for (ExperimentSpec s : specs) plans.add(plan(s));
-        return sql(tenant, plans, new Cols());
+        return sql(tenant, plans, new Cols(), null);
     }
 
     /** One value of a unit's stats map: the count or sum of (type, measure), 0 when the unit has none. */
@@ -235,11 +235,12 @@ public final class ExperimentStats {
     }
 
     /**
-     * The SQL of one batch (all its plans share one pre-period or none). {@code FINAL} merges the
-     * rows of a unit still spread over unmerged parts while reading (cheap: merged parts are read
-     * as they are), so every row of the inner SELECT is one exposed unit.
+     * The SQL of one batch (all its plans share one pre-period or none): one row per exposed unit
+     * ({@link PerUnitRows}), its needed values, then the sums per experiment and variant.
+     *
+     * @param bigPart the totals table's largest merged part, or null (every unit's rows grouped)
      */
-    static String sql(String tenant, List<Plan> batch, Cols cols) {
+    static String sql(String tenant, List<Plan> batch, Cols cols, String bigPart) {
         columns(batch, cols);
         StringJoiner ids = new StringJoiner(", ");
         for (Plan p : batch) ids.add(Sql.str(p.def().id()));
@@ -247,15 +248,22 @@ public final class ExperimentStats {
         List<Long> preDays = batch.getFirst().preDays();
 
         StringBuilder perUnit = new StringBuilder(), outer = new StringBuilder();
+        List<PerUnitRows.Value> curValues = new ArrayList<>();
         Set<String> preKeys = new LinkedHashSet<>();
         for (var e : cols.index.entrySet()) {
             Col c = e.getKey();
             int i = e.getValue();
-            perUnit.append(", ").append(valueOf(c.period().equals("pre") ? "pre" : "stats", c)).append(" AS c").append(i);
+            if (c.period().equals("pre")) {
+                perUnit.append(", ").append(valueOf("pre", c)).append(" AS c").append(i);
+                preKeys.add("(" + Sql.str(c.type()) + ", " + Sql.str(c.measure()) + ")");
+            } else {
+                curValues.add(PerUnitRows.Value.sum("c" + i, valueOf("stats", c)));
+                perUnit.append(", u.c").append(i).append(" AS c").append(i);
+            }
             outer.append(", sum(c").append(i).append(") AS s").append(i)
                     .append(", toFloat64(countIf(c").append(i).append(" > 0)) AS z").append(i);
-            if (c.period().equals("pre")) preKeys.add("(" + Sql.str(c.type()) + ", " + Sql.str(c.measure()) + ")");
         }
+        if (curValues.isEmpty()) curValues.add(PerUnitRows.Value.sum("events", "toFloat64(arraySum(stats.2))"));
         for (List<Integer> pr : cols.products)
             outer.append(", sum(c").append(pr.get(0)).append(" * c").append(pr.get(1)).append(") AS p").append(pr.get(0)).append('_').append(pr.get(1));
         for (List<Integer> pr : cols.bothPositive) {
@@ -263,11 +271,11 @@ public final class ExperimentStats {
             outer.append(", toFloat64(countIf(c").append(pr.get(0)).append(" > 0 AND c").append(pr.get(1)).append(" > 0)) AS q")
                     .append(lo).append('_').append(hi);
         }
+        String units = PerUnitRows.sql(ExperimentTables.UNIT_TOTALS, "tenant = " + t + " AND experiment IN (" + ids + ")", curValues, bigPart);
         StringBuilder sql = new StringBuilder();
         sql.append("SELECT toString(experiment) AS e_id, toString(variant) AS v_id, toFloat64(count()) AS units").append(outer).append("\n")
                 .append("FROM (\n  SELECT u.experiment AS experiment, u.variant AS variant").append(perUnit).append("\n")
-                .append("  FROM (SELECT experiment, variant, unit_id, stats FROM ").append(ExperimentTables.UNIT_TOTALS)
-                .append(" FINAL\n        WHERE tenant = ").append(t).append(" AND experiment IN (").append(ids).append(")) AS u\n");
+                .append("  FROM (\n  ").append(units).append(") AS u\n");
         if (preDays != null && !preKeys.isEmpty()) {
             // each unit's totals over the pre-period, whatever it was assigned to (a unit not seen then gets 0)
             sql.append("  LEFT JOIN (SELECT unit_id, sumMap(([").append(ExperimentTables.STATS_KEY_OF_COLUMNS)
@@ -282,7 +290,7 @@ public final class ExperimentStats {
 
     private Map<String, Result> runBatch(String tenant, List<Plan> batch, Instant asOf) throws SQLException {
         Cols cols = new Cols();
-        String sql = sql(tenant, batch, cols);
+        String sql = sql(tenant, batch, cols, PerUnitRows.largestMergedPart(ds, ExperimentTables.UNIT_TOTALS));
         Map<Slot, SlotCols> slotCols = columns(batch, cols);
         Map<String, Map<String, Map<String, Double>>> rows = new HashMap<>(); // exp -> variant -> column -> value
         try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {

@@ -134,10 +134,9 @@ final class QuantilePushdown {
             ids.add(Sql.str(r.experiment()));
             pairs.add("(" + Sql.str(r.type()) + ", " + Sql.str(r.measure()) + ")");
         }
-        String where = " WHERE tenant = " + Sql.str(tenant) + " AND experiment IN (" + String.join(", ", ids)
-                + ") AND (type, measure) IN (" + String.join(", ", pairs) + ")";
-        Map<Group, Pass1> histograms = pass1(ExperimentTables.VARIANT_HIST + where);
-        String from = ExperimentTables.UNIT_HIST + " FINAL" + where;
+        String scope = "tenant = " + Sql.str(tenant) + " AND experiment IN (" + String.join(", ", ids) + ")";
+        Map<Group, Pass1> histograms = pass1(ExperimentTables.VARIANT_HIST + " WHERE " + scope + " AND (type, measure) IN ("
+                + String.join(", ", pairs) + ")");
         // the edges each group needs: around the bucket of every requested quantile
         Map<Group, TreeSet<Integer>> needed = new LinkedHashMap<>();
         for (Request r : requests) {
@@ -149,7 +148,7 @@ final class QuantilePushdown {
                 if (b > 0) s.add(b - 1);
             });
         }
-        Map<Group, double[][]> below = needed.isEmpty() ? Map.of() : pass2(from, histograms, needed);
+        Map<Group, double[][]> below = needed.isEmpty() ? Map.of() : pass2(scope, histograms, needed);
         for (Request r : requests) {
             Map<String, QuantileSums> out = new LinkedHashMap<>();
             histograms.forEach((g, h) -> {
@@ -199,7 +198,21 @@ final class QuantilePushdown {
     static final int MAX_SHARED_THRESHOLDS = 32;
 
     /** Per group: [0] = sum_i S_i(edge)^2 and [1] = sum_i S_i(edge) M_i at the needed edges, in ascending order. */
-    private Map<Group, double[][]> pass2(String from, Map<Group, Pass1> histograms, Map<Group, TreeSet<Integer>> needed) throws SQLException {
+    private Map<Group, double[][]> pass2(String tenantAndExperiments, Map<Group, Pass1> histograms, Map<Group, TreeSet<Integer>> needed)
+            throws SQLException {
+        // one statement per (type, measure): a unit's rows are grouped by (experiment, variant, unit), so one measure at a time
+        Map<List<String>, Map<Group, TreeSet<Integer>>> byPair = new LinkedHashMap<>();
+        needed.forEach((g, js) -> byPair.computeIfAbsent(List.of(g.type(), g.measure()), k -> new LinkedHashMap<>()).put(g, js));
+        String bigPart = PerUnitRows.largestMergedPart(ds, ExperimentTables.UNIT_HIST);
+        Map<Group, double[][]> out = new HashMap<>();
+        for (var pair : byPair.entrySet())
+            out.putAll(pass2(tenantAndExperiments + " AND type = " + Sql.str(pair.getKey().get(0)) + " AND measure = "
+                    + Sql.str(pair.getKey().get(1)), histograms, pair.getValue(), bigPart));
+        return out;
+    }
+
+    private Map<Group, double[][]> pass2(String where, Map<Group, Pass1> histograms, Map<Group, TreeSet<Integer>> needed, String bigPart)
+            throws SQLException {
         TreeSet<Integer> shared = new TreeSet<>();
         for (var e : needed.entrySet()) {
             int[] thr = histograms.get(e.getKey()).bins().thresholdKeys();
@@ -219,20 +232,24 @@ final class QuantilePushdown {
             thresholds = lookup + "[concat(toString(experiment), '\\x1f', toString(variant), '\\x1f', toString(type), '\\x1f', "
                     + "toString(measure))]";
         }
-        String sql = "SELECT toString(experiment), toString(variant), toString(type), toString(measure), "
-                + "sumForEach(arrayMap(x -> x * x, s)), sumForEach(arrayMap(x -> x * m, s)), any(t)\n"
-                + "FROM (SELECT experiment, variant, type, measure, mapKeys(hist) AS ks, mapValues(hist) AS cs, toFloat64(arraySum(cs)) AS m,\n"
-                + "             " + thresholds + " AS t, arrayMap(x -> toFloat64(arraySum(arrayFilter((c, k) -> k <= x, cs, ks))), t) AS s\n"
-                + "      FROM " + from + ")\n"
-                + "WHERE length(s) > 0\nGROUP BY experiment, variant, type, measure";
+        // per row: S at each threshold and the events M; summed per unit (both add up across a unit's rows)
+        List<PerUnitRows.Value> values = List.of(
+                new PerUnitRows.Value("t", thresholds, "any"),
+                new PerUnitRows.Value("s", "arrayMap(x -> toFloat64(arraySum(arrayFilter((c, k) -> k <= x, mapValues(hist), mapKeys(hist)))), "
+                        + thresholds + ")", "sumForEach"),
+                PerUnitRows.Value.sum("m", "toFloat64(arraySum(mapValues(hist)))"));
+        Group any = needed.keySet().iterator().next();
+        String sql = "SELECT toString(experiment), toString(variant), sumForEach(arrayMap(x -> x * x, s)), sumForEach(arrayMap(x -> x * m, s)), "
+                + "any(t)\nFROM (" + PerUnitRows.sql(ExperimentTables.UNIT_HIST, where, values, bigPart) + ")\n"
+                + "WHERE length(s) > 0\nGROUP BY experiment, variant";
         Map<Group, double[][]> out = new HashMap<>();
         try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             while (rs.next()) {
-                Group g = new Group(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4));
+                Group g = new Group(rs.getString(1), rs.getString(2), any.type(), any.measure());
                 TreeSet<Integer> want = needed.get(g);
                 if (want == null) continue;
-                double[] sq = doubles(rs.getArray(5)), sm = doubles(rs.getArray(6));
-                int[] t = ints(rs.getArray(7));
+                double[] sq = doubles(rs.getArray(3)), sm = doubles(rs.getArray(4));
+                int[] t = ints(rs.getArray(5));
                 int[] thr = histograms.get(g).bins().thresholdKeys();
                 double[][] v = new double[2][want.size()];
                 int i = 0;
@@ -254,30 +271,24 @@ final class QuantilePushdown {
         return arr.toString();
     }
 
-    private static int[] ints(Array a) throws SQLException {
+    /** The elements of a JDBC array, boxed (the driver returns primitive or boxed arrays depending on the type). */
+    private static Number[] numbers(Array a) throws SQLException {
         Object o = a.getArray();
-        if (o instanceof int[] v) return v;
-        Object[] v = (Object[]) o;
-        int[] r = new int[v.length];
-        for (int i = 0; i < v.length; i++) r[i] = ((Number) v[i]).intValue();
+        int n = java.lang.reflect.Array.getLength(o);
+        Number[] r = new Number[n];
+        for (int i = 0; i < n; i++) r[i] = (Number) java.lang.reflect.Array.get(o, i);
         return r;
+    }
+
+    private static int[] ints(Array a) throws SQLException {
+        return Arrays.stream(numbers(a)).mapToInt(Number::intValue).toArray();
     }
 
     private static long[] longs(Array a) throws SQLException {
-        Object o = a.getArray();
-        if (o instanceof long[] v) return v;
-        Object[] v = (Object[]) o;
-        long[] r = new long[v.length];
-        for (int i = 0; i < v.length; i++) r[i] = ((Number) v[i]).longValue();
-        return r;
+        return Arrays.stream(numbers(a)).mapToLong(Number::longValue).toArray();
     }
 
     private static double[] doubles(Array a) throws SQLException {
-        Object o = a.getArray();
-        if (o instanceof double[] v) return v;
-        Object[] v = (Object[]) o;
-        double[] r = new double[v.length];
-        for (int i = 0; i < v.length; i++) r[i] = ((Number) v[i]).doubleValue();
-        return r;
+        return Arrays.stream(numbers(a)).mapToDouble(Number::doubleValue).toArray();
     }
 }

@@ -96,24 +96,40 @@ public final class ExperimentsBenchmark {
                         + v.report().srm().observedUnits() + ")";
             }
             System.out.println("one report, ms per run: " + Arrays.toString(one) + "; e.g. " + decision);
-            var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
-            long[] all = new long[3], cpu = new long[3];
-            int n = 0;
-            for (int i = 0; i < all.length; i++) {
-                double load = os.getSystemLoadAverage();
-                long c0 = os.getProcessCpuTime(), t0 = System.nanoTime();
-                n = reports.reports(T).size();
-                all[i] = (System.nanoTime() - t0) / 1_000_000;
-                cpu[i] = (os.getProcessCpuTime() - c0) / 1_000_000;
-                System.out.printf("  run %d: wall %,d ms, CPU of this process (Java + embedded ClickHouse) %,d ms, load average before %.1f on %d cores%n",
-                        i + 1, all[i], cpu[i], load, os.getAvailableProcessors());
+            timeAll(reports, batchSize, parallelism, "all parts merged");
+            if (Boolean.getBoolean("bench.unmerged")) {
+                // steady state under ingestion: a second day of rows for 10 % of the units, in parts not merged yet,
+                // so FINAL has to merge those units' rows while reading
+                long t0 = System.nanoTime();
+                SchemaFixture.exec(ds, "INSERT INTO vigil_experiment_units SELECT tenant, experiment, variant, type, measure, unit_id, "
+                        + "day - 1, count, sum, sum_sq FROM vigil_experiment_units WHERE tenant = '" + T + "' AND cityHash64(unit_id) % 10 = 0 "
+                        + "AND day = today() SETTINGS insert_deduplicate = 0");
+                System.out.printf("added a second day for 10%% of the units (unmerged parts) in %.1f s; totals parts: %d%n",
+                        (System.nanoTime() - t0) / 1e9, count(ds, "SELECT count() FROM system.parts WHERE active AND database = currentDatabase() "
+                                + "AND table = 'vigil_experiment_unit_totals'"));
+                timeAll(reports, batchSize, parallelism, "10% of units in unmerged parts");
             }
-            System.out.println("all " + n + " reports, ms per run: " + Arrays.toString(all) + ", CPU ms: " + Arrays.toString(cpu)
-                    + " (batch " + batchSize + " experiments per statement, " + parallelism + " statements at once)");
             System.out.println("now " + now);
         } finally {
             if (ch != null) ch.close();
         }
+    }
+
+    static void timeAll(ExperimentReports reports, int batchSize, int parallelism, String state) throws Exception {
+        var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        long[] all = new long[3], cpu = new long[3];
+        int n = 0;
+        for (int i = 0; i < all.length; i++) {
+            double load = os.getSystemLoadAverage();
+            long c0 = os.getProcessCpuTime(), t0 = System.nanoTime();
+            n = reports.reports(T).size();
+            all[i] = (System.nanoTime() - t0) / 1_000_000;
+            cpu[i] = (os.getProcessCpuTime() - c0) / 1_000_000;
+            System.out.printf("  run %d: wall %,d ms, CPU of this process (Java + embedded ClickHouse) %,d ms, load average before %.1f on %d cores%n",
+                    i + 1, all[i], cpu[i], load, os.getAvailableProcessors());
+        }
+        System.out.println("all " + n + " reports (" + state + "), ms per run: " + Arrays.toString(all) + ", CPU ms: " + Arrays.toString(cpu)
+                + " (batch " + batchSize + " experiments per statement, " + parallelism + " statements at once)");
     }
 
     static String definition(Instant start) {

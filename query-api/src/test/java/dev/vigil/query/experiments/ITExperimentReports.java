@@ -175,6 +175,49 @@ class ITExperimentReports {
         }
     }
 
+    @Test
+    void sumsAreTheSameWhetherUnitsAreSpreadOverPartsOrMerged() throws Exception {
+        String tenant = "parts";
+        ExperimentData d = new ExperimentData(ds);
+        ExperimentData.demo(d, tenant, "aa", START, 300, 1.0, 7);
+        d.flush();
+        for (String t : List.of("vigil_experiment_unit_totals", "vigil_experiment_unit_hist")) {
+            SchemaFixture.exec(ds, "OPTIMIZE TABLE " + t + " FINAL");
+            SchemaFixture.exec(ds, "SYSTEM STOP MERGES " + t);
+        }
+        ExperimentSpec spec = module.registry().get(T, "aa");
+        try {
+            // a later flush: another day of events for half of the same units, in a part of its own
+            ExperimentData.demo(d, tenant, "aa", START.plus(java.time.Duration.ofDays(1)), 150, 1.0, 8);
+            d.flush();
+            assertThat(PerUnitRows.largestMergedPart(ds, "vigil_experiment_unit_totals")).isNotNull();
+            assertThat(scalar("SELECT count() FROM system.parts WHERE active AND database = currentDatabase() "
+                    + "AND table = 'vigil_experiment_unit_totals'")).isGreaterThan(1);
+            var spread = new ExperimentStats(ds).compute(tenant, spec, NOW).observation();
+            for (String t : List.of("vigil_experiment_unit_totals", "vigil_experiment_unit_hist")) {
+                SchemaFixture.exec(ds, "SYSTEM START MERGES " + t);
+                SchemaFixture.exec(ds, "OPTIMIZE TABLE " + t + " FINAL");
+            }
+            var merged = new ExperimentStats(ds).compute(tenant, spec, NOW).observation();
+            assertThat(spread.assignedUnits()).isEqualTo(merged.assignedUnits()).isEqualTo(Map.of("control", 300L, "treatment", 300L));
+            for (String v : List.of("control", "treatment")) {
+                var a = (RatioSums) spread.metrics().get("inference.latency_ms").get(v);
+                var b = (RatioSums) merged.metrics().get("inference.latency_ms").get(v);
+                assertThat(a.sumNumSq()).isCloseTo(b.sumNumSq(), within(1e-9 * b.sumNumSq()));
+                assertThat(a.sumNumDen()).isCloseTo(b.sumNumDen(), within(1e-9 * b.sumNumDen()));
+                assertThat(a.sumDenSq()).isEqualTo(b.sumDenSq());
+                var qa = (QuantileSums) spread.metrics().get("p99").get(v);
+                var qb = (QuantileSums) merged.metrics().get("p99").get(v);
+                assertThat(qa.sumEventsSq()).isEqualTo(qb.sumEventsSq());
+                assertThat(java.util.Arrays.equals(qa.sumBelowSq(), qb.sumBelowSq())).as("sumBelowSq of %s", v).isTrue();
+                assertThat(java.util.Arrays.equals(qa.sumBelowTimesEvents(), qb.sumBelowTimesEvents())).isTrue();
+            }
+        } finally {
+            for (String t : List.of("vigil_experiment_unit_totals", "vigil_experiment_unit_hist"))
+                SchemaFixture.exec(ds, "SYSTEM START MERGES " + t);
+        }
+    }
+
     static double scalar(String sql) throws Exception {
         try (var c = ds.getConnection(); var st = c.createStatement(); var rs = st.executeQuery(sql)) {
             rs.next();
