@@ -225,7 +225,7 @@ public final class ExperimentStats {
     public static String sqlFor(String tenant, List<ExperimentSpec> specs, Instant asOf) {
         List<Plan> plans = new ArrayList<>();
         for (ExperimentSpec s : specs) plans.add(plan(s));
-        return sql(tenant, plans, new Cols(), null);
+        return sql(tenant, plans, new Cols(), PerUnitRows.Parts.NONE);
     }
 
     /** One value of a unit's stats map: the count or sum of (type, measure), 0 when the unit has none. */
@@ -238,9 +238,9 @@ public final class ExperimentStats {
      * The SQL of one batch (all its plans share one pre-period or none): one row per exposed unit
      * ({@link PerUnitRows}), its needed values, then the sums per experiment and variant.
      *
-     * @param bigPart the totals table's largest merged part, or null (every unit's rows grouped)
+     * @param parts the totals table's parts ({@link PerUnitRows#parts})
      */
-    static String sql(String tenant, List<Plan> batch, Cols cols, String bigPart) {
+    static String sql(String tenant, List<Plan> batch, Cols cols, PerUnitRows.Parts parts) {
         columns(batch, cols);
         StringJoiner ids = new StringJoiner(", ");
         for (Plan p : batch) ids.add(Sql.str(p.def().id()));
@@ -271,7 +271,7 @@ public final class ExperimentStats {
             outer.append(", toFloat64(countIf(c").append(pr.get(0)).append(" > 0 AND c").append(pr.get(1)).append(" > 0)) AS q")
                     .append(lo).append('_').append(hi);
         }
-        String units = PerUnitRows.sql(ExperimentTables.UNIT_TOTALS, "tenant = " + t + " AND experiment IN (" + ids + ")", curValues, bigPart);
+        String units = PerUnitRows.sql(ExperimentTables.UNIT_TOTALS, "tenant = " + t + " AND experiment IN (" + ids + ")", curValues, parts);
         StringBuilder sql = new StringBuilder();
         sql.append("SELECT toString(experiment) AS e_id, toString(variant) AS v_id, toFloat64(count()) AS units").append(outer).append("\n")
                 .append("FROM (\n  SELECT u.experiment AS experiment, u.variant AS variant").append(perUnit).append("\n")
@@ -290,18 +290,21 @@ public final class ExperimentStats {
 
     private Map<String, Result> runBatch(String tenant, List<Plan> batch, Instant asOf) throws SQLException {
         Cols cols = new Cols();
-        String sql = sql(tenant, batch, cols, PerUnitRows.largestMergedPart(ds, ExperimentTables.UNIT_TOTALS));
         Map<Slot, SlotCols> slotCols = columns(batch, cols);
-        Map<String, Map<String, Map<String, Double>>> rows = new HashMap<>(); // exp -> variant -> column -> value
-        try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
-            var md = rs.getMetaData();
-            int n = md.getColumnCount();
-            while (rs.next()) {
-                Map<String, Double> row = rows.computeIfAbsent(rs.getString(1), k -> new LinkedHashMap<>())
-                        .computeIfAbsent(rs.getString(2), k -> new HashMap<>());
-                for (int i = 3; i <= n; i++) row.merge(md.getColumnLabel(i), rs.getDouble(i), Double::sum);
+        // exp -> variant -> column -> value
+        Map<String, Map<String, Map<String, Double>>> rows = PerUnitRows.run(ds, ExperimentTables.UNIT_TOTALS, parts -> {
+            Map<String, Map<String, Map<String, Double>>> out = new HashMap<>();
+            try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql(tenant, batch, cols, parts))) {
+                var md = rs.getMetaData();
+                int n = md.getColumnCount();
+                while (rs.next()) {
+                    Map<String, Double> row = out.computeIfAbsent(rs.getString(1), k -> new LinkedHashMap<>())
+                            .computeIfAbsent(rs.getString(2), k -> new HashMap<>());
+                    for (int i = 3; i <= n; i++) row.merge(md.getColumnLabel(i), rs.getDouble(i), Double::sum);
+                }
             }
-        }
+            return out;
+        });
         Map<String, Map<String, Long>> units = new HashMap<>();
         rows.forEach((e, byVariant) -> byVariant.forEach((v, r) ->
                 units.computeIfAbsent(e, k -> new HashMap<>()).put(v, r.get("units").longValue())));

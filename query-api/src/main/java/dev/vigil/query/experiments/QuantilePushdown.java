@@ -203,15 +203,14 @@ final class QuantilePushdown {
         // one statement per (type, measure): a unit's rows are grouped by (experiment, variant, unit), so one measure at a time
         Map<List<String>, Map<Group, TreeSet<Integer>>> byPair = new LinkedHashMap<>();
         needed.forEach((g, js) -> byPair.computeIfAbsent(List.of(g.type(), g.measure()), k -> new LinkedHashMap<>()).put(g, js));
-        String bigPart = PerUnitRows.largestMergedPart(ds, ExperimentTables.UNIT_HIST);
         Map<Group, double[][]> out = new HashMap<>();
         for (var pair : byPair.entrySet())
-            out.putAll(pass2(tenantAndExperiments + " AND type = " + Sql.str(pair.getKey().get(0)) + " AND measure = "
-                    + Sql.str(pair.getKey().get(1)), histograms, pair.getValue(), bigPart));
+            out.putAll(PerUnitRows.run(ds, ExperimentTables.UNIT_HIST, parts -> pass2(tenantAndExperiments + " AND type = "
+                    + Sql.str(pair.getKey().get(0)) + " AND measure = " + Sql.str(pair.getKey().get(1)), histograms, pair.getValue(), parts)));
         return out;
     }
 
-    private Map<Group, double[][]> pass2(String where, Map<Group, Pass1> histograms, Map<Group, TreeSet<Integer>> needed, String bigPart)
+    private Map<Group, double[][]> pass2(String where, Map<Group, Pass1> histograms, Map<Group, TreeSet<Integer>> needed, PerUnitRows.Parts parts)
             throws SQLException {
         TreeSet<Integer> shared = new TreeSet<>();
         for (var e : needed.entrySet()) {
@@ -240,7 +239,7 @@ final class QuantilePushdown {
                 PerUnitRows.Value.sum("m", "toFloat64(arraySum(mapValues(hist)))"));
         Group any = needed.keySet().iterator().next();
         String sql = "SELECT toString(experiment), toString(variant), sumForEach(arrayMap(x -> x * x, s)), sumForEach(arrayMap(x -> x * m, s)), "
-                + "any(t)\nFROM (" + PerUnitRows.sql(ExperimentTables.UNIT_HIST, where, values, bigPart) + ")\n"
+                + "any(t)\nFROM (" + PerUnitRows.sql(ExperimentTables.UNIT_HIST, where, values, parts) + ")\n"
                 + "WHERE length(s) > 0\nGROUP BY experiment, variant";
         Map<Group, double[][]> out = new HashMap<>();
         try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {

@@ -190,7 +190,9 @@ class ITExperimentReports {
             // a later flush: another day of events for half of the same units, in a part of its own
             ExperimentData.demo(d, tenant, "aa", START.plus(java.time.Duration.ofDays(1)), 150, 1.0, 8);
             d.flush();
-            assertThat(PerUnitRows.largestMergedPart(ds, "vigil_experiment_unit_totals")).isNotNull();
+            var parts = PerUnitRows.parts(ds, "vigil_experiment_unit_totals");
+            assertThat(parts.bigPart()).isNotNull();
+            assertThat(parts.othersExist()).isTrue();
             assertThat(scalar("SELECT count() FROM system.parts WHERE active AND database = currentDatabase() "
                     + "AND table = 'vigil_experiment_unit_totals'")).isGreaterThan(1);
             var spread = new ExperimentStats(ds).compute(tenant, spec, NOW).observation();
