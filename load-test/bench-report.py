@@ -146,7 +146,9 @@ q = read("query.txt")
 rows = [l for l in q.splitlines() if l.startswith("|")]
 if rows:
     p("`query-api/bench.sh`: range queries over 1,000 event series for 24 h at a 60 s step through the PromQL engine "
-      "and the ClickHouse storage, beside the equivalent hand-written ClickHouse SQL, same session.")
+      "and the ClickHouse storage, beside the equivalent hand-written ClickHouse SQL, same session, runs interleaved "
+      "after ClickHouse's merges of the loaded data settled; then every request of `dashboards/json/ml-model-health.json` "
+      "(6 h, step 20 s) over HTTP, wall time of the whole dashboard (docs/query-api.md, \"Benchmark\").")
     p()
     for l in q.splitlines():
         if l.startswith("BENCH"):
