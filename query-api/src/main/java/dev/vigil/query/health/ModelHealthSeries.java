@@ -9,6 +9,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 
 import dev.vigil.promql.Labels;
 import dev.vigil.promql.Matcher;
@@ -38,6 +41,7 @@ public final class ModelHealthSeries implements DerivedSeriesProvider {
 
     private final ModelHealthService service;
     private final Clock clock;
+    private final ConcurrentHashMap<Figures, CompletableFuture<List<SeriesData>>> inFlight = new ConcurrentHashMap<>();
 
     public ModelHealthSeries(ModelHealthService service, Clock clock) {
         this.service = service;
@@ -76,14 +80,66 @@ public final class ModelHealthSeries implements DerivedSeriesProvider {
         List<Long> ts = new ArrayList<>();
         for (long t = end; t >= start && ts.size() < MAX_POINTS + 1; t -= spacing) ts.add(0, t);
         boolean drift = names.contains(DRIFT_PSI) || names.contains(JS_DISTANCE);
-        Duration back = drift ? conv.window().plus(conv.baseline()) : conv.seriesWindow().plus(Duration.ofHours(1));
+        List<SeriesData> all = shared(new Figures(tenant, model, version, perVersion, List.copyOf(ts), drift, names.contains(LATENCY_P99)));
+        for (SeriesData sd : all) {
+            if (!names.contains(sd.labels().metricName())) continue;
+            boolean match = true;
+            for (Matcher m : matchers) if (!m.matches(sd.labels())) match = false;
+            if (match) out.add(sd);
+        }
+        return out;
+    }
+
+    /** What one computation of the figures depends on (the series it gives are then filtered per request). */
+    private record Figures(String tenant, String model, String version, boolean perVersion, List<Long> ts, boolean drift,
+                           boolean latency) {
+    }
+
+    /**
+     * The series of {@code f}, computed once for all requests that ask for the same figures while
+     * the computation runs (a dashboard's PSI and JS panels, loaded together, read and evaluate the
+     * same rollups; the result of one is the result of the other). Nothing is kept afterwards.
+     */
+    private List<SeriesData> shared(Figures f) {
+        CompletableFuture<List<SeriesData>> mine = new CompletableFuture<>();
+        CompletableFuture<List<SeriesData>> running = inFlight.putIfAbsent(f, mine);
+        if (running != null) {
+            try {
+                return running.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for model figures", e);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof RuntimeException re) throw re;
+                throw new IllegalStateException(e.getCause());
+            }
+        }
+        try {
+            List<SeriesData> r = compute(f);
+            mine.complete(r);
+            return r;
+        } catch (RuntimeException e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            inFlight.remove(f, mine);
+        }
+    }
+
+    /** Every figure's series (all names the computation yields, no matcher applied). */
+    private List<SeriesData> compute(Figures f) {
+        HealthConventions conv = service.conventions();
+        List<Long> ts = f.ts();
+        long end = ts.get(ts.size() - 1);
+        Duration back = f.drift() ? conv.window().plus(conv.baseline()) : conv.seriesWindow().plus(Duration.ofHours(1));
         ModelHealthService.Data data;
         try {
-            data = service.fetch(tenant, model, version, perVersion, Instant.ofEpochMilli(ts.get(0)).minus(back),
-                    Instant.ofEpochMilli(end + 1), drift, names.contains(LATENCY_P99));
+            data = service.fetch(f.tenant(), f.model(), f.version(), f.perVersion(), Instant.ofEpochMilli(ts.get(0)).minus(back),
+                    Instant.ofEpochMilli(end + 1), f.drift(), f.latency());
         } catch (SQLException e) {
             throw new IllegalStateException("cannot read model rollups: " + e.getMessage(), e);
         }
+        List<SeriesData> out = new ArrayList<>();
         for (ModelHealthService.Key key : data.keys()) {
             Map<String, double[]> values = new LinkedHashMap<>(); // series label suffix -> values
             for (int i = 0; i < ts.size(); i++) {
@@ -93,7 +149,7 @@ public final class ModelHealthSeries implements DerivedSeriesProvider {
                 put(values, ERROR_RATE, null, i, ts.size(), fast.errorRate().value());
                 put(values, LATENCY_P99, null, i, ts.size(), fast.latencyP99Ms().value());
                 put(values, FRESHNESS, null, i, ts.size(), fast.freshnessSeconds().value());
-                if (drift) {
+                if (f.drift()) {
                     ModelHealthService.ModelHealth h = service.evaluate(data, key, t, conv.window(), conv.baseline());
                     for (ModelHealthService.MeasureHealth m : h.measures()) {
                         if (m.psi() == null) continue;
@@ -104,16 +160,11 @@ public final class ModelHealthSeries implements DerivedSeriesProvider {
             }
             for (var e : values.entrySet()) {
                 String[] nm = e.getKey().split("\u0000", -1);
-                if (!names.contains(nm[0])) continue;
                 Labels.Builder b = new Labels.Builder();
                 b.set(Labels.METRIC_NAME, nm[0]);
                 b.set("model", key.model());
                 if (key.version() != null) b.set("version", key.version());
                 if (nm.length > 1) b.set("measure", nm[1]);
-                Labels labels = b.build();
-                boolean match = true;
-                for (Matcher m : matchers) if (!m.matches(labels)) match = false;
-                if (!match) continue;
                 double[] v = e.getValue();
                 int n = 0;
                 long[] tt = new long[v.length];
@@ -123,7 +174,7 @@ public final class ModelHealthSeries implements DerivedSeriesProvider {
                     tt[n] = ts.get(i);
                     vv[n++] = v[i];
                 }
-                if (n > 0) out.add(new SeriesData(labels, tt, vv, n));
+                if (n > 0) out.add(new SeriesData(b.build(), tt, vv, n));
             }
         }
         return out;

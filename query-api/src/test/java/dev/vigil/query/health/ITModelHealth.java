@@ -117,6 +117,42 @@ class ITModelHealth {
         assertThat(get("/api/v1/models/stable/health?window=banana").path("errorType").asText()).isEqualTo("bad_data");
     }
 
+    /** Concurrent requests for the same figures share one computation: each still gets exactly its own answer. */
+    @Test
+    void concurrentRequestsGetTheSameSeriesAsSequentialOnes() throws Exception {
+        var p = module.seriesProviders().get(0);
+        long now = NOW.toEpochMilli();
+        SelectHints h = new SelectHints(now - 6 * 3_600_000, now, 20_000, null, 0, List.of(), false);
+        List<List<Matcher>> selectors = List.of(List.of(Matcher.eq("__name__", ModelHealthSeries.DRIFT_PSI)),
+                List.of(Matcher.eq("__name__", ModelHealthSeries.JS_DISTANCE), Matcher.eq("measure", "score")),
+                List.of(Matcher.eq("__name__", ModelHealthSeries.THROUGHPUT)));
+        List<String> sequential = new java.util.ArrayList<>();
+        for (List<Matcher> sel : selectors) sequential.add(render(p.select(T, h, sel)));
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(6);
+        try {
+            List<java.util.concurrent.Future<String>> fs = new java.util.ArrayList<>();
+            for (int i = 0; i < 12; i++) {
+                List<Matcher> sel = selectors.get(i % selectors.size());
+                fs.add(pool.submit(() -> render(p.select(T, h, sel))));
+            }
+            for (int i = 0; i < fs.size(); i++) assertThat(fs.get(i).get()).isEqualTo(sequential.get(i % selectors.size()));
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(sequential.get(0)).contains("vigil_model_drift_psi").doesNotContain("js_distance");
+        assertThat(sequential.get(1)).contains("measure=\"score\"").doesNotContain("feature_age");
+    }
+
+    private static String render(List<dev.vigil.promql.storage.SeriesData> series) {
+        StringBuilder b = new StringBuilder();
+        for (var s : series) {
+            b.append(s.labels()).append(':');
+            for (int i = 0; i < s.size(); i++) b.append(' ').append(s.timestamps()[i]).append('=').append(s.values()[i]);
+            b.append('\n');
+        }
+        return b.toString();
+    }
+
     @Test
     void figuresAsSeries() {
         var p = module.seriesProviders().get(0);
