@@ -44,7 +44,7 @@ for k in ("cpu_model", "cpus", "mem_total", "kernel", "java", "date", "git"):
     p(f"| {k} | {machine.get(k, '?')} |")
 p()
 loads = []
-for step in ("gateway", "aggregator", "query", "jmh"):
+for step in ("gateway", "aggregator", "query", "experiments", "jmh"):
     s, load = status(step)
     if load:
         loads.append((step, s, load))
@@ -158,6 +158,24 @@ if rows:
         p(l)
 else:
     p("Not measured in this run (" + status("query")[0] + "; see `" + out + "/query.txt`).")
+p()
+
+# --- experiments ---------------------------------------------------------------------------------------------
+p("## Experiment reports (guardrail statistics pushed down to ClickHouse)")
+p()
+x = re.sub(r"\x1b\[[0-9;]*m", "", read("experiments.txt"))
+lines = [l.strip() for l in x.splitlines() if l.strip() and (l.startswith("generated") or l.startswith("one report")
+         or l.startswith("all ") or l.startswith("added") or l.strip().startswith("run "))]
+if any(l.startswith("all ") for l in lines):
+    p("`query-api/bench-experiments.sh`: N units over E experiments of one tenant, 5 metrics each (proportion, mean, "
+      "two ratios, a p95 quantile), in the shape the aggregator writes; one fresh report, then all E reports "
+      "(fresh, 3 runs) with the unit totals merged, then again with 10 % of the units also in an unmerged part "
+      "(docs/experiments-api.md, \"Performance\"). Goals: one report < 200 ms, all 1,000 reports over 10 M units < 5 s.")
+    p()
+    for l in lines:
+        p("- " + l)
+else:
+    p("Not measured in this run (" + status("experiments")[0] + "; see `" + out + "/experiments.txt`).")
 p()
 
 # --- JMH ---------------------------------------------------------------------------------------------------
