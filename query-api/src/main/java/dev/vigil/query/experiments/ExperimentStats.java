@@ -288,11 +288,33 @@ public final class ExperimentStats {
         return sql.toString();
     }
 
+    /** Runs the quantile passes of a batch beside its totals statement (they are independent until the end). */
+    private static final java.util.concurrent.ExecutorService QUANTILES = Executors.newVirtualThreadPerTaskExecutor();
+
     private Map<String, Result> runBatch(String tenant, List<Plan> batch, Instant asOf) throws SQLException {
         Cols cols = new Cols();
         Map<Slot, SlotCols> slotCols = columns(batch, cols);
-        // exp -> variant -> column -> value
-        Map<String, Map<String, Map<String, Double>>> rows = PerUnitRows.run(ds, ExperimentTables.UNIT_TOTALS, parts -> {
+        // exp -> variant -> column -> value, filled by the totals statement below
+        Map<String, Map<String, Map<String, Double>>> rows = new HashMap<>();
+        Map<Slot, Map<String, QuantileSums>> quantiles = new java.util.IdentityHashMap<>();
+        List<QuantilePushdown.Request> requests = new ArrayList<>();
+        for (Plan p : batch)
+            for (Slot s : p.slots())
+                if (s.kind() == MetricKind.QUANTILE) {
+                    int m = slotCols.get(s).n();
+                    requests.add(new QuantilePushdown.Request(p.def().id(), s.source().type(), s.source().measure(),
+                            s.quantile() == null ? 0.5 : s.quantile(),
+                            () -> unitsOf(rows.getOrDefault(p.def().id(), Map.of())),
+                            () -> {
+                                Map<String, Double> sq = new HashMap<>();
+                                rows.getOrDefault(p.def().id(), Map.of()).forEach((v, r) -> sq.put(v, cols.get(r, "p", m, m)));
+                                return sq;
+                            },
+                            r -> quantiles.put(s, r)));
+                }
+        QuantilePushdown qp = new QuantilePushdown(ds);
+        Future<QuantilePushdown.Found> found = requests.isEmpty() ? null : QUANTILES.submit(() -> qp.query(tenant, requests));
+        rows.putAll(PerUnitRows.run(ds, ExperimentTables.UNIT_TOTALS, parts -> {
             Map<String, Map<String, Map<String, Double>>> out = new HashMap<>();
             try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql(tenant, batch, cols, parts))) {
                 var md = rs.getMetaData();
@@ -304,27 +326,30 @@ public final class ExperimentStats {
                 }
             }
             return out;
-        });
-        Map<String, Map<String, Long>> units = new HashMap<>();
-        rows.forEach((e, byVariant) -> byVariant.forEach((v, r) ->
-                units.computeIfAbsent(e, k -> new HashMap<>()).put(v, r.get("units").longValue())));
-        Map<Slot, Map<String, QuantileSums>> quantiles = new java.util.IdentityHashMap<>();
-        List<QuantilePushdown.Request> requests = new ArrayList<>();
-        for (Plan p : batch)
-            for (Slot s : p.slots())
-                if (s.kind() == MetricKind.QUANTILE) {
-                    int m = slotCols.get(s).n();
-                    Map<String, Double> sumEventsSq = new HashMap<>();
-                    rows.getOrDefault(p.def().id(), Map.of()).forEach((v, r) -> sumEventsSq.put(v, cols.get(r, "p", m, m)));
-                    requests.add(new QuantilePushdown.Request(p.def().id(), s.source().type(), s.source().measure(),
-                            s.quantile() == null ? 0.5 : s.quantile(), units.getOrDefault(p.def().id(), Map.of()), sumEventsSq,
-                            r -> quantiles.put(s, r)));
-                }
-        if (!requests.isEmpty()) new QuantilePushdown(ds).compute(tenant, requests);
+        }));
+        if (found != null) qp.deliver(join(found));
         Map<String, Result> out = new HashMap<>();
         for (Plan p : batch)
             out.put(p.def().id(), toResult(p, rows.getOrDefault(p.def().id(), Map.of()), asOf, cols, slotCols, quantiles));
         return out;
+    }
+
+    private static Map<String, Long> unitsOf(Map<String, Map<String, Double>> byVariant) {
+        Map<String, Long> units = new HashMap<>();
+        byVariant.forEach((v, r) -> units.put(v, r.get("units").longValue()));
+        return units;
+    }
+
+    private static <T> T join(Future<T> f) throws SQLException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SQLException("interrupted", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof SQLException se) throw se;
+            throw new SQLException(e.getCause());
+        }
     }
 
     private static Result toResult(Plan p, Map<String, Map<String, Double>> byVariant, Instant asOf, Cols cols,

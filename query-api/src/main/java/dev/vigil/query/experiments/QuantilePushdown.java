@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.StringJoiner;
 import java.util.TreeSet;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 import javax.sql.DataSource;
 
@@ -46,12 +47,18 @@ final class QuantilePushdown {
     /**
      * One quantile metric of one experiment.
      *
-     * @param units       exposed units per variant (n, from the totals)
+     * @param units       exposed units per variant (n, from the totals), read when the sums are delivered
      * @param sumEventsSq per variant: the sum over units of their number of events with the measure, squared
+     *                    (from the totals too), read when the sums are delivered
      * @param result      receives the sums per variant (only variants with events)
      */
-    record Request(String experiment, String type, String measure, double p, Map<String, Long> units,
-                   Map<String, Double> sumEventsSq, Consumer<Map<String, QuantileSums>> result) {
+    record Request(String experiment, String type, String measure, double p, Supplier<Map<String, Long>> units,
+                   Supplier<Map<String, Double>> sumEventsSq, Consumer<Map<String, QuantileSums>> result) {
+    }
+
+    /** What the two passes found; {@link #deliver} turns it into sums once the units are known. */
+    record Found(List<Request> requests, Map<Group, Pass1> histograms, Map<Group, TreeSet<Integer>> needed,
+                 Map<Group, double[][]> below) {
     }
 
     /** A variant's histogram on exact bucket edges, with the log-bucket key at or below each upper edge. */
@@ -106,13 +113,13 @@ final class QuantilePushdown {
         }
     }
 
-    private record Group(String experiment, String variant, String type, String measure) {
+    record Group(String experiment, String variant, String type, String measure) {
         String key() {
             return String.join("\u001f", experiment, variant, type, measure);
         }
     }
 
-    private record Pass1(Bins bins, double sumEvents) {
+    record Pass1(Bins bins, double sumEvents) {
     }
 
     private final DataSource ds;
@@ -129,6 +136,11 @@ final class QuantilePushdown {
     }
 
     void compute(String tenant, List<Request> requests) throws SQLException {
+        deliver(query(tenant, requests));
+    }
+
+    /** The two passes (they need nothing from the totals statement, so they can run beside it). */
+    Found query(String tenant, List<Request> requests) throws SQLException {
         Set<String> ids = new LinkedHashSet<>(), pairs = new LinkedHashSet<>();
         for (Request r : requests) {
             ids.add(Sql.str(r.experiment()));
@@ -149,7 +161,15 @@ final class QuantilePushdown {
             });
         }
         Map<Group, double[][]> below = needed.isEmpty() ? Map.of() : pass2(scope, histograms, needed);
-        for (Request r : requests) {
+        return new Found(requests, histograms, needed, below);
+    }
+
+    /** Hands each request its sums per variant. */
+    void deliver(Found found) {
+        Map<Group, Pass1> histograms = found.histograms();
+        for (Request r : found.requests()) {
+            Map<String, Long> unitsByVariant = r.units().get();
+            Map<String, Double> sumEventsSq = r.sumEventsSq().get();
             Map<String, QuantileSums> out = new LinkedHashMap<>();
             histograms.forEach((g, h) -> {
                 if (!g.experiment().equals(r.experiment()) || !g.type().equals(r.type()) || !g.measure().equals(r.measure())) return;
@@ -157,15 +177,15 @@ final class QuantilePushdown {
                 double[] sq = new double[k], sm = new double[k];
                 Arrays.fill(sq, Double.NaN);
                 Arrays.fill(sm, Double.NaN);
-                double[][] b = below.get(g);
+                double[][] b = found.below().get(g);
                 int i = 0;
-                for (int j : needed.get(g)) {
+                for (int j : found.needed().get(g)) {
                     sq[j] = b[0][i];
                     sm[j] = b[1][i];
                     i++;
                 }
-                long units = r.units().getOrDefault(g.variant(), 0L);
-                out.put(g.variant(), new QuantileSums(units, h.sumEvents(), r.sumEventsSq().getOrDefault(g.variant(), 0.),
+                long units = unitsByVariant.getOrDefault(g.variant(), 0L);
+                out.put(g.variant(), new QuantileSums(units, h.sumEvents(), sumEventsSq.getOrDefault(g.variant(), 0.),
                         h.bins().edges(), h.bins().counts(), sq, sm));
             });
             r.result().accept(out);

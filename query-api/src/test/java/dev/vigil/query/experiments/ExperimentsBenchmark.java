@@ -96,6 +96,9 @@ public final class ExperimentsBenchmark {
                         + v.report().srm().observedUnits() + ")";
             }
             System.out.println("one report, ms per run: " + Arrays.toString(one) + "; e.g. " + decision);
+            // "merged" means merged: a reused data set may hold the unmerged rows of an earlier bench.unmerged run
+            for (String t : new String[]{"vigil_experiment_unit_totals", "vigil_experiment_unit_hist"})
+                SchemaFixture.exec(ds, "OPTIMIZE TABLE " + t + " FINAL");
             timeAll(reports, batchSize, parallelism, "all parts merged");
             if (Boolean.getBoolean("bench.unmerged")) {
                 // steady state under ingestion: a second day of rows for 10 % of the units, in parts not merged yet,

@@ -162,8 +162,8 @@ class ITExperimentReports {
         List<Map<String, QuantileSums>> got = new java.util.ArrayList<>();
         for (int maxShared : new int[] {QuantilePushdown.MAX_SHARED_THRESHOLDS, 0}) {
             new QuantilePushdown(ds, maxShared).compute(T, List.of(
-                    new QuantilePushdown.Request("aa", "inference", "latency_ms", 0.99, units, sq, got::add),
-                    new QuantilePushdown.Request("regression", "inference", "latency_ms", 0.5, units, sq, r -> { })));
+                    new QuantilePushdown.Request("aa", "inference", "latency_ms", 0.99, () -> units, () -> sq, got::add),
+                    new QuantilePushdown.Request("regression", "inference", "latency_ms", 0.5, () -> units, () -> sq, r -> { })));
         }
         for (String v : units.keySet()) {
             QuantileSums a = got.get(0).get(v), b = got.get(1).get(v);
