@@ -371,6 +371,58 @@ class ITHttpProtocol {
         }
     }
 
+    /** A chunked (no Content-Length) POST whose body is produced as it is sent. */
+    static Res postChunked(String base, String params, byte[] body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + "/?" + params))
+                .timeout(Duration.ofSeconds(60))
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(body)));
+        String auth = Base64.getEncoder().encodeToString((ClickHouseTarget.user() + ":" + ClickHouseTarget.password())
+                .getBytes(StandardCharsets.UTF_8));
+        b.header("Authorization", "Basic " + auth);
+        HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+        return new Res(r.statusCode(), r.headers().map(), r.body());
+    }
+
+    @Test
+    void insertBodiesStreamToTheEngineAsTheyArrive() throws Exception {
+        q("CREATE TABLE streamed_in (n UInt64, s String) ENGINE = MergeTree ORDER BY n");
+        StringBuilder sb = new StringBuilder();
+        int rows = 1_500_000;
+        for (int i = 0; i < rows; i++) {
+            sb.append(i).append('\t').append("row-").append(i % 97).append('\n');
+        }
+        byte[] data = sb.toString().getBytes(StandardCharsets.UTF_8); // ~17 MB: more than the queue holds
+        String params = "database=" + db + "&query=" + enc("INSERT INTO streamed_in FORMAT TSV");
+        Res r = postChunked(ClickHouseTarget.httpUrl(), params, data);
+        assertThat(r.status()).as(r.text()).isEqualTo(200);
+        assertThat(r.header("X-ClickHouse-Summary")).contains("\"written_rows\":\"" + rows + "\"");
+        r = post(ClickHouseTarget.httpUrl(), params, data);
+        assertThat(r.status()).as(r.text()).isEqualTo(200);
+        assertThat(q("SELECT count(), sum(n), uniqExact(s) FROM streamed_in")).isEqualTo(
+                (2L * rows) + "\t" + (2L * rows * (rows - 1) / 2) + "\t97\n");
+        // An error found before the body is read (unknown table) and one in the data: the rest of the
+        // body is dropped, nothing is half-inserted, and the server keeps serving.
+        Res missing = postChunked(ClickHouseTarget.httpUrl(), "database=" + db + "&query="
+                + enc("INSERT INTO no_such_table FORMAT TSV"), data);
+        assertThat(missing.header("X-ClickHouse-Exception-Code")).isEqualTo("60");
+        byte[] bad = ("1\tx\nnot-a-number\ty\n").getBytes(StandardCharsets.UTF_8);
+        Res parse = postChunked(ClickHouseTarget.httpUrl(), params, bad);
+        assertThat(parse.header("X-ClickHouse-Exception-Code")).isEqualTo("27");
+        assertThat(q("SELECT count() FROM streamed_in")).isEqualTo((2L * rows) + "\n");
+        if (ClickHouseTarget.embedded()) {
+            ServerConfig cfg = ServerConfig.builder(EmbeddedClickHouse.shared().dataDir()).maxBodyBytes(64 * 1024)
+                    .poolSize(1).build();
+            try (EmbeddedClickHouse ch = EmbeddedClickHouse.start(cfg)) {
+                Res big = postChunked(ch.httpUrl(), params, data);
+                assertThat(big.status()).isEqualTo(413);
+                assertThat(big.header("X-ClickHouse-Exception-Code")).isEqualTo("229");
+                assertThat(postChunked(ch.httpUrl(), params, "7\tseven\n".getBytes(StandardCharsets.UTF_8)).status())
+                        .isEqualTo(200);
+            }
+            assertThat(q("SELECT count() FROM streamed_in")).isEqualTo((2L * rows + 1) + "\n");
+        }
+    }
+
     @Test
     void clientDisconnectingMidResultCancelsTheQuery() throws Exception {
         assumeTrue(ClickHouseTarget.embedded());

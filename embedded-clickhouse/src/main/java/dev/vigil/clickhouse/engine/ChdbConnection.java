@@ -332,15 +332,42 @@ public final class ChdbConnection implements AutoCloseable {
             this.stream = stream;
         }
 
+        private long fill;
+
+        /** Appends bytes now (after anything {@link #write} buffered). */
         public void append(byte[] data, int off, int len) {
-            if (len == 0) {
-                return;
+            write(data, off, len);
+            flush();
+        }
+
+        /** Buffers bytes in native memory, handing on each full 1 MiB; {@link #flush} hands on the rest. */
+        public void write(byte[] data, int off, int len) {
+            while (len > 0) {
+                if (buffer.byteSize() == 0) {
+                    buffer = arena.allocate(1 << 20);
+                }
+                int n = (int) Math.min(len, buffer.byteSize() - fill);
+                MemorySegment.copy(data, off, buffer, ValueLayout.JAVA_BYTE, fill, n);
+                fill += n;
+                off += n;
+                len -= n;
+                if (fill == buffer.byteSize()) {
+                    flush();
+                }
             }
-            if (buffer.byteSize() < len) {
-                buffer = arena.allocate(Math.max(len, 1 << 20));
+        }
+
+        /** Bytes written but not yet handed to the engine. */
+        public long buffered() {
+            return fill;
+        }
+
+        public void flush() {
+            if (fill > 0) {
+                long n = fill;
+                fill = 0;
+                append(buffer, n);
             }
-            MemorySegment.copy(data, off, buffer, ValueLayout.JAVA_BYTE, 0, len);
-            append(buffer, len);
         }
 
         public void append(MemorySegment data, long len) {
@@ -365,6 +392,7 @@ public final class ChdbConnection implements AutoCloseable {
 
         /** Commits: returns rows/bytes written, or throws the engine's error. */
         public Result done() {
+            flush();
             try {
                 done = true;
                 MemorySegment r = (MemorySegment) lib.streamDone.invokeExact(stream);

@@ -104,6 +104,11 @@ public final class ClickHouseHttpServer implements AutoCloseable {
             }
 
             @Override
+            public boolean streamBody(io.netty.handler.codec.http.HttpRequest request) {
+                return handler.streamBody(request);
+            }
+
+            @Override
             public void dispatch(HttpChannelHandler.Exchange ex) {
                 ClickHouseHttpServer.this.dispatch(ex);
             }
@@ -154,11 +159,17 @@ public final class ClickHouseHttpServer implements AutoCloseable {
                         ex.response().abort();
                     }
                 } finally {
+                    if (ex.stream() != null) {
+                        ex.stream().discard();
+                    }
                     inFlight.decrementAndGet();
                 }
             });
         } catch (RejectedExecutionException e) {
             inFlight.decrementAndGet();
+            if (ex.stream() != null) {
+                ex.stream().discard();
+            }
             HttpHeaders h = new DefaultHttpHeaders();
             h.set("X-ClickHouse-Exception-Code", "202");
             h.set(HttpHeaderNames.RETRY_AFTER, "1");

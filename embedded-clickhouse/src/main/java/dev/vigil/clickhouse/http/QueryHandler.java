@@ -87,6 +87,46 @@ final class QueryHandler {
                 .description("responses abandoned because the client went away").register(metrics);
     }
 
+    /** How long a streamed INSERT body may stall before the request fails (ClickHouse's http_receive_timeout). */
+    private static final long RECEIVE_TIMEOUT_MS = 30_000;
+    /** A streamed body is handed to the engine in pieces of at least this much (unless it ends first). */
+    private static final int STREAM_APPEND_MIN = 256 * 1024;
+
+    /**
+     * Whether the request's body is an INSERT's data that can go to the engine as it arrives: a POST to
+     * {@code /} with the INSERT (ending in {@code FORMAT x} or {@code VALUES}) in {@code query}, a plain
+     * body (no Content-Encoding, no {@code decompress=1}) and no session. Everything else is collected first.
+     */
+    boolean streamBody(HttpRequest req) {
+        if (!HttpMethod.POST.equals(req.method())) {
+            return false;
+        }
+        String enc = req.headers().get(HttpHeaderNames.CONTENT_ENCODING);
+        if (enc != null && !enc.isBlank() && !enc.trim().equalsIgnoreCase("identity")) {
+            return false;
+        }
+        QueryStringDecoder qs = new QueryStringDecoder(req.uri());
+        if (!qs.path().equals("/") && !qs.path().isEmpty()) {
+            return false;
+        }
+        String query = last(qs, "query");
+        if (query == null || query.isEmpty() || "1".equals(last(qs, "decompress"))) {
+            return false;
+        }
+        String session = last(qs, "session_id");
+        if (session != null && !session.isEmpty()) {
+            return false;
+        }
+        byte[] qb = query.getBytes(StandardCharsets.UTF_8);
+        SqlStatement st = SqlStatement.parse(qb, 0, qb.length);
+        return st.hasInlineData() && !st.multiStatement && st.format != null && st.dataStart >= qb.length;
+    }
+
+    private static String last(QueryStringDecoder qs, String name) {
+        List<String> v = qs.parameters().get(name);
+        return v == null || v.isEmpty() ? null : v.getLast();
+    }
+
     /** Per-request state. */
     private final class Req {
         final HttpChannelHandler.Exchange ex;
@@ -115,11 +155,14 @@ final class QueryHandler {
             }
             queryId = qid == null || qid.isEmpty() ? UUID.randomUUID().toString() : qid;
             compress = "1".equals(params.get("compress"));
-            StringBuilder t = new StringBuilder(16);
+            // One call into the (synchronized, comparatively slow) SecureRandom per request, not one per letter.
+            byte[] rnd = new byte[16];
+            random.nextBytes(rnd);
+            char[] t = new char[16];
             for (int i = 0; i < 16; i++) {
-                t.append((char) ('a' + random.nextInt(26)));
+                t[i] = (char) ('a' + Math.floorMod(rnd[i], 26));
             }
-            tag = t.toString();
+            tag = new String(t);
         }
 
         HttpHeaders baseHeaders() {
@@ -454,6 +497,18 @@ final class QueryHandler {
             if (extra != null) {
                 appendSlices(in, extra, 0, extraLen);
             }
+            BodyStream bs = r.ex.stream();
+            if (bs != null) {
+                // The body as it arrives: gathered into pieces of a few hundred KiB, handed on as soon as
+                // nothing more is waiting, so the engine parses while the client still sends.
+                byte[] chunk;
+                while ((chunk = take(bs)) != null) {
+                    in.write(chunk, 0, chunk.length);
+                    if (in.buffered() >= STREAM_APPEND_MIN && !bs.hasMore()) {
+                        in.flush();
+                    }
+                }
+            }
             res = in.done();
         } catch (ChdbException e) {
             if (e.code() != ChdbException.NO_DATA_TO_INSERT) {
@@ -465,6 +520,16 @@ final class QueryHandler {
         insertedRows.increment(res.rowsWritten());
         sendEmpty(r, res.rowsWritten(), res.bytesWritten());
         return res.rowsWritten();
+    }
+
+    private static byte[] take(BodyStream bs) {
+        try {
+            return bs.take(RECEIVE_TIMEOUT_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw ChdbException.of(ChdbException.QUERY_WAS_CANCELLED, "QUERY_WAS_CANCELLED",
+                    "Interrupted while receiving the request body");
+        }
     }
 
     private static void appendSlices(ChdbConnection.InsertStream in, byte[] b, int off, int len) {

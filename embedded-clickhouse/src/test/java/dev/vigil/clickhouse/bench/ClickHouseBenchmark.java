@@ -39,6 +39,13 @@ public final class ClickHouseBenchmark {
         int rows = args.length > 0 ? Integer.parseInt(args[0]) : 2_000_000;
         int selects = args.length > 1 ? Integer.parseInt(args[1]) : 3_000;
         int batch = 100_000;
+        // -Dbench.only=insert|select runs one half (for profiling); -Dbench.writers=N is the number of
+        // JDBC connections inserting in parallel in the second JDBC measurement.
+        String only = System.getProperty("bench.only", "all");
+        boolean doInsert = !only.equals("select");
+        boolean doSelect = !only.equals("insert");
+        int writers = Integer.getInteger("bench.writers", 2);
+        String loadBefore = loadAverage();
         com.clickhouse.jdbc.Driver.load();
         Path dir = Files.createTempDirectory("vigil-ch-bench-");
         try (EmbeddedClickHouse ch = EmbeddedClickHouse.start(dir)) {
@@ -47,23 +54,36 @@ public final class ClickHouseBenchmark {
             Properties p = new Properties();
             p.setProperty("beta.row_binary_for_simple_insert", "true");
             try (Connection c = DriverManager.getConnection(ch.jdbcUrl(), p); Statement s = c.createStatement()) {
-                for (String t : List.of("b_jdbc", "b_client", "b_inproc", "b_small")) {
+                for (String t : List.of("b_jdbc", "b_jdbc_par", "b_client", "b_inproc", "b_small")) {
                     s.execute(ddl.formatted(t));
                 }
                 s.execute("INSERT INTO b_small SELECT number, now64(3), 'm' || toString(number % 10), number FROM numbers(1000)");
 
-                // Warm-up, then JDBC PreparedStatement batches (RowBinary path).
-                jdbcInsert(c, "b_small", 10_000, 10_000, 1_000_000);
-                long t0 = System.nanoTime();
-                jdbcInsert(c, "b_jdbc", rows, batch, 0);
-                double jdbcRate = rows / ((System.nanoTime() - t0) / 1e9);
-                check(s, "b_jdbc", rows);
+                ChdbEngine engine = ChdbEngine.current();
+                ChdbConnection conn = engine.connect();
+                double jdbcRate = 0;
+                double parRate = 0;
+                double clientRate = 0;
+                double inprocRate = 0;
+                if (doInsert) {
+                    // Warm-up, then JDBC PreparedStatement batches (RowBinary path).
+                    jdbcInsert(c, "b_small", 10_000, 10_000, 1_000_000);
+                    long t0 = System.nanoTime();
+                    jdbcInsert(c, "b_jdbc", rows, batch, 0);
+                    jdbcRate = rows / ((System.nanoTime() - t0) / 1e9);
+                    check(s, "b_jdbc", rows);
 
-                // client-v2 insert of pre-serialised RowBinary blocks.
-                Client client = c.unwrap(ConnectionImpl.class).getClient();
-                byte[][] blocks = new byte[rows / batch][];
-                for (int b = 0; b < blocks.length; b++) {
-                    blocks[b] = rowBinary((long) b * batch, batch);
+                    // The same with several connections inserting at once (each its own share of the rows).
+                    t0 = System.nanoTime();
+                    parallelJdbcInsert(ch.jdbcUrl(), p, "b_jdbc_par", rows, batch, writers);
+                    parRate = rows / ((System.nanoTime() - t0) / 1e9);
+                    check(s, "b_jdbc_par", rows);
+
+                    // client-v2 insert of pre-serialised RowBinary blocks.
+                    Client client = c.unwrap(ConnectionImpl.class).getClient();
+                    byte[][] blocks = new byte[rows / batch][];
+                    for (int b = 0; b < blocks.length; b++) {
+                        blocks[b] = rowBinary((long) b * batch, batch);
                 }
                 t0 = System.nanoTime();
                 for (byte[] block : blocks) {
@@ -75,12 +95,10 @@ public final class ClickHouseBenchmark {
                         }
                     }
                 }
-                double clientRate = rows / ((System.nanoTime() - t0) / 1e9);
+                clientRate = rows / ((System.nanoTime() - t0) / 1e9);
                 check(s, "b_client", rows);
 
                 // The same bytes in-process through chDB's streaming insert.
-                ChdbEngine engine = ChdbEngine.current();
-                ChdbConnection conn = engine.connect();
                 t0 = System.nanoTime();
                 for (byte[] block : blocks) {
                     try (var in = conn.streamInsert("INSERT INTO default.b_inproc (id, ts, name, v)"
@@ -89,23 +107,35 @@ public final class ClickHouseBenchmark {
                         in.done();
                     }
                 }
-                double inprocRate = rows / ((System.nanoTime() - t0) / 1e9);
+                inprocRate = rows / ((System.nanoTime() - t0) / 1e9);
                 check(s, "b_inproc", rows);
+                }
 
-                // Small SELECT round trips: a point query on a MergeTree, and SELECT 1 (pure round trip).
-                long[][] point = latencies(s, conn, "SELECT id, name, v FROM b_small WHERE id = 42", 42, selects);
-                long[][] one = latencies(s, conn, "SELECT 42", 42, selects);
+                // Small SELECT round trips: a point query on a MergeTree, and SELECT 42 (pure round trip).
+                long[][] point = null;
+                long[][] one = null;
+                if (doSelect) {
+                    point = latencies(s, conn, "SELECT id, name, v FROM b_small WHERE id = 42", 42, selects);
+                    one = latencies(s, conn, "SELECT 42", 42, selects);
+                }
                 engine.disconnect(conn);
-                System.out.printf("%nEmbedded ClickHouse benchmark (%d rows, batches of %d; %d selects; %d cores)%n",
-                        rows, batch, selects, Runtime.getRuntime().availableProcessors());
+                System.out.printf("%nEmbedded ClickHouse benchmark (%d rows, batches of %d; %d selects; %d cores;"
+                                + " load average before %s, after %s)%n", rows, batch, selects,
+                        Runtime.getRuntime().availableProcessors(), loadBefore, loadAverage());
                 System.out.println("| measurement | over HTTP (JDBC) | in-process chDB | ratio |");
                 System.out.println("|---|---|---|---|");
-                System.out.printf("| RowBinary insert, jdbc-v2 PreparedStatement batch | %,.0f rows/s | %,.0f rows/s | %.2f |%n",
-                        jdbcRate, inprocRate, jdbcRate / inprocRate);
-                System.out.printf("| RowBinary insert, client-v2 insert of serialised blocks | %,.0f rows/s | %,.0f rows/s | %.2f |%n",
-                        clientRate, inprocRate, clientRate / inprocRate);
-                row("small SELECT (MergeTree point query)", point, selects);
-                row("SELECT 42 (round trip only)", one, selects);
+                if (doInsert) {
+                    System.out.printf("| RowBinary insert, jdbc-v2 PreparedStatement batch | %,.0f rows/s | %,.0f rows/s | %.2f |%n",
+                            jdbcRate, inprocRate, jdbcRate / inprocRate);
+                    System.out.printf("| RowBinary insert, jdbc-v2 PreparedStatement batch, %d connections | %,.0f rows/s | %,.0f rows/s | %.2f |%n",
+                            writers, parRate, inprocRate, parRate / inprocRate);
+                    System.out.printf("| RowBinary insert, client-v2 insert of serialised blocks | %,.0f rows/s | %,.0f rows/s | %.2f |%n",
+                            clientRate, inprocRate, clientRate / inprocRate);
+                }
+                if (doSelect) {
+                    row("small SELECT (MergeTree point query)", point, selects);
+                    row("SELECT 42 (round trip only)", one, selects);
+                }
             }
         }
         System.exit(0);
@@ -125,6 +155,39 @@ public final class ClickHouseBenchmark {
                 }
             }
             ps.executeBatch();
+        }
+    }
+
+    /** {@code writers} connections, each inserting its share of {@code rows} in batches, all at once. */
+    static void parallelJdbcInsert(String url, Properties p, String table, int rows, int batch, int writers)
+            throws Exception {
+        List<Thread> threads = new java.util.ArrayList<>();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        for (int w = 0; w < writers; w++) {
+            int share = rows / writers + (w < rows % writers ? 1 : 0);
+            long offset = (long) w * (rows / writers) + Math.min(w, rows % writers);
+            threads.add(Thread.ofPlatform().name("bench-writer-" + w).start(() -> {
+                try (Connection c = DriverManager.getConnection(url, p)) {
+                    jdbcInsert(c, table, share, batch, offset);
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                }
+            }));
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        if (failure.get() != null) {
+            throw new IllegalStateException("parallel insert failed", failure.get());
+        }
+    }
+
+    static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (Exception e) {
+            return "n/a";
         }
     }
 
