@@ -54,6 +54,8 @@ public final class ClickHouseHttpServer implements AutoCloseable {
     private final ThreadPoolExecutor workers;
     private final ScheduledExecutorService reaper;
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final java.util.concurrent.ConcurrentHashMap<String, io.micrometer.core.instrument.Counter> requestCounters =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private final EventLoopGroup boss;
     private final EventLoopGroup io;
     private Channel serverChannel;
@@ -224,7 +226,9 @@ public final class ClickHouseHttpServer implements AutoCloseable {
                 status = "404";
             }
         }
-        registry.counter("vigil_clickhouse_http_requests", "path", metricPath(path), "result", status).increment();
+        String mp = metricPath(path);
+        requestCounters.computeIfAbsent(mp + ' ' + status,
+                k -> registry.counter("vigil_clickhouse_http_requests", "path", mp, "result", status)).increment();
     }
 
     private static String metricPath(String p) {

@@ -69,6 +69,8 @@ final class QueryHandler {
     private final SecureRandom random = new SecureRandom();
     private final Counter insertedRows;
     private final Counter clientDisconnects;
+    /** Query duration timers by kind and outcome, looked up once (registering per request costs). */
+    private final java.util.concurrent.ConcurrentHashMap<String, Timer> timers = new java.util.concurrent.ConcurrentHashMap<>();
 
     QueryHandler(ServerConfig config, ConnectionPool pool, ConnectionPool readonlyPool, Sessions sessions,
                  String timezone, MeterRegistry metrics) {
@@ -206,9 +208,10 @@ final class QueryHandler {
             log.info("event=query_done query_id={} user={} kind={} format={} rows={} bytes_sent={} elapsed_ms={}",
                     r.queryId, r.user, r.kind, r.format, rows, ex.response().bytesSent(), elapsedMs);
         }
-        Timer.builder("vigil_clickhouse_query_duration").tag("kind", r.kind)
-                .tag("outcome", failure == null ? "ok" : "error").register(metrics)
-                .record(Duration.ofNanos(System.nanoTime() - r.startNanos));
+        String outcome = failure == null ? "ok" : "error";
+        timers.computeIfAbsent(r.kind + '/' + outcome, k -> Timer.builder("vigil_clickhouse_query_duration")
+                        .tag("kind", r.kind).tag("outcome", outcome).register(metrics))
+                .record(System.nanoTime() - r.startNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
     }
 
     private static String oneLine(String s) {

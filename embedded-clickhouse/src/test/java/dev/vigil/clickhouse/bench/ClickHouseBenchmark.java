@@ -114,9 +114,19 @@ public final class ClickHouseBenchmark {
                 // Small SELECT round trips: a point query on a MergeTree, and SELECT 42 (pure round trip).
                 long[][] point = null;
                 long[][] one = null;
+                long[][] oneUncompressed = null;
                 if (doSelect) {
                     point = latencies(s, conn, "SELECT id, name, v FROM b_small WHERE id = 42", 42, selects);
                     one = latencies(s, conn, "SELECT 42", 42, selects);
+                    // The same without response compression (client property compress=false): on loopback
+                    // LZ4 framing only costs time on both ends.
+                    Properties plain = new Properties();
+                    plain.putAll(p);
+                    plain.setProperty("compress", "false");
+                    try (Connection c2 = DriverManager.getConnection(ch.jdbcUrl(), plain);
+                         Statement s2 = c2.createStatement()) {
+                        oneUncompressed = latencies(s2, conn, "SELECT 42", 42, selects);
+                    }
                 }
                 engine.disconnect(conn);
                 System.out.printf("%nEmbedded ClickHouse benchmark (%d rows, batches of %d; %d selects; %d cores;"
@@ -135,6 +145,7 @@ public final class ClickHouseBenchmark {
                 if (doSelect) {
                     row("small SELECT (MergeTree point query)", point, selects);
                     row("SELECT 42 (round trip only)", one, selects);
+                    row("SELECT 42, driver property compress=false", oneUncompressed, selects);
                 }
             }
         }
@@ -217,7 +228,7 @@ public final class ClickHouseBenchmark {
         long[] jdbc = new long[n];
         long[] in = new long[n];
         byte[] q = sql.getBytes(StandardCharsets.UTF_8);
-        for (int i = 0; i < n / 5; i++) {
+        for (int i = 0; i < Math.max(n / 5, 1000); i++) { // warm-up (JIT on both ends)
             jdbcSelect(s, sql);
             conn.query(q, "RowBinaryWithNamesAndTypes", null);
         }
