@@ -43,6 +43,9 @@ public final class AggregatorMain {
     public static final ConfigKey<String> GROUP_PREFIX = ConfigKey.stringKey("aggregator.group-prefix", "vigil-aggregator-", "consumer group = prefix + job name");
     public static final ConfigKey<List<String>> DEFAULT_JOBS = ConfigKey.listKey("aggregator.default-jobs", "events,samples",
             "jobs seeded into an empty goal state: events (topic <prefix>events), samples (topic <prefix>samples)");
+    public static final ConfigKey<List<String>> DEFAULT_EVENT_ROLLUPS = ConfigKey.listKey("aggregator.default-event-rollups",
+            String.join(",", JobSpec.DEFAULT_EVENT_ROLLUPS), "rollups of the seeded events job, among " + JobSpec.EVENT_ROLLUPS
+                    + " (add unit_daily for CUPED's pre-period: up to a row per event and measure with many units)");
     public static final ConfigKey<Integer> BUCKET_SECONDS = ConfigKey.intKey("aggregator.bucket-seconds", 10, 1, 60, "base bucket of seeded jobs (divisor of 60)");
     public static final ConfigKey<Duration> FLUSH_INTERVAL = ConfigKey.durationKey("aggregator.flush-interval", "2s", Duration.ofMillis(50), Duration.ofMinutes(10),
             "seeded jobs flush each partition at least this often");
@@ -75,7 +78,7 @@ public final class AggregatorMain {
             "extra Kafka consumer properties for every job, as k=v pairs (e.g. session.timeout.ms=10000)");
 
     public static final ConfigDef DEF = new ConfigDef().define(HOST, PORT, BOOTSTRAP, TOPIC_PREFIX, CH_URL, CH_USER, CH_PASSWORD, INSTANCE,
-            GROUP_PREFIX, DEFAULT_JOBS, BUCKET_SECONDS, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, MAX_KEYS_PER_FLUSH, QUEUE_CAPACITY,
+            GROUP_PREFIX, DEFAULT_JOBS, DEFAULT_EVENT_ROLLUPS, BUCKET_SECONDS, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, MAX_KEYS_PER_FLUSH, QUEUE_CAPACITY,
             DEDUP_MAX_IDS, DEDUP_WINDOW, MAX_AGE, MAX_FUTURE, MAX_SERIES, MAX_SERIES_PER_METRIC, SERIES_WINDOW, RECONCILE,
             CREATE_TOPICS, TOPIC_PARTITIONS, CONSUMER_PROPS);
 
@@ -181,9 +184,15 @@ public final class AggregatorMain {
                 default -> throw new dev.vigil.common.config.ConfigException("config key aggregator.default-jobs has unknown job '" + j
                         + "'; accepted values: events, samples");
             };
-            seed.add(new JobSpec(j, "events".equals(kind) ? Topics.events(prefix) : Topics.samples(prefix), kind, null,
-                    c.get(BUCKET_SECONDS), dev.vigil.common.config.Sizes.formatDuration(c.get(MAX_AGE)), null,
-                    dev.vigil.common.config.Sizes.formatDuration(c.get(FLUSH_INTERVAL)), c.get(MAX_RECORDS_PER_FLUSH)).normalized());
+            try {
+                seed.add(new JobSpec(j, "events".equals(kind) ? Topics.events(prefix) : Topics.samples(prefix), kind,
+                        "events".equals(kind) ? c.get(DEFAULT_EVENT_ROLLUPS) : null,
+                        c.get(BUCKET_SECONDS), dev.vigil.common.config.Sizes.formatDuration(c.get(MAX_AGE)), null,
+                        dev.vigil.common.config.Sizes.formatDuration(c.get(FLUSH_INTERVAL)), c.get(MAX_RECORDS_PER_FLUSH)).normalized());
+            } catch (IllegalArgumentException e) {
+                throw new dev.vigil.common.config.ConfigException("seeded job '" + j + "' is invalid: " + e.getMessage()
+                        + " (config keys aggregator.default-event-rollups, aggregator.bucket-seconds, ...)");
+            }
         }
         Health health = new Health();
         health.register("clickhouse", () -> {

@@ -91,7 +91,9 @@ class ITAggregatorExactness {
         try (KafkaProducer<byte[], byte[]> p = env.producer()) {
             EventGen.sendAll(p, recs);
         }
-        agg = env.startAggregator(env.aggregatorEnv(PREFIX));
+        Map<String, String> aggEnv = env.aggregatorEnv(PREFIX);
+        aggEnv.put("VIGIL_AGGREGATOR_DEFAULT_EVENT_ROLLUPS", "series,experiments,exposures,unit_daily");
+        agg = env.startAggregator(aggEnv);
     }
 
     @AfterAll

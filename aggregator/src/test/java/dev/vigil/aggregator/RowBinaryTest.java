@@ -43,7 +43,7 @@ class RowBinaryTest {
     @Test
     void jobSpecValidates() {
         JobSpec s = JobSpec.events("events", "vigil.events");
-        assertThat(s.rollups()).containsExactlyInAnyOrder("series", "experiments", "exposures", "unit_daily");
+        assertThat(s.rollups()).containsExactlyInAnyOrder("series", "experiments", "exposures");
         assertThat(s.bucketSeconds()).isEqualTo(10);
         assertThatThrownBy(() -> new JobSpec("x", "t", "events", java.util.List.of("raw"), null, null, null, null, null).normalized())
                 .hasMessageContaining("rollups");

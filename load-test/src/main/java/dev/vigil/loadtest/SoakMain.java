@@ -14,11 +14,13 @@ import java.util.concurrent.TimeUnit;
  * The soak (docs/reliability.md): the whole stack as child JVMs, a short peak probe, then the
  * accounting workload at half the measured peak for a bounded time; heap (jstat) and RSS
  * (/proc) of every service sampled every 10 s into memory.csv, a PNG plot (gnuplot, if
- * installed), the load report and the loss check at the end.
+ * installed), freshness probes throughout ({@link FreshnessProbe}), the load report and the loss
+ * check at the end.
  *
  * <pre>
  * java -cp load-test/target/classes:load-test/target/lib/* dev.vigil.loadtest.SoakMain \
  *   [--duration 30m] [--rate R (default: half the probed peak)] [--max-rate CAP] [--probe 20s] [--ports 32000] [--out DIR] [--repo .]
+ *   [--freshness-interval 2s]
  * </pre>
  */
 public final class SoakMain {
@@ -83,9 +85,16 @@ public final class SoakMain {
                     }
                 }
             });
+            // freshness (gateway ack to visible in a PromQL query) measured beside the load
+            FreshnessProbe fresh = new FreshnessProbe(s.gatewayUrl(), s.queryUrl(), s.apiKey,
+                    LoadTestMain.parseDuration(m.getOrDefault("freshness-interval", "2s")), 60_000);
+            Thread prober = Thread.ofPlatform().daemon().name("soak-freshness").start(fresh);
             LoadTestMain.Report rep = lt.run();
+            prober.interrupt();
+            prober.join(70_000);
             sampler.interrupt();
             sampler.join(15_000);
+            System.out.println("soak: freshness (gateway 2xx to visible in a PromQL query) " + fresh.json());
             System.out.print(rep.text());
             lt.ledger.write(out.resolve("soak-ledger.json"));
             LossCheck.Result r = LossCheck.await(() -> LossCheck.compare(lt.ledger, "sql", LossCheck.readSql(s.clickhouseUrl(), s.tenant, run)), 600_000);
@@ -95,6 +104,7 @@ public final class SoakMain {
             summary.put("duration_s", durMs / 1000);
             summary.put("probe", probe);
             summary.put("load", rep.json());
+            summary.put("freshness", fresh.json());
             summary.put("loss", r.json());
             summary.put("memory", flatness(csv));
             Files.writeString(out.resolve("soak-summary.json"), FaultMain.JSON.writeValueAsString(summary));

@@ -1,0 +1,117 @@
+package dev.vigil.loadtest;
+
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.HdrHistogram.Histogram;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * Freshness as a user sees it (issue: "accepted at the gateway to visible in a query"): every
+ * interval, one probe event with its own label value goes through the gateway; from the moment
+ * the gateway acknowledges it, the query API is asked every 100 ms for that series
+ * ({@code vigil_freshness_probe_events_total{probe="<n>"}}, PromQL, as a dashboard would) until it
+ * answers with the event. The time between is one freshness sample. Runs beside a load (the soak),
+ * so it measures the pipeline under that load; probes are a few events per minute, nothing to the
+ * load itself.
+ */
+final class FreshnessProbe implements Runnable {
+    static final String TYPE = "vigil_freshness_probe";
+
+    private final URI gateway, query;
+    private final String apiKey;
+    private final long intervalMs, giveUpMs;
+    private final String run;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final Histogram millis = new Histogram(3_600_000L, 3);
+    private int sent, seen, lost;
+
+    /**
+     * @param intervalMs a probe this often
+     * @param giveUpMs   a probe not visible after this long counts as lost (and is not in the histogram)
+     */
+    FreshnessProbe(String gatewayUrl, String queryUrl, String apiKey, long intervalMs, long giveUpMs) {
+        this.gateway = URI.create(gatewayUrl + "/v1/events");
+        this.query = URI.create(queryUrl + "/api/v1/query");
+        this.apiKey = apiKey;
+        this.intervalMs = intervalMs;
+        this.giveUpMs = giveUpMs;
+        this.run = Long.toString(System.currentTimeMillis() % 100_000_000L, 36);
+    }
+
+    @Override
+    public void run() {
+        for (int n = 0; !Thread.currentThread().isInterrupted(); n++) {
+            long next = System.currentTimeMillis() + intervalMs;
+            try {
+                probe(run + "-" + n);
+                long wait = next - System.currentTimeMillis();
+                if (wait > 0) Thread.sleep(wait);
+            } catch (InterruptedException e) {
+                return;
+            } catch (Exception e) {
+                System.out.println("freshness: probe failed: " + e.getMessage());
+            }
+        }
+    }
+
+    private void probe(String id) throws Exception {
+        long now = System.currentTimeMillis();
+        String body = "{\"batch_id\":\"fresh-" + id + "\",\"events\":[{\"type\":\"" + TYPE + "\",\"ts\":" + now
+                + ",\"dims\":{\"probe\":\"" + id + "\"},\"measures\":{}}]}";
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(gateway).timeout(Duration.ofSeconds(30))
+                .header("Authorization", "Bearer " + apiKey).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() / 100 != 2) return; // shed or refused: not accepted, nothing to measure
+        long accepted = System.currentTimeMillis();
+        synchronized (this) {
+            sent++;
+        }
+        String q = URLEncoder.encode(TYPE + "_events_total{probe=\"" + id + "\"}", StandardCharsets.UTF_8);
+        while (System.currentTimeMillis() - accepted < giveUpMs) {
+            if (visible(q)) {
+                long ms = System.currentTimeMillis() - accepted;
+                synchronized (this) {
+                    seen++;
+                    millis.recordValue(ms);
+                }
+                return;
+            }
+            Thread.sleep(100);
+        }
+        synchronized (this) {
+            lost++;
+        }
+    }
+
+    private boolean visible(String encodedQuery) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(query + "?query=" + encodedQuery + "&time="
+                        + System.currentTimeMillis() / 1000.0)).timeout(Duration.ofSeconds(10))
+                .header("Authorization", "Bearer " + apiKey).GET().build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) return false;
+        JsonNode result = LoadTestMain.JSON.readTree(r.body()).path("data").path("result");
+        return result.isArray() && !result.isEmpty();
+    }
+
+    /** Counts and percentiles in milliseconds. */
+    synchronized Map<String, Object> json() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("probes_accepted", sent);
+        m.put("visible", seen);
+        m.put("not_visible_within_ms_" + giveUpMs, lost);
+        if (seen > 0) {
+            m.put("p50_ms", millis.getValueAtPercentile(50));
+            m.put("p99_ms", millis.getValueAtPercentile(99));
+            m.put("max_ms", millis.getMaxValue());
+        }
+        return m;
+    }
+}
