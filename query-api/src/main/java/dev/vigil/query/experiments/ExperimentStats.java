@@ -53,7 +53,8 @@ public final class ExperimentStats {
     }
 
     public static final String CUPED_REASON = "no exposed unit of this experiment had events of the metric in the "
-            + "pre-period (vigil_unit_daily), so there is no covariate; the unadjusted figures are used";
+            + "pre-period (vigil_unit_daily, written when the aggregator job has the unit_daily rollup), so there is no "
+            + "covariate; the unadjusted figures are used";
 
     private final DataSource ds;
     private final int batchSize;
