@@ -15,13 +15,16 @@ import org.HdrHistogram.Histogram;
 import com.fasterxml.jackson.databind.JsonNode;
 
 /**
- * Freshness as a user sees it (issue: "accepted at the gateway to visible in a query"): every
- * interval, one probe event with its own label value goes through the gateway; from the moment
- * the gateway acknowledges it, the query API is asked every 100 ms for that series
- * ({@code vigil_freshness_probe_events_total{probe="<n>"}}, PromQL, as a dashboard would) until it
- * answers with the event. The time between is one freshness sample. Runs beside a load (the soak),
- * so it measures the pipeline under that load; probes are a few events per minute, nothing to the
- * load itself.
+ * Freshness (issue: "accepted at the gateway to visible in a query"): every interval (jittered, so
+ * probes do not lock to the rollup's bucket boundaries), one probe event with its own label value
+ * goes through the gateway; from the moment the gateway acknowledges it, the query API is asked
+ * every 100 ms for that series ({@code vigil_freshness_probe_events_total{probe="<n>"}}, PromQL, as
+ * a dashboard would) at the end of the event's rollup bucket, the first instant whose counter can
+ * include it, until it answers. The time between is one freshness sample: the pipeline's delay
+ * (gateway, Kafka, aggregator flush, ClickHouse). A query at "now" additionally waits for the bucket
+ * to close (up to the bucket width, 10 s by default): reported separately as "at now". Runs beside a
+ * load (the soak), so it measures the pipeline under that load; a probe every few seconds is
+ * nothing to the load itself.
  */
 final class FreshnessProbe implements Runnable {
     static final String TYPE = "vigil_freshness_probe";
@@ -31,14 +34,16 @@ final class FreshnessProbe implements Runnable {
     private final long intervalMs, giveUpMs;
     private final String run;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    private final Histogram millis = new Histogram(3_600_000L, 3);
+    private final long bucketMs;
+    private final Histogram millis = new Histogram(3_600_000L, 3), atNow = new Histogram(3_600_000L, 3);
     private int sent, seen, lost;
 
     /**
      * @param intervalMs a probe this often
      * @param giveUpMs   a probe not visible after this long counts as lost (and is not in the histogram)
      */
-    FreshnessProbe(String gatewayUrl, String queryUrl, String apiKey, long intervalMs, long giveUpMs) {
+    FreshnessProbe(String gatewayUrl, String queryUrl, String apiKey, long intervalMs, long giveUpMs, long bucketMs) {
+        this.bucketMs = bucketMs;
         this.gateway = URI.create(gatewayUrl + "/v1/events");
         this.query = URI.create(queryUrl + "/api/v1/query");
         this.apiKey = apiKey;
@@ -50,7 +55,7 @@ final class FreshnessProbe implements Runnable {
     @Override
     public void run() {
         for (int n = 0; !Thread.currentThread().isInterrupted(); n++) {
-            long next = System.currentTimeMillis() + intervalMs;
+            long next = System.currentTimeMillis() + intervalMs / 2 + java.util.concurrent.ThreadLocalRandom.current().nextLong(intervalMs);
             try {
                 probe(run + "-" + n);
                 long wait = next - System.currentTimeMillis();
@@ -76,12 +81,14 @@ final class FreshnessProbe implements Runnable {
             sent++;
         }
         String q = URLEncoder.encode(TYPE + "_events_total{probe=\"" + id + "\"}", StandardCharsets.UTF_8);
+        long bucketEnd = Math.floorDiv(now, bucketMs) * bucketMs + bucketMs;
         while (System.currentTimeMillis() - accepted < giveUpMs) {
-            if (visible(q)) {
-                long ms = System.currentTimeMillis() - accepted;
+            if (visible(q, bucketEnd)) {
+                long seenAt = System.currentTimeMillis();
                 synchronized (this) {
                     seen++;
-                    millis.recordValue(ms);
+                    millis.recordValue(seenAt - accepted);
+                    atNow.recordValue(Math.max(seenAt, bucketEnd) - accepted);
                 }
                 return;
             }
@@ -92,9 +99,9 @@ final class FreshnessProbe implements Runnable {
         }
     }
 
-    private boolean visible(String encodedQuery) throws Exception {
+    private boolean visible(String encodedQuery, long atMs) throws Exception {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(query + "?query=" + encodedQuery + "&time="
-                        + System.currentTimeMillis() / 1000.0)).timeout(Duration.ofSeconds(10))
+                        + atMs / 1000.0)).timeout(Duration.ofSeconds(10))
                 .header("Authorization", "Bearer " + apiKey).GET().build(), HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 200) return false;
         JsonNode result = LoadTestMain.JSON.readTree(r.body()).path("data").path("result");
@@ -111,6 +118,8 @@ final class FreshnessProbe implements Runnable {
             m.put("p50_ms", millis.getValueAtPercentile(50));
             m.put("p99_ms", millis.getValueAtPercentile(99));
             m.put("max_ms", millis.getMaxValue());
+            m.put("at_now_p50_ms", atNow.getValueAtPercentile(50));
+            m.put("at_now_p99_ms", atNow.getValueAtPercentile(99));
         }
         return m;
     }

@@ -87,7 +87,7 @@ public final class SoakMain {
             });
             // freshness (gateway ack to visible in a PromQL query) measured beside the load
             FreshnessProbe fresh = new FreshnessProbe(s.gatewayUrl(), s.queryUrl(), s.apiKey,
-                    LoadTestMain.parseDuration(m.getOrDefault("freshness-interval", "2s")), 60_000);
+                    LoadTestMain.parseDuration(m.getOrDefault("freshness-interval", "2s")), 60_000, 10_000);
             Thread prober = Thread.ofPlatform().daemon().name("soak-freshness").start(fresh);
             LoadTestMain.Report rep = lt.run();
             prober.interrupt();
