@@ -109,31 +109,42 @@ public final class CompressedBlocks {
         return out.toByteArray();
     }
 
-    /** An output stream that frames what is written into blocks of up to {@link #BLOCK_SIZE}. */
+    /**
+     * An output stream that frames what is written into blocks of {@code blockSize} (the last one shorter).
+     * The buffer starts small and grows up to the block size, so a small response does not pay for
+     * allocating (and zeroing) a whole 1 MiB block.
+     */
     public static final class Output extends OutputStream {
         private final OutputStream out;
-        private final byte[] buf;
+        private final int blockSize;
+        private byte[] buf;
         private int n;
 
         public Output(OutputStream out, int blockSize) {
             this.out = out;
-            this.buf = new byte[blockSize];
+            this.blockSize = blockSize;
+            this.buf = new byte[Math.min(blockSize, 4096)];
+        }
+
+        /** Room for at least one more byte in the current block. */
+        private void room(int wanted) throws IOException {
+            if (n == blockSize) {
+                emit();
+            } else if (n == buf.length) {
+                buf = java.util.Arrays.copyOf(buf, (int) Math.min(blockSize, Math.max(2L * buf.length, (long) n + wanted)));
+            }
         }
 
         @Override
         public void write(int b) throws IOException {
-            if (n == buf.length) {
-                emit();
-            }
+            room(1);
             buf[n++] = (byte) b;
         }
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
             while (len > 0) {
-                if (n == buf.length) {
-                    emit();
-                }
+                room(len);
                 int k = Math.min(len, buf.length - n);
                 System.arraycopy(b, off, buf, n, k);
                 n += k;

@@ -114,18 +114,16 @@ public final class ClickHouseBenchmark {
                 // Small SELECT round trips: a point query on a MergeTree, and SELECT 42 (pure round trip).
                 long[][] point = null;
                 long[][] one = null;
-                long[][] oneUncompressed = null;
                 if (doSelect) {
-                    point = latencies(s, conn, "SELECT id, name, v FROM b_small WHERE id = 42", 42, selects);
-                    one = latencies(s, conn, "SELECT 42", 42, selects);
-                    // The same without response compression (client property compress=false): on loopback
+                    // Each also without response compression (client property compress=false): on loopback
                     // LZ4 framing only costs time on both ends.
                     Properties plain = new Properties();
                     plain.putAll(p);
                     plain.setProperty("compress", "false");
                     try (Connection c2 = DriverManager.getConnection(ch.jdbcUrl(), plain);
                          Statement s2 = c2.createStatement()) {
-                        oneUncompressed = latencies(s2, conn, "SELECT 42", 42, selects);
+                        point = latencies(List.of(s, s2), conn, "SELECT id, name, v FROM b_small WHERE id = 42", selects);
+                        one = latencies(List.of(s, s2), conn, "SELECT 42", selects);
                     }
                 }
                 engine.disconnect(conn);
@@ -143,9 +141,10 @@ public final class ClickHouseBenchmark {
                             clientRate, inprocRate, clientRate / inprocRate);
                 }
                 if (doSelect) {
-                    row("small SELECT (MergeTree point query)", point, selects);
-                    row("SELECT 42 (round trip only)", one, selects);
-                    row("SELECT 42, driver property compress=false", oneUncompressed, selects);
+                    row("small SELECT (MergeTree point query)", point[0], point[2], selects);
+                    row("small SELECT (MergeTree point query), compress=false", point[1], point[2], selects);
+                    row("SELECT 42 (round trip only)", one[0], one[2], selects);
+                    row("SELECT 42 (round trip only), compress=false", one[1], one[2], selects);
                 }
             }
         }
@@ -224,31 +223,39 @@ public final class ClickHouseBenchmark {
         }
     }
 
-    static long[][] latencies(Statement s, ChdbConnection conn, String sql, long expect, int n) throws Exception {
-        long[] jdbc = new long[n];
-        long[] in = new long[n];
+    /**
+     * Round-trip latencies of {@code sql} through each JDBC statement and in-process, taken in turn
+     * (so warm-up and machine load fall on all of them alike). The last array is the in-process one.
+     */
+    static long[][] latencies(List<Statement> stmts, ChdbConnection conn, String sql, int n) throws Exception {
+        long[][] out = new long[stmts.size() + 1][n];
         byte[] q = sql.getBytes(StandardCharsets.UTF_8);
         for (int i = 0; i < Math.max(n / 5, 1000); i++) { // warm-up (JIT on both ends)
-            jdbcSelect(s, sql);
+            for (Statement s : stmts) {
+                jdbcSelect(s, sql);
+            }
             conn.query(q, "RowBinaryWithNamesAndTypes", null);
         }
         for (int i = 0; i < n; i++) {
+            for (int k = 0; k < stmts.size(); k++) {
+                long a = System.nanoTime();
+                jdbcSelect(stmts.get(k), sql);
+                out[k][i] = System.nanoTime() - a;
+            }
             long a = System.nanoTime();
-            jdbcSelect(s, sql);
-            jdbc[i] = System.nanoTime() - a;
-            a = System.nanoTime();
             conn.query(q, "RowBinaryWithNamesAndTypes", null);
-            in[i] = System.nanoTime() - a;
+            out[stmts.size()][i] = System.nanoTime() - a;
         }
-        Arrays.sort(jdbc);
-        Arrays.sort(in);
-        return new long[][] {jdbc, in};
+        for (long[] l : out) {
+            Arrays.sort(l);
+        }
+        return out;
     }
 
-    static void row(String name, long[][] l, int n) {
+    static void row(String name, long[] jdbc, long[] in, int n) {
         for (int pct : new int[] {50, 99}) {
-            long j = l[0][n * pct / 100];
-            long i = l[1][n * pct / 100];
+            long j = jdbc[n * pct / 100];
+            long i = in[n * pct / 100];
             System.out.printf("| %s p%d | %.3f ms | %.3f ms | %.1fx |%n", name, pct, j / 1e6, i / 1e6, (double) j / i);
         }
     }
