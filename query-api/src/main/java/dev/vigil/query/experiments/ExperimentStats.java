@@ -108,13 +108,7 @@ public final class ExperimentStats {
         try (ExecutorService pool = Executors.newFixedThreadPool(Math.min(parallelism, batches.size()))) {
             List<Future<Map<String, Result>>> futures = new ArrayList<>();
             for (List<Plan> b : batches) futures.add(pool.submit(() -> runBatch(tenant, b, asOf)));
-            for (Future<Map<String, Result>> f : futures) out.putAll(f.get());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new SQLException("interrupted", e);
-        } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof SQLException se) throw se;
-            throw new SQLException(e.getCause());
+            for (Future<Map<String, Result>> f : futures) out.putAll(join(f));
         }
         return out;
     }
