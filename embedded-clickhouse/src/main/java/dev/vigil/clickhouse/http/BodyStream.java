@@ -25,7 +25,8 @@ final class BodyStream {
     private volatile ChdbException failure;
     /** Event-loop confined: the last content arrived (or the stream failed). */
     private boolean ended;
-    private boolean paused;
+    /** Set by the event loop when it stops reading; read by the worker to know a resume is needed. */
+    private volatile boolean paused;
 
     BodyStream(Channel channel) {
         this.channel = channel;
@@ -86,8 +87,8 @@ final class BodyStream {
             queue.add(FAILED);
             throw failure;
         }
-        if (queued.addAndGet(-b.length) <= HIGH_WATER / 4) {
-            resume();
+        if (queued.addAndGet(-b.length) <= HIGH_WATER / 4 && paused) {
+            resume(); // only when reading was paused: no event-loop task (and wake-up) per chunk otherwise
         }
         return b;
     }
@@ -102,7 +103,9 @@ final class BodyStream {
         discarding = true;
         queue.clear();
         queued.set(0);
-        resume();
+        if (paused) {
+            resume();
+        }
     }
 
     private void resume() {
