@@ -43,6 +43,11 @@ final class BodyStream {
         if (queued.addAndGet(chunk.length) > HIGH_WATER && !paused) {
             paused = true;
             channel.config().setAutoRead(false);
+            if (queued.get() <= HIGH_WATER / 4) {
+                // The worker drained the queue meanwhile without seeing the pause: undo it here.
+                paused = false;
+                channel.config().setAutoRead(true);
+            }
         }
     }
 
