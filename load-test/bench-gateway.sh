@@ -27,7 +27,9 @@ PERF_RECORDS=${PERF_RECORDS:-3000000}
 KAFKA_PORT=${KAFKA_PORT:-29092}
 KAFKA_CTL_PORT=${KAFKA_CTL_PORT:-29093}
 GW_PORT=${GW_PORT:-28080}
-GW_HEAP=${GW_HEAP:-1g}
+# the heap `./vigil up` gives the gateway (VIGIL_GATEWAY_HEAP); with 1g, G1 lets used heap grow
+# lazily to ~600 MiB before collecting, which says nothing about what the gateway needs
+GW_HEAP=${GW_HEAP:-512m}
 OUT=${OUT:-$(mktemp -d /tmp/vigil-bench.XXXXXX)}
 KEY=bench-key-$$
 FLAGS="--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow"
