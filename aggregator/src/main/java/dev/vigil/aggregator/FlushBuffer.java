@@ -247,7 +247,7 @@ final class FlushBuffer {
     /** One event value of a measure into the unit's log-bucket histogram (quantile metrics). */
     void addUnitHist(String tenant, String experiment, String variant, String type, String measure, String unit, int day, double value) {
         UnitHist h = unitHists.computeIfAbsent(new UnitHistKey(tenant, experiment, variant, type, measure, unit), k -> new UnitHist());
-        h.hist.add(dev.vigil.common.histogram.LogBuckets.key(value), 1);
+        h.hist.add(FastBuckets.key(value), 1);
         h.lastDay = Math.max(h.lastDay, day);
     }
 

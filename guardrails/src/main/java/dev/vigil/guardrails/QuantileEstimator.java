@@ -31,7 +31,7 @@ final class QuantileEstimator {
         if (Math.abs(events - q.sumEvents()) > 1e-6 * events)
             throw new IllegalArgumentException("sumEvents " + q.sumEvents() + " differs from the histogram total " + events);
         double rank = p * events;
-        int b = bucketOf(cum, rank);
+        int b = bucketOf(counts, rank);
         double t = (rank - cum[b]) / counts[b];
         double value = q.bucketEdges()[b] + t * (q.bucketEdges()[b + 1] - q.bucketEdges()[b]);
         double sq = (b == 0 ? 0 : q.sumBelowSq()[b - 1]) * (1 - t) + q.sumBelowSq()[b] * t;
@@ -46,18 +46,15 @@ final class QuantileEstimator {
         return new MetricEstimate(n, value, se * se * n, false, Double.NaN, Double.NaN, Double.NaN);
     }
 
-    /** Index of the first non-empty bucket whose cumulative count reaches rank. */
-    private static int bucketOf(double[] cum, double rank) {
-        int k = cum.length - 1;
-        for (int j = 0; j < k; j++) {
-            if (cum[j + 1] > cum[j] && cum[j + 1] >= rank) return j;
-        }
-        for (int j = k - 1; j >= 0; j--) if (cum[j + 1] > cum[j]) return j;
-        throw new IllegalArgumentException("no events in the histogram");
+    /** The bucket of {@code rank} ({@link QuantileSums#bucketAtRank}). */
+    private static int bucketOf(long[] counts, double rank) {
+        int b = QuantileSums.bucketAtRank(counts, rank);
+        if (b < 0) throw new IllegalArgumentException("no events in the histogram");
+        return b;
     }
 
     private static double valueAt(QuantileSums q, double[] cum, double rank) {
-        int b = bucketOf(cum, rank);
+        int b = bucketOf(q.bucketCounts(), rank);
         double t = Math.max(0, Math.min(1, (rank - cum[b]) / (cum[b + 1] - cum[b])));
         return q.bucketEdges()[b] + t * (q.bucketEdges()[b + 1] - q.bucketEdges()[b]);
     }

@@ -34,6 +34,25 @@ public record QuantileSums(long units, double sumEvents, double sumEventsSq, dou
                 throw new IllegalArgumentException("bucket edges must increase strictly at index " + i);
     }
 
+    /**
+     * The bucket holding event rank {@code rank}: the first non-empty bucket whose cumulative count
+     * reaches it (the last non-empty one if none does), -1 if every bucket is empty. The estimator
+     * reads {@code sumBelowSq} and {@code sumBelowTimesEvents} only at this bucket and the one below
+     * it, so a storage may compute them only there (the query API's pushdown does).
+     */
+    public static int bucketAtRank(long[] counts, double rank) {
+        double cum = 0;
+        int last = -1;
+        for (int j = 0; j < counts.length; j++) {
+            if (counts[j] > 0) {
+                last = j;
+                if (cum + counts[j] >= rank) return j;
+            }
+            cum += counts[j];
+        }
+        return last;
+    }
+
     @Override
     public MetricKind kind() {
         return MetricKind.QUANTILE;

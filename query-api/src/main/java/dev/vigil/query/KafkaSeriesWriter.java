@@ -41,14 +41,7 @@ public final class KafkaSeriesWriter implements SeriesWriter, AutoCloseable {
     private final Counter failed;
 
     public KafkaSeriesWriter(String bootstrap, String topicPrefix, MeterRegistry registry) {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-        p.put(ProducerConfig.LINGER_MS_CONFIG, "20");
-        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "5000");
-        p.put(ProducerConfig.CLIENT_ID_CONFIG, "vigil-rule-writer");
-        this.producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+        this.producer = samplesProducer(bootstrap, "vigil-rule-writer");
         this.topic = Topics.samples(topicPrefix);
         this.written = registry.counter("vigil_query_rule_samples_written_total");
         this.failed = registry.counter("vigil_query_rule_samples_failed_total");
@@ -62,8 +55,7 @@ public final class KafkaSeriesWriter implements SeriesWriter, AutoCloseable {
             }
             dev.vigil.common.model.Sample out = toSample(tenant, s);
             try {
-                producer.send(new ProducerRecord<>(topic, null, null, out.seriesKey().getBytes(StandardCharsets.UTF_8), RecordCodec.encode(out),
-                        List.of(new RecordHeader("vigil-kind", "sample".getBytes(StandardCharsets.UTF_8)))), (md, e) -> {
+                producer.send(sampleRecord(topic, out), (md, e) -> {
                     if (e != null) {
                         failed.increment();
                         log.warn("rule sample send failed tenant={} name={} error={}", tenant, out.name(), e.toString());
@@ -76,6 +68,24 @@ public final class KafkaSeriesWriter implements SeriesWriter, AutoCloseable {
                 log.warn("rule sample send failed tenant={} name={} error={}", tenant, out.name(), e.toString());
             }
         }
+    }
+
+    /** A producer for the samples topic with the gateway's durability settings (acks=all, idempotence). */
+    static KafkaProducer<byte[], byte[]> samplesProducer(String bootstrap, String clientId) {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, "20");
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "5000");
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
+        return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    /** A sample as the gateway writes it: series key, RecordCodec value, {@code vigil-kind: sample} header. */
+    static ProducerRecord<byte[], byte[]> sampleRecord(String topic, dev.vigil.common.model.Sample s) {
+        return new ProducerRecord<>(topic, null, null, s.seriesKey().getBytes(StandardCharsets.UTF_8), RecordCodec.encode(s),
+                List.of(new RecordHeader("vigil-kind", "sample".getBytes(StandardCharsets.UTF_8))));
     }
 
     static dev.vigil.common.model.Sample toSample(String tenant, SeriesWriter.Sample s) {

@@ -4,13 +4,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.Executors;
@@ -19,14 +17,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.header.internals.RecordHeader;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import dev.vigil.common.codec.RecordCodec;
 import dev.vigil.common.config.Config;
 import dev.vigil.common.model.Sample;
 import dev.vigil.common.model.Topics;
@@ -35,7 +28,7 @@ import io.micrometer.core.instrument.Counter;
 /**
  * Vigil watches itself: scrapes the services' {@code /metrics} (Prometheus text format) every
  * interval and produces the samples, under the system tenant, to the samples topic exactly as the
- * gateway would (RecordCodec value, series key, {@code kind: sample} header), so the aggregator
+ * gateway would ({@link KafkaSeriesWriter#sampleRecord}: RecordCodec value, series key, {@code kind: sample} header), so the aggregator
  * stores them in {@code vigil_samples} and they are queryable like any tenant's metrics. Each
  * sample gets {@code job} (from the target) and {@code instance} (host:port) labels; a failed
  * scrape writes {@code up{job,instance} 0}, a good one {@code up 1}.
@@ -61,14 +54,7 @@ public final class SelfMonitor implements AutoCloseable {
         this.targets = List.copyOf(targets);
         this.tenant = tenant;
         this.topic = Topics.samples(topicPrefix);
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-        p.put(ProducerConfig.LINGER_MS_CONFIG, "20");
-        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "5000");
-        p.put(ProducerConfig.CLIENT_ID_CONFIG, "vigil-self-monitor");
-        this.producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+        this.producer = KafkaSeriesWriter.samplesProducer(bootstrap, "vigil-self-monitor");
         this.scraped = registry.counter("vigil_selfmon_samples_total");
         this.failed = registry.counter("vigil_selfmon_scrape_failures_total");
         timer.scheduleAtFixedRate(this::scrapeAll, 1000, interval.toMillis(), TimeUnit.MILLISECONDS);
@@ -125,8 +111,7 @@ public final class SelfMonitor implements AutoCloseable {
             SortedMap<String, String> upLabels = new TreeMap<>(extra);
             out.add(new Sample(tenant, "up", upLabels, now, body != null ? 1 : 0));
             for (Sample s : out) {
-                producer.send(new ProducerRecord<>(topic, null, null, s.seriesKey().getBytes(StandardCharsets.UTF_8), RecordCodec.encode(s),
-                        List.of(new RecordHeader("vigil-kind", "sample".getBytes(StandardCharsets.UTF_8)))), (md, e) -> {
+                producer.send(KafkaSeriesWriter.sampleRecord(topic, s), (md, e) -> {
                     if (e != null) {
                         log.debug("self-monitoring send failed error={}", e.toString());
                     }

@@ -65,7 +65,7 @@ public final class ExperimentStats {
     }
 
     /**
-     * @param batchSize   experiments per SQL statement (bounds the memory of the per-unit GROUP BY)
+     * @param batchSize   experiments per SQL statement (bounds its IN lists and the rows it groups per unit)
      * @param parallelism statements run at once
      */
     public ExperimentStats(DataSource ds, int batchSize, int parallelism) {
@@ -74,7 +74,7 @@ public final class ExperimentStats {
         this.parallelism = Math.max(1, parallelism);
     }
 
-    private record Slot(int index, String metricId, MetricKind kind, MetricSource source, boolean cuped, Double quantile) {
+    private record Slot(String metricId, MetricKind kind, MetricSource source, boolean cuped, Double quantile) {
     }
 
     /** @param preDays the pre-period as [first day, end day) numbers, null without CUPED */
@@ -134,7 +134,7 @@ public final class ExperimentStats {
             }
             // no CUPED for quantiles (docs/statistics.md section 2)
             boolean cuped = kind != MetricKind.QUANTILE && def.prePeriod() != null && Boolean.TRUE.equals(cupedFlags.get(id));
-            slots.add(new Slot(slots.size(), id, kind, src, cuped, quantiles.get(id)));
+            slots.add(new Slot(id, kind, src, cuped, quantiles.get(id)));
         }
         List<Long> preDays = null;
         if (slots.stream().anyMatch(Slot::cuped)) {
@@ -220,7 +220,9 @@ public final class ExperimentStats {
     public static String sqlFor(String tenant, List<ExperimentSpec> specs, Instant asOf) {
         List<Plan> plans = new ArrayList<>();
         for (ExperimentSpec s : specs) plans.add(plan(s));
-        return sql(tenant, plans, new Cols(), PerUnitRows.Parts.NONE);
+        Cols cols = new Cols();
+        columns(plans, cols);
+        return sql(tenant, plans, cols, PerUnitRows.Parts.NONE);
     }
 
     /** One value of a unit's stats map: the count or sum of (type, measure), 0 when the unit has none. */
@@ -233,10 +235,10 @@ public final class ExperimentStats {
      * The SQL of one batch (all its plans share one pre-period or none): one row per exposed unit
      * ({@link PerUnitRows}), its needed values, then the sums per experiment and variant.
      *
+     * @param cols  the batch's columns, filled by {@link #columns}
      * @param parts the totals table's parts ({@link PerUnitRows#parts})
      */
     static String sql(String tenant, List<Plan> batch, Cols cols, PerUnitRows.Parts parts) {
-        columns(batch, cols);
         StringJoiner ids = new StringJoiner(", ");
         for (Plan p : batch) ids.add(Sql.str(p.def().id()));
         String t = Sql.str(tenant);
@@ -351,7 +353,7 @@ public final class ExperimentStats {
                                    Map<Slot, SlotCols> slotCols, Map<Slot, Map<String, QuantileSums>> quantiles) {
         Map<String, Long> units = new LinkedHashMap<>();
         for (var v : p.def().variants()) if (v != null && v.id() != null) units.put(v.id(), 0L);
-        byVariant.forEach((v, row) -> units.put(v, row.get("units").longValue()));
+        units.putAll(unitsOf(byVariant));
         List<Unavailable> unavailable = new ArrayList<>(p.unavailable());
         Map<String, Map<String, MetricSums>> metrics = new LinkedHashMap<>();
         for (Slot s : p.slots()) {
@@ -389,7 +391,7 @@ public final class ExperimentStats {
                                     r.getOrDefault("s" + e, 0.), cols.get(r, "p", e, e), cols.get(r, "p", x, e),
                                     cols.get(r, "p", n, x), cols.get(r, "p", n, e), cols.get(r, "p", d, x), cols.get(r, "p", d, e))
                                     : null);
-                    case QUANTILE -> throw new IllegalStateException("quantile metrics have no slot");
+                    case QUANTILE -> throw new IllegalStateException("quantile metrics are handled above");
                 });
             }
             metrics.put(s.metricId(), sums);

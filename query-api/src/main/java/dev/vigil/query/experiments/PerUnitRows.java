@@ -3,6 +3,7 @@ package dev.vigil.query.experiments;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.List;
 import java.util.StringJoiner;
 
@@ -53,14 +54,14 @@ final class PerUnitRows {
     static Parts parts(DataSource ds, String table) throws SQLException {
         String sql = "SELECT argMaxIf(name, rows, level > 0), countIf(level > 0), count() FROM system.parts "
                 + "WHERE active AND database = currentDatabase() AND table = " + Sql.str(table);
-        try (Connection c = ds.getConnection(); java.sql.Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             if (!rs.next() || rs.getLong(2) == 0) return Parts.NONE;
             return new Parts(rs.getString(1), rs.getLong(3) > 1);
         }
     }
 
-    /** A statement over per-unit rows, built for given parts. */
-    interface Statement<T> {
+    /** A query over per-unit rows, built for given parts. */
+    interface PartsQuery<T> {
         T run(Parts parts) throws SQLException;
     }
 
@@ -71,7 +72,7 @@ final class PerUnitRows {
      * comes back, so the same state before and after means the same state at the snapshot), and run
      * again in the general form otherwise.
      */
-    static <T> T run(DataSource ds, String table, Statement<T> statement) throws SQLException {
+    static <T> T run(DataSource ds, String table, PartsQuery<T> statement) throws SQLException {
         Parts before = parts(ds, table);
         T result = statement.run(before);
         if (before.bigPart() != null && !before.othersExist() && !parts(ds, table).equals(before))
@@ -92,16 +93,17 @@ final class PerUnitRows {
             merged.add(v.merge() + "(" + v.name() + ") AS " + v.name());
         }
         String rows = "SELECT experiment, variant, unit_id, " + key + " AS unit_key, " + perRow + " FROM " + table + " WHERE " + where;
-        String grouped = "SELECT any(experiment) AS experiment, any(variant) AS variant, any(unit_id) AS unit_id, " + merged + "\n"
-                + "    FROM (%s)\n    GROUP BY unit_key";
-        if (parts.bigPart() == null) return grouped.formatted(rows);
+        // the grouped form around any row source
+        java.util.function.UnaryOperator<String> grouped = from -> "SELECT any(experiment) AS experiment, any(variant) AS variant, "
+                + "any(unit_id) AS unit_id, " + merged + "\n    FROM (" + from + ")\n    GROUP BY unit_key";
+        if (parts.bigPart() == null) return grouped.apply(rows);
         String big = Sql.str(parts.bigPart());
         String unique = "SELECT experiment, variant, unit_id, " + perRow + " FROM " + table + " WHERE " + where + " AND _part = " + big;
         if (!parts.othersExist()) return unique;
         // _part conditions prune whole parts before reading
         String others = "SELECT " + key + " FROM " + table + " WHERE " + where + " AND _part != " + big;
         return unique + " AND " + key + " NOT IN (" + others + ")\n  UNION ALL\n  "
-                + grouped.formatted(rows + " AND _part != " + big + "\n          UNION ALL " + rows + " AND _part = " + big
+                + grouped.apply(rows + " AND _part != " + big + "\n          UNION ALL " + rows + " AND _part = " + big
                 + " AND " + key + " IN (" + others + ")");
     }
 }

@@ -96,24 +96,19 @@ final class QuantilePushdown {
                     thr.stream().mapToInt(Integer::intValue).toArray());
         }
 
-        /** The bucket holding rank p * events, as {@code QuantileEstimator} finds it. */
+        /** The bucket holding rank p * events, where the estimator reads the clustered sums ({@link QuantileSums#bucketAtRank}). */
         int bucketOf(double p) {
             double events = 0;
             for (long c : counts) events += c;
-            double rank = p * events, cum = 0;
-            int last = -1;
-            for (int j = 0; j < counts.length; j++) {
-                if (counts[j] > 0) {
-                    last = j;
-                    if (cum + counts[j] >= rank) return j;
-                }
-                cum += counts[j];
-            }
-            return last;
+            return QuantileSums.bucketAtRank(counts, p * events);
         }
     }
 
     record Group(String experiment, String variant, String type, String measure) {
+        boolean of(Request r) {
+            return experiment.equals(r.experiment()) && type.equals(r.type()) && measure.equals(r.measure());
+        }
+
         String key() {
             return String.join("\u001f", experiment, variant, type, measure);
         }
@@ -153,7 +148,7 @@ final class QuantilePushdown {
         Map<Group, TreeSet<Integer>> needed = new LinkedHashMap<>();
         for (Request r : requests) {
             histograms.forEach((g, h) -> {
-                if (!g.experiment().equals(r.experiment()) || !g.type().equals(r.type()) || !g.measure().equals(r.measure())) return;
+                if (!g.of(r)) return;
                 int b = h.bins().bucketOf(r.p());
                 TreeSet<Integer> s = needed.computeIfAbsent(g, k -> new TreeSet<>());
                 s.add(b);
@@ -172,14 +167,15 @@ final class QuantilePushdown {
             Map<String, Double> sumEventsSq = r.sumEventsSq().get();
             Map<String, QuantileSums> out = new LinkedHashMap<>();
             histograms.forEach((g, h) -> {
-                if (!g.experiment().equals(r.experiment()) || !g.type().equals(r.type()) || !g.measure().equals(r.measure())) return;
+                if (!g.of(r)) return;
                 int k = h.bins().counts().length;
                 double[] sq = new double[k], sm = new double[k];
                 Arrays.fill(sq, Double.NaN);
                 Arrays.fill(sm, Double.NaN);
                 double[][] b = found.below().get(g);
                 int i = 0;
-                for (int j : found.needed().get(g)) {
+                // no row for the group in pass 2 (its unit rows expired between the passes): NaN, the estimate says so
+                for (int j : b == null ? new TreeSet<Integer>() : found.needed().get(g)) {
                     sq[j] = b[0][i];
                     sm[j] = b[1][i];
                     i++;
