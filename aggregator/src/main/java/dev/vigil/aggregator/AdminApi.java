@@ -89,7 +89,12 @@ public final class AdminApi {
             } catch (Exception e) {
                 return error(HttpResponseStatus.BAD_REQUEST, "invalid job spec: " + e.getMessage());
             }
-            long v = agg.putJob(spec, "admin-api");
+            long v;
+            try {
+                v = agg.putJob(spec, "admin-api");
+            } catch (IllegalArgumentException e) {
+                return error(HttpResponseStatus.CONFLICT, e.getMessage());
+            }
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("name", name);
             out.put("version", v);

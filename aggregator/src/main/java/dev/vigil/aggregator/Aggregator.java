@@ -70,6 +70,15 @@ public final class Aggregator implements AutoCloseable {
     /** Seeds default jobs on a store that never had any, then reconciles now and periodically. */
     public Aggregator start(List<JobSpec> seed, long intervalMs) throws Exception {
         if (!seed.isEmpty() && !store.anyEver(KIND_JOB)) {
+            for (int i = 0; i < seed.size(); i++) {
+                for (int k = 0; k < i; k++) {
+                    List<String> both = seed.get(i).normalized().overlap(seed.get(k).normalized());
+                    if (!both.isEmpty()) {
+                        throw new IllegalArgumentException("seeded jobs " + seed.get(k).name() + " and " + seed.get(i).name() + " would both write "
+                                + both + " from " + seed.get(i).source() + " (every event counted twice); give each rollup to one job");
+                    }
+                }
+            }
             for (JobSpec j : seed) {
                 store.put(KIND_JOB, j.name(), GoalStore.JSON.writeValueAsString(j.normalized()), false, "seed");
                 log.info("event=job_seeded job={} source={}", j.name(), j.source());
@@ -159,8 +168,30 @@ public final class Aggregator implements AutoCloseable {
         }
     }
 
+    /**
+     * Declares or changes a job.
+     *
+     * @throws IllegalArgumentException if another declared job already writes one of its rollups
+     *                                  from the same topic (both would count every event)
+     */
     public long putJob(JobSpec spec, String by) throws Exception {
         JobSpec n = spec.normalized();
+        for (GoalStore.Entry e : store.current(KIND_JOB).values()) {
+            if (e.name().equals(n.name())) {
+                continue;
+            }
+            JobSpec other;
+            try {
+                other = GoalStore.JSON.readValue(e.spec(), JobSpec.class).normalized();
+            } catch (Exception ex) {
+                continue; // an invalid stored spec runs no worker
+            }
+            List<String> both = n.overlap(other);
+            if (!both.isEmpty()) {
+                throw new IllegalArgumentException("job " + e.name() + " already writes " + both + " from " + n.source()
+                        + "; two jobs writing the same rollup from one topic would count every event twice");
+            }
+        }
         long v = store.put(KIND_JOB, n.name(), GoalStore.JSON.writeValueAsString(n), false, by);
         reconcile();
         return v;

@@ -84,6 +84,17 @@ public record JobSpec(
         return new JobSpec(name, source, kind, List.copyOf(r), b, age, labelAllowList == null ? List.of() : List.copyOf(labelAllowList), fi, mr);
     }
 
+    /**
+     * Rollups this job and {@code other} would both write from the same topic: each job stores
+     * what it reads under its own deduplication tokens, so two such jobs count every event twice.
+     */
+    public List<String> overlap(JobSpec other) {
+        if (!source.equals(other.source) || !kind.equals(other.kind)) {
+            return List.of();
+        }
+        return rollups.stream().filter(other.rollups::contains).toList();
+    }
+
     public boolean has(String rollup) {
         return rollups.contains(rollup);
     }

@@ -136,6 +136,7 @@ public final class JobWorker implements AutoCloseable {
     private final Map<String, Counter> rowsByTable = new ConcurrentHashMap<>();
     private final Map<String, Counter> blocksByTable = new ConcurrentHashMap<>();
     private final Map<String, Counter> dedupByTable = new ConcurrentHashMap<>();
+    private final Map<String, Timer> insertByTable = new ConcurrentHashMap<>();
     private final Map<String, Counter> deadByReason = new ConcurrentHashMap<>();
 
     public JobWorker(JobSpec spec, long version, WorkerSettings settings) {
@@ -671,6 +672,11 @@ public final class JobWorker implements AutoCloseable {
                 return;
             }
         }
+        if (!hasSeries) {
+            // nothing of this event is in this job's rollups (events with a unit that the unit
+            // rollups need take handleEventDecoded above): no seen id, no series lookup
+            return;
+        }
         int hash = SeriesCache.hash(e);
         SeriesCache.Entry info = seriesCache.get(e, hash);
         if (info == null) {
@@ -766,6 +772,10 @@ public final class JobWorker implements AutoCloseable {
                 return;
             }
         }
+        String unit = e.unitId();
+        if (!hasSeries && (unit == null || !hasUnitDaily && (e.experiments().isEmpty() || !hasExperiments && !hasExposures))) {
+            return; // nothing of this event is in this job's rollups: its id need not be remembered either
+        }
         if (e.eventId() != null) {
             long h = SeriesIds.idHi(e.tenant(), e.eventId());
             long l = SeriesIds.idLo(e.tenant(), e.eventId());
@@ -794,7 +804,6 @@ public final class JobWorker implements AutoCloseable {
                 st.buf.addSeries(tenant, FlushBuffer.KIND_EVENT, type, m.getKey(), sid, bucket, labels, m.getValue(), true);
             }
         }
-        String unit = e.unitId();
         int day = (int) Math.floorDiv(t, 86_400_000L);
         if (unit != null && hasUnitDaily) {
             st.buf.addUnitDaily(tenant, type, "", unit, day, 1.0);
@@ -954,7 +963,12 @@ public final class JobWorker implements AutoCloseable {
         for (int i = 0; i < b.blocks.size(); i++) {
             if (b.stepsDone < 3 + i) {
                 FlushBuffer.Block blk = b.blocks.get(i);
+                long t0 = System.nanoTime();
                 ClickHouse.InsertResult res = s.ch().insert(blk.table(), blk.columns(), blk.rows(), b.token(blk.table()));
+                insertByTable.computeIfAbsent(blk.table(), t -> Timer.builder("vigil_aggregator_insert_duration")
+                        .description("one block's INSERT into ClickHouse, by table (a flush waits for all of its blocks)")
+                        .tag("job", spec.name()).tag("table", t).publishPercentiles(0.5, 0.99).register(s.registry()))
+                        .record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
                 rowsByTable.computeIfAbsent(blk.table(), t -> Counter.builder("vigil_aggregator_rows_written").tag("job", spec.name())
                         .tag("table", t).register(s.registry())).increment(blk.rows().rows());
                 blocksByTable.computeIfAbsent(blk.table(), t -> Counter.builder("vigil_aggregator_blocks_written").tag("job", spec.name())

@@ -105,7 +105,8 @@ class ITAggregatorCrash {
             Map<String, String> aggEnv = env.aggregatorEnv(PREFIX);
             aggEnv.put("VIGIL_AGGREGATOR_FLUSH_INTERVAL", "150ms");
             aggEnv.put("VIGIL_AGGREGATOR_MAX_RECORDS_PER_FLUSH", "3000");
-            aggEnv.put("VIGIL_AGGREGATOR_DEFAULT_JOBS", "events");
+            aggEnv.put("VIGIL_AGGREGATOR_DEFAULT_JOBS", "events,experiments");
+            aggEnv.put("VIGIL_AGGREGATOR_EXPERIMENTS_FLUSH_INTERVAL", "150ms");
             aggEnv.put("VIGIL_KAFKA_CONSUMER_PROPERTIES", "session.timeout.ms=6000,heartbeat.interval.ms=1000");
             int kills = 4;
             for (int k = 0; k < kills; k++) {
@@ -142,10 +143,12 @@ class ITAggregatorCrash {
             try (ClickHouse ch = env.ch()) {
                 Map<Integer, Long> ends = endOffsets(env, PREFIX + "events");
                 TestEnv.await("all partitions flushed to their end", Duration.ofSeconds(150), () -> {
-                    for (Map.Entry<Integer, Long> e : ends.entrySet()) {
-                        if (TestEnv.longQuery(ch, "SELECT max(end_offset) FROM vigil_flush_log WHERE job = 'events' AND state = 'done' AND partition = "
-                                + e.getKey()) < e.getValue()) {
-                            return false;
+                    for (String job : List.of("events", "experiments")) {
+                        for (Map.Entry<Integer, Long> e : ends.entrySet()) {
+                            if (TestEnv.longQuery(ch, "SELECT max(end_offset) FROM vigil_flush_log WHERE job = '" + job + "' AND state = 'done' AND partition = "
+                                    + e.getKey()) < e.getValue()) {
+                                return false;
+                            }
                         }
                     }
                     return true;

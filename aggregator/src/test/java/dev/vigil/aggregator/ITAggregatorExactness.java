@@ -40,6 +40,8 @@ class ITAggregatorExactness {
     static final int SAMPLES = 4_000;
     static double sampleSum;
     static Map<String, Long> dlqExpected = new TreeMap<>();
+    /** Events with a client id and a unit: the ids the experiments job (unit rollups only) remembers. */
+    static long idsWithUnit;
 
     @BeforeAll
     static void setUp() throws Exception {
@@ -56,6 +58,9 @@ class ITAggregatorExactness {
             recs.add(EventGen.record(PREFIX + "events", e));
             if (e.eventId() != null) {
                 withIds.add(e);
+                if (e.unitId() != null) {
+                    idsWithUnit++;
+                }
             }
         }
         // client retries of already-sent events: same ids, same keys (same partition)
@@ -92,7 +97,7 @@ class ITAggregatorExactness {
             EventGen.sendAll(p, recs);
         }
         Map<String, String> aggEnv = env.aggregatorEnv(PREFIX);
-        aggEnv.put("VIGIL_AGGREGATOR_DEFAULT_EVENT_ROLLUPS", "series,experiments,exposures,unit_daily");
+        aggEnv.put("VIGIL_AGGREGATOR_DEFAULT_EXPERIMENT_ROLLUPS", "experiments,exposures,unit_daily");
         agg = env.startAggregator(aggEnv);
     }
 
@@ -218,18 +223,21 @@ class ITAggregatorExactness {
             assertThat(s).isCloseTo(sampleSum, within(1e-6));
 
             // client retries were dropped, and the seen ids were stored for recovery
-            assertThat(TestEnv.longQuery(ch, "SELECT count() FROM vigil_seen_ids")).isEqualTo(N / 2);
+            // (each job remembers the ids of the events it stores: all for events, those with a unit for experiments)
+            assertThat(TestEnv.longQuery(ch, "SELECT count() FROM vigil_seen_ids WHERE job = 'events'")).isEqualTo(N / 2);
+            assertThat(TestEnv.longQuery(ch, "SELECT count() FROM vigil_seen_ids WHERE job = 'experiments'")).isEqualTo(idsWithUnit);
         }
         // dead letters: reason and source in headers
         List<ConsumerRecord<byte[], byte[]>> dlq = env.readAll(PREFIX + "dead-letters", Duration.ofSeconds(30));
-        Map<String, Long> byReason = new TreeMap<>();
+        // every job reading the topic dead-letters what it cannot store, once each (header vigil.dlq.job)
+        Map<String, Map<String, Long>> byJob = new TreeMap<>();
         for (ConsumerRecord<byte[], byte[]> r : dlq) {
-            byReason.merge(header(r, "vigil.dlq.reason"), 1L, Long::sum);
+            byJob.computeIfAbsent(header(r, "vigil.dlq.job"), j -> new TreeMap<>()).merge(header(r, "vigil.dlq.reason"), 1L, Long::sum);
             assertThat(header(r, "vigil.dlq.source.topic")).isEqualTo(PREFIX + "events");
             assertThat(Long.parseLong(header(r, "vigil.dlq.source.offset"))).isNotNegative();
             assertThat(header(r, "vigil.dlq.source.partition")).isNotEmpty();
         }
-        assertThat(byReason).isEqualTo(dlqExpected);
+        assertThat(byJob).isEqualTo(Map.of("events", dlqExpected, "experiments", dlqExpected));
         String metrics = agg.registry.scrape();
         assertThat(metrics).contains("vigil_aggregator_dead_letters_total{job=\"events\",reason=\"undecodable\"} 50.0");
         assertThat(metrics).contains("vigil_aggregator_client_duplicates_total{job=\"events\"} " + RETRIES + ".0");

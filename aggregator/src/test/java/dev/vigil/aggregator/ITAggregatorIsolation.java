@@ -62,7 +62,8 @@ class ITAggregatorIsolation {
             try (ClickHouse ch = env.ch(); KafkaProducer<byte[], byte[]> p = env.producer()) {
                 TestEnv.await("both jobs running", Duration.ofSeconds(30), () -> {
                     try {
-                        return "running".equals(job(agg, "events").get("state").asText()) && "running".equals(job(agg, "samples").get("state").asText());
+                        return "running".equals(job(agg, "events").get("state").asText()) && "running".equals(job(agg, "experiments").get("state").asText())
+                                && "running".equals(job(agg, "samples").get("state").asText());
                     } catch (Exception e) {
                         return false;
                     }
@@ -101,7 +102,10 @@ class ITAggregatorIsolation {
                 JsonNode events = job(agg, "events");
                 assertThat(events.get("state").asText()).isEqualTo("running");
                 List<ConsumerRecord<byte[], byte[]>> dlq = env.readAll(PREFIX + "dead-letters", Duration.ofSeconds(30));
-                assertThat(dlq).hasSize(poison);
+                // each job reading the topic dead-letters every poison record once
+                assertThat(dlq.stream().filter(r -> "events".equals(ITAggregatorExactness.header(r, "vigil.dlq.job")))).hasSize(poison);
+                assertThat(dlq.stream().filter(r -> "experiments".equals(ITAggregatorExactness.header(r, "vigil.dlq.job")))).hasSize(poison);
+                assertThat(dlq).hasSize(2 * poison);
                 assertThat(ITAggregatorExactness.header(dlq.getFirst(), "vigil.dlq.reason")).isEqualTo("undecodable");
 
                 // the table comes back: the job resumes from where it stopped, nothing lost
@@ -121,6 +125,9 @@ class ITAggregatorIsolation {
                 JsonNode put = call(agg, "PUT", "/api/v1/jobs/extra", "{\"source\": \"vigil.extra\", \"kind\": \"events\", \"rollups\": [\"exposures\"]}");
                 assertThat(put.get("_status").asInt()).isEqualTo(200);
                 assertThat(call(agg, "PUT", "/api/v1/jobs/bad", "{\"source\": \"x\", \"kind\": \"nope\"}").get("_status").asInt()).isEqualTo(400);
+                JsonNode twice = call(agg, "PUT", "/api/v1/jobs/twice", "{\"source\": \"vigil.events\", \"kind\": \"events\", \"rollups\": [\"series\"]}");
+                assertThat(twice.get("_status").asInt()).as("a second job writing series from vigil.events would count every event twice").isEqualTo(409);
+                assertThat(twice.toString()).contains("job events already writes [series] from vigil.events");
                 TestEnv.await("extra job running", Duration.ofSeconds(30), () -> {
                     try {
                         JsonNode j = job(agg, "extra");

@@ -117,6 +117,7 @@ final class TestEnv implements AutoCloseable {
         env.put("VIGIL_CLICKHOUSE_URL", chUrl());
         env.put("VIGIL_AGGREGATOR_PORT", "0");
         env.put("VIGIL_AGGREGATOR_FLUSH_INTERVAL", "300ms");
+        env.put("VIGIL_AGGREGATOR_EXPERIMENTS_FLUSH_INTERVAL", "300ms");
         env.put("VIGIL_AGGREGATOR_RECONCILE_INTERVAL", "1s");
         env.put("VIGIL_AGGREGATOR_MAX_AGE", "30d");
         return env;

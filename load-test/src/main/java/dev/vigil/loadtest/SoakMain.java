@@ -95,6 +95,7 @@ public final class SoakMain {
             sampler.interrupt();
             sampler.join(15_000);
             System.out.println("soak: freshness (gateway 2xx to visible in a PromQL query) " + fresh.json());
+            saveMetrics(s, out);
             System.out.print(rep.text());
             lt.ledger.write(out.resolve("soak-ledger.json"));
             LossCheck.Result r = LossCheck.await(() -> LossCheck.compare(lt.ledger, "sql", LossCheck.readSql(s.clickhouseUrl(), s.tenant, run)), 600_000);
@@ -111,6 +112,24 @@ public final class SoakMain {
             plot(out);
             System.out.println("SOAK-SUMMARY " + FaultMain.JSON.copy().disable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
                     .writeValueAsString(summary));
+        }
+    }
+
+    /** Every service's /metrics at the end of the load, for the figures behind the summary (per-table insert times, lag, ...). */
+    static void saveMetrics(Stack s, Path out) {
+        for (String n : Stack.ALL) {
+            try {
+                int port = s.metricsPort(n);
+                if (port <= 0) {
+                    continue;
+                }
+                java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                        java.net.http.HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).timeout(java.time.Duration.ofSeconds(10)).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+                Files.writeString(out.resolve(n + "-metrics.txt"), r.body());
+            } catch (Exception e) {
+                System.out.println("soak: no metrics from " + n + " (" + e.getMessage() + ")");
+            }
         }
     }
 

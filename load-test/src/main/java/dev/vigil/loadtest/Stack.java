@@ -139,6 +139,17 @@ public final class Stack implements AutoCloseable {
         return "http://127.0.0.1:" + ports.query();
     }
 
+    /** The port serving the service's /metrics, or -1 (Kafka has none here). */
+    public int metricsPort(String name) {
+        return switch (name) {
+            case "clickhouse" -> ports.clickhouse();
+            case "gateway" -> ports.gateway();
+            case "aggregator" -> ports.aggregator();
+            case "query-api" -> ports.query();
+            default -> -1;
+        };
+    }
+
     public Path log(String name) {
         return dir.resolve("logs").resolve(name + ".log");
     }

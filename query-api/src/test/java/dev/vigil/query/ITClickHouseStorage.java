@@ -247,6 +247,20 @@ class ITClickHouseStorage {
     }
 
     @Test
+    void aMetricStoredAfterTheCatalogueWasCachedIsQueryableWithoutWaitingForItsTtl() throws Exception {
+        ClickHouseStorage cached = new ClickHouseStorage(tables.ch, new ClickHouseStorage.Settings(10, 300_000L, 3_600_000L, () -> now), List.of());
+        long t = fx.end - 60_000;
+        Storage s = cached.forTenant("acme", QueryGuard.unlimited());
+        assertTrue(((Value.Vector) engine.instantQuery(s, "http_requests_total", t, QueryContext.unlimited()).value()).samples().size() == 3,
+                "the catalogue is now cached for an hour");
+        tables.insertSamples(List.of(new TestTables.SampleRow("acme", "brand_new_total", new TreeMap<>(Map.of("job", "new")), t, 7)));
+        Thread.sleep(1_100); // a miss reloads a catalogue at most once a second
+        List<Sample> got = ((Value.Vector) engine.instantQuery(s, "brand_new_total", t, QueryContext.unlimited()).value()).samples();
+        assertEquals(1, got.size(), "a new metric asked for by name is found although the catalogue's TTL has not passed");
+        assertEquals(7.0, got.getFirst().value());
+    }
+
+    @Test
     void seriesLimitAndCancellation() {
         QueryGuard g = new QueryGuard(0, 0, 2);
         QueryException e = assertThrows(QueryException.class,

@@ -48,7 +48,18 @@ public final class ClickHouseStorage {
     }
 
     private record Catalogue(long loadedAt, Map<String, List<EventMetric>> events, Set<String> sampleNames) {
+        boolean has(String metricName) {
+            return events.containsKey(metricName) || sampleNames.contains(metricName);
+        }
     }
+
+    /**
+     * A query naming a metric the cached catalogue lacks reloads it once this old: a metric
+     * stored for the first time is queryable as soon as it is stored, not a catalogue TTL later
+     * (measured: the soak's first freshness probe waited the whole 10 s TTL), while a client
+     * asking for names that do not exist costs at most one reload per tenant per second.
+     */
+    private static final long MISS_RELOAD_MS = 1_000L;
 
     private final ChReader ch;
     private final Settings settings;
@@ -86,9 +97,15 @@ public final class ClickHouseStorage {
     // ------------------------------------------------------------------ catalogue
 
     private Catalogue catalogue(String tenant, QueryGuard guard) {
+        return catalogue(tenant, guard, null);
+    }
+
+    /** @param wanted a metric name the query asks for by equality, or null */
+    private Catalogue catalogue(String tenant, QueryGuard guard, String wanted) {
         Catalogue c = catalogues.get(tenant);
         long now = System.currentTimeMillis();
-        if (c != null && now - c.loadedAt < settings.catalogueTtlMs) {
+        if (c != null && now - c.loadedAt < settings.catalogueTtlMs
+                && (wanted == null || c.has(wanted) || now - c.loadedAt < Math.min(MISS_RELOAD_MS, settings.catalogueTtlMs))) {
             return c;
         }
         Map<String, List<EventMetric>> events = new TreeMap<>();
@@ -230,7 +247,7 @@ public final class ClickHouseStorage {
                 guard.addSeries(out.size());
                 return out;
             }
-            Catalogue cat = catalogue(tenant, guard);
+            Catalogue cat = catalogue(tenant, guard, eqName);
             // event rollups as series
             List<EventMetric> eventMetrics = new ArrayList<>();
             if (eqName != null) {
