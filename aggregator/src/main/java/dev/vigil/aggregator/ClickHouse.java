@@ -127,6 +127,12 @@ public final class ClickHouse implements AutoCloseable {
         settings.serverSetting("max_insert_block_size", "100000000");
         settings.serverSetting("min_insert_block_size_rows", "0");
         settings.serverSetting("min_insert_block_size_bytes", "0");
+        // Every block (and every view's block from it) already holds one row per sorting key: the
+        // aggregator pre-aggregates per key and the views GROUP BY theirs. The engines' collapse
+        // pass at insert time would find nothing to collapse but costs the most of an insert into
+        // the experiment tables (measured on 200k per-unit rows: 0.44 s with it, 0.11 s without;
+        // the per-unit totals view 0.36 s vs 0.17 s). Merges still collapse across blocks.
+        settings.serverSetting("optimize_on_insert", "0");
         try (InsertResponse r = client.insert(table, columns, out -> block.writeTo(out), ClickHouseFormat.RowBinary, settings)
                 .get(180, TimeUnit.SECONDS)) {
             long written = r.getWrittenRows();

@@ -48,7 +48,7 @@ import io.opentelemetry.proto.logs.v1.ScopeLogs;
  *   --url http://127.0.0.1:8080 --api-key KEY --rate 100000 --duration 30s \
  *   [--batch 500] [--connections 8] [--protocol json|otlp] [--mix inference|experiment|burst|mixed|accounting|demo]
  *   [--invalid-share 0.0] [--max-outstanding 2000] [--report-json out.json] [--quiet]
- *   [--ledger ledger.json [--run ID]] [--retry-for 60s] [--timeout 30s] [--no-retry]
+ *   [--ledger ledger.json [--run ID]] [--retry-for 60s] [--timeout 30s] [--no-retry] [--warmup 0s]
  *
  * Demo mode (./vigil up --demo): VIGIL_LOADTEST_MODE=demo VIGIL_LOADTEST_TARGET=http://127.0.0.1:8080
  *   VIGIL_LOADTEST_API_KEY=KEY [VIGIL_LOADTEST_RATE=200] java ... LoadTestMain   (runs until SIGTERM)
@@ -60,6 +60,10 @@ import io.opentelemetry.proto.logs.v1.ScopeLogs;
  * {@code --retry-for} after the end of the run. With {@code --ledger} (accounting mode: measures
  * quantized to 1/8, a {@code run} dim on every event, fresh timestamps) the accepted events of
  * every 2xx answer are recorded per series for {@link LossCheck}.
+ *
+ * <p>{@code --warmup W}: batches due in the first W of the run are sent and counted like the
+ * others but their latency is left out of the report's percentiles, so a steady-state latency is
+ * not a cold generator's (its first second, before its own JIT, sends late and reads ~500 ms).
  */
 public final class LoadTestMain {
     static final long MAX_DURATION_MS = 600_000;
@@ -67,10 +71,17 @@ public final class LoadTestMain {
 
     record Options(URI url, String apiKey, double rate, int batch, long durationMs, int connections, String protocol, String mix,
                    double invalidShare, int maxOutstanding, Path reportJson, boolean quiet, int pool, Path ledger, String run,
-                   long retryForMs, long timeoutMs, boolean retry, boolean fresh, boolean demo) {
+                   long retryForMs, long timeoutMs, boolean retry, boolean fresh, boolean demo, long warmupMs) {
+        Options(URI url, String apiKey, double rate, int batch, long durationMs, int connections, String protocol, String mix,
+                double invalidShare, int maxOutstanding, Path reportJson, boolean quiet, int pool, Path ledger, String run,
+                long retryForMs, long timeoutMs, boolean retry, boolean fresh, boolean demo) {
+            this(url, apiKey, rate, batch, durationMs, connections, protocol, mix, invalidShare, maxOutstanding, reportJson, quiet, pool,
+                    ledger, run, retryForMs, timeoutMs, retry, fresh, demo, 0L);
+        }
+
         Options withLedgerRun(String r) {
             return new Options(url, apiKey, rate, batch, durationMs, connections, protocol, mix, invalidShare, maxOutstanding, reportJson,
-                    quiet, pool, ledger, r, retryForMs, timeoutMs, retry, fresh, demo);
+                    quiet, pool, ledger, r, retryForMs, timeoutMs, retry, fresh, demo, warmupMs);
         }
     }
 
@@ -184,12 +195,16 @@ public final class LoadTestMain {
             throw new IllegalArgumentException("--rate and --batch must be positive");
         }
         String run = m.getOrDefault("run", "r" + Long.toString(System.currentTimeMillis(), 36));
+        long warmup = parseDuration(m.getOrDefault("warmup", "0s"));
+        if (warmup < 0 || warmup >= dur) {
+            throw new IllegalArgumentException("--warmup must be at least 0 and shorter than --duration");
+        }
         return new Options(url, key, rate, batch, dur, Integer.parseInt(m.getOrDefault("connections", "8")), protocol, mix,
                 Double.parseDouble(m.getOrDefault("invalid-share", "0")), Integer.parseInt(m.getOrDefault("max-outstanding", "2000")),
                 m.containsKey("report-json") ? Path.of(m.get("report-json")) : null, m.containsKey("quiet"),
                 Integer.parseInt(m.getOrDefault("pool", "64")), ledger, ledger != null ? run : null,
                 parseDuration(m.getOrDefault("retry-for", "60s")), parseDuration(m.getOrDefault("timeout", "30s")),
-                !m.containsKey("no-retry"), ledger != null || m.containsKey("fresh"), false);
+                !m.containsKey("no-retry"), ledger != null || m.containsKey("fresh"), false, warmup);
     }
 
     static long parseDuration(String s) {
@@ -209,6 +224,8 @@ public final class LoadTestMain {
     private final Options o;
     final Ledger ledger;
     private final Recorder interval = new Recorder(3);
+    /** Batches due before this (System.nanoTime) are warm-up: not in the latency percentiles. */
+    private volatile long warmupEndNanos = Long.MIN_VALUE;
     private final Histogram total = new Histogram(3);
     private final Map<Integer, LongAdder> statuses = new ConcurrentHashMap<>();
     private final Map<String, LongAdder> rejections = new ConcurrentHashMap<>();
@@ -279,6 +296,7 @@ public final class LoadTestMain {
         long periodNanos = (long) (1e9 / batchesPerSec);
         long t0 = System.nanoTime() + 50_000_000L;
         long end = t0 + o.durationMs() * 1_000_000L;
+        warmupEndNanos = t0 + o.warmupMs() * 1_000_000L;
         List<Thread> workers = new ArrayList<>();
         String path = o.protocol().equals("json") ? "/v1/events" : "/v1/logs";
         URI target = o.url().resolve(path);
@@ -401,7 +419,7 @@ public final class LoadTestMain {
                     int sc = r.statusCode();
                     statuses.computeIfAbsent(sc, s -> new LongAdder()).increment();
                     if (!(o.retry() && retryable(sc))) {
-                        interval.recordValue(Math.max(1, (System.nanoTime() - item[0]) / 1000));
+                        recordLatency(item[0]);
                         account(r, b, json);
                         break;
                     }
@@ -423,13 +441,13 @@ public final class LoadTestMain {
                     statuses.computeIfAbsent(-1, s -> new LongAdder()).increment();
                     firstFailureNanos.compareAndSet(0, System.nanoTime());
                     if (!o.retry()) {
-                        interval.recordValue(Math.max(1, (System.nanoTime() - item[0]) / 1000));
+                        recordLatency(item[0]);
                         doubt(b, "transport_error");
                         break;
                     }
                 }
                 if (System.nanoTime() > giveUpAt || (stopped && attempt >= 2)) {
-                    interval.recordValue(Math.max(1, (System.nanoTime() - item[0]) / 1000));
+                    recordLatency(item[0]);
                     gaveUp.increment();
                     doubt(b, "gave_up_after_retries");
                     break;
@@ -534,6 +552,12 @@ public final class LoadTestMain {
         }
     }
 
+    private void recordLatency(long intendedNanos) {
+        if (intendedNanos - warmupEndNanos >= 0 || o.warmupMs() == 0) {
+            interval.recordValue(Math.max(1, (System.nanoTime() - intendedNanos) / 1000));
+        }
+    }
+
     private void progress(long t0) {
         long lastAcc = 0;
         long lastSent = 0;
@@ -582,6 +606,9 @@ public final class LoadTestMain {
             m.put("batch", o.batch());
             m.put("connections", o.connections());
             m.put("duration_s", durationMs / 1000.0);
+            if (o.warmupMs() > 0) {
+                m.put("latency_warmup_excluded_s", o.warmupMs() / 1000.0);
+            }
             m.put("batches_due", batchesDue);
             m.put("batches_not_sent_generator_backlog", backlogDropped);
             m.put("events_sent", eventsSent);
