@@ -92,7 +92,57 @@ public final class Histograms {
     public static double[] drift(TreeMap<Integer, Long> window, TreeMap<Integer, Long> baseline) {
         if (total(window) == 0 || total(baseline) == 0) return new double[]{Double.NaN, Double.NaN};
         List<Integer> edges = decileEdges(baseline, 10);
-        double[] w = smooth(shares(window, edges)), b = smooth(shares(baseline, edges));
+        return drift(shares(window, edges), shares(baseline, edges));
+    }
+
+    /**
+     * {@link #drift(TreeMap, TreeMap)} over dense counts: {@code window[i]} and {@code baseline[i]}
+     * are the counts of the i-th of one ascending list of bucket keys (0 = key absent). The same
+     * operations in the same order as the map version, so the same doubles (tested).
+     */
+    public static double[] drift(long[] window, long[] baseline) {
+        long nw = 0, nb = 0;
+        int last = -1;
+        for (int i = 0; i < baseline.length; i++) {
+            nw += window[i];
+            nb += baseline[i];
+            if (baseline[i] != 0) last = i;
+        }
+        if (nw == 0 || nb == 0) return new double[]{Double.NaN, Double.NaN};
+        // decile edges of the baseline (as indices; the keys ascend with them)
+        int bins = 10;
+        int[] edges = new int[bins];
+        int ne = 0;
+        long cum = 0;
+        int next = 1;
+        for (int i = 0; i < baseline.length; i++) {
+            if (baseline[i] == 0) continue;
+            cum += baseline[i];
+            boolean crossed = false;
+            while (next < bins && cum >= (double) nb * next / bins) {
+                next++;
+                crossed = true;
+            }
+            if (crossed && i != last) edges[ne++] = i;
+        }
+        return drift(denseShares(window, nw, edges, ne), denseShares(baseline, nb, edges, ne));
+    }
+
+    private static double[] denseShares(long[] h, long n, int[] edges, int ne) {
+        double[] s = new double[ne + 1];
+        int bin = 0;
+        for (int i = 0; i < h.length; i++) {
+            if (h[i] == 0) continue;
+            while (bin < ne && i > edges[bin]) bin++;
+            s[bin] += h[i];
+        }
+        for (int i = 0; i < s.length; i++) s[i] /= n;
+        return s;
+    }
+
+    /** PSI and JS distance of two share vectors over the same bins. */
+    private static double[] drift(double[] windowShares, double[] baselineShares) {
+        double[] w = smooth(windowShares), b = smooth(baselineShares);
         double psi = 0, js = 0;
         for (int i = 0; i < w.length; i++) {
             psi += (w[i] - b[i]) * Math.log(w[i] / b[i]);

@@ -72,13 +72,8 @@ public final class ModelHealthSeries implements DerivedSeriesProvider {
             }
         }
         List<SeriesData> out = new ArrayList<>();
-        long now = clock.millis();
-        long end = Math.min(hints.end(), now), start = hints.start();
-        if (names.isEmpty() || start > end) return out;
-        long spacing = Math.max(60_000, Math.max(hints.step(), (end - start) / MAX_POINTS));
-        spacing = (spacing + 59_999) / 60_000 * 60_000;
-        List<Long> ts = new ArrayList<>();
-        for (long t = end; t >= start && ts.size() < MAX_POINTS + 1; t -= spacing) ts.add(0, t);
+        List<Long> ts = points(hints, clock.millis());
+        if (names.isEmpty() || ts.isEmpty()) return out;
         boolean drift = names.contains(DRIFT_PSI) || names.contains(JS_DISTANCE);
         List<SeriesData> all = shared(new Figures(tenant, model, version, perVersion, List.copyOf(ts), drift, names.contains(LATENCY_P99)));
         for (SeriesData sd : all) {
@@ -88,6 +83,17 @@ public final class ModelHealthSeries implements DerivedSeriesProvider {
             if (match) out.add(sd);
         }
         return out;
+    }
+
+    /** The evaluation times of a selection: spaced by max(60 s, step, range / 240) rounded up to whole minutes, ending at min(end, now). */
+    static List<Long> points(SelectHints hints, long now) {
+        long end = Math.min(hints.end(), now), start = hints.start();
+        List<Long> ts = new ArrayList<>();
+        if (start > end) return ts;
+        long spacing = Math.max(60_000, Math.max(hints.step(), (end - start) / MAX_POINTS));
+        spacing = (spacing + 59_999) / 60_000 * 60_000;
+        for (long t = end; t >= start && ts.size() < MAX_POINTS + 1; t -= spacing) ts.add(0, t);
+        return ts;
     }
 
     /** What one computation of the figures depends on (the series it gives are then filtered per request). */
@@ -133,15 +139,20 @@ public final class ModelHealthSeries implements DerivedSeriesProvider {
         long end = ts.get(ts.size() - 1);
         Duration back = f.drift() ? conv.window().plus(conv.baseline()) : conv.seriesWindow().plus(Duration.ofHours(1));
         ModelHealthService.Data data;
+        // the minutes in every point's baseline and no point's window: summed in ClickHouse
+        Instant innerFrom = f.drift() ? Instant.ofEpochMilli(end).minus(back) : null;
+        Instant innerTo = f.drift() ? Instant.ofEpochMilli(ts.get(0)).minus(conv.window()) : null;
         try {
             data = service.fetch(f.tenant(), f.model(), f.version(), f.perVersion(), Instant.ofEpochMilli(ts.get(0)).minus(back),
-                    Instant.ofEpochMilli(end + 1), f.drift(), f.latency());
+                    Instant.ofEpochMilli(end + 1), f.drift(), f.latency(), innerFrom, innerTo);
         } catch (SQLException e) {
             throw new IllegalStateException("cannot read model rollups: " + e.getMessage(), e);
         }
         List<SeriesData> out = new ArrayList<>();
+        long[] times = ts.stream().mapToLong(Long::longValue).toArray();
         for (ModelHealthService.Key key : data.keys()) {
             Map<String, double[]> values = new LinkedHashMap<>(); // series label suffix -> values
+            Map<String, double[][]> drift = f.drift() ? service.driftSeries(data, key, times, conv.window(), conv.baseline()) : Map.of();
             for (int i = 0; i < ts.size(); i++) {
                 Instant t = Instant.ofEpochMilli(ts.get(i));
                 ModelHealthService.ModelHealth fast = service.evaluate(data, key, t, conv.seriesWindow(), Duration.ZERO, false);
@@ -149,13 +160,9 @@ public final class ModelHealthSeries implements DerivedSeriesProvider {
                 put(values, ERROR_RATE, null, i, ts.size(), fast.errorRate().value());
                 put(values, LATENCY_P99, null, i, ts.size(), fast.latencyP99Ms().value());
                 put(values, FRESHNESS, null, i, ts.size(), fast.freshnessSeconds().value());
-                if (f.drift()) {
-                    ModelHealthService.ModelHealth h = service.evaluate(data, key, t, conv.window(), conv.baseline());
-                    for (ModelHealthService.MeasureHealth m : h.measures()) {
-                        if (m.psi() == null) continue;
-                        put(values, DRIFT_PSI, m.measure(), i, ts.size(), m.psi().value());
-                        put(values, JS_DISTANCE, m.measure(), i, ts.size(), m.jsDistance().value());
-                    }
+                for (var m : drift.entrySet()) {
+                    put(values, DRIFT_PSI, m.getKey(), i, ts.size(), m.getValue()[0][i]);
+                    put(values, JS_DISTANCE, m.getKey(), i, ts.size(), m.getValue()[1][i]);
                 }
             }
             for (var e : values.entrySet()) {

@@ -132,7 +132,12 @@ public final class ModelHealthService {
         }
 
         void histogram(long fromMs, long toMs, TreeMap<Integer, Long> into) {
-            int nlo = firstAtOrAfter(fromMs), nhi = firstAtOrAfter(toMs);
+            dense(firstAtOrAfter(fromMs), firstAtOrAfter(toMs));
+            for (int k = 0; k < keys.length; k++) if (cur[k] != 0) into.put(keys[k], cur[k]);
+        }
+
+        /** Counts of the minutes [nlo, nhi) (indices) per key of {@link #keys}; the array is this window's own, valid until its next move. */
+        long[] dense(int nlo, int nhi) {
             if (nlo >= hi || nlo < lo || nhi < hi) {
                 java.util.Arrays.fill(cur, 0);
                 lo = nlo;
@@ -140,7 +145,7 @@ public final class ModelHealthService {
             }
             for (; hi < nhi; hi++) add(hi, 1);
             for (; lo < nlo; lo++) add(lo, -1);
-            for (int k = 0; k < keys.length; k++) if (cur[k] != 0) into.put(keys[k], cur[k]);
+            return cur;
         }
 
         private void add(int minute, long sign) {
@@ -149,7 +154,7 @@ public final class ModelHealthService {
             for (int j = 0; j < idx.length; j++) cur[idx[j]] += sign * c[j];
         }
 
-        private int firstAtOrAfter(long t) {
+        int firstAtOrAfter(long t) {
             int i = java.util.Arrays.binarySearch(times, t);
             return i >= 0 ? i : -i - 1;
         }
@@ -216,7 +221,7 @@ public final class ModelHealthService {
      */
     public Data fetch(String tenant, String model, String version, boolean perVersion, Instant from, Instant to)
             throws SQLException {
-        return fetch(tenant, model, version, perVersion, from, to, "1");
+        return fetch(tenant, model, version, perVersion, from, to, "1", null, null);
     }
 
     /**
@@ -226,6 +231,20 @@ public final class ModelHealthService {
      */
     public Data fetch(String tenant, String model, String version, boolean perVersion, Instant from, Instant to,
                       boolean drift, boolean latency) throws SQLException {
+        return fetch(tenant, model, version, perVersion, from, to, drift, latency, null, null);
+    }
+
+    /**
+     * As {@link #fetch(String, String, String, boolean, Instant, Instant, boolean, boolean)}, with the
+     * minutes whose start lies in [innerFrom, innerTo) summed in ClickHouse into one row per key and
+     * measure, stamped with the newest of those minutes. For a series of points whose baselines all
+     * contain that range (and whose windows do not touch it) the figures are the same: counts and
+     * histograms are integers, the freshness sees the same newest minute; only the baseline's
+     * floating sum (its mean, not part of any series) may round differently. Saves reading and
+     * parsing most of a 24 h baseline minute by minute.
+     */
+    public Data fetch(String tenant, String model, String version, boolean perVersion, Instant from, Instant to,
+                      boolean drift, boolean latency, Instant innerFrom, Instant innerTo) throws SQLException {
         List<String> cond = new ArrayList<>();
         if (drift) {
             StringBuilder in = new StringBuilder("measure NOT IN ('', ");
@@ -233,11 +252,11 @@ public final class ModelHealthService {
             cond.add(in.append("'')").toString());
         }
         if (latency) cond.add("measure = " + Sql.str(conv.latencyMeasure()));
-        return fetch(tenant, model, version, perVersion, from, to, cond.isEmpty() ? "0" : String.join(" OR ", cond));
+        return fetch(tenant, model, version, perVersion, from, to, cond.isEmpty() ? "0" : String.join(" OR ", cond), innerFrom, innerTo);
     }
 
-    private Data fetch(String tenant, String model, String version, boolean perVersion, Instant from, Instant to, String histCondition)
-            throws SQLException {
+    private Data fetch(String tenant, String model, String version, boolean perVersion, Instant from, Instant to, String histCondition,
+                       Instant innerFrom, Instant innerTo) throws SQLException {
         String m = "labels[" + Sql.str(conv.modelDim()) + "]", v = "labels[" + Sql.str(conv.versionDim()) + "]";
         StringBuilder where = new StringBuilder("tenant = ").append(Sql.str(tenant))
                 .append(" AND kind = 'event' AND name = ").append(Sql.str(conv.eventType()))
@@ -246,11 +265,40 @@ public final class ModelHealthService {
                 .append(" AND ").append(m).append(" != ''");
         if (model != null) where.append(" AND ").append(m).append(" = ").append(Sql.str(model));
         if (version != null) where.append(" AND ").append(v).append(" = ").append(Sql.str(version));
+        String perMinute = "SELECT " + m + " AS model, " + (perVersion ? v : "''") + " AS version, measure, "
+                + "toUnixTimestamp(bucket) AS tm, sum(count) AS cm, sum(sum) AS sm, sumMapIf(hist, " + histCondition + ") AS hm "
+                + "FROM vigil_rollup_1m WHERE " + where + " GROUP BY model, version, measure, tm";
+        String minutes = "SELECT model, version, measure, tm AS t, cm AS c, sm AS s, hm AS h FROM (" + perMinute + ")";
+        if (innerFrom != null && innerTo != null) {
+            // whole seconds: minute starts are whole seconds, so tm * 1000 >= x <=> tm >= ceil(x / 1000)
+            long ifs = Math.floorDiv(innerFrom.toEpochMilli() + 999, 1000), its = Math.floorDiv(innerTo.toEpochMilli() + 999, 1000);
+            if (ifs < its) {
+                // counts and sums per minute without reading a histogram; the histograms of the
+                // measures that need them per minute, except for the whole hours of the core, which
+                // come from vigil_rollup_1h (the same totals, docs/schema.md). The core's rows are then
+                // summed into one, stamped with its newest minute (of the counts: an hour's start is
+                // never later than a minute of that hour with data).
+                long hf = Math.floorDiv(ifs + 3599, 3600) * 3600, ht = Math.floorDiv(its, 3600) * 3600;
+                String select = "SELECT " + m + " AS model, " + (perVersion ? v : "''") + " AS version, measure, toUnixTimestamp(bucket) AS tm, ";
+                String hours = " AND bucket >= " + Sql.dateTime(hf) + " AND bucket < " + Sql.dateTime(ht);
+                StringBuilder parts = new StringBuilder(select)
+                        .append("sum(count) AS cm, sum(sum) AS sm, CAST(map(), 'Map(Int32, UInt64)') AS hm FROM vigil_rollup_1m WHERE ").append(where)
+                        .append(" GROUP BY model, version, measure, tm UNION ALL ").append(select)
+                        .append("toUInt64(0) AS cm, toFloat64(0) AS sm, sumMap(hist) AS hm FROM vigil_rollup_1m WHERE ").append(where)
+                        .append(" AND (").append(histCondition).append(")").append(hf < ht ? " AND NOT (" + hours.substring(5) + ")" : "")
+                        .append(" GROUP BY model, version, measure, tm");
+                if (hf < ht) {
+                    parts.append(" UNION ALL ").append(select)
+                            .append("toUInt64(0) AS cm, toFloat64(0) AS sm, sumMap(hist) AS hm FROM vigil_rollup_1h WHERE ").append(where)
+                            .append(" AND (").append(histCondition).append(")").append(hours).append(" GROUP BY model, version, measure, tm");
+                }
+                minutes = "SELECT model, version, measure, max(tm) AS t, sum(cm) AS c, sum(sm) AS s, sumMap(hm) AS h FROM (" + parts
+                        + ") GROUP BY model, version, measure, if(tm >= " + ifs + " AND tm < " + its + ", 0, tm)";
+            }
+        }
         String sql = "SELECT model, version, measure, t, c, s, "
                 + "arrayStringConcat(arrayMap((k, n) -> concat(toString(k), ':', toString(n)), mapKeys(h), mapValues(h)), ',') "
-                + "FROM (SELECT " + m + " AS model, " + (perVersion ? v : "''") + " AS version, measure, "
-                + "toUnixTimestamp(bucket) AS t, sum(count) AS c, sum(sum) AS s, sumMapIf(hist, " + histCondition + ") AS h "
-                + "FROM vigil_rollup_1m WHERE " + where + " GROUP BY model, version, measure, t) ORDER BY model, version, measure, t";
+                + "FROM (" + minutes + ") ORDER BY model, version, measure, t";
         Data d = new Data();
         try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             while (rs.next()) {
@@ -280,6 +328,48 @@ public final class ModelHealthService {
             into.merge(neg ? -k : k, c, Long::sum);
             i++;
         }
+    }
+
+    /**
+     * The drift figures of {@link #evaluate(Data, Key, Instant, Duration, Duration)} for many times at
+     * once: for every measure checked for drift (name order), {psi[], js[]} at each of {@code ts}
+     * (ascending, ms), NaN where drift is not judged (baseline under {@code minBaselineCount}
+     * values, empty window). The window [t - W, t) and the baseline [t - W - B, t - W) slide over
+     * the minutes as dense counts and the drift is computed from those arrays
+     * ({@link Histograms#drift(long[], long[])}): the same doubles as evaluating each time apart,
+     * without a map per minute range and time.
+     */
+    public Map<String, double[][]> driftSeries(Data d, Key key, long[] ts, Duration window, Duration baseline) {
+        Map<String, double[][]> out = new LinkedHashMap<>();
+        Map<String, TreeMap<Long, Agg>> measures = d.byKey.getOrDefault(key, Map.of());
+        long w = window.toMillis(), b = baseline.toMillis();
+        for (var e : new TreeMap<>(measures).entrySet()) {
+            String name = e.getKey();
+            if (name.isEmpty() || conv.notDrifting().contains(name)) continue;
+            TreeMap<Long, Agg> minutes = e.getValue();
+            double[] psi = new double[ts.length], js = new double[ts.length];
+            java.util.Arrays.fill(psi, Double.NaN);
+            java.util.Arrays.fill(js, Double.NaN);
+            out.put(name, new double[][]{psi, js});
+            int n = minutes.size();
+            long[] pre = new long[n + 1];
+            int i = 0;
+            for (Agg a : minutes.values()) {
+                pre[i + 1] = pre[i] + a.count;
+                i++;
+            }
+            HistWindow win = new HistWindow(minutes), base = new HistWindow(win);
+            for (int p = 0; p < ts.length; p++) {
+                long te = ts[p], ws = te - w, bs = ws - b;
+                int wlo = win.firstAtOrAfter(ws), whi = win.firstAtOrAfter(te), blo = win.firstAtOrAfter(bs);
+                long wCount = pre[whi] - pre[wlo], bCount = pre[wlo] - pre[blo];
+                if (bCount < conv.minBaselineCount() || wCount == 0) continue;
+                double[] drift = Histograms.drift(win.dense(wlo, whi), base.dense(blo, wlo));
+                psi[p] = drift[0];
+                js[p] = drift[1];
+            }
+        }
+        return out;
     }
 
     /** Health of {@code key} at time {@code t} with window W and baseline B (ending where the window starts). */

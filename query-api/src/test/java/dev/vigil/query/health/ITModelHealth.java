@@ -175,4 +175,64 @@ class ITModelHealth {
         assertThat(thr).hasSize(1);
         assertThat(thr.get(0).values()[thr.get(0).size() - 1]).isGreaterThan(0);
     }
+
+    /**
+     * The drift series (baseline core summed in ClickHouse, windows slid over dense counts) give
+     * exactly the figures of evaluating each point on its own over every minute: same points, same
+     * doubles, per model and per version, for ranges whose baselines share a core and for one so
+     * long that they do not.
+     */
+    @Test
+    void driftSeriesEqualEvaluatingEachPointOverEveryMinute() throws Exception {
+        var p = module.seriesProviders().get(0);
+        ModelHealthService svc = module.service();
+        HealthConventions conv = svc.conventions();
+        long now = NOW.toEpochMilli();
+        record Case(long range, long step, boolean perVersion) {
+        }
+        int compared = 0;
+        for (Case c : List.of(new Case(6 * 3_600_000L, 20_000, false), new Case(6 * 3_600_000L, 20_000, true),
+                new Case(3_600_000L, 60_000, false), new Case(25 * 3_600_000L, 60_000, false), new Case(2 * 3_600_000L - 7_000, 30_000, false))) {
+            SelectHints h = new SelectHints(now - c.range, now - 13_000, c.step, null, 0, List.of(), false);
+            List<Matcher> sel = new java.util.ArrayList<>(List.of(new Matcher(Matcher.Type.RE, "__name__", "vigil_model_(drift_psi|js_distance)")));
+            if (c.perVersion) sel.add(new Matcher(Matcher.Type.NEQ, "version", ""));
+            Map<String, dev.vigil.promql.storage.SeriesData> got = new java.util.HashMap<>();
+            for (var sd : p.select(T, h, sel)) got.put(sd.labels().toString(), sd);
+            List<Long> ts = ModelHealthSeries.points(h, now);
+            ModelHealthService.Data all = svc.fetch(T, null, null, c.perVersion, Instant.ofEpochMilli(ts.get(0)).minus(conv.window().plus(conv.baseline())),
+                    Instant.ofEpochMilli(ts.get(ts.size() - 1) + 1), true, false);
+            int expectedSeries = 0;
+            for (ModelHealthService.Key key : all.keys()) {
+                Map<String, double[][]> expected = new java.util.TreeMap<>();
+                for (int i = 0; i < ts.size(); i++) {
+                    var mh = svc.evaluate(all, key, Instant.ofEpochMilli(ts.get(i)), conv.window(), conv.baseline());
+                    for (var m : mh.measures()) {
+                        if (m.psi() == null) continue;
+                        double[][] v = expected.computeIfAbsent(m.measure(), k -> new double[][]{new double[ts.size()], new double[ts.size()]});
+                        v[0][i] = m.psi().value();
+                        v[1][i] = m.jsDistance().value();
+                    }
+                }
+                for (var e : expected.entrySet()) {
+                    for (int f = 0; f < 2; f++) {
+                        var b = new dev.vigil.promql.Labels.Builder().set("__name__", f == 0 ? ModelHealthSeries.DRIFT_PSI : ModelHealthSeries.JS_DISTANCE)
+                                .set("model", key.model()).set("measure", e.getKey());
+                        if (key.version() != null) b.set("version", key.version());
+                        String label = b.build().toString();
+                        var sd = got.get(label);
+                        StringBuilder want = new StringBuilder(), have = new StringBuilder();
+                        for (int i = 0; i < ts.size(); i++) {
+                            if (!Double.isNaN(e.getValue()[f][i])) want.append(ts.get(i)).append('=').append(e.getValue()[f][i]).append(' ');
+                        }
+                        for (int i = 0; sd != null && i < sd.size(); i++) have.append(sd.timestamps()[i]).append('=').append(sd.values()[i]).append(' ');
+                        assertThat(have.toString()).as(c + " " + label).isEqualTo(want.toString());
+                        if (!want.isEmpty()) expectedSeries++;
+                        compared += sd == null ? 0 : sd.size();
+                    }
+                }
+            }
+            assertThat(got).as(c.toString()).hasSize(expectedSeries);
+        }
+        assertThat(compared).isGreaterThan(1000);
+    }
 }
