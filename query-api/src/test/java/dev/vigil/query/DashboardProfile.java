@@ -137,6 +137,31 @@ class DashboardProfile {
                 }
                 System.out.printf("BENCH profile %-60.60s wall %7.1f ms, thread CPU %7.1f ms (select: CPU %7.1f, wall %7.1f), process CPU %7.1f ms (medians of %d)%n",
                         q, med(wall), med(cpu), med(sc), med(sw), med(proc), RUNS);
+                var plan = dev.vigil.query.storage.HistogramQuantilePath.plan(eff);
+                if (plan != null) {
+                    wall.clear();
+                    cpu.clear();
+                    proc.clear();
+                    sc.clear();
+                    sw.clear();
+                    for (int r = -2; r < RUNS; r++) {
+                        selCpu[0] = 0;
+                        selWall[0] = 0;
+                        long c0 = tmx.getCurrentThreadCpuTime(), p0 = os.getProcessCpuTime(), w0 = System.nanoTime();
+                        if (dev.vigil.query.storage.HistogramQuantilePath.rangeQuery(timed, QueryGuard.unlimited(), plan, startMs, endMs, 20_000, 0) == null) {
+                            throw new AssertionError("no fast path for " + eff);
+                        }
+                        if (r >= 0) {
+                            wall.add((System.nanoTime() - w0) / 1e6);
+                            cpu.add((tmx.getCurrentThreadCpuTime() - c0) / 1e6);
+                            proc.add((os.getProcessCpuTime() - p0) / 1e6);
+                            sc.add(selCpu[0] / 1e6);
+                            sw.add(selWall[0] / 1e6);
+                        }
+                    }
+                    System.out.printf("BENCH profile %-60.60s wall %7.1f ms, thread CPU %7.1f ms (select: CPU %7.1f, wall %7.1f), process CPU %7.1f ms (medians of %d)%n",
+                            "(quantile path) " + q, med(wall), med(cpu), med(sc), med(sw), med(proc), RUNS);
+                }
             }
         }
     }

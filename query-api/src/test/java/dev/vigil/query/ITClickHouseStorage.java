@@ -28,6 +28,7 @@ import dev.vigil.promql.storage.InMemoryStorage;
 import dev.vigil.promql.storage.SelectHints;
 import dev.vigil.promql.storage.Storage;
 import dev.vigil.query.storage.ClickHouseStorage;
+import dev.vigil.query.storage.HistogramQuantilePath;
 import dev.vigil.query.storage.PushdownRewriter;
 import dev.vigil.query.storage.QueryGuard;
 
@@ -189,6 +190,56 @@ class ITClickHouseStorage {
         Map<Labels, Double> max = instant("acme", "max(max_over_time(inference_latency_ms_max[30m]))", t);
         double tmax = fx.in("acme", t - 1_800_000, t, Map.of()).stream().mapToDouble(Fixture.Ev::latency).max().orElseThrow();
         assertEquals(tmax, max.get(Labels.EMPTY), 1e-9);
+    }
+
+    /**
+     * histogram_quantile over pushed-down buckets outside the engine: the engine's answer to the
+     * same rewritten query, double for double, at aligned and unaligned ranges and steps, for both
+     * tenants, rate and increase, several groupings; and it does answer most of them.
+     */
+    @Test
+    void histogramQuantilePathGivesTheEnginesDoubles() {
+        int taken = 0, total = 0;
+        for (String q : List.of(
+                "histogram_quantile(0.95, sum by (le, model) (rate(inference_latency_ms_bucket{model=~\".*\", region=~\".*\"}[5m])))",
+                "histogram_quantile(0.5, sum by (le) (rate(inference_latency_ms_bucket[5m])))",
+                "histogram_quantile(0.99, sum by (region, le) (increase(inference_latency_ms_bucket{model=\"m1\"}[10m])))",
+                "histogram_quantile(0, sum by (le, model, region) (rate(inference_latency_ms_bucket[1m])))",
+                "histogram_quantile(1, sum(rate(inference_latency_ms_bucket[5m])) by (le))",
+                "(histogram_quantile(0.9, (sum by (le, nosuch) (rate(inference_latency_ms_bucket{model=~\"m.\"}[2m])))))",
+                "histogram_quantile(0.9, sum by (le, model) (rate(inference_latency_ms_bucket{model=\"nosuch\"}[5m])))")) {
+            String rewritten = PushdownRewriter.rewrite(q);
+            HistogramQuantilePath.Plan plan = HistogramQuantilePath.plan(rewritten);
+            assertTrue(plan != null, rewritten);
+            for (long[] r : new long[][] {{fx.start + 30 * 60_000, fx.end, 60_000}, {fx.start + 7_000, fx.end - 3_000, 20_000},
+                    {fx.start - 600_000, fx.start + HOUR + 13_000, 15_000}, {fx.end - HOUR, fx.end + 600_000, 30_000}}) {
+                for (String tenant : List.of("acme", "other")) {
+                    Value want = engine.rangeQuery(storage.forTenant(tenant, QueryGuard.unlimited()), rewritten, r[0], r[1], r[2], QueryContext.unlimited()).value();
+                    List<HistogramQuantilePath.Out> got = HistogramQuantilePath.rangeQuery(storage.forTenant(tenant, QueryGuard.unlimited()),
+                            QueryGuard.unlimited(), plan, r[0], r[1], r[2], 0);
+                    total++;
+                    if (got == null) {
+                        continue;
+                    }
+                    taken++;
+                    List<Series> ws = ((Value.Matrix) want).series();
+                    String what = tenant + " " + rewritten + " " + java.util.Arrays.toString(r);
+                    assertEquals(ws.size(), got.size(), what);
+                    for (int i = 0; i < ws.size(); i++) {
+                        Series w = ws.get(i);
+                        HistogramQuantilePath.Out g = got.get(i);
+                        assertEquals(w.labels(), g.labels(), what);
+                        assertEquals(w.size(), g.n(), what);
+                        for (int k = 0; k < w.size(); k++) {
+                            assertEquals(w.timestamp(k), g.t()[k], what);
+                            assertEquals(Double.doubleToLongBits(w.value(k)), Double.doubleToLongBits(g.v()[k]), what + " at " + w.timestamp(k));
+                        }
+                    }
+                }
+            }
+        }
+        System.out.println("histogram_quantile path answered " + taken + " of " + total);
+        assertTrue(taken >= total * 2 / 3, "the path answered only " + taken + " of " + total);
     }
 
     @Test

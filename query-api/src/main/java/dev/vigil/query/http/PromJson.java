@@ -59,6 +59,35 @@ public final class PromJson {
         g.writeEndObject();
     }
 
+    /** The success envelope of a matrix answer computed outside the engine (same format as {@link #queryResult}). */
+    public static byte[] matrix(List<dev.vigil.query.storage.HistogramQuantilePath.Out> series) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(4096);
+        try (JsonGenerator g = F.createGenerator(out)) {
+            g.writeStartObject();
+            g.writeStringField("status", "success");
+            g.writeObjectFieldStart("data");
+            g.writeStringField("resultType", "matrix");
+            g.writeArrayFieldStart("result");
+            for (var s : series) {
+                g.writeStartObject();
+                writeMetric(g, s.labels());
+                g.writeArrayFieldStart("values");
+                for (int i = 0; i < s.n(); i++) {
+                    g.writeStartArray();
+                    writeTime(g, s.t()[i]);
+                    g.writeString(formatValue(s.v()[i]));
+                    g.writeEndArray();
+                }
+                g.writeEndArray();
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+            g.writeEndObject();
+        }
+        return out.toByteArray();
+    }
+
     /** The full success envelope of a query / query_range answer. */
     public static byte[] queryResult(Value v, List<String> warnings, List<String> infos) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream(4096);

@@ -27,6 +27,7 @@ import dev.vigil.query.api.TenantRoute;
 import dev.vigil.query.storage.ChReader;
 import dev.vigil.query.storage.ClickHouseStorage;
 import dev.vigil.query.storage.EventSeriesMapping.EventMetric;
+import dev.vigil.query.storage.HistogramQuantilePath;
 import dev.vigil.query.storage.PushdownRewriter;
 import dev.vigil.query.storage.QueryGuard;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -205,6 +206,14 @@ public final class PrometheusApi implements QueryModule {
         QueryGuard guard = guard(p);
         String effective = pushdown ? PushdownRewriter.rewrite(q) : q;
         try (AutoCloseable ignored = RequestScope.onClientGone(() -> guard.cancel("client closed connection"))) {
+            HistogramQuantilePath.Plan plan = pushdown ? HistogramQuantilePath.plan(effective) : null;
+            if (plan != null) {
+                List<HistogramQuantilePath.Out> fast = HistogramQuantilePath.rangeQuery(storage.forTenant(tenant, guard), guard, plan,
+                        start, end, step, limits.maxSamples);
+                if (fast != null) {
+                    return Responses.bytes(HttpResponseStatus.OK, "application/json", PromJson.matrix(fast));
+                }
+            }
             QueryResult r = engine.rangeQuery(storage.forTenant(tenant, guard), effective, start, end, step, guard.context());
             return Responses.bytes(HttpResponseStatus.OK, "application/json",
                     PromJson.queryResult(r.value(), r.annotations().warnings(), r.annotations().infos()));

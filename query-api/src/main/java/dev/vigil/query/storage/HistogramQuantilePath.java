@@ -1,0 +1,372 @@
+package dev.vigil.query.storage;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import dev.vigil.promql.Labels;
+import dev.vigil.promql.Matcher;
+import dev.vigil.promql.ast.AggregateExpr;
+import dev.vigil.promql.ast.Call;
+import dev.vigil.promql.ast.Expr;
+import dev.vigil.promql.ast.MatrixSelector;
+import dev.vigil.promql.ast.NumberLiteral;
+import dev.vigil.promql.ast.ParenExpr;
+import dev.vigil.promql.ast.VectorSelector;
+import dev.vigil.promql.parser.Parser;
+import dev.vigil.promql.storage.Querier;
+import dev.vigil.promql.storage.SelectHints;
+import dev.vigil.promql.storage.SeriesData;
+import dev.vigil.promql.storage.StaleNaN;
+import dev.vigil.promql.storage.Storage;
+
+/**
+ * A range query of the shape {@code histogram_quantile(φ, sum by (le, G) (rate|increase(sel[r])))}
+ * whose selector {@link PushdownRewriter} marked for the cross-series sum, evaluated straight from
+ * the bucket series the storage returns, without the engine's per-step vectors.
+ *
+ * <p>With the sum pushed down the storage returns one series per (G, le): the engine's
+ * {@code sum by (le, G)} then adds a single value per group and step (x + 0.0), and its
+ * {@code histogram_quantile} interpolates within the buckets of each G per step. This class does
+ * the same operations on the same doubles in the same order: the window selection (t - r, t],
+ * Prometheus' extrapolated rate (the engine's {@code RangeFunctions.extrapolatedRate}), the sum's
+ * {@code + 0.0}, and the engine's {@code bucketQuantile} (sort by upper bound, precision and
+ * monotonicity fixes, rank search, interpolation), so the answer is the engine's, double for
+ * double (ITClickHouseStorage compares them over many queries). Whenever the engine would do
+ * something else or say something more, this gives up ({@code null}) and the engine answers: a
+ * sum that would add two series, stale markers or start timestamps, a missing or malformed
+ * {@code le}, two buckets with one bound, a quantile outside [0, 1], an annotation (a counter
+ * name without a counter suffix, a non-monotonic histogram), or more samples than the limit.
+ * The win: the engine spends most of such a query on gathering one sample of every le series
+ * per step and grouping them by label set (~1,000 series x 1,081 steps for a 6 h dashboard panel).
+ */
+public final class HistogramQuantilePath {
+    private HistogramQuantilePath() {
+    }
+
+    /** What the query asks for. {@code matchers} are the selector's, pushdown marker included. */
+    public record Plan(double q, String func, MatrixSelector selector, List<String> grouping) {
+    }
+
+    /** One result series: labels and samples (the first {@code n}). */
+    public record Out(Labels labels, long[] t, double[] v, int n) {
+    }
+
+    /** The plan of a (pushdown-rewritten) query, or null when it does not have the shape. */
+    public static Plan plan(String rewrittenQuery) {
+        Expr e;
+        try {
+            e = Parser.parse(rewrittenQuery);
+        } catch (RuntimeException ex) {
+            return null;
+        }
+        if (!(unparen(e) instanceof Call hq) || !hq.func().name().equals("histogram_quantile") || hq.args().size() != 2) {
+            return null;
+        }
+        if (!(unparen(hq.args().get(0)) instanceof NumberLiteral q) || !(q.value() >= 0 && q.value() <= 1)) {
+            return null;
+        }
+        if (!(unparen(hq.args().get(1)) instanceof AggregateExpr a) || !a.op().equals("sum") || a.without() || a.param() != null
+                || !a.grouping().contains("le") || a.grouping().contains(Labels.METRIC_NAME)) {
+            return null;
+        }
+        if (!(unparen(a.expr()) instanceof Call c) || !(c.func().name().equals("rate") || c.func().name().equals("increase"))
+                || c.args().size() != 1 || !(unparen(c.args().get(0)) instanceof MatrixSelector ms)) {
+            return null;
+        }
+        VectorSelector vs = ms.vs();
+        if (vs.offset() != null || vs.at() != null || vs.anchored() || vs.smoothed()
+                || vs.matchers().stream().noneMatch(m -> m.name().equals(ClickHouseStorage.GROUP_MATCHER))) {
+            return null;
+        }
+        return new Plan(q.value(), c.func().name(), ms, a.grouping());
+    }
+
+    private static Expr unparen(Expr e) {
+        while (e instanceof ParenExpr p) {
+            e = p.expr();
+        }
+        return e;
+    }
+
+    /**
+     * The range query's result series sorted by labels as the engine returns them, or null when
+     * the engine must answer (see the class comment). Reads the series exactly as the engine
+     * would (same querier bounds, same hints, same matchers).
+     */
+    public static List<Out> rangeQuery(Storage storage, QueryGuard guard, Plan p, long start, long end, long step, long maxSamples) {
+        long range = p.selector().range().millis(step, end - start);
+        if (range <= 0 || step <= 0 || end < start) {
+            return null;
+        }
+        int steps = (int) ((end - start) / step) + 1;
+        long mint = start - range + 1;
+        List<SeriesData> data;
+        try (Querier q = storage.querier(mint, end)) {
+            guard.check();
+            data = q.select(new SelectHints(mint, end, step, p.func(), range, p.grouping(), true), p.selector().vs().matchers());
+        }
+        long loaded = 0;
+        for (SeriesData sd : data) {
+            loaded += sd.size();
+        }
+        if (maxSamples > 0 && loaded + 3L * data.size() * steps > maxSamples) {
+            return null;
+        }
+        // sum by (grouping): must be one series per group, which then keeps only the grouping labels
+        Map<Labels, List<Bucket>> groups = new LinkedHashMap<>();
+        Set<Labels> seen = new HashSet<>();
+        for (SeriesData sd : data) {
+            if (sd.startTimestamps() != null || notACounterName(sd.labels())) {
+                return null;
+            }
+            Labels proj = sd.labels().keep(p.grouping());
+            if (!seen.add(proj)) {
+                return null;
+            }
+            double ub;
+            try {
+                ub = parseGoFloat(proj.get("le"));
+            } catch (NumberFormatException ex) {
+                return null;
+            }
+            if (Double.isNaN(ub)) {
+                return null;
+            }
+            groups.computeIfAbsent(proj.without(List.of("le")), k -> new ArrayList<>()).add(new Bucket(ub, sd));
+        }
+        boolean isRate = p.func().equals("rate");
+        List<Out> out = new ArrayList<>(groups.size());
+        for (Map.Entry<Labels, List<Bucket>> g : groups.entrySet()) {
+            guard.check();
+            List<Bucket> bs = g.getValue();
+            bs.sort((a, b) -> Double.compare(a.ub, b.ub)); // stable, as the engine's sort
+            int nb = bs.size();
+            double[] ubs = new double[nb];
+            for (int i = 0; i < nb; i++) {
+                ubs[i] = bs.get(i).ub;
+                if (i > 0 && ubs[i] == ubs[i - 1]) {
+                    return null; // the engine would add the two buckets' rates: not worth mirroring
+                }
+            }
+            // rate of each bucket series at each step, NaN-free; present[] marks steps with a value
+            double[][] rates = new double[nb][];
+            boolean[][] present = new boolean[nb][];
+            for (int i = 0; i < nb; i++) {
+                SeriesData sd = bs.get(i).sd;
+                rates[i] = new double[steps];
+                present[i] = new boolean[steps];
+                guard.check();
+                if (!rate(sd, start, step, steps, range, isRate, rates[i], present[i])) {
+                    return null;
+                }
+            }
+            long[] t = new long[steps];
+            double[] v = new double[steps];
+            int n = 0;
+            double[] ub = new double[nb];
+            double[] cnt = new double[nb];
+            for (int st = 0; st < steps; st++) {
+                int k = 0;
+                for (int i = 0; i < nb; i++) {
+                    if (present[i][st]) {
+                        ub[k] = ubs[i];
+                        cnt[k++] = rates[i][st] + 0.0; // the sum of one value
+                    }
+                }
+                if (k == 0) {
+                    continue;
+                }
+                boolean[] forced = new boolean[1];
+                double r = bucketQuantile(p.q(), ub, cnt, k, forced);
+                if (forced[0]) {
+                    return null; // the engine adds an info annotation
+                }
+                t[n] = start + st * step;
+                v[n++] = r;
+            }
+            if (n > 0) {
+                out.add(new Out(g.getKey(), t, v, n));
+            }
+        }
+        out.sort((a, b) -> a.labels().compareTo(b.labels()));
+        return out;
+    }
+
+    private record Bucket(double ub, SeriesData sd) {
+    }
+
+    /**
+     * rate (or increase) of one counter series at every step, as the engine's range-function loop
+     * and {@code RangeFunctions.extrapolatedRate} compute it (no start timestamps, not anchored or
+     * smoothed); false when a value is NaN (stale markers: the engine drops them first).
+     */
+    static boolean rate(SeriesData sd, long start, long step, int steps, long range, boolean isRate, double[] out, boolean[] present) {
+        long[] t = sd.timestamps();
+        double[] f = sd.values();
+        int sn = sd.size();
+        boolean noResets = true;
+        for (int k = 0; k < sn; k++) {
+            if (Double.isNaN(f[k])) {
+                return false;
+            }
+            if (k > 0 && f[k] < f[k - 1]) {
+                noResets = false;
+            }
+        }
+        int lo = 0, hi = 0;
+        for (int i = 0; i < steps; i++) {
+            long ts = start + i * step;
+            long mint = ts - range, maxt = ts;
+            while (hi < sn && t[hi] <= maxt) {
+                hi++;
+            }
+            while (lo < hi && t[lo] <= mint) {
+                lo++;
+            }
+            if (hi - lo < 2) {
+                continue;
+            }
+            int numMinusOne = hi - lo - 1;
+            long firstT = t[lo], lastT = t[hi - 1];
+            double result = f[hi - 1] - f[lo];
+            if (!noResets) {
+                for (int k = lo + 1; k < hi; k++) {
+                    if (f[k] < f[k - 1]) {
+                        result += f[k - 1];
+                    }
+                }
+            }
+            long rangeStart = ts - range, rangeEnd = ts;
+            double durationToStart = (firstT - rangeStart) / 1000.0;
+            double durationToEnd = (rangeEnd - lastT) / 1000.0;
+            double sampledInterval = (lastT - firstT) / 1000.0;
+            double avg = sampledInterval / numMinusOne;
+            double threshold = avg * 1.1;
+            if (durationToStart >= threshold) {
+                durationToStart = avg / 2;
+            }
+            if (durationToEnd >= threshold) {
+                durationToEnd = avg / 2;
+            }
+            double factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
+            if (isRate) {
+                factor /= range / 1000.0;
+            }
+            if (result > 0 && f[lo] >= 0) {
+                double durationToZero = sampledInterval * (f[lo] / result);
+                if (durationToZero < durationToStart) {
+                    factor = (sampledInterval + durationToZero + durationToEnd) / sampledInterval;
+                    if (isRate) {
+                        factor /= range / 1000.0;
+                    }
+                }
+            }
+            out[i] = result * factor;
+            present[i] = true;
+        }
+        return true;
+    }
+
+    /**
+     * The engine's {@code HistogramFunctions.bucketQuantile} over buckets already sorted by their
+     * distinct upper bounds (so its sort and coalescing change nothing); {@code cnt} is modified.
+     */
+    static double bucketQuantile(double q, double[] ub, double[] c, int n, boolean[] forced) {
+        if (Double.isNaN(q)) {
+            return Double.NaN;
+        }
+        if (q < 0) {
+            return Double.NEGATIVE_INFINITY;
+        }
+        if (q > 1) {
+            return Double.POSITIVE_INFINITY;
+        }
+        if (n == 0 || !Double.isInfinite(ub[n - 1]) || ub[n - 1] < 0) {
+            return Double.NaN;
+        }
+        // correct precision errors
+        double prev = c[0];
+        for (int i = 1; i < n; i++) {
+            double curr = c[i];
+            double delta = Math.abs(curr - prev);
+            if (delta == 0) {
+                continue;
+            }
+            if (delta / curr <= 1e-12) {
+                c[i] = prev;
+            } else {
+                prev = curr;
+            }
+        }
+        double max = c[0];
+        for (int i = 1; i < n; i++) {
+            if (c[i] > max) {
+                max = c[i];
+            } else if (c[i] < max) {
+                c[i] = max;
+                forced[0] = true;
+            }
+        }
+        if (n < 2) {
+            return Double.NaN;
+        }
+        double obs = c[n - 1];
+        if (obs == 0) {
+            return Double.NaN;
+        }
+        double rank = q * obs;
+        int b = 0;
+        while (b < n - 1 && !(c[b] >= rank)) {
+            b++;
+        }
+        if (b == n - 1) {
+            return ub[n - 2];
+        }
+        if (b == 0 && ub[0] <= 0) {
+            return ub[0];
+        }
+        double start = 0, endB = ub[b], count = c[b];
+        if (b > 0) {
+            start = ub[b - 1];
+            count -= c[b - 1];
+            rank -= c[b - 1];
+        }
+        return start + (endB - start) * (rank / count);
+    }
+
+    /** The engine's {@code HistogramFunctions.parseGoFloat} (how it reads {@code le}). */
+    static double parseGoFloat(String s) {
+        String l = s.toLowerCase();
+        switch (l) {
+            case "+inf", "inf", "+infinity", "infinity":
+                return Double.POSITIVE_INFINITY;
+            case "-inf", "-infinity":
+                return Double.NEGATIVE_INFINITY;
+            case "nan":
+                return Double.NaN;
+            default:
+                break;
+        }
+        if (s.isEmpty() || s.endsWith("d") || s.endsWith("D") || s.endsWith("f") || s.endsWith("F")) {
+            throw new NumberFormatException(s);
+        }
+        return Double.parseDouble(s);
+    }
+
+    /** The engine's rate/increase info annotation would fire for this series: leave it to the engine. */
+    private static boolean notACounterName(Labels l) {
+        String mn = l.metricName();
+        if (mn.isEmpty()) {
+            return false;
+        }
+        if (!l.get("__type__").isEmpty()) {
+            return true;
+        }
+        return !mn.endsWith("_total") && !mn.endsWith("_sum") && !mn.endsWith("_count") && !mn.endsWith("_bucket");
+    }
+}
