@@ -44,8 +44,9 @@ import io.micrometer.core.instrument.Timer;
 
 /**
  * One running rollup job: a Kafka consumer in the job's own consumer group (a consumer thread
- * that reads and pre-aggregates per partition) and a flusher thread that writes each
- * partition's flushes to ClickHouse in order, with a bounded queue between them. Offsets are
+ * that reads and pre-aggregates per partition) and flusher threads ("lanes") that write each
+ * partition's flushes to ClickHouse in order (a partition always flushes on the same lane, so
+ * different partitions' flushes overlap), with a bounded queue between them. Offsets are
  * committed only after a flush's blocks and its "done" row are in ClickHouse. See
  * docs/exactly-once.md for the protocol and docs/aggregator.md for operations.
  */
@@ -56,6 +57,22 @@ public final class JobWorker implements AutoCloseable {
 
     /** Lifecycle and health of a job, as reported by the admin API. */
     public enum State { STARTING, RUNNING, RETRYING, STOPPING, STOPPED, FAILED }
+
+    /** One flusher thread, its queue and its flush in progress. */
+    private final class Lane {
+        final LinkedBlockingDeque<FlushBatch> queue = new LinkedBlockingDeque<>();
+        final Thread thread;
+        volatile FlushBatch inFlight;
+        volatile boolean retrying;
+
+        Lane(String name) {
+            thread = Thread.ofPlatform().name(name).unstarted(() -> flusherLoop(this));
+        }
+
+        boolean idle() {
+            return queue.isEmpty() && inFlight == null;
+        }
+    }
 
     private final class PartitionState {
         final TopicPartition tp;
@@ -88,8 +105,7 @@ public final class JobWorker implements AutoCloseable {
     private final java.util.Set<String> allow;
     private final SeriesLimiter limiter;
     private final Thread consumerThread;
-    private final Thread flusherThread;
-    private final LinkedBlockingDeque<FlushBatch> queue = new LinkedBlockingDeque<>();
+    private final Lane[] lanes;
     private final ConcurrentLinkedQueue<FlushBatch> completed = new ConcurrentLinkedQueue<>();
     private final Map<TopicPartition, PartitionState> parts = new HashMap<>();
     private final Map<FlushBatch, PartitionState> owners = new ConcurrentHashMap<>();
@@ -97,8 +113,6 @@ public final class JobWorker implements AutoCloseable {
     private volatile boolean running = true;
     private volatile boolean crashed;
     private volatile boolean consumerDone;
-    private volatile boolean flusherRetrying;
-    private volatile FlushBatch inFlight;
     private volatile State state = State.STARTING;
     private volatile String lastError;
     private volatile long lastErrorAtMs;
@@ -167,12 +181,17 @@ public final class JobWorker implements AutoCloseable {
                         : (System.currentTimeMillis() - w.newestStoredEventMs) / 1000.0)
                 .description("now minus the newest event time stored by this job").tag("job", job).register(reg);
         consumerThread = Thread.ofPlatform().name("job-" + job + "-consumer").unstarted(this::consumerLoop);
-        flusherThread = Thread.ofPlatform().name("job-" + job + "-flusher").unstarted(this::flusherLoop);
+        lanes = new Lane[Math.max(1, s.flushParallelism())];
+        for (int i = 0; i < lanes.length; i++) {
+            lanes[i] = new Lane("job-" + job + "-flusher-" + i);
+        }
     }
 
     public JobWorker start() {
         consumerThread.start();
-        flusherThread.start();
+        for (Lane l : lanes) {
+            l.thread.start();
+        }
         return this;
     }
 
@@ -333,16 +352,49 @@ public final class JobWorker implements AutoCloseable {
     }
 
     private boolean pendingFor(Collection<TopicPartition> tps) {
-        FlushBatch f = inFlight;
-        if (f != null && tps.contains(f.tp)) {
-            return true;
+        for (Lane l : lanes) {
+            FlushBatch f = l.inFlight;
+            if (f != null && tps.contains(f.tp)) {
+                return true;
+            }
+            for (FlushBatch b : l.queue) {
+                if (tps.contains(b.tp) && !b.cancelled) {
+                    return true;
+                }
+            }
         }
-        for (FlushBatch b : queue) {
-            if (tps.contains(b.tp) && !b.cancelled) {
+        return false;
+    }
+
+    private Lane laneOf(TopicPartition tp) {
+        return lanes[Math.floorMod(tp.partition(), lanes.length)];
+    }
+
+    /** Flushes cut and not yet written, over all lanes. */
+    private int queued() {
+        int n = 0;
+        for (Lane l : lanes) {
+            n += l.queue.size();
+        }
+        return n;
+    }
+
+    private boolean anyLaneRetrying() {
+        for (Lane l : lanes) {
+            if (l.retrying) {
                 return true;
             }
         }
         return false;
+    }
+
+    private boolean allLanesIdle() {
+        for (Lane l : lanes) {
+            if (!l.idle()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void recoverPartitions() {
@@ -415,7 +467,7 @@ public final class JobWorker implements AutoCloseable {
     }
 
     private void backpressure() {
-        boolean stop = queue.size() >= s.queueCapacity() || flusherRetrying;
+        boolean stop = queued() >= s.queueCapacity() || anyLaneRetrying();
         List<TopicPartition> pause = new ArrayList<>();
         List<TopicPartition> resume = new ArrayList<>();
         for (PartitionState st : parts.values()) {
@@ -529,8 +581,9 @@ public final class JobWorker implements AutoCloseable {
     private void cut(PartitionState st, long end) {
         FlushBatch b = new FlushBatch(spec.name(), st.tp, st.start, end, st.watermark, st.buf);
         owners.put(b, st);
-        queue.addLast(b);
-        LockSupport.unpark(flusherThread);
+        Lane lane = laneOf(st.tp);
+        lane.queue.addLast(b);
+        LockSupport.unpark(lane.thread);
         st.start = end;
         st.buf = new FlushBuffer();
         st.bufStartedNanos = System.nanoTime();
@@ -574,7 +627,7 @@ public final class JobWorker implements AutoCloseable {
             }
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline && (!queue.isEmpty() || inFlight != null) && !crashed) {
+        while (System.nanoTime() < deadline && !allLanesIdle() && !crashed) {
             sleepQuietly(10);
         }
         handleCompleted(true);
@@ -865,9 +918,9 @@ public final class JobWorker implements AutoCloseable {
 
     // ---------------------------------------------------------------- flusher thread
 
-    private void flusherLoop() {
+    private void flusherLoop(Lane lane) {
         while (true) {
-            FlushBatch b = queue.peekFirst();
+            FlushBatch b = lane.queue.peekFirst();
             if (b == null) {
                 if (consumerDone || crashed) {
                     return;
@@ -875,10 +928,10 @@ public final class JobWorker implements AutoCloseable {
                 LockSupport.parkNanos(5_000_000);
                 continue;
             }
-            inFlight = b;
-            boolean ok = writeWithRetry(b);
-            queue.pollFirst();
-            inFlight = null;
+            lane.inFlight = b;
+            boolean ok = writeWithRetry(lane, b);
+            lane.queue.pollFirst();
+            lane.inFlight = null;
             if (crashed) {
                 return;
             }
@@ -890,7 +943,7 @@ public final class JobWorker implements AutoCloseable {
         }
     }
 
-    private boolean writeWithRetry(FlushBatch b) {
+    private boolean writeWithRetry(Lane lane, FlushBatch b) {
         long backoff = 100;
         while (true) {
             if (b.cancelled || crashed) {
@@ -898,10 +951,10 @@ public final class JobWorker implements AutoCloseable {
             }
             try {
                 write(b);
-                if (flusherRetrying) {
+                if (lane.retrying) {
                     log.info("event=job_recovered job={} batch={}", spec.name(), b);
-                    flusherRetrying = false;
-                    if (state == State.RETRYING) {
+                    lane.retrying = false;
+                    if (state == State.RETRYING && !anyLaneRetrying()) {
                         state = State.RUNNING;
                     }
                 }
@@ -910,7 +963,7 @@ public final class JobWorker implements AutoCloseable {
                 if (crashed) {
                     return false;
                 }
-                flusherRetrying = true;
+                lane.retrying = true;
                 if (state == State.RUNNING) {
                     state = State.RETRYING;
                 }
@@ -987,10 +1040,15 @@ public final class JobWorker implements AutoCloseable {
         }
         flushLatency.record(System.nanoTime() - b.createdNanos, TimeUnit.NANOSECONDS);
         flushesDone.incrementAndGet();
-        if (b.buffer.maxEventMs > newestStoredEventMs) {
-            newestStoredEventMs = b.buffer.maxEventMs;
-        }
+        storedUpTo(b.buffer.maxEventMs);
         log.debug("event=flushed job={} batch={} records={} blocks={}", spec.name(), b, b.buffer.records, b.blocks.size());
+    }
+
+    /** Lanes finish flushes concurrently: the newest stored event time only moves forward. */
+    private synchronized void storedUpTo(long eventMs) {
+        if (eventMs > newestStoredEventMs) {
+            newestStoredEventMs = eventMs;
+        }
     }
 
     static final List<String> FLUSH_LOG_COLUMNS = List.of("job", "topic", "partition", "start_offset", "end_offset", "state",
@@ -1019,13 +1077,24 @@ public final class JobWorker implements AutoCloseable {
         running = false;
         try {
             consumerThread.join(TimeUnit.SECONDS.toMillis(60));
-            flusherThread.join(TimeUnit.SECONDS.toMillis(5));
-            if (flusherThread.isAlive()) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            for (Lane l : lanes) {
+                l.thread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+            }
+            boolean stuck = false;
+            for (Lane l : lanes) {
+                stuck |= l.thread.isAlive();
+            }
+            if (stuck) {
                 // ClickHouse still refuses a flush: abandon it (not committed; the next owner replays it).
-                log.warn("event=job_stop_abandoning_flush job={} queued={} last_error=\"{}\"", spec.name(), queue.size(), lastError);
+                log.warn("event=job_stop_abandoning_flush job={} queued={} last_error=\"{}\"", spec.name(), queued(), lastError);
                 crashed = true;
-                flusherThread.interrupt();
-                flusherThread.join(TimeUnit.SECONDS.toMillis(10));
+                for (Lane l : lanes) {
+                    l.thread.interrupt();
+                }
+                for (Lane l : lanes) {
+                    l.thread.join(TimeUnit.SECONDS.toMillis(10));
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -1040,14 +1109,18 @@ public final class JobWorker implements AutoCloseable {
     public void crash() {
         crashed = true;
         running = false;
-        flusherThread.interrupt();
+        for (Lane l : lanes) {
+            l.thread.interrupt();
+        }
         KafkaConsumer<byte[], byte[]> c = consumer;
         if (c != null) {
             c.wakeup();
         }
         try {
             consumerThread.join(10_000);
-            flusherThread.join(10_000);
+            for (Lane l : lanes) {
+                l.thread.join(10_000);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -1070,7 +1143,7 @@ public final class JobWorker implements AutoCloseable {
         m.put("records_per_second", Math.round(recordsPerSecond));
         m.put("records_consumed", consumedCount.get());
         m.put("rows_written", rowsWrittenCount.get());
-        m.put("queued_flushes", queue.size());
+        m.put("queued_flushes", queued());
         m.put("newest_stored_event_ms", newestStoredEventMs == Long.MIN_VALUE ? null : newestStoredEventMs);
         m.put("series_overflow", limiter.overflowTotal());
         m.put("last_error", lastError);

@@ -15,6 +15,7 @@ import io.micrometer.core.instrument.MeterRegistry;
  * @param groupPrefix       consumer group = prefix + job name
  * @param deadLetterTopic   where poison records go
  * @param queueCapacity     flushes queued per job before its partitions are paused
+ * @param flushParallelism  flusher threads per job; a partition always flushes on the same one (in order)
  * @param maxKeysPerFlush   in-memory rows per partition before a flush is forced
  * @param dedupMaxIds       per-partition id window in records (see SeenIds)
  * @param dedupWindowMs     per-partition id window in record time
@@ -31,6 +32,7 @@ public record WorkerSettings(
         String groupPrefix,
         String deadLetterTopic,
         int queueCapacity,
+        int flushParallelism,
         int maxKeysPerFlush,
         long dedupMaxIds,
         long dedupWindowMs,
