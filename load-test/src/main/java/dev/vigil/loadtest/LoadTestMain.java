@@ -342,7 +342,7 @@ public final class LoadTestMain {
         return new Report(o, total, statuses, rejections, eventsSent.sum(), eventsAccepted.sum(), bytesSent.sum(), bytesAccepted.sum(),
                 transportErrors.sum(), backlogDropped.get(), k, Math.min(elapsed, o.durationMs() + 30_000), Math.min(o.durationMs(), elapsed),
                 retries.sum(), gaveUp.sum(), o.ledger() != null || o.run() != null ? ledger.ackedEvents() : -1,
-                o.run() != null ? ledger.inDoubtEvents() : -1);
+                o.run() != null ? ledger.inDoubtEvents() : -1, acceptedPerSecAfterWarmup());
     }
 
     private record Batch(byte[] body, int n, List<Workload.Ev> events) {
@@ -552,6 +552,25 @@ public final class LoadTestMain {
         }
     }
 
+    /**
+     * Events accepted per second over the whole seconds after the warm-up and within the run (by
+     * the second they were answered in), or NaN: a cold generator's first seconds would otherwise
+     * drag a peak down (its first two seconds sent almost nothing in the gateway benchmark).
+     */
+    private double acceptedPerSecAfterWarmup() {
+        long n = 0;
+        long secs = 0;
+        synchronized (timeline) {
+            for (long[] t : timeline) {
+                if (t[0] > o.warmupMs() + 1000 && t[0] <= o.durationMs() + 500) {
+                    n += t[1];
+                    secs++;
+                }
+            }
+        }
+        return secs == 0 ? Double.NaN : (double) n / secs;
+    }
+
     private void recordLatency(long intendedNanos) {
         if (intendedNanos - warmupEndNanos >= 0 || o.warmupMs() == 0) {
             interval.recordValue(Math.max(1, (System.nanoTime() - intendedNanos) / 1000));
@@ -596,7 +615,8 @@ public final class LoadTestMain {
     /** The final report, as text and as JSON. */
     record Report(Options o, Histogram lat, Map<Integer, LongAdder> statuses, Map<String, LongAdder> rejections, long eventsSent,
                   long eventsAccepted, long bytesSent, long bytesAccepted, long transportErrors, long backlogDropped, long batchesDue,
-                  long elapsedMs, long durationMs, long retries, long gaveUp, long ledgerAcked, long ledgerInDoubt) {
+                  long elapsedMs, long durationMs, long retries, long gaveUp, long ledgerAcked, long ledgerInDoubt,
+                  double acceptedPerSecAfterWarmup) {
         Map<String, Object> json() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("url", o.url().toString());
@@ -608,6 +628,7 @@ public final class LoadTestMain {
             m.put("duration_s", durationMs / 1000.0);
             if (o.warmupMs() > 0) {
                 m.put("latency_warmup_excluded_s", o.warmupMs() / 1000.0);
+                m.put("accepted_events_per_sec_after_warmup", Math.round(acceptedPerSecAfterWarmup));
             }
             m.put("batches_due", batchesDue);
             m.put("batches_not_sent_generator_backlog", backlogDropped);
