@@ -100,7 +100,11 @@ public final class SoakMain {
             FreshnessProbe fresh = new FreshnessProbe(s.gatewayUrl(), s.queryUrl(), s.apiKey,
                     LoadTestMain.parseDuration(m.getOrDefault("freshness-interval", "2s")), 60_000, 10_000);
             Thread prober = Thread.ofPlatform().daemon().name("soak-freshness").start(fresh);
+            Map<String, Double> cpu0 = cpuByService(s);
+            long loadStart = System.nanoTime();
             LoadTestMain.Report rep = lt.run();
+            Map<String, Object> cpu = cpuShare(s, cpu0, (System.nanoTime() - loadStart) / 1e9, rep.eventsAccepted());
+            System.out.println("soak: CPU by service over the load " + cpu);
             prober.interrupt();
             prober.join(70_000);
             sampler.interrupt();
@@ -117,6 +121,7 @@ public final class SoakMain {
             summary.put("probe", probe);
             summary.put("load", rep.json());
             summary.put("freshness", fresh.json());
+            summary.put("cpu", cpu);
             summary.put("loss", r.json());
             summary.put("memory", flatness(csv));
             Files.writeString(out.resolve("soak-summary.json"), FaultMain.JSON.writeValueAsString(summary));
@@ -142,6 +147,29 @@ public final class SoakMain {
                 System.out.println("soak: no metrics from " + n + " (" + e.getMessage() + ")");
             }
         }
+    }
+
+    static Map<String, Double> cpuByService(Stack s) {
+        Map<String, Double> m = new LinkedHashMap<>();
+        for (String n : Stack.ALL) {
+            m.put(n, s.cpuSeconds(n));
+        }
+        m.put("load-generator (this JVM)", ProcessHandle.current().info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(-1.0));
+        return m;
+    }
+
+    /** Per service over the load: cores used on average and microseconds of CPU per accepted event. */
+    static Map<String, Object> cpuShare(Stack s, Map<String, Double> before, double seconds, long events) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        double total = 0;
+        for (Map.Entry<String, Double> e : cpuByService(s).entrySet()) {
+            double used = e.getValue() - before.getOrDefault(e.getKey(), 0.0);
+            total += used;
+            out.put(e.getKey(), Map.of("cores", Math.round(used / seconds * 100) / 100.0,
+                    "us_per_event", events == 0 ? 0 : Math.round(used * 1e6 / events * 100) / 100.0));
+        }
+        out.put("total_cores", Math.round(total / seconds * 100) / 100.0);
+        return out;
     }
 
     /** Heap used (S0U+S1U+EU+OU) in MiB via jstat, or -1. */
