@@ -145,15 +145,34 @@ final class FlushBuffer {
     private Group[] table = new Group[256];
     private int groups;
     private int seriesSize;
-    final Map<UnitKey, double[]> units = new HashMap<>();
-    final Map<ExposureKey, long[]> exposures = new HashMap<>();
-    final Map<UnitHistKey, UnitHist> unitHists = new HashMap<>();
-    final Map<UnitDayKey, double[]> unitDaily = new HashMap<>();
+    final Map<UnitKey, double[]> units;
+    final Map<ExposureKey, long[]> exposures;
+    final Map<UnitHistKey, UnitHist> unitHists;
+    final Map<UnitDayKey, double[]> unitDaily;
     final RowBinary samples = new RowBinary(256);
     final RowBinary seenIds = new RowBinary(256);
     final List<ProducerRecord<byte[], byte[]>> deadLetters = new ArrayList<>();
     long records;
     long maxEventMs = Long.MIN_VALUE;
+
+    FlushBuffer() {
+        units = new HashMap<>();
+        exposures = new HashMap<>();
+        unitHists = new HashMap<>();
+        unitDaily = new HashMap<>();
+    }
+
+    /**
+     * An empty buffer whose per-unit maps start at the sizes the previous flush of the partition
+     * reached: they are rebuilt every flush, and growing them from 16 entries rehashed each one
+     * ~14 times (JFR: HashMap.resize 4 % of the aggregator's samples).
+     */
+    FlushBuffer(FlushBuffer previous) {
+        units = HashMap.newHashMap(previous.units.size());
+        exposures = HashMap.newHashMap(previous.exposures.size());
+        unitHists = HashMap.newHashMap(previous.unitHists.size());
+        unitDaily = HashMap.newHashMap(previous.unitDaily.size());
+    }
 
     int keys() {
         return seriesSize + units.size() + exposures.size() + unitHists.size() + unitDaily.size() + samples.rows();

@@ -585,7 +585,7 @@ public final class JobWorker implements AutoCloseable {
         lane.queue.addLast(b);
         LockSupport.unpark(lane.thread);
         st.start = end;
-        st.buf = new FlushBuffer();
+        st.buf = new FlushBuffer(b.buffer);
         st.bufStartedNanos = System.nanoTime();
     }
 

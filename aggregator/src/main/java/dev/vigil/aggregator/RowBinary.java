@@ -84,8 +84,24 @@ public final class RowBinary {
         return this;
     }
 
+    /** A String as UTF-8 with its length; ASCII (nearly every name and id) is copied without an intermediate byte[]. */
     public RowBinary str(String s) {
-        return bytes(s.getBytes(StandardCharsets.UTF_8));
+        int n = s.length();
+        int start = pos;
+        leb128(n);
+        ensure(n);
+        byte[] b = buf;
+        int p = pos;
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c >= 0x80) {
+                pos = start;
+                return bytes(s.getBytes(StandardCharsets.UTF_8));
+            }
+            b[p++] = (byte) c;
+        }
+        pos = p;
+        return this;
     }
 
     public RowBinary bytes(byte[] b) {

@@ -10,6 +10,27 @@ import org.junit.jupiter.api.Test;
 
 class RowBinaryTest {
     @Test
+    void stringsAreUtf8WithTheirByteLengthWhetherAsciiOrNot() throws Exception {
+        String long200 = "u".repeat(200); // a length that needs two LEB128 bytes
+        for (String s : new String[] {"", "exp-42", "ab\u00e9c", "\u00e9", "x\uD83D\uDE00y", long200, long200 + "\u00e9"}) {
+            RowBinary rb = new RowBinary(1);
+            rb.u16(7).str(s).u16(9);
+            byte[] utf8 = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            java.io.ByteArrayOutputStream want = new java.io.ByteArrayOutputStream();
+            want.write(new byte[] {7, 0});
+            int n = utf8.length;
+            while ((n & ~0x7F) != 0) {
+                want.write((n & 0x7F) | 0x80);
+                n >>>= 7;
+            }
+            want.write(n);
+            want.write(utf8);
+            want.write(new byte[] {9, 0});
+            assertThat(rb.toArray()).as(s).containsExactly(want.toByteArray());
+        }
+    }
+
+    @Test
     void encodesLittleEndianAndLeb128() {
         RowBinary rb = new RowBinary(8);
         rb.i32(1).leb128(300).str("é").u16(0x0102).endRow();
