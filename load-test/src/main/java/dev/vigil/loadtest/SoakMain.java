@@ -60,11 +60,39 @@ public final class SoakMain {
                 long probeMs = LoadTestMain.parseDuration(m.getOrDefault("probe", "20s"));
                 LoadTestMain.Options po = new LoadTestMain.Options(URI.create(s.gatewayUrl()), s.apiKey, 200_000, 500, probeMs, 8, "json", "accounting",
                         0, 200, null, true, 0, null, "probe" + Long.toString(System.currentTimeMillis() % 1_000_000, 36), 10_000, 10_000, false, true, false);
+                // The pipeline's peak is the slower of what the gateway accepts and what each aggregator
+                // job reading the events consumes (a job whose flushes fall behind pauses its
+                // partitions, so its consumption is what it sustains); Kafka absorbs the difference
+                // for the 20 s of the probe, so the gateway's rate alone overstates it.
+                Map<String, Double> jobRates = new java.util.concurrent.ConcurrentHashMap<>();
+                Thread jobSampler = Thread.ofPlatform().daemon().name("soak-probe-jobs").start(() -> {
+                    try {
+                        Thread.sleep(Math.min(5_000, probeMs / 4));
+                        Map<String, Long> c0 = consumedByJob(s);
+                        long t0n = System.nanoTime();
+                        Thread.sleep(probeMs - Math.min(5_000, probeMs / 4) - 500);
+                        Map<String, Long> c1 = consumedByJob(s);
+                        double secs = (System.nanoTime() - t0n) / 1e9;
+                        c1.forEach((j, v) -> jobRates.put(j, (v - c0.getOrDefault(j, v)) / secs));
+                    } catch (Exception e) {
+                        System.out.println("soak: no job rates during the probe (" + e.getMessage() + ")");
+                    }
+                });
                 LoadTestMain.Report pr = new LoadTestMain(po).run();
+                jobSampler.join(10_000);
                 probe = pr.json();
-                long peak = ((Number) probe.get("accepted_events_per_sec")).longValue();
+                long gatewayPeak = ((Number) probe.get("accepted_events_per_sec")).longValue();
+                double peak = gatewayPeak;
+                for (Map.Entry<String, Double> e : jobRates.entrySet()) {
+                    if (!e.getKey().equals("samples")) {
+                        peak = Math.min(peak, e.getValue());
+                    }
+                }
+                probe.put("aggregator_jobs_consumed_per_sec", jobRates);
+                probe.put("pipeline_peak_events_per_sec", Math.round(peak));
                 rate = Math.max(500, Math.min(peak / 2.0, Double.parseDouble(m.getOrDefault("max-rate", "1e9"))));
-                System.out.printf(Locale.ROOT, "soak: peak probe accepted %,d ev/s; soaking at %,.0f ev/s%n", peak, rate);
+                System.out.printf(Locale.ROOT, "soak: peak probe: gateway accepted %,d ev/s, aggregator jobs consumed %s ev/s; pipeline peak %,.0f; soaking at %,.0f ev/s%n",
+                        gatewayPeak, jobRates, peak, rate);
                 Thread.sleep(30_000); // let the aggregator drain the probe
             }
             String run = "soak" + Long.toString(System.currentTimeMillis() % 100_000_000L, 36);
@@ -147,6 +175,18 @@ public final class SoakMain {
                 System.out.println("soak: no metrics from " + n + " (" + e.getMessage() + ")");
             }
         }
+    }
+
+    /** records_consumed of every aggregator job, from its admin API. */
+    static Map<String, Long> consumedByJob(Stack s) throws Exception {
+        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.metricsPort("aggregator") + "/api/v1/jobs"))
+                        .timeout(java.time.Duration.ofSeconds(5)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        Map<String, Long> out = new LinkedHashMap<>();
+        for (com.fasterxml.jackson.databind.JsonNode j : FaultMain.JSON.readTree(r.body()).path("jobs")) {
+            out.put(j.path("name").asText(), j.path("records_consumed").asLong());
+        }
+        return out;
     }
 
     static Map<String, Double> cpuByService(Stack s) {
