@@ -84,24 +84,13 @@ public final class RowBinary {
         return this;
     }
 
-    /** A String as UTF-8 with its length; ASCII (nearly every name and id) is copied without an intermediate byte[]. */
+    /**
+     * A String as UTF-8 with its length. (A char loop writing ASCII straight into the buffer
+     * measured slower, 28 vs 20-24 ns per short string: the intrinsic copy wins over the saved
+     * allocation.)
+     */
     public RowBinary str(String s) {
-        int n = s.length();
-        int start = pos;
-        leb128(n);
-        ensure(n);
-        byte[] b = buf;
-        int p = pos;
-        for (int i = 0; i < n; i++) {
-            char c = s.charAt(i);
-            if (c >= 0x80) {
-                pos = start;
-                return bytes(s.getBytes(StandardCharsets.UTF_8));
-            }
-            b[p++] = (byte) c;
-        }
-        pos = p;
-        return this;
+        return bytes(s.getBytes(StandardCharsets.UTF_8));
     }
 
     public RowBinary bytes(byte[] b) {
