@@ -13,24 +13,16 @@ package dev.vigil.aggregator;
  * dropping them (garbage collection) changes no decision, and a store rebuilt from
  * {@code vigil_seen_ids} (ids with offset in {@code [r - maxIds, r)} and time {@code >=
  * watermark(r) - window}) is equivalent to the one the crashed process had at offset r.
- * Memory: at most 2 * maxIds entries of 32 bytes (one long[] of 4 longs per slot).
+ * Memory: at most 2 * maxIds entries of 32 bytes.
  */
 final class SeenIds {
-    /*
-     * One interleaved table, 4 longs per slot (id hi, id lo, offset + 1, record time), so a
-     * probe reads one cache line where five parallel arrays read five: most lookups are misses
-     * (a new id), and at the table's load those walk several slots (JFR: 8 % of the aggregator's
-     * samples were in slot() with parallel arrays). offset + 1 == 0 marks an empty slot.
-     */
-    private static final int HI = 0;
-    private static final int LO = 1;
-    private static final int OFF = 2;
-    private static final int TS = 3;
-
     private final long maxIds;
     private final long windowMs;
-    private long[] t;
-    private int mask;
+    private long[] hi;
+    private long[] lo;
+    private long[] off;
+    private long[] ts;
+    private boolean[] used;
     private int size;
 
     SeenIds(long maxIds, long windowMs) {
@@ -40,8 +32,11 @@ final class SeenIds {
     }
 
     private void alloc(int cap) {
-        t = new long[cap * 4];
-        mask = cap - 1;
+        hi = new long[cap];
+        lo = new long[cap];
+        off = new long[cap];
+        ts = new long[cap];
+        used = new boolean[cap];
         size = 0;
     }
 
@@ -49,63 +44,64 @@ final class SeenIds {
         return size;
     }
 
-    /** Index (into t) of (h, l)'s slot, or of the empty slot where it would go. */
     private int slot(long h, long l) {
-        long[] a = t;
+        int mask = used.length - 1;
         int i = (int) (SeriesIds.fmix64(h ^ (l * 31)) & mask);
-        while (true) {
-            int b = i << 2;
-            if (a[b + OFF] == 0 || (a[b + HI] == h && a[b + LO] == l)) {
-                return b;
-            }
+        while (used[i] && !(hi[i] == h && lo[i] == l)) {
             i = (i + 1) & mask;
         }
+        return i;
     }
 
     /** True when (h, l) was accepted within the bounds relative to the record at {@code offset}. */
     boolean isDuplicate(long h, long l, long offset, long watermark) {
-        int b = slot(h, l);
-        return t[b + OFF] != 0 && t[b + OFF] - 1 >= offset - maxIds && t[b + TS] >= watermark - windowMs;
+        int i = slot(h, l);
+        return used[i] && off[i] >= offset - maxIds && ts[i] >= watermark - windowMs;
     }
 
     /** Records an accepted occurrence. */
     void accept(long h, long l, long offset, long recordTs, long watermark) {
-        int b = slot(h, l);
-        if (t[b + OFF] == 0) {
-            if ((size + 1) * 4L > (mask + 1) * 3L) {
+        int i = slot(h, l);
+        if (!used[i]) {
+            if ((size + 1) * 4L > used.length * 3L) {
                 rebuild(offset, watermark);
-                b = slot(h, l);
+                i = slot(h, l);
             }
-            t[b + HI] = h;
-            t[b + LO] = l;
+            used[i] = true;
+            hi[i] = h;
+            lo[i] = l;
             size++;
         }
-        t[b + OFF] = offset + 1;
-        t[b + TS] = recordTs;
+        off[i] = offset;
+        ts[i] = recordTs;
     }
 
     /** Drops entries that can no longer match and resizes. */
     private void rebuild(long offset, long watermark) {
-        long[] old = t;
+        long[] oh = hi;
+        long[] ol = lo;
+        long[] oo = off;
+        long[] ot = ts;
+        boolean[] ou = used;
         int live = 0;
-        for (int b = 0; b < old.length; b += 4) {
-            if (live(old, b, offset, watermark)) {
+        for (int i = 0; i < ou.length; i++) {
+            if (ou[i] && oo[i] >= offset - maxIds && ot[i] >= watermark - windowMs) {
                 live++;
             }
         }
         int cap = Integer.highestOneBit(Math.max(1024, live * 2)) * 2;
         alloc(cap);
-        for (int b = 0; b < old.length; b += 4) {
-            if (live(old, b, offset, watermark)) {
-                int j = slot(old[b + HI], old[b + LO]);
-                System.arraycopy(old, b, t, j, 4);
+        for (int i = 0; i < ou.length; i++) {
+            if (ou[i] && oo[i] >= offset - maxIds && ot[i] >= watermark - windowMs) {
+                int j = slot(oh[i], ol[i]);
+                used[j] = true;
+                hi[j] = oh[i];
+                lo[j] = ol[i];
+                off[j] = oo[i];
+                ts[j] = ot[i];
                 size++;
             }
         }
-    }
-
-    private boolean live(long[] a, int b, long offset, long watermark) {
-        return a[b + OFF] != 0 && a[b + OFF] - 1 >= offset - maxIds && a[b + TS] >= watermark - windowMs;
     }
 
     long maxIds() {
