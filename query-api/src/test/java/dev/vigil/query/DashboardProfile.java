@@ -79,6 +79,35 @@ class DashboardProfile {
             fetches.put("fetch 31 h, drift hists, 18 h core summed", () -> svc.fetch("demo", null, null, false, from, to, true, false, inF, inT));
             fetches.put("fetch 31 h, no hists, per minute", () -> svc.fetch("demo", null, null, false, from, to, false, false));
             fetches.put("fetch 31 h, no hists, 18 h core summed", () -> svc.fetch("demo", null, null, false, from, to, false, false, inF, inT));
+            if (Boolean.getBoolean("bench.profile.sql")) {
+                long f0 = from.getEpochSecond() / 60 * 60, f1 = to.getEpochSecond();
+                long ifs = (inF.toEpochMilli() + 999) / 1000, its = (inT.toEpochMilli() + 999) / 1000;
+                long hf = (ifs + 3599) / 3600 * 3600, ht = its / 3600 * 3600;
+                String where = "tenant = 'demo' AND kind = 'event' AND name = 'inference' AND bucket >= toDateTime(" + f0 + ", 'UTC') AND bucket < toDateTime(" + f1
+                        + ", 'UTC') AND labels['model'] != ''";
+                String hc = "measure NOT IN ('', 'latency_ms', 'error', '')";
+                String sel = "SELECT labels['model'] AS model, '' AS version, measure, toUnixTimestamp(bucket) AS tm, ";
+                String core = "bucket >= toDateTime(" + hf + ", 'UTC') AND bucket < toDateTime(" + ht + ", 'UTC')";
+                Map<String, String> sqls = new java.util.LinkedHashMap<>();
+                sqls.put("A counts per minute", "SELECT count(), sum(cm) FROM (" + sel + "sum(count) AS cm, sum(sum) AS sm FROM vigil_rollup_1m WHERE " + where + " GROUP BY model, version, measure, tm)");
+                sqls.put("B hist minutes outside core", "SELECT count(), sum(length(hm)) FROM (" + sel + "sumMap(hist) AS hm FROM vigil_rollup_1m WHERE " + where + " AND (" + hc + ") AND NOT (" + core + ") GROUP BY model, version, measure, tm)");
+                sqls.put("B' hist minutes outside core, no group", "SELECT count(), sum(length(hist)) FROM vigil_rollup_1m WHERE " + where + " AND (" + hc + ") AND NOT (" + core + ")");
+                sqls.put("C hist hours of core", "SELECT count(), sum(length(hm)) FROM (" + sel + "sumMap(hist) AS hm FROM vigil_rollup_1h WHERE " + where + " AND (" + hc + ") AND " + core + " GROUP BY model, version, measure, tm)");
+                sqls.put("B strings", "SELECT sum(length(arrayStringConcat(arrayMap((k, n) -> concat(toString(k), ':', toString(n)), mapKeys(hm), mapValues(hm)), ','))) FROM (" + sel + "sumMap(hist) AS hm FROM vigil_rollup_1m WHERE " + where + " AND (" + hc + ") AND NOT (" + core + ") GROUP BY model, version, measure, tm)");
+                sqls.put("B1 sumMap(keys, values)", "SELECT count(), sum(length(hk.1)) FROM (" + sel + "sumMap(mapKeys(hist), mapValues(hist)) AS hk FROM vigil_rollup_1m WHERE " + where + " AND (" + hc + ") AND NOT (" + core + ") GROUP BY model, version, measure, tm)");
+                sqls.put("B3 array join", "SELECT count(), sum(n) FROM (" + sel + "k, sum(n) AS n FROM vigil_rollup_1m ARRAY JOIN mapKeys(hist) AS k, mapValues(hist) AS n WHERE " + where + " AND (" + hc + ") AND NOT (" + core + ") GROUP BY model, version, measure, tm, k)");
+                sqls.put("B4 groupArray maps", "SELECT count(), sum(length(hm)) FROM (" + sel + "groupArray(hist) AS hm FROM vigil_rollup_1m WHERE " + where + " AND (" + hc + ") AND NOT (" + core + ") GROUP BY model, version, measure, tm)");
+                sqls.put("SELECT 1", "SELECT 1");
+                var ds = new JdbcDataSource(t.jdbcUrl, "default", "");
+                for (var e : sqls.entrySet()) {
+                    fetches.put("sql " + e.getKey(), () -> {
+                        try (var c = ds.getConnection(); var st = c.createStatement(); var rs = st.executeQuery(e.getValue())) {
+                            rs.next();
+                            return rs.getString(1);
+                        }
+                    });
+                }
+            }
             for (var e : fetches.entrySet()) {
                 List<Double> wall = new ArrayList<>(), cpu = new ArrayList<>(), proc = new ArrayList<>();
                 for (int r = -2; r < RUNS; r++) {

@@ -268,37 +268,15 @@ public final class ModelHealthService {
         String perMinute = "SELECT " + m + " AS model, " + (perVersion ? v : "''") + " AS version, measure, "
                 + "toUnixTimestamp(bucket) AS tm, sum(count) AS cm, sum(sum) AS sm, sumMapIf(hist, " + histCondition + ") AS hm "
                 + "FROM vigil_rollup_1m WHERE " + where + " GROUP BY model, version, measure, tm";
-        String minutes = "SELECT model, version, measure, tm AS t, cm AS c, sm AS s, hm AS h FROM (" + perMinute + ")";
+        String hs = "arrayStringConcat(arrayMap((k, n) -> concat(toString(k), ':', toString(n)), mapKeys(h), mapValues(h)), ',')";
         if (innerFrom != null && innerTo != null) {
             // whole seconds: minute starts are whole seconds, so tm * 1000 >= x <=> tm >= ceil(x / 1000)
             long ifs = Math.floorDiv(innerFrom.toEpochMilli() + 999, 1000), its = Math.floorDiv(innerTo.toEpochMilli() + 999, 1000);
             if (ifs < its) {
-                // counts and sums per minute without reading a histogram; the histograms of the
-                // measures that need them per minute, except for the whole hours of the core, which
-                // come from vigil_rollup_1h (the same totals, docs/schema.md). The core's rows are then
-                // summed into one, stamped with its newest minute (of the counts: an hour's start is
-                // never later than a minute of that hour with data).
-                long hf = Math.floorDiv(ifs + 3599, 3600) * 3600, ht = Math.floorDiv(its, 3600) * 3600;
-                String select = "SELECT " + m + " AS model, " + (perVersion ? v : "''") + " AS version, measure, toUnixTimestamp(bucket) AS tm, ";
-                String hours = " AND bucket >= " + Sql.dateTime(hf) + " AND bucket < " + Sql.dateTime(ht);
-                StringBuilder parts = new StringBuilder(select)
-                        .append("sum(count) AS cm, sum(sum) AS sm, CAST(map(), 'Map(Int32, UInt64)') AS hm FROM vigil_rollup_1m WHERE ").append(where)
-                        .append(" GROUP BY model, version, measure, tm UNION ALL ").append(select)
-                        .append("toUInt64(0) AS cm, toFloat64(0) AS sm, sumMap(hist) AS hm FROM vigil_rollup_1m WHERE ").append(where)
-                        .append(" AND (").append(histCondition).append(")").append(hf < ht ? " AND NOT (" + hours.substring(5) + ")" : "")
-                        .append(" GROUP BY model, version, measure, tm");
-                if (hf < ht) {
-                    parts.append(" UNION ALL ").append(select)
-                            .append("toUInt64(0) AS cm, toFloat64(0) AS sm, sumMap(hist) AS hm FROM vigil_rollup_1h WHERE ").append(where)
-                            .append(" AND (").append(histCondition).append(")").append(hours).append(" GROUP BY model, version, measure, tm");
-                }
-                minutes = "SELECT model, version, measure, max(tm) AS t, sum(cm) AS c, sum(sm) AS s, sumMap(hm) AS h FROM (" + parts
-                        + ") GROUP BY model, version, measure, if(tm >= " + ifs + " AND tm < " + its + ", 0, tm)";
+                return fetchWithCore(where.toString(), m, v, perVersion, histCondition, ifs, its, hs);
             }
         }
-        String sql = "SELECT model, version, measure, t, c, s, "
-                + "arrayStringConcat(arrayMap((k, n) -> concat(toString(k), ':', toString(n)), mapKeys(h), mapValues(h)), ',') "
-                + "FROM (" + minutes + ") ORDER BY model, version, measure, t";
+        String sql = "SELECT model, version, measure, tm, cm, sm, " + hs.replace("(h)", "(hm)") + " FROM (" + perMinute + ") ORDER BY model, version, measure, tm";
         Data d = new Data();
         try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             while (rs.next()) {
@@ -306,10 +284,66 @@ public final class ModelHealthService {
                 Agg a = new Agg();
                 a.count = rs.getLong(5);
                 a.sum = rs.getDouble(6);
-                String hs = rs.getString(7);
-                if (hs != null && !hs.isEmpty()) parseHist(hs, a.hist);
+                String h = rs.getString(7);
+                if (h != null && !h.isEmpty()) parseHist(h, a.hist);
                 d.byKey.computeIfAbsent(key, k -> new LinkedHashMap<>())
                         .computeIfAbsent(rs.getString(3), k -> new TreeMap<>()).put(rs.getLong(4) * 1000, a);
+            }
+        }
+        return d;
+    }
+
+    /**
+     * The minutes of [ifs, its) (epoch seconds; the core) as one row per key and measure, stamped
+     * with the newest of those minutes with data, the others per minute. Three parts, joined here
+     * rather than re-aggregated in ClickHouse (whose sumMap per group cost more than the rest):
+     * 0 = counts and sums per minute, core summed, no histogram read; 1 = the histogram rows of the
+     * minutes outside the core, added up here; 2 = the core's histogram, its whole hours from vigil_rollup_1h (the same
+     * totals, docs/schema.md), the rest of it from the minute rows.
+     */
+    private Data fetchWithCore(String where, String m, String v, boolean perVersion, String histCondition, long ifs, long its, String hs)
+            throws SQLException {
+        long hf = Math.floorDiv(ifs + 3599, 3600) * 3600, ht = Math.floorDiv(its, 3600) * 3600;
+        String cols = m + " AS model, " + (perVersion ? v : "''") + " AS version, measure";
+        String inCore = "bucket >= " + Sql.dateTime(ifs) + " AND bucket < " + Sql.dateTime(its);
+        String inHours = "bucket >= " + Sql.dateTime(hf) + " AND bucket < " + Sql.dateTime(ht);
+        String hist = " AND (" + histCondition + ")";
+        String counts = "SELECT 0 AS part, model, version, measure, max(tm) AS t, sum(cm) AS c, sum(sm) AS s, "
+                + "CAST(map(), 'Map(Int32, UInt64)') AS h FROM (SELECT " + cols + ", toUnixTimestamp(bucket) AS tm, sum(count) AS cm, sum(sum) AS sm "
+                + "FROM vigil_rollup_1m WHERE " + where + " GROUP BY model, version, measure, tm) "
+                + "GROUP BY model, version, measure, if(tm >= " + ifs + " AND tm < " + its + ", 0, tm)";
+        // the rows themselves (versions, unmerged parts): added up here, cheaper than a sumMap per minute
+        String minuteHists = "SELECT 1 AS part, " + cols + ", toUnixTimestamp(bucket) AS t, toUInt64(0) AS c, toFloat64(0) AS s, "
+                + "CAST(hist, 'Map(Int32, UInt64)') AS h FROM vigil_rollup_1m WHERE " + where + hist + " AND NOT (" + inCore + ")";
+        String coreRows = "SELECT " + cols + ", hist FROM vigil_rollup_1m WHERE " + where + hist + " AND " + inCore
+                + (hf < ht ? " AND NOT (" + inHours + ")" : "")
+                + (hf < ht ? " UNION ALL SELECT " + cols + ", hist FROM vigil_rollup_1h WHERE " + where + hist + " AND " + inHours : "");
+        String coreHist = "SELECT 2 AS part, model, version, measure, toUInt32(0) AS t, toUInt64(0) AS c, toFloat64(0) AS s, sumMap(hist) AS h FROM ("
+                + coreRows + ") GROUP BY model, version, measure";
+        String sql = "SELECT part, model, version, measure, t, c, s, " + hs + " FROM (" + counts + " UNION ALL " + minuteHists
+                + " UNION ALL " + coreHist + ") ORDER BY part, model, version, measure, t";
+        Data d = new Data();
+        Map<Key, Map<String, Agg>> core = new HashMap<>();
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            while (rs.next()) {
+                int part = rs.getInt(1);
+                Key key = new Key(rs.getString(2), perVersion ? rs.getString(3) : null);
+                String measure = rs.getString(4);
+                long t = rs.getLong(5) * 1000;
+                Agg a;
+                if (part == 0) {
+                    a = new Agg();
+                    a.count = rs.getLong(6);
+                    a.sum = rs.getDouble(7);
+                    d.byKey.computeIfAbsent(key, k -> new LinkedHashMap<>()).computeIfAbsent(measure, k -> new TreeMap<>()).put(t, a);
+                    if (t >= ifs * 1000 && t < its * 1000) core.computeIfAbsent(key, k -> new HashMap<>()).put(measure, a);
+                    continue;
+                }
+                TreeMap<Long, Agg> minutes = d.byKey.getOrDefault(key, Map.of()).get(measure);
+                a = part == 1 ? (minutes == null ? null : minutes.get(t)) : core.getOrDefault(key, Map.of()).get(measure);
+                if (a == null) continue; // a histogram without count rows: none in the rollups
+                String h = rs.getString(8);
+                if (h != null && !h.isEmpty()) parseHist(h, a.hist);
             }
         }
         return d;

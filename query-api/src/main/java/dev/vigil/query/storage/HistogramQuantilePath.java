@@ -156,12 +156,16 @@ public final class HistogramQuantilePath {
             // rate of each bucket series at each step, NaN-free; present[] marks steps with a value
             double[][] rates = new double[nb][];
             boolean[][] present = new boolean[nb][];
+            Windows windows = null;
             for (int i = 0; i < nb; i++) {
                 SeriesData sd = bs.get(i).sd;
                 rates[i] = new double[steps];
                 present[i] = new boolean[steps];
                 guard.check();
-                if (!rate(sd, start, step, steps, range, isRate, rates[i], present[i])) {
+                if (windows == null || windows.t != sd.timestamps() || windows.n != sd.size()) {
+                    windows = new Windows(sd.timestamps(), sd.size(), start, step, steps, range, isRate);
+                }
+                if (!rate(sd, windows, range, isRate, rates[i], present[i])) {
                     return null;
                 }
             }
@@ -201,12 +205,75 @@ public final class HistogramQuantilePath {
     }
 
     /**
+     * The window of every step over one timestamp array: its first and last sample and the
+     * extrapolation that depends only on where they lie (the engine caches the same from step to
+     * step). The le series of one group share their timestamps, so this is computed once for all.
+     */
+    static final class Windows {
+        final long[] t;
+        final int n;
+        final int[] lo;
+        final int[] hi;
+        final double[] toStart;
+        final double[] toEnd;
+        final double[] sampled;
+        final double[] factor;
+
+        Windows(long[] t, int n, long start, long step, int steps, long range, boolean isRate) {
+            this.t = t;
+            this.n = n;
+            lo = new int[steps];
+            hi = new int[steps];
+            toStart = new double[steps];
+            toEnd = new double[steps];
+            sampled = new double[steps];
+            factor = new double[steps];
+            int l = 0, h = 0;
+            for (int i = 0; i < steps; i++) {
+                long ts = start + i * step;
+                long mint = ts - range, maxt = ts;
+                while (h < n && t[h] <= maxt) {
+                    h++;
+                }
+                while (l < h && t[l] <= mint) {
+                    l++;
+                }
+                lo[i] = l;
+                hi[i] = h;
+                if (h - l < 2) {
+                    continue;
+                }
+                int numMinusOne = h - l - 1;
+                long firstT = t[l], lastT = t[h - 1];
+                double durationToStart = (firstT - (ts - range)) / 1000.0;
+                double durationToEnd = (ts - lastT) / 1000.0;
+                double sampledInterval = (lastT - firstT) / 1000.0;
+                double avg = sampledInterval / numMinusOne;
+                double threshold = avg * 1.1;
+                if (durationToStart >= threshold) {
+                    durationToStart = avg / 2;
+                }
+                if (durationToEnd >= threshold) {
+                    durationToEnd = avg / 2;
+                }
+                double f = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
+                if (isRate) {
+                    f /= range / 1000.0;
+                }
+                toStart[i] = durationToStart;
+                toEnd[i] = durationToEnd;
+                sampled[i] = sampledInterval;
+                factor[i] = f;
+            }
+        }
+    }
+
+    /**
      * rate (or increase) of one counter series at every step, as the engine's range-function loop
      * and {@code RangeFunctions.extrapolatedRate} compute it (no start timestamps, not anchored or
      * smoothed); false when a value is NaN (stale markers: the engine drops them first).
      */
-    static boolean rate(SeriesData sd, long start, long step, int steps, long range, boolean isRate, double[] out, boolean[] present) {
-        long[] t = sd.timestamps();
+    static boolean rate(SeriesData sd, Windows w, long range, boolean isRate, double[] out, boolean[] present) {
         double[] f = sd.values();
         int sn = sd.size();
         boolean noResets = true;
@@ -218,21 +285,12 @@ public final class HistogramQuantilePath {
                 noResets = false;
             }
         }
-        int lo = 0, hi = 0;
+        int steps = w.lo.length;
         for (int i = 0; i < steps; i++) {
-            long ts = start + i * step;
-            long mint = ts - range, maxt = ts;
-            while (hi < sn && t[hi] <= maxt) {
-                hi++;
-            }
-            while (lo < hi && t[lo] <= mint) {
-                lo++;
-            }
+            int lo = w.lo[i], hi = w.hi[i];
             if (hi - lo < 2) {
                 continue;
             }
-            int numMinusOne = hi - lo - 1;
-            long firstT = t[lo], lastT = t[hi - 1];
             double result = f[hi - 1] - f[lo];
             if (!noResets) {
                 for (int k = lo + 1; k < hi; k++) {
@@ -241,26 +299,12 @@ public final class HistogramQuantilePath {
                     }
                 }
             }
-            long rangeStart = ts - range, rangeEnd = ts;
-            double durationToStart = (firstT - rangeStart) / 1000.0;
-            double durationToEnd = (rangeEnd - lastT) / 1000.0;
-            double sampledInterval = (lastT - firstT) / 1000.0;
-            double avg = sampledInterval / numMinusOne;
-            double threshold = avg * 1.1;
-            if (durationToStart >= threshold) {
-                durationToStart = avg / 2;
-            }
-            if (durationToEnd >= threshold) {
-                durationToEnd = avg / 2;
-            }
-            double factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
-            if (isRate) {
-                factor /= range / 1000.0;
-            }
+            double factor = w.factor[i];
             if (result > 0 && f[lo] >= 0) {
+                double sampledInterval = w.sampled[i];
                 double durationToZero = sampledInterval * (f[lo] / result);
-                if (durationToZero < durationToStart) {
-                    factor = (sampledInterval + durationToZero + durationToEnd) / sampledInterval;
+                if (durationToZero < w.toStart[i]) {
+                    factor = (sampledInterval + durationToZero + w.toEnd[i]) / sampledInterval;
                     if (isRate) {
                         factor /= range / 1000.0;
                     }
