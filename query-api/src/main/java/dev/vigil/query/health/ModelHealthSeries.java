@@ -75,7 +75,8 @@ public final class ModelHealthSeries implements DerivedSeriesProvider {
         List<Long> ts = points(hints, clock.millis());
         if (names.isEmpty() || ts.isEmpty()) return out;
         boolean drift = names.contains(DRIFT_PSI) || names.contains(JS_DISTANCE);
-        List<SeriesData> all = shared(new Figures(tenant, model, version, perVersion, List.copyOf(ts), drift, names.contains(LATENCY_P99)));
+        boolean fast = names.contains(THROUGHPUT) || names.contains(ERROR_RATE) || names.contains(LATENCY_P99) || names.contains(FRESHNESS);
+        List<SeriesData> all = shared(new Figures(tenant, model, version, perVersion, List.copyOf(ts), drift, names.contains(LATENCY_P99), fast));
         for (SeriesData sd : all) {
             if (!names.contains(sd.labels().metricName())) continue;
             boolean match = true;
@@ -98,7 +99,7 @@ public final class ModelHealthSeries implements DerivedSeriesProvider {
 
     /** What one computation of the figures depends on (the series it gives are then filtered per request). */
     private record Figures(String tenant, String model, String version, boolean perVersion, List<Long> ts, boolean drift,
-                           boolean latency) {
+                           boolean latency, boolean fast) {
     }
 
     /**
@@ -155,11 +156,13 @@ public final class ModelHealthSeries implements DerivedSeriesProvider {
             Map<String, double[][]> drift = f.drift() ? service.driftSeries(data, key, times, conv.window(), conv.baseline()) : Map.of();
             for (int i = 0; i < ts.size(); i++) {
                 Instant t = Instant.ofEpochMilli(ts.get(i));
-                ModelHealthService.ModelHealth fast = service.evaluate(data, key, t, conv.seriesWindow(), Duration.ZERO, false);
-                put(values, THROUGHPUT, null, i, ts.size(), fast.throughputPerSecond().value());
-                put(values, ERROR_RATE, null, i, ts.size(), fast.errorRate().value());
-                put(values, LATENCY_P99, null, i, ts.size(), fast.latencyP99Ms().value());
-                put(values, FRESHNESS, null, i, ts.size(), fast.freshnessSeconds().value());
+                if (f.fast()) { // the 5-minute figures, unless only drift was asked for
+                    ModelHealthService.ModelHealth fast = service.evaluate(data, key, t, conv.seriesWindow(), Duration.ZERO, false);
+                    put(values, THROUGHPUT, null, i, ts.size(), fast.throughputPerSecond().value());
+                    put(values, ERROR_RATE, null, i, ts.size(), fast.errorRate().value());
+                    put(values, LATENCY_P99, null, i, ts.size(), fast.latencyP99Ms().value());
+                    put(values, FRESHNESS, null, i, ts.size(), fast.freshnessSeconds().value());
+                }
                 for (var m : drift.entrySet()) {
                     put(values, DRIFT_PSI, m.getKey(), i, ts.size(), m.getValue()[0][i]);
                     put(values, JS_DISTANCE, m.getKey(), i, ts.size(), m.getValue()[1][i]);

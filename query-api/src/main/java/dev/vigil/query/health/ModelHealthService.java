@@ -266,7 +266,8 @@ public final class ModelHealthService {
         if (model != null) where.append(" AND ").append(m).append(" = ").append(Sql.str(model));
         if (version != null) where.append(" AND ").append(v).append(" = ").append(Sql.str(version));
         String perMinute = "SELECT " + m + " AS model, " + (perVersion ? v : "''") + " AS version, measure, "
-                + "toUnixTimestamp(bucket) AS tm, sum(count) AS cm, sum(sum) AS sm, sumMapIf(hist, " + histCondition + ") AS hm "
+                + "toUnixTimestamp(bucket) AS tm, sum(count) AS cm, sum(sum) AS sm, "
+                + (histCondition.equals("0") ? "CAST(map(), 'Map(Int32, UInt64)')" : "sumMapIf(hist, " + histCondition + ")") + " AS hm "
                 + "FROM vigil_rollup_1m WHERE " + where + " GROUP BY model, version, measure, tm";
         String hs = "arrayStringConcat(arrayMap((k, n) -> concat(toString(k), ':', toString(n)), mapKeys(h), mapValues(h)), ',')";
         if (innerFrom != null && innerTo != null) {
