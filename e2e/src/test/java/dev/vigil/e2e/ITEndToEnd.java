@@ -78,7 +78,7 @@ class ITEndToEnd {
                 "VIGIL_DATA_DIR", dir.toString());
         start("gateway", "ingest-gateway", "dev.vigil.gateway.GatewayMain", with(common, "VIGIL_GATEWAY_PORT", "" + gateway));
         start("aggregator", "aggregator", "dev.vigil.aggregator.AggregatorMain", with(common, "VIGIL_AGGREGATOR_PORT", "" + aggregator,
-                "VIGIL_AGGREGATOR_FLUSH_INTERVAL", "1s"));
+                "VIGIL_AGGREGATOR_FLUSH_INTERVAL", "1s", "VIGIL_AGGREGATOR_EXPERIMENTS_FLUSH_INTERVAL", "1s"));
         start("query-api", "query-api", "dev.vigil.query.QueryApiMain", with(common, "VIGIL_QUERY_PORT", "" + query,
                 "VIGIL_QUERY_CATALOGUE_TTL", "0s",
                 "VIGIL_ALERTING_DATA_DIR", dir.resolve("alerting").toString(),
@@ -188,10 +188,14 @@ class ITEndToEnd {
     @Test
     void guardrailFailsForTheRegressedVariantOnly() throws Exception {
         JsonNode[] rep = new JsonNode[1];
-        await("exp-latency report with every unit", 120, () -> {
+        // exposures and inference events are keyed to different partitions, flushed separately: wait
+        // until the metrics, not only the exposures, cover every unit
+        await("exp-latency report with every unit in its exposures and its latency metrics", 120, () -> {
             rep[0] = getJson("/api/v1/experiments/exp-latency/report?fresh=true", DEMO_KEY);
-            return unitsIn(rep[0]) >= 1600;
-        });
+            long units = unitsIn(rep[0]);
+            return units >= 1600 && metricUnits(rep[0], "inference.latency_ms", "treatment") >= units
+                    && metricUnits(rep[0], "latency_p95", "treatment") >= units;
+        }, () -> rep[0] == null ? "" : rep[0].toString().substring(0, Math.min(3000, rep[0].toString().length())));
         assertThat(guardrailStatus(rep[0], "inference.latency_ms", "treatment")).isEqualTo("FAIL");
         assertThat(rep[0].path("data").path("report").path("decision").asText()).isEqualTo("DO_NOT_SHIP");
         // the p95 latency guardrail (a quantile from the per-unit histograms) sees the regression too
@@ -272,6 +276,16 @@ class ITEndToEnd {
             }
         }
         return max;
+    }
+
+    /** Units (control + variant) behind one metric's comparison, 0 if the report does not have it yet. */
+    static long metricUnits(JsonNode report, String metric, String variant) {
+        for (JsonNode m : report.path("data").path("report").path("metrics")) {
+            if (m.path("metricId").asText().equals(metric) && m.path("variantId").asText().equals(variant)) {
+                return m.path("controlUnits").asLong() + m.path("variantUnits").asLong();
+            }
+        }
+        return 0;
     }
 
     static String guardrailStatus(JsonNode report, String metric, String variant) {
