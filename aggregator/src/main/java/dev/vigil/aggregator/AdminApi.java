@@ -92,7 +92,7 @@ public final class AdminApi {
             long v;
             try {
                 v = agg.putJob(spec, "admin-api");
-            } catch (IllegalArgumentException e) {
+            } catch (Aggregator.JobConflictException e) {
                 return error(HttpResponseStatus.CONFLICT, e.getMessage());
             }
             Map<String, Object> out = new LinkedHashMap<>();

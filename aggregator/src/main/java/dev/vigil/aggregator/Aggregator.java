@@ -67,6 +67,13 @@ public final class Aggregator implements AutoCloseable {
         return t == null ? defaultLimits : t;
     }
 
+    /** A declared job would write a rollup that another job already writes from the same topic. */
+    public static final class JobConflictException extends Exception {
+        public JobConflictException(String message) {
+            super(message);
+        }
+    }
+
     /** Seeds default jobs on a store that never had any, then reconciles now and periodically. */
     public Aggregator start(List<JobSpec> seed, long intervalMs) throws Exception {
         if (!seed.isEmpty() && !store.anyEver(KIND_JOB)) {
@@ -98,6 +105,24 @@ public final class Aggregator implements AutoCloseable {
         }
     }
 
+    /** Why {@code e} must not run: an earlier-declared job writes one of its rollups from the same topic; or null. */
+    private static String overlapWithEarlier(GoalStore.Entry e, JobSpec spec, Map<String, GoalStore.Entry> want) {
+        for (GoalStore.Entry o : want.values()) {
+            if (o.name().equals(e.name()) || o.version() > e.version() || (o.version() == e.version() && o.name().compareTo(e.name()) > 0)) {
+                continue;
+            }
+            try {
+                List<String> both = spec.overlap(GoalStore.JSON.readValue(o.spec(), JobSpec.class).normalized());
+                if (!both.isEmpty()) {
+                    return "not started: job " + o.name() + " (declared earlier) already writes " + both + " from " + spec.source();
+                }
+            } catch (Exception ignored) {
+                // an invalid stored spec runs no worker
+            }
+        }
+        return null;
+    }
+
     /** Converges running workers to the stored goal state. */
     public synchronized void reconcile() throws Exception {
         if (closed) {
@@ -124,6 +149,19 @@ public final class Aggregator implements AutoCloseable {
                 spec = GoalStore.JSON.readValue(e.spec(), JobSpec.class).normalized();
             } catch (Exception ex) {
                 declaredErrors.put(e.name(), "invalid stored spec v" + e.version() + ": " + ex.getMessage());
+                continue;
+            }
+            String clash = overlapWithEarlier(e, spec, want);
+            if (clash != null) {
+                // two instances (or two racing PUTs) stored overlapping jobs: the later one does not run
+                if (!clash.equals(declaredErrors.get(e.name()))) {
+                    log.error("event=job_refused job={} version={} error=\"{}\"", e.name(), e.version(), clash);
+                }
+                declaredErrors.put(e.name(), clash);
+                if (w != null) {
+                    workers.remove(e.name());
+                    w.close();
+                }
                 continue;
             }
             if (w != null) {
@@ -171,10 +209,10 @@ public final class Aggregator implements AutoCloseable {
     /**
      * Declares or changes a job.
      *
-     * @throws IllegalArgumentException if another declared job already writes one of its rollups
-     *                                  from the same topic (both would count every event)
+     * @throws JobConflictException if another declared job already writes one of its rollups from
+     *                              the same topic (both would count every event)
      */
-    public long putJob(JobSpec spec, String by) throws Exception {
+    public synchronized long putJob(JobSpec spec, String by) throws Exception {
         JobSpec n = spec.normalized();
         for (GoalStore.Entry e : store.current(KIND_JOB).values()) {
             if (e.name().equals(n.name())) {
@@ -188,7 +226,7 @@ public final class Aggregator implements AutoCloseable {
             }
             List<String> both = n.overlap(other);
             if (!both.isEmpty()) {
-                throw new IllegalArgumentException("job " + e.name() + " already writes " + both + " from " + n.source()
+                throw new JobConflictException("job " + e.name() + " already writes " + both + " from " + n.source()
                         + "; two jobs writing the same rollup from one topic would count every event twice");
             }
         }

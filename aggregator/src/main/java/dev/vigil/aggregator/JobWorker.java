@@ -379,6 +379,14 @@ public final class JobWorker implements AutoCloseable {
         return n;
     }
 
+    /** RUNNING while no lane retries, RETRYING while one does; other states (stopping, ...) are left alone. */
+    private synchronized void laneRetrying(Lane lane, boolean retrying) {
+        lane.retrying = retrying;
+        if (state == State.RUNNING || state == State.RETRYING) {
+            state = anyLaneRetrying() ? State.RETRYING : State.RUNNING;
+        }
+    }
+
     private boolean anyLaneRetrying() {
         for (Lane l : lanes) {
             if (l.retrying) {
@@ -930,15 +938,18 @@ public final class JobWorker implements AutoCloseable {
             }
             lane.inFlight = b;
             boolean ok = writeWithRetry(lane, b);
+            if (!crashed) {
+                // before the lane looks idle, so a drain or revoke that sees it idle commits it
+                if (ok) {
+                    completed.add(b);
+                } else {
+                    owners.remove(b);
+                }
+            }
             lane.queue.pollFirst();
             lane.inFlight = null;
             if (crashed) {
                 return;
-            }
-            if (ok) {
-                completed.add(b);
-            } else {
-                owners.remove(b);
             }
         }
     }
@@ -953,20 +964,14 @@ public final class JobWorker implements AutoCloseable {
                 write(b);
                 if (lane.retrying) {
                     log.info("event=job_recovered job={} batch={}", spec.name(), b);
-                    lane.retrying = false;
-                    if (state == State.RETRYING && !anyLaneRetrying()) {
-                        state = State.RUNNING;
-                    }
+                    laneRetrying(lane, false);
                 }
                 return true;
             } catch (Exception e) {
                 if (crashed) {
                     return false;
                 }
-                lane.retrying = true;
-                if (state == State.RUNNING) {
-                    state = State.RETRYING;
-                }
+                laneRetrying(lane, true);
                 lastError = e.getClass().getSimpleName() + ": " + firstLine(e.getMessage());
                 lastErrorAtMs = System.currentTimeMillis();
                 retries.increment();

@@ -128,6 +128,14 @@ class ITAggregatorIsolation {
                 JsonNode twice = call(agg, "PUT", "/api/v1/jobs/twice", "{\"source\": \"vigil.events\", \"kind\": \"events\", \"rollups\": [\"series\"]}");
                 assertThat(twice.get("_status").asInt()).as("a second job writing series from vigil.events would count every event twice").isEqualTo(409);
                 assertThat(twice.toString()).contains("job events already writes [series] from vigil.events");
+                // the same pair stored behind the API's back (two instances racing): the later one does not run
+                new GoalStore(ch).put(Aggregator.KIND_JOB, "racer", "{\"name\": \"racer\", \"source\": \"vigil.events\", \"kind\": \"events\", \"rollups\": [\"series\"]}",
+                        false, "test");
+                agg.aggregator.reconcile();
+                JsonNode racer = job(agg, "racer");
+                assertThat(racer.get("state").asText()).isEqualTo("not_running");
+                assertThat(racer.get("last_error").asText()).contains("job events (declared earlier) already writes [series]");
+                assertThat(call(agg, "DELETE", "/api/v1/jobs/racer", null).get("_status").asInt()).isEqualTo(200);
                 TestEnv.await("extra job running", Duration.ofSeconds(30), () -> {
                     try {
                         JsonNode j = job(agg, "extra");

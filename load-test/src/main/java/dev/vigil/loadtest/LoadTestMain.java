@@ -559,16 +559,23 @@ public final class LoadTestMain {
      */
     private double acceptedPerSecAfterWarmup() {
         long n = 0;
-        long secs = 0;
+        long firstMs = -1;
+        long lastMs = -1;
         synchronized (timeline) {
+            long prevMs = 0;
             for (long[] t : timeline) {
-                if (t[0] > o.warmupMs() + 1000 && t[0] <= o.durationMs() + 500) {
+                // each entry: events answered between the previous entry's time and t[0]
+                if (prevMs >= o.warmupMs() && t[0] <= o.durationMs() + 500) {
                     n += t[1];
-                    secs++;
+                    if (firstMs < 0) {
+                        firstMs = prevMs;
+                    }
+                    lastMs = t[0];
                 }
+                prevMs = t[0];
             }
         }
-        return secs == 0 ? Double.NaN : (double) n / secs;
+        return lastMs <= firstMs ? Double.NaN : n * 1000.0 / (lastMs - firstMs);
     }
 
     private void recordLatency(long intendedNanos) {

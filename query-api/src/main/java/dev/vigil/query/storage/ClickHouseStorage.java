@@ -65,6 +65,7 @@ public final class ClickHouseStorage {
     private final Settings settings;
     private final List<DerivedSeriesProvider> providers;
     private final Map<String, Catalogue> catalogues = new ConcurrentHashMap<>();
+    private final Map<String, java.util.concurrent.atomic.AtomicLong> missReloads = new ConcurrentHashMap<>();
 
     public ClickHouseStorage(ChReader ch, Settings settings, List<DerivedSeriesProvider> providers) {
         this.ch = ch;
@@ -104,9 +105,17 @@ public final class ClickHouseStorage {
     private Catalogue catalogue(String tenant, QueryGuard guard, String wanted) {
         Catalogue c = catalogues.get(tenant);
         long now = System.currentTimeMillis();
-        if (c != null && now - c.loadedAt < settings.catalogueTtlMs
-                && (wanted == null || c.has(wanted) || now - c.loadedAt < Math.min(MISS_RELOAD_MS, settings.catalogueTtlMs))) {
-            return c;
+        if (c != null && now - c.loadedAt < settings.catalogueTtlMs) {
+            if (wanted == null || c.has(wanted)) {
+                return c;
+            }
+            // a miss: one reload per tenant per MISS_RELOAD_MS, whoever asks and however many
+            // missing names one query names; the others answer from the catalogue they have
+            java.util.concurrent.atomic.AtomicLong last = missReloads.computeIfAbsent(tenant, t -> new java.util.concurrent.atomic.AtomicLong());
+            long prev = last.get();
+            if (now - prev < MISS_RELOAD_MS || !last.compareAndSet(prev, now)) {
+                return c;
+            }
         }
         Map<String, List<EventMetric>> events = new TreeMap<>();
         ch.select("SELECT name, measure FROM vigil_rollup_1h WHERE tenant = {tenant:String} AND kind = 'event' GROUP BY name, measure",
@@ -118,9 +127,10 @@ public final class ClickHouseStorage {
         Set<String> names = new java.util.TreeSet<>();
         ch.select("SELECT DISTINCT name FROM " + SAMPLES + " WHERE tenant = {tenant:String}", Map.of("tenant", tenant), guard,
                 r -> names.add(r.getString("name")));
-        c = new Catalogue(now, events, names);
-        catalogues.put(tenant, c);
-        return c;
+        // stamped when loaded, not when asked: a slow load is not born stale
+        Catalogue fresh = new Catalogue(System.currentTimeMillis(), events, names);
+        catalogues.merge(tenant, fresh, (old, nu) -> old.loadedAt > nu.loadedAt ? old : nu);
+        return fresh;
     }
 
     /** Metric names of the tenant (event-derived, raw samples, derived providers), sorted. */
