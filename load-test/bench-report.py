@@ -83,7 +83,8 @@ if g:
     p("|---|---|")
     p(f"| ProducerPerformance | {g['producer_performance_records_per_sec']:,.0f} records/s, {g['producer_performance_mb_per_sec']} MB/s |")
     whole = g.get('gateway_peak_events_per_sec_whole_phase_incl_warmup')
-    whole_note = f"; {whole:,} over the whole phase incl. the warm-up" if whole is not None else ""
+    whole_note = (f"; {whole:,} counting every answer of the phase, including those that arrived after its end, over its nominal length"
+                  if whole is not None else "")
     p(f"| gateway peak | {g['gateway_peak_events_per_sec']:,} events/s accepted ({g['gateway_peak_body_bytes_per_sec'] / 1e6:.1f} MB/s of request bodies{whole_note}) |")
     p(f"| **ratio** gateway event bytes/s (events/s x 200 B) : ProducerPerformance bytes/s | **{g['ratio_gateway_vs_producer_performance']}** |")
     gw_note = True
