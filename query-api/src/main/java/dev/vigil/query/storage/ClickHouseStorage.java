@@ -75,6 +75,22 @@ public final class ClickHouseStorage {
         this.providers = java.util.Collections.unmodifiableList(providers);
     }
 
+    /** Whether unaggregated event selectors take the series path ({@code selectSeriesEvents}); tests compare it with the general path. */
+    private volatile boolean seriesFastPath = true;
+
+    /** Turns the series path of unaggregated event selectors off (tests: the general path's answers) or on (the default). */
+    public ClickHouseStorage seriesFastPath(boolean on) {
+        this.seriesFastPath = on;
+        return this;
+    }
+
+    private final java.util.concurrent.atomic.AtomicLong seriesPathAnswers = new java.util.concurrent.atomic.AtomicLong();
+
+    /** How many event selections the series path answered (tests: that it was taken). */
+    public long seriesPathAnswers() {
+        return seriesPathAnswers.get();
+    }
+
     public ChReader reader() {
         return ch;
     }
@@ -336,6 +352,10 @@ public final class ClickHouseStorage {
                 selectGroupedEvents(em, res, metric, labelConds.toString(), p, matchers, groupBy, lo, hi, out);
                 return;
             }
+            if (groupBy == null && em.suffix() != Suffix.BUCKET && seriesFastPath
+                    && selectSeriesEvents(em, res, metric, labelConds.toString(), p, matchers, lo, hi, out)) {
+                return;
+            }
             StringBuilder where = new StringBuilder(metric).append(BUCKET_RANGE).append(labelConds);
             String key;
             String lab;
@@ -450,6 +470,73 @@ public final class ClickHouseStorage {
                             lo, hi, B, matchers, grouped, out);
                 }
             }
+        }
+
+        /**
+         * One series per series_id (no pushdown; count/sum/min/max, not histogram buckets), the same
+         * rows and values as the general path of {@link #selectEvents}: the label sets come from the
+         * few rows of {@code vigil_rollup_1h} (a series_id stands for one label set, and the hourly
+         * table holds every series of the finer ones, docs/schema.md), so the scan of the rollup
+         * table reads ids, buckets and the merged column, never the label maps (reading and
+         * carrying {@code any(labels)} through the per-bucket merge of 1.44 M rows was most of the
+         * time of an unaggregated 1,000-series day). Label matchers select the series by id from
+         * the hourly table. The per-bucket merge is the general path's ({@code sum(count)} etc. per
+         * series and bucket), and the buckets are put in time order by their slot, not sorted.
+         *
+         * @return false (nothing added) when a series of the rollup rows has no label set in the
+         *     hourly table, so the caller answers by the general path instead
+         */
+        private boolean selectSeriesEvents(EventMetric em, Resolution res, String metric, String labelConds, Map<String, Object> p,
+                                           List<Matcher> matchers, long lo, long hi, List<SeriesData> out) {
+            String hourly = "SELECT series_id FROM vigil_rollup_1h WHERE " + metric
+                    + " AND bucket >= toStartOfHour(toDateTime({from:Int64}, 'UTC')) AND bucket < toDateTime({to:Int64}, 'UTC')" + labelConds;
+            String labelSql = "SELECT toInt64(series_id) AS k, mapKeys(any(labels)) AS lk, mapValues(any(labels)) AS lv FROM vigil_rollup_1h WHERE "
+                    + metric + " AND bucket >= toStartOfHour(toDateTime({from:Int64}, 'UTC')) AND bucket < toDateTime({to:Int64}, 'UTC')" + labelConds
+                    + " GROUP BY series_id";
+            java.util.HashMap<Long, Labels> labels = new java.util.HashMap<>();
+            ch.select(labelSql, p, guard, r -> {
+                Labels.Builder lb = labelsOf(Cols.strings(r, "lk"), Cols.strings(r, "lv"));
+                lb.set(Labels.METRIC_NAME, em.metricName());
+                labels.put(r.getLong(1), lb.build());
+            });
+            String agg = switch (em.suffix()) {
+                case SUM -> "sum(sum)";
+                case MIN -> "min(min)";
+                case MAX -> "max(max)";
+                default -> "toFloat64(sum(count))";
+            };
+            String filter = labelConds.isEmpty() ? "" : " AND series_id IN (" + hourly + ")";
+            String sql = "SELECT k, groupArray(b) AS bs, groupArray(c) AS cs FROM (SELECT toInt64(series_id) AS k, toInt64(toUnixTimestamp(bucket)) * 1000 AS b, "
+                    + agg + " AS c FROM " + res.table + " WHERE " + metric + BUCKET_RANGE + filter + " GROUP BY k, bucket) GROUP BY k";
+            long from = (Long) p.get("from") * 1000L;
+            long to = (Long) p.get("to") * 1000L;
+            long B = res.bucketMs;
+            List<SeriesData> local = new ArrayList<>();
+            boolean[] missing = {false};
+            ch.select(sql, p, guard, r -> {
+                if (missing[0]) {
+                    return;
+                }
+                Labels l = labels.get(r.getLong(1));
+                if (l == null) {
+                    missing[0] = true;
+                    return;
+                }
+                if (!allMatch(matchers, l)) {
+                    return;
+                }
+                long[] bs = Cols.longs(r, "bs");
+                double[] cs = Cols.doubles(r, "cs");
+                bucketOrder(bs, cs, from, to, B);
+                emitSeries(em, l, bs, cs, lo, hi, B, local);
+            });
+            if (missing[0]) {
+                guard.addSeries(-local.size());
+                return false;
+            }
+            out.addAll(local);
+            seriesPathAnswers.incrementAndGet();
+            return true;
         }
 
         /**
@@ -724,6 +811,49 @@ public final class ClickHouseStorage {
                 return "NOT match(" + column + ", {" + vp + ":String})";
             }
         }
+    }
+
+    /**
+     * Puts distinct bucket starts (multiples of {@code B} in {@code [from, to)}, one row per bucket)
+     * in time order by their slot; anything else is sorted by {@link #sortByTime}. Same result.
+     */
+    static void bucketOrder(long[] bs, double[] cs, long from, long to, long B) {
+        int n = bs.length;
+        boolean sorted = true;
+        for (int i = 1; i < n; i++) {
+            if (bs[i] < bs[i - 1]) {
+                sorted = false;
+                break;
+            }
+        }
+        if (sorted) {
+            return;
+        }
+        long slots = to > from && B > 0 ? (to - from) / B : 0;
+        if (slots <= 0 || slots > 4L * n + 1024) {
+            sortByTime(bs, cs);
+            return;
+        }
+        int[] at = new int[(int) slots];
+        for (int i = 0; i < n; i++) {
+            long d = bs[i] - from;
+            if (d < 0 || d % B != 0 || d / B >= slots || at[(int) (d / B)] != 0) {
+                sortByTime(bs, cs);
+                return;
+            }
+            at[(int) (d / B)] = i + 1;
+        }
+        long[] b2 = new long[n];
+        double[] c2 = new double[n];
+        int j = 0;
+        for (int s = 0; s < at.length; s++) {
+            if (at[s] != 0) {
+                b2[j] = bs[at[s] - 1];
+                c2[j++] = cs[at[s] - 1];
+            }
+        }
+        System.arraycopy(b2, 0, bs, 0, n);
+        System.arraycopy(c2, 0, cs, 0, n);
     }
 
     static void sortByTime(long[] ts, double[] vs) {
