@@ -90,6 +90,7 @@ class QueryProfile {
                     + "SELECT labels['svc'] AS g, toUnixTimestamp(bucket) AS t, sum(count) AS c FROM vigil_rollup_1m WHERE " + metric + range + " GROUP BY g, bucket) ORDER BY g, t");
             sqls.put("sql hand no labels", "SELECT g, t, sum(c) OVER (PARTITION BY g ORDER BY t ROWS BETWEEN 4 PRECEDING AND CURRENT ROW) / 300 AS r FROM ("
                     + "SELECT series_id AS g, toUnixTimestamp(bucket) AS t, sum(count) AS c FROM vigil_rollup_1m WHERE " + metric + range + " GROUP BY g, bucket) ORDER BY g, t");
+            sqls.keySet().retainAll(java.util.Set.of(System.getProperty("bench.profile.sql", "sql no labels").split(",")));
             sqls.forEach((name, sql) -> cases.put(name, () -> {
                 long[] n = {0};
                 t.ch.select(sql, p, null, row -> n[0]++);
