@@ -105,22 +105,37 @@ public final class Aggregator implements AutoCloseable {
         }
     }
 
-    /** Why {@code e} must not run: an earlier-declared job writes one of its rollups from the same topic; or null. */
-    private static String overlapWithEarlier(GoalStore.Entry e, JobSpec spec, Map<String, GoalStore.Entry> want) {
-        for (GoalStore.Entry o : want.values()) {
-            if (o.name().equals(e.name()) || o.version() > e.version() || (o.version() == e.version() && o.name().compareTo(e.name()) > 0)) {
+    /** A stored job that already writes some of a spec's rollups from the same topic. */
+    private record Overlap(String job, List<String> rollups) {
+    }
+
+    /**
+     * The first of {@code others} (not the job itself, and only those {@code counts} admits) that
+     * writes some of {@code spec}'s rollups from the same topic, or null. Invalid stored specs run
+     * no worker and are skipped.
+     */
+    private static Overlap overlapWith(String self, JobSpec spec, Iterable<GoalStore.Entry> others, java.util.function.Predicate<GoalStore.Entry> counts) {
+        for (GoalStore.Entry o : others) {
+            if (o.name().equals(self) || !counts.test(o)) {
                 continue;
             }
             try {
                 List<String> both = spec.overlap(GoalStore.JSON.readValue(o.spec(), JobSpec.class).normalized());
                 if (!both.isEmpty()) {
-                    return "not started: job " + o.name() + " (declared earlier) already writes " + both + " from " + spec.source();
+                    return new Overlap(o.name(), both);
                 }
             } catch (Exception ignored) {
                 // an invalid stored spec runs no worker
             }
         }
         return null;
+    }
+
+    /** Why {@code e} must not run: an earlier-declared job writes one of its rollups from the same topic; or null. */
+    private static String overlapWithEarlier(GoalStore.Entry e, JobSpec spec, Map<String, GoalStore.Entry> want) {
+        Overlap o = overlapWith(e.name(), spec, want.values(),
+                x -> x.version() < e.version() || (x.version() == e.version() && x.name().compareTo(e.name()) < 0));
+        return o == null ? null : "not started: job " + o.job() + " (declared earlier) already writes " + o.rollups() + " from " + spec.source();
     }
 
     /** Converges running workers to the stored goal state. */
@@ -214,21 +229,10 @@ public final class Aggregator implements AutoCloseable {
      */
     public synchronized long putJob(JobSpec spec, String by) throws Exception {
         JobSpec n = spec.normalized();
-        for (GoalStore.Entry e : store.current(KIND_JOB).values()) {
-            if (e.name().equals(n.name())) {
-                continue;
-            }
-            JobSpec other;
-            try {
-                other = GoalStore.JSON.readValue(e.spec(), JobSpec.class).normalized();
-            } catch (Exception ex) {
-                continue; // an invalid stored spec runs no worker
-            }
-            List<String> both = n.overlap(other);
-            if (!both.isEmpty()) {
-                throw new JobConflictException("job " + e.name() + " already writes " + both + " from " + n.source()
-                        + "; two jobs writing the same rollup from one topic would count every event twice");
-            }
+        Overlap o = overlapWith(n.name(), n, store.current(KIND_JOB).values(), x -> true);
+        if (o != null) {
+            throw new JobConflictException("job " + o.job() + " already writes " + o.rollups() + " from " + n.source()
+                    + "; two jobs writing the same rollup from one topic would count every event twice");
         }
         long v = store.put(KIND_JOB, n.name(), GoalStore.JSON.writeValueAsString(n), false, by);
         reconcile();

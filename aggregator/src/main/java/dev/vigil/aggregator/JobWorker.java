@@ -40,6 +40,7 @@ import dev.vigil.common.model.Event;
 import dev.vigil.common.model.Sample;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
 /**
@@ -147,10 +148,7 @@ public final class JobWorker implements AutoCloseable {
     private final Counter duplicates;
     private final Counter retries;
     private final Timer flushLatency;
-    private final Map<String, Counter> rowsByTable = new ConcurrentHashMap<>();
-    private final Map<String, Counter> blocksByTable = new ConcurrentHashMap<>();
-    private final Map<String, Counter> dedupByTable = new ConcurrentHashMap<>();
-    private final Map<String, Timer> insertByTable = new ConcurrentHashMap<>();
+    private final Map<String, TableMeters> byTable = new ConcurrentHashMap<>();
     private final Map<String, Counter> deadByReason = new ConcurrentHashMap<>();
 
     public JobWorker(JobSpec spec, long version, WorkerSettings settings) {
@@ -711,7 +709,7 @@ public final class JobWorker implements AutoCloseable {
             deadLetter(st, r, "undecodable", ex.getMessage());
             return;
         }
-        if (!e.measuresAscending || (e.unitLen >= 0 && (hasUnitDaily || e.experimentCount > 0 && (hasExperiments || hasExposures)))) {
+        if (!e.measuresAscending || unitRollupsTake(e.unitLen >= 0, e.experimentCount > 0)) {
             handleEventDecoded(st, r);
             return;
         }
@@ -809,6 +807,11 @@ public final class JobWorker implements AutoCloseable {
         return info.overflow;
     }
 
+    /** Whether an event with (or without) a unit and experiments has rows in this job's unit rollups. */
+    private boolean unitRollupsTake(boolean hasUnit, boolean hasAssignments) {
+        return hasUnit && (hasUnitDaily || hasAssignments && (hasExperiments || hasExposures));
+    }
+
     /** The reference path over a decoded {@link Event}. */
     private void handleEventDecoded(PartitionState st, ConsumerRecord<byte[], byte[]> r) {
         Event e;
@@ -834,7 +837,7 @@ public final class JobWorker implements AutoCloseable {
             }
         }
         String unit = e.unitId();
-        if (!hasSeries && (unit == null || !hasUnitDaily && (e.experiments().isEmpty() || !hasExperiments && !hasExposures))) {
+        if (!hasSeries && !unitRollupsTake(unit != null, !e.experiments().isEmpty())) {
             return; // nothing of this event is in this job's rollups: its id need not be remembered either
         }
         if (e.eventId() != null) {
@@ -1023,17 +1026,12 @@ public final class JobWorker implements AutoCloseable {
                 FlushBuffer.Block blk = b.blocks.get(i);
                 long t0 = System.nanoTime();
                 ClickHouse.InsertResult res = s.ch().insert(blk.table(), blk.columns(), blk.rows(), b.token(blk.table()));
-                insertByTable.computeIfAbsent(blk.table(), t -> Timer.builder("vigil_aggregator_insert_duration")
-                        .description("one block's INSERT into ClickHouse, by table (a flush waits for all of its blocks)")
-                        .tag("job", spec.name()).tag("table", t).publishPercentiles(0.5, 0.99).register(s.registry()))
-                        .record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
-                rowsByTable.computeIfAbsent(blk.table(), t -> Counter.builder("vigil_aggregator_rows_written").tag("job", spec.name())
-                        .tag("table", t).register(s.registry())).increment(blk.rows().rows());
-                blocksByTable.computeIfAbsent(blk.table(), t -> Counter.builder("vigil_aggregator_blocks_written").tag("job", spec.name())
-                        .tag("table", t).register(s.registry())).increment();
+                TableMeters tm = byTable.computeIfAbsent(blk.table(), this::tableMeters);
+                tm.insert().record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+                tm.rows().increment(blk.rows().rows());
+                tm.blocks().increment();
                 if (res.deduplicated()) {
-                    dedupByTable.computeIfAbsent(blk.table(), t -> Counter.builder("vigil_aggregator_blocks_deduplicated")
-                            .tag("job", spec.name()).tag("table", t).register(s.registry())).increment();
+                    tm.deduplicated().increment();
                 }
                 rowsWrittenCount.addAndGet(blk.rows().rows());
                 b.stepsDone = 3 + i;
@@ -1047,6 +1045,22 @@ public final class JobWorker implements AutoCloseable {
         flushesDone.incrementAndGet();
         storedUpTo(b.buffer.maxEventMs);
         log.debug("event=flushed job={} batch={} records={} blocks={}", spec.name(), b, b.buffer.records, b.blocks.size());
+    }
+
+    /** The meters of one table this job writes. */
+    private record TableMeters(Timer insert, Counter rows, Counter blocks, Counter deduplicated) {
+    }
+
+    private TableMeters tableMeters(String table) {
+        MeterRegistry reg = s.registry();
+        String job = spec.name();
+        return new TableMeters(
+                Timer.builder("vigil_aggregator_insert_duration")
+                        .description("one block's INSERT into ClickHouse, by table (a flush waits for all of its blocks)")
+                        .tag("job", job).tag("table", table).publishPercentiles(0.5, 0.99).register(reg),
+                Counter.builder("vigil_aggregator_rows_written").tag("job", job).tag("table", table).register(reg),
+                Counter.builder("vigil_aggregator_blocks_written").tag("job", job).tag("table", table).register(reg),
+                Counter.builder("vigil_aggregator_blocks_deduplicated").tag("job", job).tag("table", table).register(reg));
     }
 
     /** Lanes finish flushes concurrently: the newest stored event time only moves forward. */

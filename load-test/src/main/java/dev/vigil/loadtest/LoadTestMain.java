@@ -224,8 +224,8 @@ public final class LoadTestMain {
     private final Options o;
     final Ledger ledger;
     private final Recorder interval = new Recorder(3);
-    /** Batches due before this (System.nanoTime) are warm-up: not in the latency percentiles. */
-    private volatile long warmupEndNanos = Long.MIN_VALUE;
+    /** Batches due before this (System.nanoTime; set by run() before any is due) are warm-up: not in the latency percentiles. */
+    private volatile long warmupEndNanos;
     private final Histogram total = new Histogram(3);
     private final Map<Integer, LongAdder> statuses = new ConcurrentHashMap<>();
     private final Map<String, LongAdder> rejections = new ConcurrentHashMap<>();
@@ -579,7 +579,7 @@ public final class LoadTestMain {
     }
 
     private void recordLatency(long intendedNanos) {
-        if (intendedNanos - warmupEndNanos >= 0 || o.warmupMs() == 0) {
+        if (intendedNanos - warmupEndNanos >= 0) {
             interval.recordValue(Math.max(1, (System.nanoTime() - intendedNanos) / 1000));
         }
     }

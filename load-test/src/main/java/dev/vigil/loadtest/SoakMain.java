@@ -161,10 +161,7 @@ public final class SoakMain {
                 if (port <= 0) {
                     continue;
                 }
-                java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
-                        java.net.http.HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).timeout(java.time.Duration.ofSeconds(10)).build(),
-                        java.net.http.HttpResponse.BodyHandlers.ofString());
-                Files.writeString(out.resolve(n + "-metrics.txt"), r.body());
+                Files.writeString(out.resolve(n + "-metrics.txt"), s.fetch(port, "/metrics"));
             } catch (Exception e) {
                 System.out.println("soak: no metrics from " + n + " (" + e.getMessage() + ")");
             }
@@ -173,11 +170,8 @@ public final class SoakMain {
 
     /** records_consumed of every running aggregator job reading the events topic, from its admin API. */
     static Map<String, Long> consumedByJob(Stack s) throws Exception {
-        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
-                java.net.http.HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.metricsPort("aggregator") + "/api/v1/jobs"))
-                        .timeout(java.time.Duration.ofSeconds(5)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
         Map<String, Long> out = new LinkedHashMap<>();
-        for (com.fasterxml.jackson.databind.JsonNode j : FaultMain.JSON.readTree(r.body()).path("jobs")) {
+        for (com.fasterxml.jackson.databind.JsonNode j : FaultMain.JSON.readTree(s.fetch(s.metricsPort("aggregator"), "/api/v1/jobs")).path("jobs")) {
             // the jobs that read the events topic and run (samples jobs read another topic)
             if (j.path("spec").path("source").asText().endsWith("events") && List.of("running", "retrying").contains(j.path("state").asText())) {
                 out.put(j.path("name").asText(), j.path("records_consumed").asLong());

@@ -225,6 +225,12 @@ public final class Stack implements AutoCloseable {
         }
     }
 
+    /** The body of a GET on one of the services' HTTP paths (e.g. "/metrics") on the given port. */
+    public String fetch(int port, String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(10)).GET().build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+    }
+
     private int get(String url) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(2)).GET().build(), HttpResponse.BodyHandlers.discarding())
                 .statusCode();

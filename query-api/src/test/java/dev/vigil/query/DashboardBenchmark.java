@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -50,28 +49,7 @@ class DashboardBenchmark {
         long last = now / 10 * 10 - 10;
         try (TestTables t = TestTables.create("dash")) {
             long t0 = System.nanoTime();
-            Random rnd = new Random(3);
-            TestTables.Rollup roll = new TestTables.Rollup(10);
-            for (long b = last - 31 * 3600; b <= last; b += 10) {
-                for (String model : new String[] {"fraud", "ranker"}) {
-                    for (String version : new String[] {"v1", "v2"}) {
-                        java.util.SortedMap<String, String> dims = new java.util.TreeMap<>(Map.of("model", model, "version", version));
-                        for (int i = 0; i < 10; i++) {
-                            roll.event("demo", "inference", dims, b * 1000 + i * 1000, Map.of(
-                                    "latency_ms", 50 * Math.exp(0.5 * rnd.nextGaussian()),
-                                    "error", rnd.nextDouble() < 0.03 ? 1.0 : 0.0,
-                                    "score", Math.max(0.001, 0.3 + 0.1 * rnd.nextGaussian()),
-                                    "feature_age", 10 + 2 * rnd.nextGaussian()));
-                        }
-                    }
-                }
-                if ((b - last) % 3600 == 0) {
-                    t.insertRollups(roll.rows());
-                    roll = new TestTables.Rollup(10);
-                }
-            }
-            t.insertRollups(roll.rows());
-            QueryBenchmark.awaitMerges(t);
+            DashboardProfile.load(t, last);
             System.out.printf("BENCH dashboard data: 31 h of 10 s rollups, 2 models x 2 versions, in %.1f s%n", (System.nanoTime() - t0) / 1e9);
 
             PrometheusApi.Limits limits = PrometheusApi.Limits.defaults();

@@ -109,18 +109,7 @@ class DashboardProfile {
                 }
             }
             for (var e : fetches.entrySet()) {
-                List<Double> wall = new ArrayList<>(), cpu = new ArrayList<>(), proc = new ArrayList<>();
-                for (int r = -2; r < RUNS; r++) {
-                    long c0 = tmx.getCurrentThreadCpuTime(), p0 = os.getProcessCpuTime(), w0 = System.nanoTime();
-                    e.getValue().call();
-                    if (r >= 0) {
-                        wall.add((System.nanoTime() - w0) / 1e6);
-                        cpu.add((tmx.getCurrentThreadCpuTime() - c0) / 1e6);
-                        proc.add((os.getProcessCpuTime() - p0) / 1e6);
-                    }
-                }
-                System.out.printf("BENCH profile %-60.60s wall %7.1f ms, thread CPU %7.1f ms, process CPU %7.1f ms (medians of %d)%n",
-                        e.getKey(), med(wall), med(cpu), med(proc), RUNS);
+                report(e.getKey(), e.getValue(), null, null);
             }
             for (String q : List.of(
                     "histogram_quantile(0.95, sum by (le, model) (rate(inference_latency_ms_bucket{model=~\".*\", version=~\".*\"}[5m])))",
@@ -150,48 +139,52 @@ class DashboardProfile {
                         }
                     };
                 };
-                List<Double> wall = new ArrayList<>(), cpu = new ArrayList<>(), proc = new ArrayList<>(), sc = new ArrayList<>(), sw = new ArrayList<>();
-                for (int r = -2; r < RUNS; r++) {
-                    selCpu[0] = 0;
-                    selWall[0] = 0;
-                    long c0 = tmx.getCurrentThreadCpuTime(), p0 = os.getProcessCpuTime(), w0 = System.nanoTime();
-                    engine.rangeQuery(timed, eff, startMs, endMs, 20_000, QueryContext.unlimited());
-                    if (r >= 0) {
-                        wall.add((System.nanoTime() - w0) / 1e6);
-                        cpu.add((tmx.getCurrentThreadCpuTime() - c0) / 1e6);
-                        proc.add((os.getProcessCpuTime() - p0) / 1e6);
-                        sc.add(selCpu[0] / 1e6);
-                        sw.add(selWall[0] / 1e6);
-                    }
-                }
-                System.out.printf("BENCH profile %-60.60s wall %7.1f ms, thread CPU %7.1f ms (select: CPU %7.1f, wall %7.1f), process CPU %7.1f ms (medians of %d)%n",
-                        q, med(wall), med(cpu), med(sc), med(sw), med(proc), RUNS);
+                report(q, () -> engine.rangeQuery(timed, eff, startMs, endMs, 20_000, QueryContext.unlimited()), selCpu, selWall);
                 var plan = dev.vigil.query.storage.HistogramQuantilePath.plan(eff);
                 if (plan != null) {
-                    wall.clear();
-                    cpu.clear();
-                    proc.clear();
-                    sc.clear();
-                    sw.clear();
-                    for (int r = -2; r < RUNS; r++) {
-                        selCpu[0] = 0;
-                        selWall[0] = 0;
-                        long c0 = tmx.getCurrentThreadCpuTime(), p0 = os.getProcessCpuTime(), w0 = System.nanoTime();
+                    report("(quantile path) " + q, () -> {
                         if (dev.vigil.query.storage.HistogramQuantilePath.rangeQuery(timed, QueryGuard.unlimited(), plan, startMs, endMs, 20_000, 0) == null) {
                             throw new AssertionError("no fast path for " + eff);
                         }
-                        if (r >= 0) {
-                            wall.add((System.nanoTime() - w0) / 1e6);
-                            cpu.add((tmx.getCurrentThreadCpuTime() - c0) / 1e6);
-                            proc.add((os.getProcessCpuTime() - p0) / 1e6);
-                            sc.add(selCpu[0] / 1e6);
-                            sw.add(selWall[0] / 1e6);
-                        }
-                    }
-                    System.out.printf("BENCH profile %-60.60s wall %7.1f ms, thread CPU %7.1f ms (select: CPU %7.1f, wall %7.1f), process CPU %7.1f ms (medians of %d)%n",
-                            "(quantile path) " + q, med(wall), med(cpu), med(sc), med(sw), med(proc), RUNS);
+                        return null;
+                    }, selCpu, selWall);
                 }
             }
+        }
+    }
+
+    /**
+     * Runs {@code body} 2 + RUNS times and prints the medians of the last RUNS: wall, thread CPU,
+     * process CPU and, when given, the storage selects' CPU and wall (accumulated into
+     * {@code selCpu}/{@code selWall} by the caller's timed storage, reset here before each run).
+     */
+    static void report(String label, java.util.concurrent.Callable<?> body, long[] selCpu, long[] selWall) throws Exception {
+        ThreadMXBean tmx = ManagementFactory.getThreadMXBean();
+        var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        List<Double> wall = new ArrayList<>(), cpu = new ArrayList<>(), proc = new ArrayList<>(), sc = new ArrayList<>(), sw = new ArrayList<>();
+        for (int r = -2; r < RUNS; r++) {
+            if (selCpu != null) {
+                selCpu[0] = 0;
+                selWall[0] = 0;
+            }
+            long c0 = tmx.getCurrentThreadCpuTime(), p0 = os.getProcessCpuTime(), w0 = System.nanoTime();
+            body.call();
+            if (r >= 0) {
+                wall.add((System.nanoTime() - w0) / 1e6);
+                cpu.add((tmx.getCurrentThreadCpuTime() - c0) / 1e6);
+                proc.add((os.getProcessCpuTime() - p0) / 1e6);
+                if (selCpu != null) {
+                    sc.add(selCpu[0] / 1e6);
+                    sw.add(selWall[0] / 1e6);
+                }
+            }
+        }
+        if (selCpu == null) {
+            System.out.printf("BENCH profile %-60.60s wall %7.1f ms, thread CPU %7.1f ms, process CPU %7.1f ms (medians of %d)%n",
+                    label, med(wall), med(cpu), med(proc), RUNS);
+        } else {
+            System.out.printf("BENCH profile %-60.60s wall %7.1f ms, thread CPU %7.1f ms (select: CPU %7.1f, wall %7.1f), process CPU %7.1f ms (medians of %d)%n",
+                    label, med(wall), med(cpu), med(sc), med(sw), med(proc), RUNS);
         }
     }
 

@@ -74,6 +74,24 @@ class QueryBenchmark {
     }
 
     /** Waits (at most a minute) until ClickHouse has no merge running, so the measured runs do not race the load's merges. */
+    /** The benchmark's data: SERIES event series (10 regions) with one 1-minute row each from 10 minutes before start to end. */
+    static void loadSeries(TestTables t, long start, long end) throws Exception {
+        Random r = new Random(1);
+        List<TestTables.RollupRow> rows = new ArrayList<>();
+        for (int s = 0; s < SERIES; s++) {
+            SortedMap<String, String> dims = new TreeMap<>(Map.of("svc", "s" + s, "region", "r" + (s % 10)));
+            for (long b = start - 10 * 60_000; b < end; b += 60_000) {
+                long c = 1 + r.nextInt(20);
+                rows.add(new TestTables.RollupRow("bench", "event", "bench", "", dims, b / 1000, c, c, c, 1, 1, Map.of()));
+            }
+            if (rows.size() > 200_000) {
+                t.insertRollups(rows);
+                rows.clear();
+            }
+        }
+        t.insertRollups(rows);
+    }
+
     static void awaitMerges(TestTables t) throws InterruptedException {
         long deadline = System.nanoTime() + 60_000_000_000L;
         int quiet = 0;
@@ -91,21 +109,8 @@ class QueryBenchmark {
         long end = Math.floorDiv(System.currentTimeMillis(), hour) * hour;
         long start = end - 24 * hour;
         try (TestTables t = TestTables.create("bench")) {
-            Random r = new Random(1);
-            List<TestTables.RollupRow> rows = new ArrayList<>();
             long t0 = System.nanoTime();
-            for (int s = 0; s < SERIES; s++) {
-                SortedMap<String, String> dims = new TreeMap<>(Map.of("svc", "s" + s, "region", "r" + (s % 10)));
-                for (long b = start - 10 * 60_000; b < end; b += 60_000) {
-                    long c = 1 + r.nextInt(20);
-                    rows.add(new TestTables.RollupRow("bench", "event", "bench", "", dims, b / 1000, c, c, c, 1, 1, Map.of()));
-                }
-                if (rows.size() > 200_000) {
-                    t.insertRollups(rows);
-                    rows.clear();
-                }
-            }
-            t.insertRollups(rows);
+            loadSeries(t, start, end);
             System.out.flush();
             awaitMerges(t);
             System.out.printf("BENCH loaded %d series x 24h in %.1f s (merges settled)%n", SERIES, (System.nanoTime() - t0) / 1e9);

@@ -2,13 +2,9 @@ package dev.vigil.query;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
-import java.util.SortedMap;
-import java.util.TreeMap;
 
 import org.junit.jupiter.api.Test;
 
@@ -38,20 +34,7 @@ class QueryProfile {
         long end = Math.floorDiv(System.currentTimeMillis(), hour) * hour;
         long start = end - 24 * hour;
         try (TestTables t = TestTables.create("qprof")) {
-            Random r = new Random(1);
-            List<TestTables.RollupRow> rows = new ArrayList<>();
-            for (int s = 0; s < QueryBenchmark.SERIES; s++) {
-                SortedMap<String, String> dims = new TreeMap<>(Map.of("svc", "s" + s, "region", "r" + (s % 10)));
-                for (long b = start - 10 * 60_000; b < end; b += 60_000) {
-                    long c = 1 + r.nextInt(20);
-                    rows.add(new TestTables.RollupRow("bench", "event", "bench", "", dims, b / 1000, c, c, c, 1, 1, Map.of()));
-                }
-                if (rows.size() > 200_000) {
-                    t.insertRollups(rows);
-                    rows.clear();
-                }
-            }
-            t.insertRollups(rows);
+            QueryBenchmark.loadSeries(t, start, end);
             QueryBenchmark.awaitMerges(t);
             ClickHouseStorage st = new ClickHouseStorage(t.ch, new ClickHouseStorage.Settings(10, 300_000, 60_000, System::currentTimeMillis), List.of());
             Engine engine = new Engine(EngineOptions.defaults().withMaxSamples(200_000_000L));

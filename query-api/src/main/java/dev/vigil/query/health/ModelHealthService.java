@@ -269,15 +269,15 @@ public final class ModelHealthService {
                 + "toUnixTimestamp(bucket) AS tm, sum(count) AS cm, sum(sum) AS sm, "
                 + (histCondition.equals("0") ? "CAST(map(), 'Map(Int32, UInt64)')" : "sumMapIf(hist, " + histCondition + ")") + " AS hm "
                 + "FROM vigil_rollup_1m WHERE " + where + " GROUP BY model, version, measure, tm";
-        String hs = "arrayStringConcat(arrayMap((k, n) -> concat(toString(k), ':', toString(n)), mapKeys(h), mapValues(h)), ',')";
+
         if (innerFrom != null && innerTo != null) {
             // whole seconds: minute starts are whole seconds, so tm * 1000 >= x <=> tm >= ceil(x / 1000)
             long ifs = Math.floorDiv(innerFrom.toEpochMilli() + 999, 1000), its = Math.floorDiv(innerTo.toEpochMilli() + 999, 1000);
             if (ifs < its) {
-                return fetchWithCore(where.toString(), m, v, perVersion, histCondition, ifs, its, hs);
+                return fetchWithCore(where.toString(), m, v, perVersion, histCondition, ifs, its);
             }
         }
-        String sql = "SELECT model, version, measure, tm, cm, sm, " + hs.replace("(h)", "(hm)") + " FROM (" + perMinute + ") ORDER BY model, version, measure, tm";
+        String sql = "SELECT model, version, measure, tm, cm, sm, " + histText("hm") + " FROM (" + perMinute + ") ORDER BY model, version, measure, tm";
         Data d = new Data();
         try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             while (rs.next()) {
@@ -302,7 +302,12 @@ public final class ModelHealthService {
      * minutes outside the core, added up here; 2 = the core's histogram, its whole hours from vigil_rollup_1h (the same
      * totals, docs/schema.md), the rest of it from the minute rows.
      */
-    private Data fetchWithCore(String where, String m, String v, boolean perVersion, String histCondition, long ifs, long its, String hs)
+    /** A histogram column as "key:count,key:count" (parsed by parseHist). */
+    private static String histText(String col) {
+        return "arrayStringConcat(arrayMap((k, n) -> concat(toString(k), ':', toString(n)), mapKeys(" + col + "), mapValues(" + col + ")), ',')";
+    }
+
+    private Data fetchWithCore(String where, String m, String v, boolean perVersion, String histCondition, long ifs, long its)
             throws SQLException {
         long hf = Math.floorDiv(ifs + 3599, 3600) * 3600, ht = Math.floorDiv(its, 3600) * 3600;
         String cols = m + " AS model, " + (perVersion ? v : "''") + " AS version, measure";
@@ -321,7 +326,7 @@ public final class ModelHealthService {
                 + (hf < ht ? " UNION ALL SELECT " + cols + ", hist FROM vigil_rollup_1h WHERE " + where + hist + " AND " + inHours : "");
         String coreHist = "SELECT 2 AS part, model, version, measure, toUInt32(0) AS t, toUInt64(0) AS c, toFloat64(0) AS s, sumMap(hist) AS h FROM ("
                 + coreRows + ") GROUP BY model, version, measure";
-        String sql = "SELECT part, model, version, measure, t, c, s, " + hs + " FROM (" + counts + " UNION ALL " + minuteHists
+        String sql = "SELECT part, model, version, measure, t, c, s, " + histText("h") + " FROM (" + counts + " UNION ALL " + minuteHists
                 + " UNION ALL " + coreHist + ") ORDER BY part, model, version, measure, t";
         Data d = new Data();
         Map<Key, Map<String, Agg>> core = new HashMap<>();

@@ -38,6 +38,8 @@ public final class ClickHouseStorage {
     /** Pseudo-matcher set by {@link PushdownRewriter}: value = comma-separated labels to sum by. */
     public static final String GROUP_MATCHER = "__vigil_sum_by__";
     public static final String SAMPLES = "vigil_samples";
+    /** The hours of vigil_rollup_1h that hold every series seen in [from, to) (its label sets). */
+    private static final String HOURLY_RANGE = " AND bucket >= toStartOfHour(toDateTime({from:Int64}, 'UTC')) AND bucket < toDateTime({to:Int64}, 'UTC')";
     private static final String BUCKET_RANGE = " AND bucket >= toDateTime({from:Int64}, 'UTC') AND bucket < toDateTime({to:Int64}, 'UTC')";
 
     /** Tunables. */
@@ -358,16 +360,16 @@ public final class ClickHouseStorage {
             }
             StringBuilder where = new StringBuilder(metric).append(BUCKET_RANGE).append(labelConds);
             String key;
-            String lab;
+            String labExpr; // a row's labels (per group: the group's labels)
             if (groupBy == null) {
                 key = "series_id";
-                lab = "any(labels)";
+                labExpr = "labels";
             } else if (groupBy.isEmpty()) {
                 key = "toUInt8(0)";
-                lab = "any(CAST(map(), 'Map(String, String)'))";
+                labExpr = "CAST(map(), 'Map(String, String)')";
             } else {
                 StringBuilder k = new StringBuilder("tuple(");
-                StringBuilder m = new StringBuilder("any(map(");
+                StringBuilder m = new StringBuilder("map(");
                 for (int i = 0; i < groupBy.size(); i++) {
                     String param = "g" + i;
                     p.put(param, groupBy.get(i));
@@ -379,32 +381,18 @@ public final class ClickHouseStorage {
                     m.append("{").append(param).append(":String}, labels[{").append(param).append(":String}]");
                 }
                 key = k.append(")").toString();
-                lab = m.append("))").toString();
+                labExpr = m.append(")").toString();
             }
+            String lab = "any(" + labExpr + ")";
             String innerCols;
             String outerCols;
-            switch (em.suffix()) {
-                case EVENTS_TOTAL, COUNT -> {
-                    innerCols = "toFloat64(sum(count)) AS c";
-                    outerCols = "groupArray(c) AS cs";
-                }
-                case SUM -> {
-                    innerCols = "sum(sum) AS c";
-                    outerCols = "groupArray(c) AS cs";
-                }
-                case MIN -> {
-                    innerCols = "min(min) AS c";
-                    outerCols = "groupArray(c) AS cs";
-                }
-                case MAX -> {
-                    innerCols = "max(max) AS c";
-                    outerCols = "groupArray(c) AS cs";
-                }
-                default -> {
-                    innerCols = "sumMap(hist) AS h";
-                    outerCols = "groupArray(toInt64(length(h))) AS hn, arrayFlatten(groupArray(mapKeys(h))) AS hk, "
-                            + "arrayFlatten(groupArray(arrayMap(x -> toInt64(x), mapValues(h)))) AS hv";
-                }
+            if (em.suffix() == Suffix.BUCKET) {
+                innerCols = "sumMap(hist) AS h";
+                outerCols = "groupArray(toInt64(length(h))) AS hn, arrayFlatten(groupArray(mapKeys(h))) AS hk, "
+                        + "arrayFlatten(groupArray(arrayMap(x -> toInt64(x), mapValues(h)))) AS hv";
+            } else {
+                innerCols = mergedColumn(em.suffix()) + " AS c";
+                outerCols = "groupArray(c) AS cs";
             }
             String inner = "SELECT " + key + " AS k, " + lab + " AS lab, toInt64(toUnixTimestamp(bucket)) * 1000 AS b, " + innerCols
                     + " FROM " + res.table + " WHERE " + where + " GROUP BY k, bucket";
@@ -412,8 +400,7 @@ public final class ClickHouseStorage {
                 // the histogram rows as stored, not summed per bucket: emitHistogram adds up all rows
                 // of a bucket anyway (integer counts, so the same totals), and a sumMap per (group,
                 // bucket) was most of ClickHouse's time for a 6 h range of 10 s buckets
-                String rawLab = lab.substring("any(".length(), lab.length() - 1);
-                inner = "SELECT " + key + " AS k, " + rawLab + " AS lab, toInt64(toUnixTimestamp(bucket)) * 1000 AS b, "
+                inner = "SELECT " + key + " AS k, " + labExpr + " AS lab, toInt64(toUnixTimestamp(bucket)) * 1000 AS b, "
                         + "CAST(hist, 'Map(Int32, UInt64)') AS h FROM " + res.table + " WHERE " + where;
             }
             String sql = "SELECT mapKeys(any(lab)) AS lk, mapValues(any(lab)) AS lv, groupArray(b) AS bs, " + outerCols + " FROM ("
@@ -488,23 +475,17 @@ public final class ClickHouseStorage {
          */
         private boolean selectSeriesEvents(EventMetric em, Resolution res, String metric, String labelConds, Map<String, Object> p,
                                            List<Matcher> matchers, long lo, long hi, List<SeriesData> out) {
-            String hourly = "SELECT series_id FROM vigil_rollup_1h WHERE " + metric
-                    + " AND bucket >= toStartOfHour(toDateTime({from:Int64}, 'UTC')) AND bucket < toDateTime({to:Int64}, 'UTC')" + labelConds;
+            String hourlyWhere = metric + HOURLY_RANGE + labelConds;
+            String hourly = "SELECT series_id FROM vigil_rollup_1h WHERE " + hourlyWhere;
             String labelSql = "SELECT toInt64(series_id) AS k, mapKeys(any(labels)) AS lk, mapValues(any(labels)) AS lv FROM vigil_rollup_1h WHERE "
-                    + metric + " AND bucket >= toStartOfHour(toDateTime({from:Int64}, 'UTC')) AND bucket < toDateTime({to:Int64}, 'UTC')" + labelConds
-                    + " GROUP BY series_id";
+                    + hourlyWhere + " GROUP BY series_id";
             java.util.HashMap<Long, Labels> labels = new java.util.HashMap<>();
             ch.select(labelSql, p, guard, r -> {
                 Labels.Builder lb = labelsOf(Cols.strings(r, "lk"), Cols.strings(r, "lv"));
                 lb.set(Labels.METRIC_NAME, em.metricName());
                 labels.put(r.getLong(1), lb.build());
             });
-            String agg = switch (em.suffix()) {
-                case SUM -> "sum(sum)";
-                case MIN -> "min(min)";
-                case MAX -> "max(max)";
-                default -> "toFloat64(sum(count))";
-            };
+            String agg = mergedColumn(em.suffix());
             String filter = labelConds.isEmpty() ? "" : " AND series_id IN (" + hourly + ")";
             String sql = "SELECT k, groupArray(b) AS bs, groupArray(c) AS cs FROM (SELECT toInt64(series_id) AS k, toInt64(toUnixTimestamp(bucket)) * 1000 AS b, "
                     + agg + " AS c FROM " + res.table + " WHERE " + metric + BUCKET_RANGE + filter + " GROUP BY k, bucket) GROUP BY k";
@@ -557,16 +538,10 @@ public final class ClickHouseStorage {
                 seriesKeys.append(", any(labels[{g").append(i).append(":String}]) AS k").append(i);
                 groupCols.append("k").append(i).append(", ");
             }
-            String agg = switch (em.suffix()) {
-                case SUM -> "sum(sum)";
-                case MIN -> "min(min)";
-                case MAX -> "max(max)";
-                default -> "toFloat64(sum(count))";
-            };
+            String agg = mergedColumn(em.suffix());
             String from = res.table;
             if (!groupBy.isEmpty() || !labelConds.isEmpty()) {
-                from += " AS r INNER JOIN (SELECT series_id" + seriesKeys + " FROM vigil_rollup_1h WHERE " + metric
-                        + " AND bucket >= toStartOfHour(toDateTime({from:Int64}, 'UTC')) AND bucket < toDateTime({to:Int64}, 'UTC')" + labelConds
+                from += " AS r INNER JOIN (SELECT series_id" + seriesKeys + " FROM vigil_rollup_1h WHERE " + metric + HOURLY_RANGE + labelConds
                         + " GROUP BY series_id) AS m ON r.series_id = m.series_id";
             }
             String sql = "SELECT " + keys + "toInt64(toUnixTimestamp(bucket)) * 1000 AS b, " + agg + " AS c FROM " + from
@@ -667,6 +642,16 @@ public final class ClickHouseStorage {
                 out.add(new SeriesData(l, ts, vals[q]));
             }
         }
+    }
+
+    /** The merge of a (non-histogram) event column over the rows of one series or group and bucket. */
+    static String mergedColumn(Suffix suffix) {
+        return switch (suffix) {
+            case SUM -> "sum(sum)";
+            case MIN -> "min(min)";
+            case MAX -> "max(max)";
+            default -> "toFloat64(sum(count))";
+        };
     }
 
     /** The distinct values of the arrays, ascending. */
