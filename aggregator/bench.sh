@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Aggregator benchmark: events consumed and rolled up per second beside Kafka's ConsumerPerformance
-# on the same topic, and rows stored per event. Usage: aggregator/bench.sh [events] [partitions] [series] [id-fraction]
+# on the same topic, and rows stored per event. Usage: aggregator/bench.sh [events] [partitions] [series] [id-fraction] [consumers (default 2)]
 # Set JFR=1 to record a flight recording (aggregator/target/bench.jfr).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -51,6 +51,8 @@ public final class AggregatorMain {
     public static final ConfigKey<Duration> EXPERIMENTS_FLUSH_INTERVAL = ConfigKey.durationKey("aggregator.experiments-flush-interval", "10s",
             Duration.ofMillis(50), Duration.ofMinutes(10), "the seeded experiments job flushes each partition at least this often "
                     + "(per-unit rows barely aggregate in 2 s; larger blocks cost ClickHouse less per row)");
+    public static final ConfigKey<Integer> DEFAULT_CONSUMERS = ConfigKey.intKey("aggregator.default-consumers", 1, 1, 64,
+            "consumer threads of each seeded job per instance (Kafka spreads a topic's partitions over them; more than the partition count leaves some idle)");
     public static final ConfigKey<Integer> BUCKET_SECONDS = ConfigKey.intKey("aggregator.bucket-seconds", 10, 1, 60, "base bucket of seeded jobs (divisor of 60)");
     public static final ConfigKey<Duration> FLUSH_INTERVAL = ConfigKey.durationKey("aggregator.flush-interval", "2s", Duration.ofMillis(50), Duration.ofMinutes(10),
             "seeded jobs flush each partition at least this often");
@@ -85,7 +87,7 @@ public final class AggregatorMain {
             "extra Kafka consumer properties for every job, as k=v pairs (e.g. session.timeout.ms=10000)");
 
     public static final ConfigDef DEF = new ConfigDef().define(HOST, PORT, BOOTSTRAP, TOPIC_PREFIX, CH_URL, CH_USER, CH_PASSWORD, INSTANCE,
-            GROUP_PREFIX, DEFAULT_JOBS, DEFAULT_EVENT_ROLLUPS, DEFAULT_EXPERIMENT_ROLLUPS, EXPERIMENTS_FLUSH_INTERVAL, BUCKET_SECONDS, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, MAX_KEYS_PER_FLUSH, QUEUE_CAPACITY, FLUSH_PARALLELISM,
+            GROUP_PREFIX, DEFAULT_JOBS, DEFAULT_EVENT_ROLLUPS, DEFAULT_EXPERIMENT_ROLLUPS, EXPERIMENTS_FLUSH_INTERVAL, DEFAULT_CONSUMERS, BUCKET_SECONDS, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, MAX_KEYS_PER_FLUSH, QUEUE_CAPACITY, FLUSH_PARALLELISM,
             DEDUP_MAX_IDS, DEDUP_WINDOW, MAX_AGE, MAX_FUTURE, MAX_SERIES, MAX_SERIES_PER_METRIC, SERIES_WINDOW, RECONCILE,
             CREATE_TOPICS, TOPIC_PARTITIONS, CONSUMER_PROPS);
 
@@ -197,7 +199,7 @@ public final class AggregatorMain {
             try {
                 seed.add(new JobSpec(j, samples ? Topics.samples(prefix) : Topics.events(prefix), samples ? "samples" : "events", rollups,
                         c.get(BUCKET_SECONDS), dev.vigil.common.config.Sizes.formatDuration(c.get(MAX_AGE)), null,
-                        dev.vigil.common.config.Sizes.formatDuration(flush), c.get(MAX_RECORDS_PER_FLUSH)).normalized());
+                        dev.vigil.common.config.Sizes.formatDuration(flush), c.get(MAX_RECORDS_PER_FLUSH), c.get(DEFAULT_CONSUMERS)).normalized());
             } catch (IllegalArgumentException e) {
                 throw new dev.vigil.common.config.ConfigException("seeded job '" + j + "' is invalid: " + e.getMessage()
                         + " (config keys aggregator.default-event-rollups, aggregator.default-experiment-rollups, aggregator.bucket-seconds, ...)");

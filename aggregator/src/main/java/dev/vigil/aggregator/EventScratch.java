@@ -4,8 +4,9 @@ import dev.vigil.common.codec.EventVisitor;
 
 /**
  * The fields of the event record being processed, as offsets into its bytes: filled by
- * {@link dev.vigil.common.codec.RecordCodec#visitEvent} without allocating. One per consumer
- * thread, reused for every record.
+ * {@link dev.vigil.common.codec.RecordCodec#scanEvent} without allocating (one pass; a record
+ * that throws leaves partial fields, which nobody reads: {@link #begin} resets them for the
+ * next). One per consumer thread, reused for every record.
  */
 final class EventScratch implements EventVisitor {
     byte[] buf;
@@ -41,6 +42,11 @@ final class EventScratch implements EventVisitor {
         unitLen = -1;
         experimentCount = 0;
         eventIdLen = -1;
+    }
+
+    @Override
+    public boolean wantsEachDim() {
+        return false; // the series identity is the whole dims range
     }
 
     @Override

@@ -26,6 +26,9 @@ import dev.vigil.common.config.Sizes;
  * @param labelAllowList  dims/labels kept in rollups (empty = all); others are aggregated away
  * @param flushInterval   flush a partition at least this often when it has data (e.g. 2s)
  * @param maxRecordsPerFlush flush a partition after this many records
+ * @param consumers       consumer threads of this job in each aggregator instance (1 to 64, default 1):
+ *                        Kafka spreads the topic's partitions over them, so more than the partition
+ *                        count leaves some idle
  */
 @JsonIgnoreProperties(ignoreUnknown = false)
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -38,7 +41,8 @@ public record JobSpec(
         @JsonProperty("max_age") String maxAge,
         @JsonProperty("label_allow_list") List<String> labelAllowList,
         @JsonProperty("flush_interval") String flushInterval,
-        @JsonProperty("max_records_per_flush") Integer maxRecordsPerFlush) {
+        @JsonProperty("max_records_per_flush") Integer maxRecordsPerFlush,
+        @JsonProperty("consumers") Integer consumers) {
 
     public static final Set<String> EVENT_ROLLUPS = Set.of("series", "experiments", "exposures", "unit_daily");
     /**
@@ -81,7 +85,11 @@ public record JobSpec(
         if (mr < 1 || mr > 1_000_000) {
             throw new IllegalArgumentException("max_records_per_flush must be in [1, 1000000], got " + mr);
         }
-        return new JobSpec(name, source, kind, List.copyOf(r), b, age, labelAllowList == null ? List.of() : List.copyOf(labelAllowList), fi, mr);
+        int c = consumers == null ? 1 : consumers;
+        if (c < 1 || c > 64) {
+            throw new IllegalArgumentException("consumers must be in [1, 64], got " + c);
+        }
+        return new JobSpec(name, source, kind, List.copyOf(r), b, age, labelAllowList == null ? List.of() : List.copyOf(labelAllowList), fi, mr, c);
     }
 
     /**
@@ -108,10 +116,10 @@ public record JobSpec(
     }
 
     public static JobSpec events(String name, String topic) {
-        return new JobSpec(name, topic, "events", null, null, null, null, null, null).normalized();
+        return new JobSpec(name, topic, "events", null, null, null, null, null, null, null).normalized();
     }
 
     public static JobSpec samples(String name, String topic) {
-        return new JobSpec(name, topic, "samples", null, null, null, null, null, null).normalized();
+        return new JobSpec(name, topic, "samples", null, null, null, null, null, null, null).normalized();
     }
 }

@@ -18,6 +18,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
@@ -44,8 +45,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
 /**
- * One running rollup job: a Kafka consumer in the job's own consumer group (a consumer thread
- * that reads and pre-aggregates per partition) and flusher threads ("lanes") that write each
+ * One running rollup job: one or more Kafka consumers ("members", spec {@code consumers}) in the
+ * job's own consumer group, each a thread that reads and pre-aggregates the partitions Kafka
+ * assigned to it, and flusher threads ("lanes") shared by the members that write each
  * partition's flushes to ClickHouse in order (a partition always flushes on the same lane, so
  * different partitions' flushes overlap), with a bounded queue between them. Offsets are
  * committed only after a flush's blocks and its "done" row are in ClickHouse. See
@@ -77,6 +79,7 @@ public final class JobWorker implements AutoCloseable {
 
     private final class PartitionState {
         final TopicPartition tp;
+        final Member member;
         final SeenIds seen = new SeenIds(s.dedupMaxIds(), s.dedupWindowMs());
         boolean recovering = true;
         boolean paused;
@@ -91,8 +94,9 @@ public final class JobWorker implements AutoCloseable {
         long bufStartedNanos;
         final byte[] topicUtf8;
 
-        PartitionState(TopicPartition tp) {
+        PartitionState(TopicPartition tp, Member member) {
             this.tp = tp;
+            this.member = member;
             this.topicUtf8 = tp.topic().getBytes(StandardCharsets.UTF_8);
         }
     }
@@ -105,21 +109,18 @@ public final class JobWorker implements AutoCloseable {
     private final long flushIntervalNanos;
     private final java.util.Set<String> allow;
     private final SeriesLimiter limiter;
-    private final Thread consumerThread;
+    private final Member[] members;
+    private final AtomicInteger membersRunning;
     private final Lane[] lanes;
-    private final ConcurrentLinkedQueue<FlushBatch> completed = new ConcurrentLinkedQueue<>();
-    private final Map<TopicPartition, PartitionState> parts = new HashMap<>();
     private final Map<FlushBatch, PartitionState> owners = new ConcurrentHashMap<>();
     private final Map<Integer, Long> lag = new ConcurrentHashMap<>();
     private volatile boolean running = true;
     private volatile boolean crashed;
-    private volatile boolean consumerDone;
     private volatile State state = State.STARTING;
     private volatile String lastError;
     private volatile long lastErrorAtMs;
     private volatile long newestStoredEventMs = Long.MIN_VALUE;
     private volatile double recordsPerSecond;
-    private volatile long lastLagUpdateNanos;
     private final AtomicLong consumedCount = new AtomicLong();
     private final AtomicLong rowsWrittenCount = new AtomicLong();
     private final AtomicLong offsetsCommittedCount = new AtomicLong();
@@ -127,9 +128,6 @@ public final class JobWorker implements AutoCloseable {
     private volatile long firstRecordNanos;
     private long rateWindowStartNanos = System.nanoTime();
     private long rateWindowStartCount;
-    private KafkaConsumer<byte[], byte[]> consumer;
-    private volatile boolean flushRequested;
-    // hot-path state, consumer thread only
     private final boolean isEvents;
     private final boolean hasSeries;
     private final boolean hasExperiments;
@@ -137,12 +135,6 @@ public final class JobWorker implements AutoCloseable {
     private final boolean hasUnitDaily;
     private final boolean hasRaw;
     private final byte[] jobUtf8;
-    private final EventScratch scratch = new EventScratch();
-    private final SeriesCache seriesCache = new SeriesCache(1 << 20);
-    private final Utf8Interner measureNames = new Utf8Interner(4096);
-    private final long[] idHash = new long[2];
-    private final byte[][] lastMeasureBytes = new byte[8][];
-    private final String[] lastMeasure = new String[8];
 
     private final Counter consumed;
     private final Counter duplicates;
@@ -178,7 +170,11 @@ public final class JobWorker implements AutoCloseable {
         Gauge.builder("vigil_aggregator_freshness_seconds", this, w -> w.newestStoredEventMs == Long.MIN_VALUE ? Double.NaN
                         : (System.currentTimeMillis() - w.newestStoredEventMs) / 1000.0)
                 .description("now minus the newest event time stored by this job").tag("job", job).register(reg);
-        consumerThread = Thread.ofPlatform().name("job-" + job + "-consumer").unstarted(this::consumerLoop);
+        members = new Member[this.spec.consumers()];
+        for (int i = 0; i < members.length; i++) {
+            members[i] = new Member(i);
+        }
+        membersRunning = new AtomicInteger(members.length);
         lanes = new Lane[Math.max(1, s.flushParallelism())];
         for (int i = 0; i < lanes.length; i++) {
             lanes[i] = new Lane("job-" + job + "-flusher-" + i);
@@ -186,7 +182,9 @@ public final class JobWorker implements AutoCloseable {
     }
 
     public JobWorker start() {
-        consumerThread.start();
+        for (Member m : members) {
+            m.thread.start();
+        }
         for (Lane l : lanes) {
             l.thread.start();
         }
@@ -205,148 +203,12 @@ public final class JobWorker implements AutoCloseable {
         return state;
     }
 
-    // ---------------------------------------------------------------- consumer thread
-
-    private void consumerLoop() {
-        try {
-            Properties p = new Properties();
-            p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, s.bootstrapServers());
-            p.put(ConsumerConfig.GROUP_ID_CONFIG, s.groupPrefix() + spec.name());
-            p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-            p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-            p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "20000");
-            p.put(ConsumerConfig.FETCH_MIN_BYTES_CONFIG, String.valueOf(256 * 1024));
-            p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "100");
-            p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(32 * 1024 * 1024));
-            p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(8 * 1024 * 1024));
-            p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-            // A SIGKILLed instance keeps its partitions until its session expires: 10 s instead of
-            // Kafka's 45 s default bounds recovery after a crash (overridable by consumer properties).
-            p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "10000");
-            p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "3000");
-            p.put(ConsumerConfig.CLIENT_ID_CONFIG, "vigil-aggregator-" + spec.name() + "-" + s.instance());
-            s.consumerOverrides().forEach(p::put);
-            consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-            consumer.subscribe(List.of(spec.source()), new Listener());
-            state = State.RUNNING;
-            log.info("event=job_started job={} version={} source={} group={} rollups={}", spec.name(), version, spec.source(),
-                    s.groupPrefix() + spec.name(), spec.rollups());
-            while (running) {
-                handleCompleted(false);
-                recoverPartitions();
-                backpressure();
-                ConsumerRecords<byte[], byte[]> recs = consumer.poll(Duration.ofMillis(50));
-                for (TopicPartition tp : recs.partitions()) {
-                    PartitionState st = parts.get(tp);
-                    if (st == null || st.recovering) {
-                        continue;
-                    }
-                    if (firstRecordNanos == 0) {
-                        firstRecordNanos = System.nanoTime();
-                    }
-                    int n = 0;
-                    for (ConsumerRecord<byte[], byte[]> r : recs.records(tp)) {
-                        if (process(st, r)) {
-                            n++;
-                        }
-                    }
-                    if (n > 0) {
-                        consumed.increment(n);
-                        consumedCount.addAndGet(n);
-                    }
-                }
-                afterPoll();
-            }
-            if (!crashed) {
-                gracefulDrain();
-            }
-        } catch (WakeupException e) {
-            if (!crashed && running) {
-                fail(e);
-            }
-        } catch (Throwable t) {
-            fail(t);
-        } finally {
-            consumerDone = true;
-            if (consumer != null) {
-                try {
-                    consumer.close(crashed ? org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ZERO)
-                            : org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(10)));
-                } catch (Throwable t) {
-                    log.debug("consumer close: {}", t.toString());
-                }
-            }
-            if (state != State.FAILED) {
-                state = State.STOPPED;
-            }
-            log.info("event=job_consumer_stopped job={} crashed={} state={}", spec.name(), crashed, state);
-        }
-    }
 
     private void fail(Throwable t) {
         state = State.FAILED;
         lastError = t.toString();
         lastErrorAtMs = System.currentTimeMillis();
         log.error("event=job_failed job={} error=\"{}\"", spec.name(), t.toString(), t);
-    }
-
-    private final class Listener implements ConsumerRebalanceListener {
-        @Override
-        public void onPartitionsAssigned(Collection<TopicPartition> tps) {
-            for (TopicPartition tp : tps) {
-                PartitionState st = new PartitionState(tp);
-                parts.put(tp, st);
-                consumer.pause(List.of(tp));
-                st.paused = true;
-            }
-            if (!tps.isEmpty()) {
-                log.info("event=partitions_assigned job={} partitions={}", spec.name(), tps);
-            }
-        }
-
-        @Override
-        public void onPartitionsRevoked(Collection<TopicPartition> tps) {
-            if (tps.isEmpty()) {
-                return;
-            }
-            for (TopicPartition tp : tps) {
-                PartitionState st = parts.get(tp);
-                if (st != null && !st.recovering && st.forced.isEmpty() && !st.buf.isEmpty() && !crashed) {
-                    cut(st, st.next);
-                }
-            }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (!crashed && System.nanoTime() < deadline && pendingFor(tps)) {
-                sleepQuietly(10);
-            }
-            if (!crashed) {
-                handleCompleted(true);
-            }
-            for (TopicPartition tp : tps) {
-                drop(tp);
-            }
-            log.info("event=partitions_revoked job={} partitions={}", spec.name(), tps);
-        }
-
-        @Override
-        public void onPartitionsLost(Collection<TopicPartition> tps) {
-            for (TopicPartition tp : tps) {
-                drop(tp);
-            }
-            log.warn("event=partitions_lost job={} partitions={}", spec.name(), tps);
-        }
-    }
-
-    private void drop(TopicPartition tp) {
-        PartitionState st = parts.remove(tp);
-        lag.remove(tp.partition());
-        if (st != null) {
-            owners.forEach((b, o) -> {
-                if (o == st) {
-                    b.cancelled = true;
-                }
-            });
-        }
     }
 
     private boolean pendingFor(Collection<TopicPartition> tps) {
@@ -403,177 +265,36 @@ public final class JobWorker implements AutoCloseable {
         return true;
     }
 
-    private void recoverPartitions() {
-        long now = System.nanoTime();
-        for (PartitionState st : parts.values()) {
-            if (!st.recovering || now < st.nextAttemptNanos) {
-                continue;
-            }
-            try {
-                recover(st);
-                st.recovering = false;
-            } catch (Exception e) {
-                lastError = "recovery of " + st.tp + ": " + e;
-                lastErrorAtMs = System.currentTimeMillis();
-                log.warn("event=partition_recovery_failed job={} partition={} retry_in_ms={} error=\"{}\"", spec.name(), st.tp,
-                        st.recoveryBackoffMs, e.toString());
-                st.nextAttemptNanos = now + TimeUnit.MILLISECONDS.toNanos(st.recoveryBackoffMs);
-                st.recoveryBackoffMs = Math.min(st.recoveryBackoffMs * 2, 30_000);
-            }
-        }
-    }
-
-    /** Rebuilds a partition's position, watermark, forced flush boundaries and seen ids from ClickHouse. */
-    private void recover(PartitionState st) throws Exception {
-        long t0 = System.nanoTime();
-        TopicPartition tp = st.tp;
-        OffsetAndMetadata com = consumer.committed(java.util.Set.of(tp), Duration.ofSeconds(30)).get(tp);
-        long c = com == null ? -1 : com.offset();
-        String where = "job = " + ClickHouse.q(spec.name()) + " AND topic = " + ClickHouse.q(tp.topic()) + " AND partition = " + tp.partition();
-        Long done = s.ch().queryLong("SELECT max(end_offset) FROM " + Migrations.FLUSH_LOG + " WHERE " + where
-                + " AND state = 'done' HAVING count() > 0");
-        long r = Math.max(c, done == null ? -1 : done);
-        long logStart = consumer.beginningOffsets(List.of(tp), Duration.ofSeconds(30)).get(tp);
-        if (r < 0) {
-            r = logStart;
-        } else if (r < logStart) {
-            log.error("event=kafka_retention_gap job={} partition={} resume_offset={} log_start_offset={} lost_records={}"
-                    + " (records expired from Kafka before they were rolled up)", spec.name(), tp, r, logStart, logStart - r);
-            r = logStart;
-        }
-        Long wm = s.ch().queryLong("SELECT watermark FROM " + Migrations.FLUSH_LOG + " WHERE " + where + " AND end_offset <= " + r
-                + " ORDER BY end_offset DESC LIMIT 1");
-        TreeSet<Long> bounds = new TreeSet<>();
-        s.ch().forEach("SELECT DISTINCT start_offset, end_offset FROM " + Migrations.FLUSH_LOG + " WHERE " + where
-                + " AND state = 'intent' AND end_offset > " + r + " ORDER BY start_offset", rs -> {
-                    bounds.add(rs.getLong(1));
-                    bounds.add(rs.getLong(2));
-                });
-        final long resume = r;
-        bounds.removeIf(b -> b <= resume);
-        st.watermark = wm == null ? WM_NONE : wm;
-        int[] loaded = {0};
-        if ("events".equals(spec.kind())) {
-            String tsCond = st.watermark == WM_NONE ? "" : " AND ts >= fromUnixTimestamp64Milli(toInt64(" + (st.watermark - s.dedupWindowMs()) + "))";
-            s.ch().forEach("SELECT offset, toUnixTimestamp64Milli(ts), reinterpretAsInt64(id_hi), reinterpretAsInt64(id_lo) FROM "
-                    + Migrations.SEEN_IDS + " WHERE " + where + " AND offset >= " + (r - s.dedupMaxIds()) + " AND offset < " + r
-                    + tsCond + " ORDER BY offset", rs -> {
-                        st.seen.accept(rs.getLong(3), rs.getLong(4), rs.getLong(1), rs.getLong(2), st.watermark);
-                        loaded[0]++;
-                    });
-        }
-        st.start = r;
-        st.next = r;
-        st.committed = r;
-        st.forced.clear();
-        st.forced.addAll(bounds);
-        consumer.seek(tp, r);
-        log.info("event=partition_recovered job={} partition={} committed={} last_done={} resume={} forced_boundaries={} seen_ids={} took_ms={}",
-                spec.name(), tp, c, done, r, bounds, loaded[0], (System.nanoTime() - t0) / 1_000_000);
-    }
-
-    private void backpressure() {
-        boolean stop = queued() >= s.queueCapacity() || anyLaneRetrying();
-        List<TopicPartition> pause = new ArrayList<>();
-        List<TopicPartition> resume = new ArrayList<>();
-        for (PartitionState st : parts.values()) {
-            boolean should = st.recovering || stop;
-            if (should && !st.paused) {
-                pause.add(st.tp);
-                st.paused = true;
-            } else if (!should && st.paused) {
-                resume.add(st.tp);
-                st.paused = false;
-            }
-        }
-        if (!pause.isEmpty()) {
-            consumer.pause(pause);
-        }
-        if (!resume.isEmpty()) {
-            consumer.resume(resume);
-        }
-    }
-
-    /** One record of the partition {@code st}; false if it was skipped (already read). */
-    private boolean process(PartitionState st, ConsumerRecord<byte[], byte[]> r) {
-        if (r.offset() < st.next) {
-            return false;
-        }
-        while (!st.forced.isEmpty() && st.forced.peekFirst() <= r.offset()) {
-            cut(st, st.forced.pollFirst());
-        }
-        if (st.buf.records == 0) {
-            st.bufStartedNanos = System.nanoTime();
-        }
-        st.watermark = Math.max(st.watermark, r.timestamp());
-        st.buf.records++;
-        if (isEvents) {
-            handleEvent(st, r);
-        } else {
-            handleSample(st, r);
-        }
-        st.next = r.offset() + 1;
-        if (st.forced.isEmpty() && (st.buf.records >= spec.maxRecordsPerFlush() || st.buf.keys() >= s.maxKeysPerFlush())) {
-            cut(st, st.next);
-        }
-        return true;
-    }
-
     /**
-     * Asks the consumer thread to cut every partition's pending records into a flush now (at
+     * Asks the consumer threads to cut every partition's pending records into a flush now (at
      * the current position, a boundary like any other) instead of waiting for flush_interval.
      */
     public void requestFlush() {
-        flushRequested = true;
-    }
-
-    private void afterPoll() {
-        long now = System.nanoTime();
-        boolean flushNow = flushRequested;
-        if (flushNow) {
-            flushRequested = false;
-        }
-        for (PartitionState st : parts.values()) {
-            if (st.recovering) {
-                continue;
-            }
-            if (!st.forced.isEmpty()) {
-                long b = st.forced.peekFirst();
-                if (consumer.position(st.tp) >= b) {
-                    st.forced.pollFirst();
-                    cut(st, b);
-                }
-            } else if (!st.buf.isEmpty() && (flushNow || now - st.bufStartedNanos >= flushIntervalNanos)) {
-                cut(st, st.next);
-            }
-        }
-        if (now - lastLagUpdateNanos > TimeUnit.SECONDS.toNanos(2)) {
-            lastLagUpdateNanos = now;
-            updateLag();
+        for (Member m : members) {
+            m.flushRequested = true;
         }
     }
 
-    private void updateLag() {
-        List<TopicPartition> tps = new ArrayList<>(parts.keySet());
-        if (!tps.isEmpty()) {
-            try {
-                Map<TopicPartition, Long> ends = consumer.endOffsets(tps, Duration.ofSeconds(2));
-                for (TopicPartition tp : tps) {
-                    PartitionState st = parts.get(tp);
-                    Long end = ends.get(tp);
-                    if (st != null && end != null && !st.recovering) {
-                        int p = tp.partition();
-                        if (lag.put(p, Math.max(0, end - st.committed)) == null) {
-                            Gauge.builder("vigil_aggregator_lag_records", lag, m -> m.getOrDefault(p, 0L).doubleValue())
-                                    .description("records in the partition not yet stored (end offset minus committed flush end)")
-                                    .tag("job", spec.name()).tag("partition", String.valueOf(p)).register(s.registry());
-                        }
-                    }
-                }
-            } catch (Exception e) {
-                log.debug("lag update failed: {}", e.toString());
-            }
+    /** Set on a member's start: STARTING becomes RUNNING; a failure another member reported stays. */
+    private synchronized void memberStarted() {
+        if (state == State.STARTING) {
+            state = State.RUNNING;
         }
+    }
+
+    /** The last member to stop leaves the job STOPPED (or FAILED if one failed); the lanes then drain and end. */
+    private synchronized void memberStopped() {
+        if (membersRunning.decrementAndGet() == 0 && state != State.FAILED) {
+            state = State.STOPPED;
+        }
+    }
+
+    private boolean consumersDone() {
+        return membersRunning.get() == 0;
+    }
+
+    /** Records per second over the last window of at least a second (any member may call it). */
+    private synchronized void updateRate() {
         long now = System.nanoTime();
         long n = consumedCount.get();
         double secs = (now - rateWindowStartNanos) / 1e9;
@@ -582,61 +303,6 @@ public final class JobWorker implements AutoCloseable {
             rateWindowStartNanos = now;
             rateWindowStartCount = n;
         }
-    }
-
-    private void cut(PartitionState st, long end) {
-        FlushBatch b = new FlushBatch(spec.name(), st.tp, st.start, end, st.watermark, st.buf);
-        owners.put(b, st);
-        Lane lane = laneOf(st.tp);
-        lane.queue.addLast(b);
-        LockSupport.unpark(lane.thread);
-        st.start = end;
-        st.buf = new FlushBuffer(b.buffer);
-        st.bufStartedNanos = System.nanoTime();
-    }
-
-    private void handleCompleted(boolean sync) {
-        Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>();
-        FlushBatch b;
-        while ((b = completed.poll()) != null) {
-            PartitionState owner = owners.remove(b);
-            if (owner != null && parts.get(b.tp) == owner) {
-                commit.put(b.tp, new OffsetAndMetadata(b.end));
-                owner.committed = Math.max(owner.committed, b.end);
-                offsetsCommittedCount.addAndGet(b.end - b.start);
-            }
-        }
-        if (commit.isEmpty()) {
-            return;
-        }
-        try {
-            if (sync) {
-                consumer.commitSync(commit, Duration.ofSeconds(10));
-            } else {
-                consumer.commitAsync(commit, (offsets, ex) -> {
-                    if (ex != null) {
-                        log.warn("event=commit_failed job={} offsets={} error=\"{}\" (harmless: the flush log records completion)",
-                                spec.name(), offsets, ex.toString());
-                    }
-                });
-            }
-        } catch (Exception e) {
-            log.warn("event=commit_failed job={} error=\"{}\"", spec.name(), e.toString());
-        }
-    }
-
-    private void gracefulDrain() {
-        state = State.STOPPING;
-        for (PartitionState st : parts.values()) {
-            if (!st.recovering && st.forced.isEmpty() && !st.buf.isEmpty()) {
-                cut(st, st.next);
-            }
-        }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline && !allLanesIdle() && !crashed) {
-            sleepQuietly(10);
-        }
-        handleCompleted(true);
     }
 
     // ---------------------------------------------------------------- record handling
@@ -696,104 +362,11 @@ public final class JobWorker implements AutoCloseable {
     }
 
     /**
-     * The hot path: decodes through {@link RecordCodec#visitEvent} (no Event, no maps, no Strings
-     * for a series seen before) and aggregates through the series cache. Records the fast path
-     * does not cover (experiments with a unit, measures not in encoder order) take
-     * {@link #handleEventDecoded}, which is the reference behaviour this path reproduces.
+     * The series' own ref while the limiter admits it, else its tenant and type's overflow series.
+     * {@code epoch} is the limiter's window as read once per poll (reading the clock per record
+     * cost 4.5 % of the consumer thread; a window starting up to one poll late is harmless).
      */
-    private void handleEvent(PartitionState st, ConsumerRecord<byte[], byte[]> r) {
-        EventScratch e = scratch;
-        try {
-            RecordCodec.visitEvent(r.value(), e);
-        } catch (RuntimeException ex) {
-            deadLetter(st, r, "undecodable", ex.getMessage());
-            return;
-        }
-        if (!e.measuresAscending || unitRollupsTake(e.unitLen >= 0, e.experimentCount > 0)) {
-            handleEventDecoded(st, r);
-            return;
-        }
-        long t = e.time;
-        if (!timeOk(st, r, t)) {
-            return;
-        }
-        if (e.tenantLen == 0 || e.typeLen == 0) {
-            deadLetter(st, r, "invalid_event", "empty tenant or type");
-            return;
-        }
-        byte[] b = e.buf;
-        int nm = e.measureCount;
-        for (int i = 0; i < nm; i++) {
-            double v = e.measureVal[i];
-            if (!Double.isFinite(v)) {
-                deadLetter(st, r, "invalid_value", "measure " + measureNames.get(b, e.measureOff[i], e.measureLen[i])
-                        + " is not finite: " + v);
-                return;
-            }
-        }
-        if (!hasSeries) {
-            // nothing of this event is in this job's rollups (events with a unit that the unit
-            // rollups need take handleEventDecoded above): no seen id, no series lookup
-            return;
-        }
-        int hash = SeriesCache.hash(e);
-        SeriesCache.Entry info = seriesCache.get(e, hash);
-        if (info == null) {
-            info = newSeries(e, hash, r.value());
-        }
-        if (e.eventIdLen >= 0) {
-            SeriesIds.idHash(info.tenant, b, e.eventIdOff, e.eventIdLen, idHash);
-            long h = idHash[0];
-            long l = idHash[1];
-            if (st.seen.isDuplicate(h, l, r.offset(), st.watermark)) {
-                duplicates.increment();
-                return;
-            }
-            st.seen.accept(h, l, r.offset(), r.timestamp(), st.watermark);
-            st.buf.seenIds.bytes(jobUtf8).bytes(st.topicUtf8).i32(r.partition()).i64(r.offset()).i64(r.timestamp()).i64(h).i64(l).endRow();
-        }
-        if (t > st.buf.maxEventMs) {
-            st.buf.maxEventMs = t;
-        }
-        if (hasSeries) {
-            FlushBuffer.SeriesRef ref = admitted(info);
-            long bucket = Math.floorDiv(t, bucketMs) * spec.bucketSeconds();
-            FlushBuffer buf = st.buf;
-            FlushBuffer.Group g = buf.group(ref, bucket);
-            g.countRow.add(1.0, false);
-            for (int i = 0; i < nm; i++) {
-                buf.row(g, measureName(i, b, e.measureOff[i], e.measureLen[i]), i).add(e.measureVal[i], true);
-            }
-        }
-    }
-
-    /** The measure name at position i: usually the same bytes as at position i of the last record. */
-    private String measureName(int i, byte[] b, int off, int len) {
-        if (i < lastMeasureBytes.length) {
-            byte[] last = lastMeasureBytes[i];
-            if (last != null && last.length == len && ByteHash.eq(last, 0, b, off, len)) {
-                return lastMeasure[i];
-            }
-            String m = measureNames.get(b, off, len);
-            lastMeasureBytes[i] = java.util.Arrays.copyOfRange(b, off, off + len);
-            lastMeasure[i] = m;
-            return m;
-        }
-        return measureNames.get(b, off, len);
-    }
-
-    /** First sight of a series' bytes (since the cache was last reset): the exact String-based identity. */
-    private SeriesCache.Entry newSeries(EventScratch e, int hash, byte[] value) {
-        Event ev = RecordCodec.decodeEvent(value);
-        SortedMap<String, String> labels = allowed(ev.dims());
-        long sid = SeriesIds.seriesId(ev.type(), labels);
-        FlushBuffer.SeriesRef ref = new FlushBuffer.SeriesRef(ev.tenant(), FlushBuffer.KIND_EVENT, ev.type(), sid, labels);
-        return seriesCache.put(e, hash, ev.tenant(), ev.type(), ref);
-    }
-
-    /** The series' own ref while the limiter admits it, else its tenant and type's overflow series. */
-    private FlushBuffer.SeriesRef admitted(SeriesCache.Entry info) {
-        long epoch = limiter.epoch();
+    private FlushBuffer.SeriesRef admitted(SeriesCache.Entry info, long epoch) {
         if (info.admittedEpoch == epoch) {
             return info.ref;
         }
@@ -812,119 +385,599 @@ public final class JobWorker implements AutoCloseable {
         return hasUnit && (hasUnitDaily || hasAssignments && (hasExperiments || hasExposures));
     }
 
-    /** The reference path over a decoded {@link Event}. */
-    private void handleEventDecoded(PartitionState st, ConsumerRecord<byte[], byte[]> r) {
-        Event e;
-        try {
-            e = RecordCodec.decodeEvent(r.value());
-        } catch (RuntimeException ex) {
-            deadLetter(st, r, "undecodable", ex.getMessage());
-            return;
+    // ---------------------------------------------------------------- consumer threads
+
+    /** One consumer of the job's group: its Kafka consumer, its partitions and its hot-path scratch state. */
+    private final class Member {
+        final int index;
+        final Thread thread;
+        /** Flushes of this member's partitions that are stored, to commit on its consumer thread. */
+        final ConcurrentLinkedQueue<FlushBatch> completed = new ConcurrentLinkedQueue<>();
+        final Map<TopicPartition, PartitionState> parts = new HashMap<>();
+        volatile KafkaConsumer<byte[], byte[]> consumer;
+        volatile boolean flushRequested;
+        long lastLagUpdateNanos;
+        /** The series limiter's window, read once per poll. */
+        long limiterEpoch;
+        // hot-path state, this member's thread only
+        final EventScratch scratch = new EventScratch();
+        final SeriesCache seriesCache = new SeriesCache(1 << 20);
+        final Utf8Interner measureNames = new Utf8Interner(4096);
+        final long[] idHash = new long[2];
+        final byte[][] lastMeasureBytes = new byte[8][];
+        final String[] lastMeasure = new String[8];
+
+        Member(int index) {
+            this.index = index;
+            this.thread = Thread.ofPlatform().name("job-" + spec.name() + "-consumer" + (members.length > 1 ? "-" + index : ""))
+                    .unstarted(this::consumerLoop);
         }
-        long t = e.timeMillis();
-        if (!timeOk(st, r, t)) {
-            return;
-        }
-        if (e.tenant().isEmpty() || e.type().isEmpty()) {
-            deadLetter(st, r, "invalid_event", "empty tenant or type");
-            return;
-        }
-        for (Map.Entry<String, Double> m : e.measures().entrySet()) {
-            double v = m.getValue();
-            if (!Double.isFinite(v)) {
-                deadLetter(st, r, "invalid_value", "measure " + m.getKey() + " is not finite: " + v);
-                return;
-            }
-        }
-        String unit = e.unitId();
-        if (!hasSeries && !unitRollupsTake(unit != null, !e.experiments().isEmpty())) {
-            return; // nothing of this event is in this job's rollups: its id need not be remembered either
-        }
-        if (e.eventId() != null) {
-            long h = SeriesIds.idHi(e.tenant(), e.eventId());
-            long l = SeriesIds.idLo(e.tenant(), e.eventId());
-            if (st.seen.isDuplicate(h, l, r.offset(), st.watermark)) {
-                duplicates.increment();
-                return;
-            }
-            st.seen.accept(h, l, r.offset(), r.timestamp(), st.watermark);
-            st.buf.seenIds.bytes(jobUtf8).bytes(st.topicUtf8).i32(r.partition()).i64(r.offset()).i64(r.timestamp()).i64(h).i64(l).endRow();
-        }
-        if (t > st.buf.maxEventMs) {
-            st.buf.maxEventMs = t;
-        }
-        String tenant = e.tenant();
-        String type = e.type();
-        if (hasSeries) {
-            SortedMap<String, String> labels = allowed(e.dims());
-            long sid = SeriesIds.seriesId(type, labels);
-            if (!limiter.admit(tenant, type, sid)) {
-                labels = OVERFLOW;
-                sid = SeriesIds.seriesId(type, OVERFLOW);
-            }
-            long bucket = Math.floorDiv(t, bucketMs) * spec.bucketSeconds();
-            st.buf.addSeries(tenant, FlushBuffer.KIND_EVENT, type, "", sid, bucket, labels, 1.0, false);
-            for (Map.Entry<String, Double> m : e.measures().entrySet()) {
-                st.buf.addSeries(tenant, FlushBuffer.KIND_EVENT, type, m.getKey(), sid, bucket, labels, m.getValue(), true);
-            }
-        }
-        int day = (int) Math.floorDiv(t, 86_400_000L);
-        if (unit != null && hasUnitDaily) {
-            st.buf.addUnitDaily(tenant, type, "", unit, day, 1.0);
-            for (Map.Entry<String, Double> m : e.measures().entrySet()) {
-                st.buf.addUnitDaily(tenant, type, m.getKey(), unit, day, m.getValue());
-            }
-        }
-        if (unit != null && !e.experiments().isEmpty()) {
-            for (Map.Entry<String, String> x : e.experiments().entrySet()) {
-                if (hasExperiments) {
-                    st.buf.addUnit(tenant, x.getKey(), x.getValue(), type, "", unit, day, 1.0);
-                    for (Map.Entry<String, Double> m : e.measures().entrySet()) {
-                        st.buf.addUnit(tenant, x.getKey(), x.getValue(), type, m.getKey(), unit, day, m.getValue());
-                        st.buf.addUnitHist(tenant, x.getKey(), x.getValue(), type, m.getKey(), unit, day, m.getValue());
+
+        private void consumerLoop() {
+            try {
+                Properties p = new Properties();
+                p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, s.bootstrapServers());
+                p.put(ConsumerConfig.GROUP_ID_CONFIG, s.groupPrefix() + spec.name());
+                p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+                p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+                p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "20000");
+                p.put(ConsumerConfig.FETCH_MIN_BYTES_CONFIG, String.valueOf(256 * 1024));
+                p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "100");
+                p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(32 * 1024 * 1024));
+                p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(8 * 1024 * 1024));
+                p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+                // A SIGKILLed instance keeps its partitions until its session expires: 10 s instead of
+                // Kafka's 45 s default bounds recovery after a crash (overridable by consumer properties).
+                p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "10000");
+                p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "3000");
+                p.put(ConsumerConfig.CLIENT_ID_CONFIG, "vigil-aggregator-" + spec.name() + "-" + s.instance() + (members.length > 1 ? "-" + index : ""));
+                s.consumerOverrides().forEach(p::put);
+                consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+                consumer.subscribe(List.of(spec.source()), new Listener());
+                memberStarted();
+                log.info("event=job_started job={} version={} member={}/{} source={} group={} rollups={}", spec.name(), version, index,
+                        members.length, spec.source(), s.groupPrefix() + spec.name(), spec.rollups());
+                while (running) {
+                    handleCompleted(false);
+                    recoverPartitions();
+                    backpressure();
+                    ConsumerRecords<byte[], byte[]> recs = consumer.poll(Duration.ofMillis(50));
+                    limiterEpoch = limiter.epoch();
+                    for (TopicPartition tp : recs.partitions()) {
+                        PartitionState st = parts.get(tp);
+                        if (st == null || st.recovering) {
+                            continue;
+                        }
+                        if (firstRecordNanos == 0) {
+                            firstRecordNanos = System.nanoTime();
+                        }
+                        int n = 0;
+                        for (ConsumerRecord<byte[], byte[]> r : recs.records(tp)) {
+                            if (process(st, r)) {
+                                n++;
+                            }
+                        }
+                        if (n > 0) {
+                            consumed.increment(n);
+                            consumedCount.addAndGet(n);
+                        }
+                    }
+                    afterPoll();
+                }
+                if (!crashed) {
+                    gracefulDrain();
+                }
+            } catch (WakeupException e) {
+                if (!crashed && running) {
+                    fail(e);
+                }
+            } catch (Throwable t) {
+                fail(t);
+            } finally {
+                if (consumer != null) {
+                    try {
+                        consumer.close(crashed ? org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ZERO)
+                                : org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(10)));
+                    } catch (Throwable t) {
+                        log.debug("consumer close: {}", t.toString());
                     }
                 }
-                if (hasExposures) {
-                    st.buf.addExposure(tenant, x.getKey(), x.getValue(), unit, t);
+                memberStopped();
+                log.info("event=job_consumer_stopped job={} member={} crashed={} state={}", spec.name(), index, crashed, state);
+            }
+        }
+
+        private final class Listener implements ConsumerRebalanceListener {
+            @Override
+            public void onPartitionsAssigned(Collection<TopicPartition> tps) {
+                for (TopicPartition tp : tps) {
+                    PartitionState st = new PartitionState(tp, Member.this);
+                    parts.put(tp, st);
+                    consumer.pause(List.of(tp));
+                    st.paused = true;
+                }
+                if (!tps.isEmpty()) {
+                    log.info("event=partitions_assigned job={} member={} partitions={}", spec.name(), index, tps);
+                }
+            }
+
+            @Override
+            public void onPartitionsRevoked(Collection<TopicPartition> tps) {
+                if (tps.isEmpty()) {
+                    return;
+                }
+                for (TopicPartition tp : tps) {
+                    PartitionState st = parts.get(tp);
+                    if (st != null && !st.recovering && st.forced.isEmpty() && !st.buf.isEmpty() && !crashed) {
+                        cut(st, st.next);
+                    }
+                }
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (!crashed && System.nanoTime() < deadline && pendingFor(tps)) {
+                    sleepQuietly(10);
+                }
+                if (!crashed) {
+                    handleCompleted(true);
+                }
+                for (TopicPartition tp : tps) {
+                    drop(tp);
+                }
+                log.info("event=partitions_revoked job={} member={} partitions={}", spec.name(), index, tps);
+            }
+
+            @Override
+            public void onPartitionsLost(Collection<TopicPartition> tps) {
+                for (TopicPartition tp : tps) {
+                    drop(tp);
+                }
+                log.warn("event=partitions_lost job={} member={} partitions={}", spec.name(), index, tps);
+            }
+        }
+
+        private void drop(TopicPartition tp) {
+            PartitionState st = parts.remove(tp);
+            lag.remove(tp.partition());
+            if (st != null) {
+                owners.forEach((b, o) -> {
+                    if (o == st) {
+                        b.cancelled = true;
+                    }
+                });
+            }
+        }
+
+        private void recoverPartitions() {
+            long now = System.nanoTime();
+            for (PartitionState st : parts.values()) {
+                if (!st.recovering || now < st.nextAttemptNanos) {
+                    continue;
+                }
+                try {
+                    recover(st);
+                    st.recovering = false;
+                } catch (Exception e) {
+                    lastError = "recovery of " + st.tp + ": " + e;
+                    lastErrorAtMs = System.currentTimeMillis();
+                    log.warn("event=partition_recovery_failed job={} partition={} retry_in_ms={} error=\"{}\"", spec.name(), st.tp,
+                            st.recoveryBackoffMs, e.toString());
+                    st.nextAttemptNanos = now + TimeUnit.MILLISECONDS.toNanos(st.recoveryBackoffMs);
+                    st.recoveryBackoffMs = Math.min(st.recoveryBackoffMs * 2, 30_000);
                 }
             }
         }
-    }
 
-    private void handleSample(PartitionState st, ConsumerRecord<byte[], byte[]> r) {
-        Sample smp;
-        try {
-            smp = RecordCodec.decodeSample(r.value());
-        } catch (RuntimeException ex) {
-            deadLetter(st, r, "undecodable", ex.getMessage());
-            return;
-        }
-        long t = smp.timeMillis();
-        if (!timeOk(st, r, t)) {
-            return;
-        }
-        if (smp.tenant().isEmpty() || smp.name().isEmpty()) {
-            deadLetter(st, r, "invalid_sample", "empty tenant or name");
-            return;
-        }
-        if (t > st.buf.maxEventMs) {
-            st.buf.maxEventMs = t;
-        }
-        double v = smp.value();
-        if (hasRaw) {
-            long sid = SeriesIds.seriesId(smp.name(), smp.labels());
-            st.buf.samples.str(smp.tenant()).str(smp.name()).i64(sid).strMap(smp.labels()).i64(t).f64(v).endRow();
-        }
-        if (hasSeries && Double.isFinite(v)) {
-            SortedMap<String, String> labels = allowed(smp.labels());
-            long sid = SeriesIds.seriesId(smp.name(), labels);
-            if (!limiter.admit(smp.tenant(), smp.name(), sid)) {
-                labels = OVERFLOW;
-                sid = SeriesIds.seriesId(smp.name(), OVERFLOW);
+        /** Rebuilds a partition's position, watermark, forced flush boundaries and seen ids from ClickHouse. */
+        private void recover(PartitionState st) throws Exception {
+            long t0 = System.nanoTime();
+            TopicPartition tp = st.tp;
+            OffsetAndMetadata com = consumer.committed(java.util.Set.of(tp), Duration.ofSeconds(30)).get(tp);
+            long c = com == null ? -1 : com.offset();
+            String where = "job = " + ClickHouse.q(spec.name()) + " AND topic = " + ClickHouse.q(tp.topic()) + " AND partition = " + tp.partition();
+            Long done = s.ch().queryLong("SELECT max(end_offset) FROM " + Migrations.FLUSH_LOG + " WHERE " + where
+                    + " AND state = 'done' HAVING count() > 0");
+            long r = Math.max(c, done == null ? -1 : done);
+            long logStart = consumer.beginningOffsets(List.of(tp), Duration.ofSeconds(30)).get(tp);
+            if (r < 0) {
+                r = logStart;
+            } else if (r < logStart) {
+                log.error("event=kafka_retention_gap job={} partition={} resume_offset={} log_start_offset={} lost_records={}"
+                        + " (records expired from Kafka before they were rolled up)", spec.name(), tp, r, logStart, logStart - r);
+                r = logStart;
             }
-            long bucket = Math.floorDiv(t, bucketMs) * spec.bucketSeconds();
-            st.buf.addSeries(smp.tenant(), FlushBuffer.KIND_SAMPLE, smp.name(), "", sid, bucket, labels, v, true);
+            Long wm = s.ch().queryLong("SELECT watermark FROM " + Migrations.FLUSH_LOG + " WHERE " + where + " AND end_offset <= " + r
+                    + " ORDER BY end_offset DESC LIMIT 1");
+            TreeSet<Long> bounds = new TreeSet<>();
+            s.ch().forEach("SELECT DISTINCT start_offset, end_offset FROM " + Migrations.FLUSH_LOG + " WHERE " + where
+                    + " AND state = 'intent' AND end_offset > " + r + " ORDER BY start_offset", rs -> {
+                        bounds.add(rs.getLong(1));
+                        bounds.add(rs.getLong(2));
+                    });
+            final long resume = r;
+            bounds.removeIf(b -> b <= resume);
+            st.watermark = wm == null ? WM_NONE : wm;
+            int[] loaded = {0};
+            if ("events".equals(spec.kind())) {
+                String tsCond = st.watermark == WM_NONE ? "" : " AND ts >= fromUnixTimestamp64Milli(toInt64(" + (st.watermark - s.dedupWindowMs()) + "))";
+                s.ch().forEach("SELECT offset, toUnixTimestamp64Milli(ts), reinterpretAsInt64(id_hi), reinterpretAsInt64(id_lo) FROM "
+                        + Migrations.SEEN_IDS + " WHERE " + where + " AND offset >= " + (r - s.dedupMaxIds()) + " AND offset < " + r
+                        + tsCond + " ORDER BY offset", rs -> {
+                            st.seen.accept(rs.getLong(3), rs.getLong(4), rs.getLong(1), rs.getLong(2), st.watermark);
+                            loaded[0]++;
+                        });
+            }
+            st.start = r;
+            st.next = r;
+            st.committed = r;
+            st.forced.clear();
+            st.forced.addAll(bounds);
+            consumer.seek(tp, r);
+            log.info("event=partition_recovered job={} partition={} committed={} last_done={} resume={} forced_boundaries={} seen_ids={} took_ms={}",
+                    spec.name(), tp, c, done, r, bounds, loaded[0], (System.nanoTime() - t0) / 1_000_000);
         }
+
+        private void backpressure() {
+            boolean stop = queued() >= s.queueCapacity() || anyLaneRetrying();
+            List<TopicPartition> pause = new ArrayList<>();
+            List<TopicPartition> resume = new ArrayList<>();
+            for (PartitionState st : parts.values()) {
+                boolean should = st.recovering || stop;
+                if (should && !st.paused) {
+                    pause.add(st.tp);
+                    st.paused = true;
+                } else if (!should && st.paused) {
+                    resume.add(st.tp);
+                    st.paused = false;
+                }
+            }
+            if (!pause.isEmpty()) {
+                consumer.pause(pause);
+            }
+            if (!resume.isEmpty()) {
+                consumer.resume(resume);
+            }
+        }
+
+        /** One record of the partition {@code st}; false if it was skipped (already read). */
+        private boolean process(PartitionState st, ConsumerRecord<byte[], byte[]> r) {
+            if (r.offset() < st.next) {
+                return false;
+            }
+            while (!st.forced.isEmpty() && st.forced.peekFirst() <= r.offset()) {
+                cut(st, st.forced.pollFirst());
+            }
+            if (st.buf.records == 0) {
+                st.bufStartedNanos = System.nanoTime();
+            }
+            st.watermark = Math.max(st.watermark, r.timestamp());
+            st.buf.records++;
+            if (isEvents) {
+                handleEvent(st, r);
+            } else {
+                handleSample(st, r);
+            }
+            st.next = r.offset() + 1;
+            if (st.forced.isEmpty() && (st.buf.records >= spec.maxRecordsPerFlush() || st.buf.keys() >= s.maxKeysPerFlush())) {
+                cut(st, st.next);
+            }
+            return true;
+        }
+
+        private void afterPoll() {
+            long now = System.nanoTime();
+            boolean flushNow = flushRequested;
+            if (flushNow) {
+                flushRequested = false;
+            }
+            for (PartitionState st : parts.values()) {
+                if (st.recovering) {
+                    continue;
+                }
+                if (!st.forced.isEmpty()) {
+                    long b = st.forced.peekFirst();
+                    if (consumer.position(st.tp) >= b) {
+                        st.forced.pollFirst();
+                        cut(st, b);
+                    }
+                } else if (!st.buf.isEmpty() && (flushNow || now - st.bufStartedNanos >= flushIntervalNanos)) {
+                    cut(st, st.next);
+                }
+            }
+            if (now - lastLagUpdateNanos > TimeUnit.SECONDS.toNanos(2)) {
+                lastLagUpdateNanos = now;
+                updateLag();
+            }
+        }
+
+        private void updateLag() {
+            List<TopicPartition> tps = new ArrayList<>(parts.keySet());
+            if (!tps.isEmpty()) {
+                try {
+                    Map<TopicPartition, Long> ends = consumer.endOffsets(tps, Duration.ofSeconds(2));
+                    for (TopicPartition tp : tps) {
+                        PartitionState st = parts.get(tp);
+                        Long end = ends.get(tp);
+                        if (st != null && end != null && !st.recovering) {
+                            int p = tp.partition();
+                            if (lag.put(p, Math.max(0, end - st.committed)) == null) {
+                                Gauge.builder("vigil_aggregator_lag_records", lag, m -> m.getOrDefault(p, 0L).doubleValue())
+                                        .description("records in the partition not yet stored (end offset minus committed flush end)")
+                                        .tag("job", spec.name()).tag("partition", String.valueOf(p)).register(s.registry());
+                            }
+                        }
+                    }
+                } catch (Exception e) {
+                    log.debug("lag update failed: {}", e.toString());
+                }
+            }
+            updateRate();
+        }
+
+        private void cut(PartitionState st, long end) {
+            FlushBatch b = new FlushBatch(spec.name(), st.tp, st.start, end, st.watermark, st.buf);
+            owners.put(b, st);
+            Lane lane = laneOf(st.tp);
+            lane.queue.addLast(b);
+            LockSupport.unpark(lane.thread);
+            st.start = end;
+            st.buf = new FlushBuffer(b.buffer);
+            st.bufStartedNanos = System.nanoTime();
+        }
+
+        private void handleCompleted(boolean sync) {
+            Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>();
+            FlushBatch b;
+            while ((b = completed.poll()) != null) {
+                PartitionState owner = owners.remove(b);
+                if (owner != null && parts.get(b.tp) == owner) {
+                    commit.put(b.tp, new OffsetAndMetadata(b.end));
+                    owner.committed = Math.max(owner.committed, b.end);
+                    offsetsCommittedCount.addAndGet(b.end - b.start);
+                }
+            }
+            if (commit.isEmpty()) {
+                return;
+            }
+            try {
+                if (sync) {
+                    consumer.commitSync(commit, Duration.ofSeconds(10));
+                } else {
+                    consumer.commitAsync(commit, (offsets, ex) -> {
+                        if (ex != null) {
+                            log.warn("event=commit_failed job={} offsets={} error=\"{}\" (harmless: the flush log records completion)",
+                                    spec.name(), offsets, ex.toString());
+                        }
+                    });
+                }
+            } catch (Exception e) {
+                log.warn("event=commit_failed job={} error=\"{}\"", spec.name(), e.toString());
+            }
+        }
+
+        private void gracefulDrain() {
+            state = State.STOPPING;
+            for (PartitionState st : parts.values()) {
+                if (!st.recovering && st.forced.isEmpty() && !st.buf.isEmpty()) {
+                    cut(st, st.next);
+                }
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (System.nanoTime() < deadline && !allLanesIdle() && !crashed) {
+                sleepQuietly(10);
+            }
+            handleCompleted(true);
+        }
+
+        /**
+         * The hot path: decodes through {@link RecordCodec#scanEvent} (no Event, no maps, no Strings
+         * for a series seen before) and aggregates through the series cache. Records the fast path
+         * does not cover (experiments with a unit, measures not in encoder order) take
+         * {@link #handleEventDecoded}, which is the reference behaviour this path reproduces.
+         */
+        private void handleEvent(PartitionState st, ConsumerRecord<byte[], byte[]> r) {
+            EventScratch e = scratch;
+            try {
+                RecordCodec.scanEvent(r.value(), e);
+            } catch (RuntimeException ex) {
+                deadLetter(st, r, "undecodable", ex.getMessage());
+                return;
+            }
+            if (!e.measuresAscending || unitRollupsTake(e.unitLen >= 0, e.experimentCount > 0)) {
+                handleEventDecoded(st, r);
+                return;
+            }
+            long t = e.time;
+            if (!timeOk(st, r, t)) {
+                return;
+            }
+            if (e.tenantLen == 0 || e.typeLen == 0) {
+                deadLetter(st, r, "invalid_event", "empty tenant or type");
+                return;
+            }
+            byte[] b = e.buf;
+            int nm = e.measureCount;
+            for (int i = 0; i < nm; i++) {
+                double v = e.measureVal[i];
+                if (!Double.isFinite(v)) {
+                    deadLetter(st, r, "invalid_value", "measure " + measureNames.get(b, e.measureOff[i], e.measureLen[i])
+                            + " is not finite: " + v);
+                    return;
+                }
+            }
+            if (!hasSeries) {
+                // nothing of this event is in this job's rollups (events with a unit that the unit
+                // rollups need take handleEventDecoded above): no seen id, no series lookup
+                return;
+            }
+            int hash = SeriesCache.hash(e);
+            SeriesCache.Entry info = seriesCache.get(e, hash);
+            if (info == null) {
+                info = newSeries(e, hash, r.value());
+            }
+            if (e.eventIdLen >= 0) {
+                SeriesIds.idHash(info.tenant, b, e.eventIdOff, e.eventIdLen, idHash);
+                long h = idHash[0];
+                long l = idHash[1];
+                if (st.seen.isDuplicate(h, l, r.offset(), st.watermark)) {
+                    duplicates.increment();
+                    return;
+                }
+                st.seen.accept(h, l, r.offset(), r.timestamp(), st.watermark);
+                st.buf.seenIds.bytes(jobUtf8).bytes(st.topicUtf8).i32(r.partition()).i64(r.offset()).i64(r.timestamp()).i64(h).i64(l).endRow();
+            }
+            if (t > st.buf.maxEventMs) {
+                st.buf.maxEventMs = t;
+            }
+            if (hasSeries) {
+                FlushBuffer.SeriesRef ref = admitted(info, limiterEpoch);
+                long bucket = Math.floorDiv(t, bucketMs) * spec.bucketSeconds();
+                FlushBuffer buf = st.buf;
+                FlushBuffer.Group g = buf.group(ref, bucket);
+                g.countRow.add(1.0, false);
+                for (int i = 0; i < nm; i++) {
+                    buf.row(g, measureName(i, b, e.measureOff[i], e.measureLen[i]), i).add(e.measureVal[i], true);
+                }
+            }
+        }
+
+        /** The measure name at position i: usually the same bytes as at position i of the last record. */
+        private String measureName(int i, byte[] b, int off, int len) {
+            if (i < lastMeasureBytes.length) {
+                byte[] last = lastMeasureBytes[i];
+                if (last != null && last.length == len && ByteHash.eq(last, 0, b, off, len)) {
+                    return lastMeasure[i];
+                }
+                String m = measureNames.get(b, off, len);
+                lastMeasureBytes[i] = java.util.Arrays.copyOfRange(b, off, off + len);
+                lastMeasure[i] = m;
+                return m;
+            }
+            return measureNames.get(b, off, len);
+        }
+
+        /** First sight of a series' bytes (since the cache was last reset): the exact String-based identity. */
+        private SeriesCache.Entry newSeries(EventScratch e, int hash, byte[] value) {
+            Event ev = RecordCodec.decodeEvent(value);
+            SortedMap<String, String> labels = allowed(ev.dims());
+            long sid = SeriesIds.seriesId(ev.type(), labels);
+            FlushBuffer.SeriesRef ref = new FlushBuffer.SeriesRef(ev.tenant(), FlushBuffer.KIND_EVENT, ev.type(), sid, labels);
+            return seriesCache.put(e, hash, ev.tenant(), ev.type(), ref);
+        }
+
+        /** The reference path over a decoded {@link Event}. */
+        private void handleEventDecoded(PartitionState st, ConsumerRecord<byte[], byte[]> r) {
+            Event e;
+            try {
+                e = RecordCodec.decodeEvent(r.value());
+            } catch (RuntimeException ex) {
+                deadLetter(st, r, "undecodable", ex.getMessage());
+                return;
+            }
+            long t = e.timeMillis();
+            if (!timeOk(st, r, t)) {
+                return;
+            }
+            if (e.tenant().isEmpty() || e.type().isEmpty()) {
+                deadLetter(st, r, "invalid_event", "empty tenant or type");
+                return;
+            }
+            for (Map.Entry<String, Double> m : e.measures().entrySet()) {
+                double v = m.getValue();
+                if (!Double.isFinite(v)) {
+                    deadLetter(st, r, "invalid_value", "measure " + m.getKey() + " is not finite: " + v);
+                    return;
+                }
+            }
+            String unit = e.unitId();
+            if (!hasSeries && !unitRollupsTake(unit != null, !e.experiments().isEmpty())) {
+                return; // nothing of this event is in this job's rollups: its id need not be remembered either
+            }
+            if (e.eventId() != null) {
+                long h = SeriesIds.idHi(e.tenant(), e.eventId());
+                long l = SeriesIds.idLo(e.tenant(), e.eventId());
+                if (st.seen.isDuplicate(h, l, r.offset(), st.watermark)) {
+                    duplicates.increment();
+                    return;
+                }
+                st.seen.accept(h, l, r.offset(), r.timestamp(), st.watermark);
+                st.buf.seenIds.bytes(jobUtf8).bytes(st.topicUtf8).i32(r.partition()).i64(r.offset()).i64(r.timestamp()).i64(h).i64(l).endRow();
+            }
+            if (t > st.buf.maxEventMs) {
+                st.buf.maxEventMs = t;
+            }
+            String tenant = e.tenant();
+            String type = e.type();
+            if (hasSeries) {
+                SortedMap<String, String> labels = allowed(e.dims());
+                long sid = SeriesIds.seriesId(type, labels);
+                if (!limiter.admit(tenant, type, sid)) {
+                    labels = OVERFLOW;
+                    sid = SeriesIds.seriesId(type, OVERFLOW);
+                }
+                long bucket = Math.floorDiv(t, bucketMs) * spec.bucketSeconds();
+                st.buf.addSeries(tenant, FlushBuffer.KIND_EVENT, type, "", sid, bucket, labels, 1.0, false);
+                for (Map.Entry<String, Double> m : e.measures().entrySet()) {
+                    st.buf.addSeries(tenant, FlushBuffer.KIND_EVENT, type, m.getKey(), sid, bucket, labels, m.getValue(), true);
+                }
+            }
+            int day = (int) Math.floorDiv(t, 86_400_000L);
+            if (unit != null && hasUnitDaily) {
+                st.buf.addUnitDaily(tenant, type, "", unit, day, 1.0);
+                for (Map.Entry<String, Double> m : e.measures().entrySet()) {
+                    st.buf.addUnitDaily(tenant, type, m.getKey(), unit, day, m.getValue());
+                }
+            }
+            if (unit != null && !e.experiments().isEmpty()) {
+                for (Map.Entry<String, String> x : e.experiments().entrySet()) {
+                    if (hasExperiments) {
+                        st.buf.addUnit(tenant, x.getKey(), x.getValue(), type, "", unit, day, 1.0);
+                        for (Map.Entry<String, Double> m : e.measures().entrySet()) {
+                            st.buf.addUnit(tenant, x.getKey(), x.getValue(), type, m.getKey(), unit, day, m.getValue());
+                            st.buf.addUnitHist(tenant, x.getKey(), x.getValue(), type, m.getKey(), unit, day, m.getValue());
+                        }
+                    }
+                    if (hasExposures) {
+                        st.buf.addExposure(tenant, x.getKey(), x.getValue(), unit, t);
+                    }
+                }
+            }
+        }
+
+        private void handleSample(PartitionState st, ConsumerRecord<byte[], byte[]> r) {
+            Sample smp;
+            try {
+                smp = RecordCodec.decodeSample(r.value());
+            } catch (RuntimeException ex) {
+                deadLetter(st, r, "undecodable", ex.getMessage());
+                return;
+            }
+            long t = smp.timeMillis();
+            if (!timeOk(st, r, t)) {
+                return;
+            }
+            if (smp.tenant().isEmpty() || smp.name().isEmpty()) {
+                deadLetter(st, r, "invalid_sample", "empty tenant or name");
+                return;
+            }
+            if (t > st.buf.maxEventMs) {
+                st.buf.maxEventMs = t;
+            }
+            double v = smp.value();
+            if (hasRaw) {
+                long sid = SeriesIds.seriesId(smp.name(), smp.labels());
+                st.buf.samples.str(smp.tenant()).str(smp.name()).i64(sid).strMap(smp.labels()).i64(t).f64(v).endRow();
+            }
+            if (hasSeries && Double.isFinite(v)) {
+                SortedMap<String, String> labels = allowed(smp.labels());
+                long sid = SeriesIds.seriesId(smp.name(), labels);
+                if (!limiter.admit(smp.tenant(), smp.name(), sid)) {
+                    labels = OVERFLOW;
+                    sid = SeriesIds.seriesId(smp.name(), OVERFLOW);
+                }
+                long bucket = Math.floorDiv(t, bucketMs) * spec.bucketSeconds();
+                st.buf.addSeries(smp.tenant(), FlushBuffer.KIND_SAMPLE, smp.name(), "", sid, bucket, labels, v, true);
+            }
+        }
+
     }
 
     // ---------------------------------------------------------------- flusher thread
@@ -933,7 +986,7 @@ public final class JobWorker implements AutoCloseable {
         while (true) {
             FlushBatch b = lane.queue.peekFirst();
             if (b == null) {
-                if (consumerDone || crashed) {
+                if (consumersDone() || crashed) {
                     return;
                 }
                 LockSupport.parkNanos(5_000_000);
@@ -943,8 +996,9 @@ public final class JobWorker implements AutoCloseable {
             boolean ok = writeWithRetry(lane, b);
             if (!crashed) {
                 // before the lane looks idle, so a drain or revoke that sees it idle commits it
-                if (ok) {
-                    completed.add(b);
+                PartitionState owner = owners.get(b);
+                if (ok && owner != null) {
+                    owner.member.completed.add(b);
                 } else {
                     owners.remove(b);
                 }
@@ -1095,7 +1149,10 @@ public final class JobWorker implements AutoCloseable {
     public void close() {
         running = false;
         try {
-            consumerThread.join(TimeUnit.SECONDS.toMillis(60));
+            long consumersDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            for (Member m : members) {
+                m.thread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(consumersDeadline - System.nanoTime())));
+            }
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
             for (Lane l : lanes) {
                 l.thread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
@@ -1131,12 +1188,16 @@ public final class JobWorker implements AutoCloseable {
         for (Lane l : lanes) {
             l.thread.interrupt();
         }
-        KafkaConsumer<byte[], byte[]> c = consumer;
-        if (c != null) {
-            c.wakeup();
+        for (Member m : members) {
+            KafkaConsumer<byte[], byte[]> c = m.consumer;
+            if (c != null) {
+                c.wakeup();
+            }
         }
         try {
-            consumerThread.join(10_000);
+            for (Member m : members) {
+                m.thread.join(10_000);
+            }
             for (Lane l : lanes) {
                 l.thread.join(10_000);
             }

@@ -20,7 +20,8 @@ import io.micrometer.core.instrument.MeterRegistry;
  * so totals stay exact while memory and rows stay bounded. Every overflowed value is counted in
  * {@code vigil_aggregator_series_overflow_total{job,tenant,metric}} and the first one per tenant,
  * metric and window is logged. Memory: at most the sum of the limits of active tenants.
- * Used by one consumer thread only.
+ * Shared by the job's consumer threads: {@link #admit} is synchronized (called once per series
+ * and window by each thread), {@link #epoch} is a volatile read on the hot path.
  */
 final class SeriesLimiter {
     private static final Logger log = LoggerFactory.getLogger(SeriesLimiter.class);
@@ -37,9 +38,9 @@ final class SeriesLimiter {
     private final long windowMs;
     private final Map<String, TenantState> tenants = new HashMap<>();
     private final Map<String, Counter> counters = new HashMap<>();
-    private long windowStart = System.currentTimeMillis();
-    private long epoch;
-    private long overflowTotal;
+    private volatile long windowStart = System.currentTimeMillis();
+    private volatile long epoch;
+    private volatile long overflowTotal;
 
     SeriesLimiter(String job, Function<String, TenantLimits> limits, MeterRegistry registry, long windowMs) {
         this.job = job;
@@ -56,15 +57,19 @@ final class SeriesLimiter {
     long epoch() {
         long now = System.currentTimeMillis();
         if (now - windowStart >= windowMs) {
-            tenants.clear();
-            windowStart = now;
-            epoch++;
+            synchronized (this) {
+                if (now - windowStart >= windowMs) {
+                    tenants.clear();
+                    windowStart = now;
+                    epoch++;
+                }
+            }
         }
         return epoch;
     }
 
     /** True if the series may be stored as itself; false if its value goes to the overflow series. */
-    boolean admit(String tenant, String metric, long seriesId) {
+    synchronized boolean admit(String tenant, String metric, long seriesId) {
         epoch();
         TenantState t = tenants.computeIfAbsent(tenant, k -> new TenantState());
         if (t.series.contains(seriesId)) {

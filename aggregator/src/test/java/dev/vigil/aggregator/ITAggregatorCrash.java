@@ -108,6 +108,8 @@ class ITAggregatorCrash {
             aggEnv.put("VIGIL_AGGREGATOR_DEFAULT_JOBS", "events,experiments");
             aggEnv.put("VIGIL_AGGREGATOR_EXPERIMENTS_FLUSH_INTERVAL", "150ms");
             aggEnv.put("VIGIL_KAFKA_CONSUMER_PROPERTIES", "session.timeout.ms=6000,heartbeat.interval.ms=1000");
+            // two consumers per job: each restart rebalances the partitions over both members
+            aggEnv.put("VIGIL_AGGREGATOR_DEFAULT_CONSUMERS", "2");
             int kills = 4;
             for (int k = 0; k < kills; k++) {
                 Process child = startChild(env, aggEnv, k);
@@ -172,14 +174,22 @@ class ITAggregatorCrash {
                 last.destroyForcibly().waitFor();
             }
             int replays = 0;
+            java.util.Set<String> membersWithPartitions = new java.util.TreeSet<>();
             for (int k = 0; k <= kills; k++) {
                 for (String line : java.nio.file.Files.readAllLines(env.dir.resolve("aggregator-" + k + ".log"))) {
                     if (line.contains("event=partition_recovered") && !line.contains("forced_boundaries=[]")) {
                         replays++;
                     }
+                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("event=partitions_assigned job=(\\w+) member=(\\d) partitions=\\[.+]")
+                            .matcher(line);
+                    if (m.find()) {
+                        membersWithPartitions.add(m.group(1) + "/" + m.group(2));
+                    }
                 }
             }
             log.info("partitions recovered with an unfinished flush to replay: {}", replays);
+            // both consumers of both jobs read partitions at some point: the counts above covered the two-member path
+            assertThat(membersWithPartitions).contains("events/0", "events/1", "experiments/0", "experiments/1");
         }
     }
 

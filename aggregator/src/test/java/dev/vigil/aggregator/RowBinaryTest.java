@@ -66,11 +66,11 @@ class RowBinaryTest {
         JobSpec s = JobSpec.events("events", "vigil.events");
         assertThat(s.rollups()).containsExactlyInAnyOrder("series", "experiments", "exposures");
         assertThat(s.bucketSeconds()).isEqualTo(10);
-        assertThatThrownBy(() -> new JobSpec("x", "t", "events", java.util.List.of("raw"), null, null, null, null, null).normalized())
+        assertThatThrownBy(() -> new JobSpec("x", "t", "events", java.util.List.of("raw"), null, null, null, null, null, null).normalized())
                 .hasMessageContaining("rollups");
-        assertThatThrownBy(() -> new JobSpec("x", "t", "events", null, 7, null, null, null, null).normalized())
+        assertThatThrownBy(() -> new JobSpec("x", "t", "events", null, 7, null, null, null, null, null).normalized())
                 .hasMessageContaining("bucket_seconds");
-        assertThatThrownBy(() -> new JobSpec("Bad Name", "t", "events", null, null, null, null, null, null).normalized())
+        assertThatThrownBy(() -> new JobSpec("Bad Name", "t", "events", null, null, null, null, null, null, null).normalized())
                 .hasMessageContaining("name");
     }
 

@@ -34,7 +34,11 @@ import dev.vigil.kafka.KafkaBroker;
 /**
  * Benchmark (not a test): events consumed and rolled up per second by one aggregator job, next
  * to Kafka's own ConsumerPerformance on the same topic in the same run, and rows stored per
- * event. Run with aggregator/bench.sh [events] [partitions] [series] [id-fraction].
+ * event. Run with aggregator/bench.sh [events] [partitions] [series] [id-fraction] [consumers].
+ * ConsumerPerformance reads with one thread; the job reads with {@code consumers} threads (2 by
+ * default: one per core of the reference machine), so the consumer CPU per event is printed too.
+ * Both are warmed up first on a separate topic of {@code min(events / 5, 1,000,000)} events (the
+ * JIT compiles Kafka's and the job's code there, not in the measured run).
  */
 public final class AggregatorBenchmark {
     public static void main(String[] args) throws Exception {
@@ -42,8 +46,11 @@ public final class AggregatorBenchmark {
         int partitions = args.length > 1 ? Integer.parseInt(args[1]) : 4;
         int seriesCount = args.length > 2 ? Integer.parseInt(args[2]) : 1000;
         double idFraction = args.length > 3 ? Double.parseDouble(args[3]) : 0.0;
+        int consumers = args.length > 4 ? Integer.parseInt(args[4]) : 2;
         Path dir = Files.createTempDirectory("vigil-agg-bench-");
         String topic = "bench.events";
+        String warmTopic = "bench.warmup";
+        long warm = Math.min(n / 5, 1_000_000);
         try (KafkaBroker kafka = KafkaBroker.start(dir.resolve("kafka"), 0)) {
             String chUrl = System.getenv("CLICKHOUSE_URL");
             EmbeddedClickHouse embedded = null;
@@ -52,16 +59,18 @@ public final class AggregatorBenchmark {
                 chUrl = "jdbc:clickhouse:http://127.0.0.1:" + embedded.port() + "/default";
             }
             try (Admin a = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-                a.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get();
+                a.createTopics(List.of(new NewTopic(topic, partitions, (short) 1), new NewTopic(warmTopic, partitions, (short) 1))).all().get();
             }
             long t0 = System.nanoTime();
-            long bytes = produce(kafka.bootstrapServers(), topic, n, seriesCount, idFraction);
+            long bytes = produce(kafka.bootstrapServers(), topic, n, seriesCount, idFraction, "inference");
             double produceSecs = (System.nanoTime() - t0) / 1e9;
             System.out.printf("produced events=%d bytes=%d (%.1f B/event) in %.1f s%n", n, bytes, (double) bytes / n, produceSecs);
+            produce(kafka.bootstrapServers(), warmTopic, warm, seriesCount, idFraction, "warmup");
+            consumerPerformance(kafka.bootstrapServers(), warmTopic, warm, "bench-warmup-consumer");
 
             var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
             long cpu0 = mx.getCurrentThreadCpuTime();
-            String perf = consumerPerformance(kafka.bootstrapServers(), topic, n);
+            String perf = consumerPerformance(kafka.bootstrapServers(), topic, n, "bench-raw-consumer");
             long perfCpu = mx.getCurrentThreadCpuTime() - cpu0;
             System.out.println("ConsumerPerformance: " + perf);
             System.out.printf("ConsumerPerformance consumer thread CPU: %.0f ns/event%n", (double) perfCpu / n);
@@ -72,9 +81,24 @@ public final class AggregatorBenchmark {
             env.put("VIGIL_AGGREGATOR_PORT", "0");
             env.put("VIGIL_AGGREGATOR_DEFAULT_JOBS", "");
             env.put("VIGIL_AGGREGATOR_MAX_KEYS_PER_FLUSH", "1000000");
+            // any other aggregator key from this process' environment (e.g. VIGIL_KAFKA_CONSUMER_PROPERTIES)
+            System.getenv().forEach((k, v) -> {
+                if (k.startsWith("VIGIL_") && !k.equals("VIGIL_CHDB_LIB")) {
+                    env.putIfAbsent(k, v);
+                }
+            });
             AggregatorMain.Running agg = AggregatorMain.start(Config.load(AggregatorMain.DEF, env));
             try (ClickHouse ch = new ClickHouse(chUrl, "default", "")) {
-                agg.aggregator.putJob(new JobSpec("bench", topic, "events", null, 10, "30d", null, "5s", 1_000_000), "bench");
+                agg.aggregator.putJob(new JobSpec("warmup", warmTopic, "events", null, 10, "30d", null, "5s", 1_000_000, consumers), "bench");
+                JobWorker wu = agg.aggregator.workers().get("warmup");
+                while (wu.offsetsCommitted() < warm) {
+                    if (wu.recordsConsumed() >= warm) {
+                        wu.requestFlush();
+                    }
+                    Thread.sleep(20);
+                }
+                agg.aggregator.deleteJob("warmup", "bench");
+                agg.aggregator.putJob(new JobSpec("bench", topic, "events", null, 10, "30d", null, "5s", 1_000_000, consumers), "bench");
                 JobWorker w = agg.aggregator.workers().get("bench");
                 long start = 0;
                 long consumedAt = 0;
@@ -109,7 +133,12 @@ public final class AggregatorBenchmark {
                 System.out.printf("aggregator: consumed+aggregated %d events in %.2f s = %.0f events/s; consumed, rolled up, stored in ClickHouse and committed in %.2f s = %.0f events/s%n",
                         n, consumeSecs, n / consumeSecs, totalSecs, n / totalSecs);
                 System.out.printf("flushes written: %d, cut to done row: %s%n", w.flushesWritten(), w.flushLatencySummary());
-                System.out.printf("aggregator consumer thread CPU: %.0f ns/event (read, decode, validate, pre-aggregate)%n", (double) consumerCpu / n);
+                for (io.micrometer.core.instrument.Timer t : agg.registry.find("vigil_aggregator_insert_duration").tag("job", "bench").timers()) {
+                    System.out.printf("  insert into %s: %d blocks, mean %.0f ms, max %.0f ms%n", t.getId().getTag("table"), t.count(),
+                            t.mean(java.util.concurrent.TimeUnit.MILLISECONDS), t.max(java.util.concurrent.TimeUnit.MILLISECONDS));
+                }
+                System.out.printf("aggregator consumer threads (%d) CPU: %.0f ns/event (read, decode, validate, pre-aggregate; summed over the threads)%n",
+                        consumers, (double) consumerCpu / n);
                 System.out.printf("load average (1 min) at the end: %.2f on %d cores%n",
                         java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
                         Runtime.getRuntime().availableProcessors());
@@ -124,16 +153,18 @@ public final class AggregatorBenchmark {
         System.exit(0);
     }
 
-    static long threadCpu(java.lang.management.ThreadMXBean mx, String name) {
+    /** CPU time of the live threads whose name starts with {@code prefix} (a job's consumer threads). */
+    static long threadCpu(java.lang.management.ThreadMXBean mx, String prefix) {
+        long sum = 0;
         for (Thread t : Thread.getAllStackTraces().keySet()) {
-            if (t.getName().equals(name)) {
-                return mx.getThreadCpuTime(t.threadId());
+            if (t.getName().startsWith(prefix)) {
+                sum += mx.getThreadCpuTime(t.threadId());
             }
         }
-        return -1;
+        return sum;
     }
 
-    static long produce(String bootstrap, String topic, long n, int seriesCount, double idFraction) throws Exception {
+    static long produce(String bootstrap, String topic, long n, int seriesCount, double idFraction, String type) throws Exception {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ProducerConfig.ACKS_CONFIG, "1");
@@ -147,7 +178,7 @@ public final class AggregatorBenchmark {
         Event[] templates = new Event[seriesCount];
         for (int s = 0; s < seriesCount; s++) {
             SortedMap<String, String> dims = new TreeMap<>(Map.of("model", "m" + s % 50, "region", "r" + (s / 50) % 20));
-            templates[s] = new Event("t" + s % 3, now, "inference", dims, new TreeMap<>(), null, new TreeMap<>(), null, now);
+            templates[s] = new Event("t" + s % 3, now, type, dims, new TreeMap<>(), null, new TreeMap<>(), null, now);
             keys[s] = templates[s].seriesKey().getBytes(StandardCharsets.UTF_8);
         }
         long bytes = 0;
@@ -169,13 +200,13 @@ public final class AggregatorBenchmark {
         return bytes;
     }
 
-    static String consumerPerformance(String bootstrap, String topic, long n) throws Exception {
+    static String consumerPerformance(String bootstrap, String topic, long n, String group) throws Exception {
         PrintStream orig = System.out;
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
         try {
             org.apache.kafka.tools.ConsumerPerformance.main(new String[] {"--bootstrap-server", bootstrap, "--topic", topic,
-                    "--messages", String.valueOf(n), "--group", "bench-raw-consumer", "--timeout", "60000"});
+                    "--messages", String.valueOf(n), "--group", group, "--timeout", "60000"});
         } finally {
             System.setOut(orig);
         }

@@ -26,6 +26,11 @@ public interface EventVisitor {
     default void dim(byte[] buf, int keyOff, int keyLen, int valueOff, int valueLen) {
     }
 
+    /** False for visitors that need only the {@link #dims} range: the codec then skips the {@link #dim} calls. */
+    default boolean wantsEachDim() {
+        return true;
+    }
+
     /** Called once with the number of measures, before the {@link #measure} calls. */
     default void measures(int count) {
     }

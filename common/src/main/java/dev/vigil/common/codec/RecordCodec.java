@@ -133,6 +133,24 @@ public final class RecordCodec {
         walkEvent(value, visitor);
     }
 
+    /**
+     * {@link #visitEvent} in one pass instead of two (validate, then visit): accepts and rejects
+     * exactly the same records with the same {@link CodecException}s, but a rejected record may
+     * already have delivered callbacks for the fields before the fault. For visitors that keep
+     * their state until the call returns and drop it when it throws (the aggregator's scratch);
+     * a RuntimeException thrown by the visitor itself is reported as a CodecException too.
+     */
+    public static void scanEvent(byte[] value, EventVisitor visitor) {
+        if (kind(value) != KIND_EVENT) {
+            throw new CodecException("expected an event record, got kind " + value[1]);
+        }
+        try {
+            walkEvent(value, visitor);
+        } catch (RuntimeException ex) {
+            throw ex instanceof CodecException ce ? ce : new CodecException("corrupt event record: " + ex);
+        }
+    }
+
     /** One pass over an event body; with a null visitor it only validates. */
     private static void walkEvent(byte[] b, EventVisitor v) {
         int p = 2;
@@ -163,6 +181,8 @@ public final class RecordCodec {
         }
         if (v != null) {
             v.dims(b, dimsStart, p - dimsStart, nd);
+        }
+        if (v != null && v.wantsEachDim()) {
             int q = dimsBody;
             for (int i = 0; i < nd; i++) {
                 x = strLen(b, q);

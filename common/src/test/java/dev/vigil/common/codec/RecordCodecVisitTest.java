@@ -183,6 +183,73 @@ class RecordCodecVisitTest {
     }
 
     @Test
+    void scanAcceptsAndRejectsExactlyLikeDecodeEventInOnePass() {
+        byte[] full = RecordCodec.encode(RecordCodecTest.event());
+        for (int n = 0; n < full.length; n++) {
+            byte[] cut = Arrays.copyOf(full, n);
+            String expected = message(() -> RecordCodec.decodeEvent(cut));
+            assertThatThrownBy(() -> RecordCodec.scanEvent(cut, new Collect())).isInstanceOf(RecordCodec.CodecException.class)
+                    .hasMessage(expected);
+        }
+        Random rnd = new Random(7);
+        for (int i = 0; i < 200_000; i++) {
+            byte[] b = full.clone();
+            int at = 2 + rnd.nextInt(b.length - 2);
+            b[at] = (byte) rnd.nextInt(256);
+            if (rnd.nextInt(10) == 0) {
+                b = Arrays.copyOf(b, b.length - 1 - rnd.nextInt(5));
+            }
+            final byte[] x = b;
+            String expected;
+            Event decoded = null;
+            try {
+                decoded = RecordCodec.decodeEvent(x);
+                expected = null;
+            } catch (RecordCodec.CodecException ex) {
+                expected = ex.getMessage();
+            }
+            Collect c = new Collect();
+            if (expected != null) {
+                assertThatThrownBy(() -> RecordCodec.scanEvent(x, c)).isInstanceOf(RecordCodec.CodecException.class).hasMessage(expected);
+            } else {
+                RecordCodec.scanEvent(x, c);
+                assertThat(c.event()).isEqualTo(decoded);
+            }
+        }
+    }
+
+    @Test
+    void aVisitorThatNeedsOnlyTheDimsRangeGetsNoDimCalls() {
+        byte[] b = RecordCodec.encode(RecordCodecTest.event());
+        int[] dimCalls = {0};
+        int[] dimsLen = {-1};
+        EventVisitor v = new EventVisitor() {
+            @Override
+            public void begin(byte[] buf, int to, int tl, long t, int yo, int yl) {
+            }
+
+            @Override
+            public void dims(byte[] buf, int off, int len, int count) {
+                dimsLen[0] = len;
+            }
+
+            @Override
+            public void dim(byte[] buf, int ko, int kl, int vo, int vl) {
+                dimCalls[0]++;
+            }
+
+            @Override
+            public boolean wantsEachDim() {
+                return false;
+            }
+        };
+        RecordCodec.scanEvent(b, v);
+        assertThat(RecordCodecTest.event().dims()).isNotEmpty();
+        assertThat(dimsLen[0]).isPositive();
+        assertThat(dimCalls[0]).isZero();
+    }
+
+    @Test
     void visitingAllocatesNothing() {
         byte[] b = RecordCodec.encode(RecordCodecTest.event());
         EventVisitor v = new EventVisitor() {
