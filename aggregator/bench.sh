@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Aggregator benchmark: events consumed and rolled up per second beside Kafka's ConsumerPerformance
 # on the same topic, and rows stored per event. Usage: aggregator/bench.sh [events] [partitions] [series] [id-fraction] [consumers (default 2)]
-# Set JFR=1 to record a flight recording (aggregator/target/bench.jfr).
+# Set JFR=1 to record a flight recording (aggregator/target/bench.jfr), ASPROF=1 for async-profiler CPU samples (see below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
@@ -11,5 +11,13 @@ mvn -B -q -pl common,aggregator -am test-compile dependency:build-classpath -Dmd
 CP="aggregator/target/test-classes:aggregator/target/classes:$(cat aggregator/target/bench.cp)"
 JFR_OPTS=()
 if [[ "${JFR:-0}" == 1 ]]; then JFR_OPTS=(-XX:StartFlightRecording=filename=aggregator/target/bench.jfr,settings=profile); fi
+# ASPROF=1: async-profiler (from Maven Central) samples CPU into aggregator/target/bench.collapsed (one line per
+# stack, thread first). JFR's method samples put a third of the consumer thread in ByteHash.eq, which
+# async-profiler's CPU samples put at 3 %: use this one to decide what to optimise.
+if [[ "${ASPROF:-0}" == 1 ]]; then
+  mvn -B -q dependency:copy -Dartifact=tools.profiler:async-profiler:4.1 -DoutputDirectory=aggregator/target/asprof >/dev/null
+  (cd aggregator/target/asprof && unzip -o -q async-profiler-4.1.jar 'linux-x64/*')
+  JFR_OPTS+=(-agentpath:aggregator/target/asprof/linux-x64/libasyncProfiler.so=start,event=cpu,interval=1ms,threads,collapsed,file=aggregator/target/bench.collapsed)
+fi
 exec "$JAVA_HOME/bin/java" -Xmx4g --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow "${JFR_OPTS[@]}" \
   -cp "$CP" dev.vigil.aggregator.bench.AggregatorBenchmark "$@"
