@@ -19,5 +19,7 @@ if [[ "${ASPROF:-0}" == 1 ]]; then
   (cd aggregator/target/asprof && unzip -o -q async-profiler-4.1.jar 'linux-x64/*')
   JFR_OPTS+=(-agentpath:aggregator/target/asprof/linux-x64/libasyncProfiler.so=start,event=cpu,interval=1ms,threads,collapsed,file=aggregator/target/bench.collapsed)
 fi
-exec "$JAVA_HOME/bin/java" -Xmx4g --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow "${JFR_OPTS[@]}" \
+# BENCH_JAVA_OPTS: extra JVM options (e.g. -Xlog:gc+cpu=info:file=/tmp/gc.log)
+# shellcheck disable=SC2086
+exec "$JAVA_HOME/bin/java" -Xmx4g ${BENCH_JAVA_OPTS:-} --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow "${JFR_OPTS[@]}" \
   -cp "$CP" dev.vigil.aggregator.bench.AggregatorBenchmark "$@"

@@ -81,7 +81,7 @@ JFR=""
 if [[ "${BENCH_JFR:-0}" == 1 ]]; then JFR="-XX:StartFlightRecording=filename=$OUT/gateway.jfr,settings=profile"; fi
 VIGIL_GATEWAY_PORT=$GW_PORT VIGIL_KAFKA_BOOTSTRAP_SERVERS=$BOOT VIGIL_KAFKA_TOPIC_PREFIX=bench. VIGIL_KAFKA_PARTITIONS=4 \
 VIGIL_API_KEYS="bench:$KEY" VIGIL_LOG_LEVEL=WARN \
-  "$JAVA" $FLAGS -Xmx$GW_HEAP -Xms$GW_HEAP $JFR -cp "ingest-gateway/target/classes:ingest-gateway/target/lib/*" dev.vigil.gateway.GatewayMain \
+  "$JAVA" $FLAGS -Xmx$GW_HEAP -Xms$GW_HEAP $JFR ${GW_JAVA_OPTS:-} -cp "ingest-gateway/target/classes:ingest-gateway/target/lib/*" dev.vigil.gateway.GatewayMain \
   > "$OUT/gateway.log" 2>&1 &
 GW_PID=$!
 PIDS+=($GW_PID)

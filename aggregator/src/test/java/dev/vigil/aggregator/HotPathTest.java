@@ -29,7 +29,7 @@ class HotPathTest {
                     case 1 -> rnd.nextInt(50) == 0 ? 1.0 : 0.0;
                     case 2 -> rnd.nextGaussian() * 100;
                     case 3 -> Math.exp(rnd.nextGaussian() * 40); // wider than the dense window
-                    case 4 -> 1.0; // one bucket beyond the 16-bit counter
+                    case 4 -> 1.0; // one bucket wrapping its 8-bit counter 781 times
                     default -> rnd.nextBoolean() ? -Math.exp(rnd.nextGaussian()) : Math.exp(5 + rnd.nextGaussian() * 5);
                 };
                 int k = LogBuckets.key(v);

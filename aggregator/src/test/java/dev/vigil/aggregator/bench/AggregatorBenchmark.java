@@ -103,6 +103,11 @@ public final class AggregatorBenchmark {
                 long start = 0;
                 long consumedAt = 0;
                 long consumerCpu = 0;
+                var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+                long processCpu0 = os.getProcessCpuTime();
+                Map<String, Long> threads0 = cpuByThreadGroup(mx);
+                long processCpu1 = 0;
+                Map<String, Long> threads1 = Map.of();
                 while (true) {
                     long c = w.recordsConsumed();
                     if (start == 0 && c > 0) {
@@ -110,6 +115,8 @@ public final class AggregatorBenchmark {
                     }
                     if (consumedAt == 0 && c >= n) {
                         consumedAt = System.nanoTime();
+                        processCpu1 = os.getProcessCpuTime();
+                        threads1 = cpuByThreadGroup(mx);
                         consumerCpu = threadCpu(mx, "job-bench-consumer");
                         // cut the last partial flushes now instead of waiting for the idle flush interval
                         w.requestFlush();
@@ -139,6 +146,20 @@ public final class AggregatorBenchmark {
                 }
                 System.out.printf("aggregator consumer threads (%d) CPU: %.0f ns/event (read, decode, validate, pre-aggregate; summed over the threads)%n",
                         consumers, (double) consumerCpu / n);
+                // where the two cores went while the job consumed (from just before the job started to its last record)
+                double phaseSecs = (consumedAt - start) / 1e9;
+                StringBuilder where = new StringBuilder();
+                long javaThreads = 0;
+                for (Map.Entry<String, Long> e : threads1.entrySet()) {
+                    long d = e.getValue() - threads0.getOrDefault(e.getKey(), 0L);
+                    javaThreads += d;
+                    if (d / 1e9 / phaseSecs >= 0.01) {
+                        where.append(String.format(java.util.Locale.ROOT, " %s=%.2f", e.getKey(), d / 1e9 / phaseSecs));
+                    }
+                }
+                long processDelta = processCpu1 - processCpu0;
+                System.out.printf("process CPU while consuming: %.2f cores (java threads:%s; GC, JIT and native threads=%.2f)%n",
+                        processDelta / 1e9 / phaseSecs, where, (processDelta - javaThreads) / 1e9 / phaseSecs);
                 System.out.printf("load average (1 min) at the end: %.2f on %d cores%n",
                         java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
                         Runtime.getRuntime().availableProcessors());
@@ -151,6 +172,18 @@ public final class AggregatorBenchmark {
             }
         }
         System.exit(0);
+    }
+
+    /** CPU time of the live Java threads, summed by name with digits and a trailing member/lane index removed. */
+    static Map<String, Long> cpuByThreadGroup(java.lang.management.ThreadMXBean mx) {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            long c = mx.getThreadCpuTime(t.threadId());
+            if (c > 0) {
+                out.merge(t.getName().replaceAll("[-#]?\\d+", "").replaceAll("\\s+\\|.*", ""), c, Long::sum);
+            }
+        }
+        return out;
     }
 
     /** CPU time of the live threads whose name starts with {@code prefix} (a job's consumer threads). */
