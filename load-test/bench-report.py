@@ -148,7 +148,7 @@ if m:
     p()
     p("```")
     for line in agg.splitlines():
-        if re.match(r"^(produced|ConsumerPerformance|aggregator|rows stored|load average|flushes|  insert into)", line):
+        if re.match(r"^(produced|ConsumerPerformance|aggregator|rows stored|load average|flushes|  insert into|process CPU)", line):
             p(line)
     p("```")
 else:
