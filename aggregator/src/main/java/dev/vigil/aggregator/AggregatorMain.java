@@ -60,6 +60,11 @@ public final class AggregatorMain {
             "seeded jobs flush a partition after this many records");
     public static final ConfigKey<Integer> MAX_KEYS_PER_FLUSH = ConfigKey.intKey("aggregator.max-keys-per-flush", 200_000, 100, 1_000_000,
             "pre-aggregated rows per partition held in memory before a flush is forced");
+    public static final ConfigKey<Long> MAX_BYTES_PER_FLUSH = ConfigKey.bytesKey("aggregator.max-bytes-per-flush", "16MiB", 64L << 10, 1L << 30,
+            "estimated heap of one partition's buffer (pre-aggregated rows, client ids, samples, dead letters) before a flush is forced");
+    public static final ConfigKey<Long> MAX_QUEUED_BYTES = ConfigKey.bytesKey("aggregator.max-queued-bytes", "48MiB", 64L << 10, 8L << 30,
+            "estimated heap of a job's cut flushes not yet stored before its partitions are paused (besides aggregator.queue-capacity); "
+                    + "a job holds at most partitions x max-bytes-per-flush + this + one flush");
     public static final ConfigKey<Integer> FLUSH_PARALLELISM = ConfigKey.intKey("aggregator.flush-parallelism", 2, 1, 16,
             "flusher threads per job: flushes of different partitions are written to ClickHouse concurrently, each partition's in order");
     public static final ConfigKey<Integer> QUEUE_CAPACITY = ConfigKey.intKey("aggregator.queue-capacity", 4, 1, 1000,
@@ -87,7 +92,7 @@ public final class AggregatorMain {
             "extra Kafka consumer properties for every job, as k=v pairs (e.g. session.timeout.ms=10000)");
 
     public static final ConfigDef DEF = new ConfigDef().define(HOST, PORT, BOOTSTRAP, TOPIC_PREFIX, CH_URL, CH_USER, CH_PASSWORD, INSTANCE,
-            GROUP_PREFIX, DEFAULT_JOBS, DEFAULT_EVENT_ROLLUPS, DEFAULT_EXPERIMENT_ROLLUPS, EXPERIMENTS_FLUSH_INTERVAL, DEFAULT_CONSUMERS, BUCKET_SECONDS, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, MAX_KEYS_PER_FLUSH, QUEUE_CAPACITY, FLUSH_PARALLELISM,
+            GROUP_PREFIX, DEFAULT_JOBS, DEFAULT_EVENT_ROLLUPS, DEFAULT_EXPERIMENT_ROLLUPS, EXPERIMENTS_FLUSH_INTERVAL, DEFAULT_CONSUMERS, BUCKET_SECONDS, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, MAX_KEYS_PER_FLUSH, MAX_BYTES_PER_FLUSH, MAX_QUEUED_BYTES, QUEUE_CAPACITY, FLUSH_PARALLELISM,
             DEDUP_MAX_IDS, DEDUP_WINDOW, MAX_AGE, MAX_FUTURE, MAX_SERIES, MAX_SERIES_PER_METRIC, SERIES_WINDOW, RECONCILE,
             CREATE_TOPICS, TOPIC_PARTITIONS, CONSUMER_PROPS);
 
@@ -181,7 +186,7 @@ public final class AggregatorMain {
         pp.put(ProducerConfig.CLIENT_ID_CONFIG, "vigil-aggregator-dlq-" + instance);
         KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer());
         WorkerSettings ws = new WorkerSettings(ch, producer, registry, t -> null, c.get(BOOTSTRAP), c.get(GROUP_PREFIX),
-                Topics.deadLetters(prefix), c.get(QUEUE_CAPACITY), c.get(FLUSH_PARALLELISM), c.get(MAX_KEYS_PER_FLUSH), c.get(DEDUP_MAX_IDS),
+                Topics.deadLetters(prefix), c.get(QUEUE_CAPACITY), c.get(FLUSH_PARALLELISM), c.get(MAX_KEYS_PER_FLUSH), c.get(MAX_BYTES_PER_FLUSH), c.get(MAX_QUEUED_BYTES), c.get(DEDUP_MAX_IDS),
                 c.get(DEDUP_WINDOW).toMillis(), c.get(MAX_FUTURE).toMillis(), c.get(SERIES_WINDOW).toMillis(), instance, consumerProps(c.get(CONSUMER_PROPS)));
         Aggregator agg = new Aggregator(new GoalStore(ch), ws, new TenantLimits(c.get(MAX_SERIES), c.get(MAX_SERIES_PER_METRIC)),
                 c.get(CREATE_TOPICS), c.get(TOPIC_PARTITIONS));

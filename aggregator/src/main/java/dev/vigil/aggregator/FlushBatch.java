@@ -17,6 +17,8 @@ final class FlushBatch {
     final long watermark;
     final FlushBuffer buffer;
     final long createdNanos = System.nanoTime();
+    /** The buffer's estimated heap when it was cut (counted in the job's queued bytes until written or dropped). */
+    final long bytes;
     volatile boolean cancelled;
     /** Steps finished so far (intent, dead letters, data blocks, done), so a retry resumes. */
     int stepsDone;
@@ -29,6 +31,7 @@ final class FlushBatch {
         this.end = end;
         this.watermark = watermark;
         this.buffer = buffer;
+        this.bytes = buffer.approxBytes();
     }
 
     String token(String table) {

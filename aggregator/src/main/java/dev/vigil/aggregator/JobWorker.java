@@ -125,6 +125,8 @@ public final class JobWorker implements AutoCloseable {
     private final AtomicLong rowsWrittenCount = new AtomicLong();
     private final AtomicLong offsetsCommittedCount = new AtomicLong();
     private final AtomicLong flushesDone = new AtomicLong();
+    /** Estimated heap of the flushes cut and not yet written or dropped, over all lanes. */
+    private final AtomicLong queuedBytes = new AtomicLong();
     private volatile long firstRecordNanos;
     private long rateWindowStartNanos = System.nanoTime();
     private long rateWindowStartCount;
@@ -315,7 +317,7 @@ public final class JobWorker implements AutoCloseable {
         pr.headers().add("vigil.dlq.source.partition", String.valueOf(r.partition()).getBytes(StandardCharsets.UTF_8));
         pr.headers().add("vigil.dlq.source.offset", String.valueOf(r.offset()).getBytes(StandardCharsets.UTF_8));
         pr.headers().add("vigil.dlq.job", spec.name().getBytes(StandardCharsets.UTF_8));
-        st.buf.deadLetters.add(pr);
+        st.buf.addDeadLetter(pr);
         deadByReason.computeIfAbsent(reason, k -> Counter.builder("vigil_aggregator_dead_letters").tag("job", spec.name())
                 .tag("reason", k).register(s.registry())).increment();
     }
@@ -399,6 +401,8 @@ public final class JobWorker implements AutoCloseable {
         long lastLagUpdateNanos;
         /** The series limiter's window, read once per poll. */
         long limiterEpoch;
+        /** Set when this member's loop ended by an exception: its buffers are not flushed on the way out. */
+        volatile boolean abandoned;
         // hot-path state, this member's thread only
         final EventScratch scratch = new EventScratch();
         final SeriesCache seriesCache = new SeriesCache(1 << 20);
@@ -468,10 +472,15 @@ public final class JobWorker implements AutoCloseable {
                     gracefulDrain();
                 }
             } catch (WakeupException e) {
+                abandoned = true;
                 if (!crashed && running) {
                     fail(e);
                 }
             } catch (Throwable t) {
+                // the record being processed may have left the partition's buffer half-written
+                // (an OutOfMemoryError inside a RowBinary write did): never flush it; the
+                // partition's next owner replays from the last stored flush
+                abandoned = true;
                 fail(t);
             } finally {
                 if (consumer != null) {
@@ -508,7 +517,7 @@ public final class JobWorker implements AutoCloseable {
                 }
                 for (TopicPartition tp : tps) {
                     PartitionState st = parts.get(tp);
-                    if (st != null && !st.recovering && st.forced.isEmpty() && !st.buf.isEmpty() && !crashed) {
+                    if (st != null && !st.recovering && st.forced.isEmpty() && !st.buf.isEmpty() && !crashed && !abandoned) {
                         cut(st, st.next);
                     }
                 }
@@ -616,7 +625,7 @@ public final class JobWorker implements AutoCloseable {
         }
 
         private void backpressure() {
-            boolean stop = queued() >= s.queueCapacity() || anyLaneRetrying();
+            boolean stop = queued() >= s.queueCapacity() || queuedBytes.get() >= s.maxQueuedBytes() || anyLaneRetrying();
             List<TopicPartition> pause = new ArrayList<>();
             List<TopicPartition> resume = new ArrayList<>();
             for (PartitionState st : parts.values()) {
@@ -656,7 +665,8 @@ public final class JobWorker implements AutoCloseable {
                 handleSample(st, r);
             }
             st.next = r.offset() + 1;
-            if (st.forced.isEmpty() && (st.buf.records >= spec.maxRecordsPerFlush() || st.buf.keys() >= s.maxKeysPerFlush())) {
+            if (st.forced.isEmpty() && (st.buf.records >= spec.maxRecordsPerFlush() || st.buf.keys() >= s.maxKeysPerFlush()
+                    || st.buf.approxBytes() >= s.maxBytesPerFlush())) {
                 cut(st, st.next);
             }
             return true;
@@ -715,6 +725,7 @@ public final class JobWorker implements AutoCloseable {
         private void cut(PartitionState st, long end) {
             FlushBatch b = new FlushBatch(spec.name(), st.tp, st.start, end, st.watermark, st.buf);
             owners.put(b, st);
+            queuedBytes.addAndGet(b.bytes);
             Lane lane = laneOf(st.tp);
             lane.queue.addLast(b);
             LockSupport.unpark(lane.thread);
@@ -1004,6 +1015,7 @@ public final class JobWorker implements AutoCloseable {
                 }
             }
             lane.queue.pollFirst();
+            queuedBytes.addAndGet(-b.bytes);
             lane.inFlight = null;
             if (crashed) {
                 return;
@@ -1224,6 +1236,7 @@ public final class JobWorker implements AutoCloseable {
         m.put("records_consumed", consumedCount.get());
         m.put("rows_written", rowsWrittenCount.get());
         m.put("queued_flushes", queued());
+        m.put("queued_bytes_estimate", queuedBytes.get());
         m.put("newest_stored_event_ms", newestStoredEventMs == Long.MIN_VALUE ? null : newestStoredEventMs);
         m.put("series_overflow", limiter.overflowTotal());
         m.put("last_error", lastError);

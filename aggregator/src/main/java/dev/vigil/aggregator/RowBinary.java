@@ -36,6 +36,11 @@ public final class RowBinary {
         return rows;
     }
 
+    /** Bytes held (the array, which grows by doubling), for memory accounting. */
+    public int capacity() {
+        return buf.length;
+    }
+
     public int size() {
         return pos;
     }

@@ -17,6 +17,8 @@ import io.micrometer.core.instrument.MeterRegistry;
  * @param queueCapacity     flushes queued per job before its partitions are paused
  * @param flushParallelism  flusher threads per job; a partition always flushes on the same one (in order)
  * @param maxKeysPerFlush   in-memory rows per partition before a flush is forced
+ * @param maxBytesPerFlush  estimated heap of one partition's buffer before a flush is forced
+ * @param maxQueuedBytes    estimated heap of a job's cut, not yet stored flushes before its partitions are paused
  * @param dedupMaxIds       per-partition id window in records (see SeenIds)
  * @param dedupWindowMs     per-partition id window in record time
  * @param maxFutureMs       events further in the future than this (vs record time) are dead-lettered
@@ -34,6 +36,8 @@ public record WorkerSettings(
         int queueCapacity,
         int flushParallelism,
         int maxKeysPerFlush,
+        long maxBytesPerFlush,
+        long maxQueuedBytes,
         long dedupMaxIds,
         long dedupWindowMs,
         long maxFutureMs,
