@@ -382,6 +382,20 @@ public final class JobWorker implements AutoCloseable {
         return info.overflow;
     }
 
+    /**
+     * False (and counted) if the client id (h, l) was already accepted in the partition's window: a
+     * client retry. Otherwise remembers it, in memory and in the flush's seen-id rows.
+     */
+    private boolean firstSight(PartitionState st, ConsumerRecord<byte[], byte[]> r, long h, long l) {
+        if (st.seen.isDuplicate(h, l, r.offset(), st.watermark)) {
+            duplicates.increment();
+            return false;
+        }
+        st.seen.accept(h, l, r.offset(), r.timestamp(), st.watermark);
+        st.buf.seenIds.bytes(jobUtf8).bytes(st.topicUtf8).i32(r.partition()).i64(r.offset()).i64(r.timestamp()).i64(h).i64(l).endRow();
+        return true;
+    }
+
     /** Whether an event with (or without) a unit and experiments has rows in this job's unit rollups. */
     private boolean unitRollupsTake(boolean hasUnit, boolean hasAssignments) {
         return hasUnit && (hasUnitDaily || hasAssignments && (hasExperiments || hasExposures));
@@ -826,14 +840,9 @@ public final class JobWorker implements AutoCloseable {
             }
             if (e.eventIdLen >= 0) {
                 SeriesIds.idHash(info.tenant, b, e.eventIdOff, e.eventIdLen, idHash);
-                long h = idHash[0];
-                long l = idHash[1];
-                if (st.seen.isDuplicate(h, l, r.offset(), st.watermark)) {
-                    duplicates.increment();
+                if (!firstSight(st, r, idHash[0], idHash[1])) {
                     return;
                 }
-                st.seen.accept(h, l, r.offset(), r.timestamp(), st.watermark);
-                st.buf.seenIds.bytes(jobUtf8).bytes(st.topicUtf8).i32(r.partition()).i64(r.offset()).i64(r.timestamp()).i64(h).i64(l).endRow();
             }
             if (t > st.buf.maxEventMs) {
                 st.buf.maxEventMs = t;
@@ -903,14 +912,9 @@ public final class JobWorker implements AutoCloseable {
                 return; // nothing of this event is in this job's rollups: its id need not be remembered either
             }
             if (e.eventId() != null) {
-                long h = SeriesIds.idHi(e.tenant(), e.eventId());
-                long l = SeriesIds.idLo(e.tenant(), e.eventId());
-                if (st.seen.isDuplicate(h, l, r.offset(), st.watermark)) {
-                    duplicates.increment();
+                if (!firstSight(st, r, SeriesIds.idHi(e.tenant(), e.eventId()), SeriesIds.idLo(e.tenant(), e.eventId()))) {
                     return;
                 }
-                st.seen.accept(h, l, r.offset(), r.timestamp(), st.watermark);
-                st.buf.seenIds.bytes(jobUtf8).bytes(st.topicUtf8).i32(r.partition()).i64(r.offset()).i64(r.timestamp()).i64(h).i64(l).endRow();
             }
             if (t > st.buf.maxEventMs) {
                 st.buf.maxEventMs = t;
