@@ -127,6 +127,11 @@ public final class JobWorker implements AutoCloseable {
     private final AtomicLong flushesDone = new AtomicLong();
     /** Estimated heap of the flushes cut and not yet written or dropped, over all lanes. */
     private final AtomicLong queuedBytes = new AtomicLong();
+    /**
+     * Gauges read this worker's state: removed when it stops, so that the worker a restart creates
+     * registers its own (Micrometer would otherwise hand it back these, reading the old worker).
+     */
+    private final java.util.List<io.micrometer.core.instrument.Meter> gauges = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile long firstRecordNanos;
     private long rateWindowStartNanos = System.nanoTime();
     private long rateWindowStartCount;
@@ -169,9 +174,12 @@ public final class JobWorker implements AutoCloseable {
         retries = Counter.builder("vigil_aggregator_flush_retries").tag("job", job).register(reg);
         flushLatency = Timer.builder("vigil_aggregator_flush_latency").description("from cutting a flush to its done row")
                 .tag("job", job).publishPercentiles(0.5, 0.99).register(reg);
-        Gauge.builder("vigil_aggregator_freshness_seconds", this, w -> w.newestStoredEventMs == Long.MIN_VALUE ? Double.NaN
+        gauges.add(Gauge.builder("vigil_aggregator_freshness_seconds", this, w -> w.newestStoredEventMs == Long.MIN_VALUE ? Double.NaN
                         : (System.currentTimeMillis() - w.newestStoredEventMs) / 1000.0)
-                .description("now minus the newest event time stored by this job").tag("job", job).register(reg);
+                .description("now minus the newest event time stored by this job").tag("job", job).register(reg));
+        gauges.add(Gauge.builder("vigil_aggregator_queued_bytes", queuedBytes, AtomicLong::get)
+                .description("estimated heap of the flushes cut and not yet stored (paused at aggregator.max-queued-bytes)")
+                .tag("job", job).register(reg));
         members = new Member[this.spec.consumers()];
         for (int i = 0; i < members.length; i++) {
             members[i] = new Member(i);
@@ -723,9 +731,9 @@ public final class JobWorker implements AutoCloseable {
                         if (st != null && end != null && !st.recovering) {
                             int p = tp.partition();
                             if (lag.put(p, Math.max(0, end - st.committed)) == null) {
-                                Gauge.builder("vigil_aggregator_lag_records", lag, m -> m.getOrDefault(p, 0L).doubleValue())
+                                gauges.add(Gauge.builder("vigil_aggregator_lag_records", lag, m -> m.getOrDefault(p, 0L).doubleValue())
                                         .description("records in the partition not yet stored (end offset minus committed flush end)")
-                                        .tag("job", spec.name()).tag("partition", String.valueOf(p)).register(s.registry());
+                                        .tag("job", spec.name()).tag("partition", String.valueOf(p)).register(s.registry()));
                             }
                         }
                     }
@@ -1191,7 +1199,15 @@ public final class JobWorker implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        removeGauges();
         log.info("event=job_stopped job={} version={}", spec.name(), version);
+    }
+
+    private void removeGauges() {
+        for (io.micrometer.core.instrument.Meter g : gauges) {
+            s.registry().remove(g);
+        }
+        gauges.clear();
     }
 
     /**
@@ -1220,6 +1236,7 @@ public final class JobWorker implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        removeGauges();
     }
 
     /** Status for GET /api/v1/jobs. */

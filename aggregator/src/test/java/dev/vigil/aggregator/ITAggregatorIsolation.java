@@ -152,8 +152,14 @@ class ITAggregatorIsolation {
                 EventGen.sendAll(p, extra);
                 TestEnv.await("extra job writes exposures", Duration.ofSeconds(60), () -> TestEnv.longQuery(ch,
                         "SELECT count() FROM (SELECT unit_id FROM vigil_exposures WHERE tenant = 't9' GROUP BY unit_id)") == 200);
+                assertThat(agg.registry.scrape()).contains("vigil_aggregator_freshness_seconds{job=\"extra\"}",
+                        "vigil_aggregator_queued_bytes{job=\"extra\"}");
                 assertThat(call(agg, "DELETE", "/api/v1/jobs/extra", null).get("_status").asInt()).isEqualTo(200);
                 assertThat(job(agg, "extra")).isNull();
+                // a stopped worker's gauges go with it (a restarted job registers its own instead of reading the old worker)
+                // (counters stay: a job restarted under the same name keeps counting on them)
+                assertThat(agg.registry.scrape()).doesNotContain("vigil_aggregator_freshness_seconds{job=\"extra\"}",
+                        "vigil_aggregator_queued_bytes{job=\"extra\"}", "vigil_aggregator_lag_records{job=\"extra\"");
                 assertThat(call(agg, "GET", "/api/v1/jobs/extra/history", null).get("versions")).hasSize(2);
                 call(agg, "PUT", "/api/v1/jobs/kept", "{\"source\": \"vigil.kept\", \"kind\": \"samples\"}");
                 call(agg, "PUT", "/api/v1/limits/t1", "{\"max_series\": 100, \"max_series_per_metric\": 10}");
