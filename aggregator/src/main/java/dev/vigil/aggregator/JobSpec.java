@@ -89,7 +89,10 @@ public record JobSpec(
         if (c < 1 || c > 64) {
             throw new IllegalArgumentException("consumers must be in [1, 64], got " + c);
         }
-        return new JobSpec(name, source, kind, List.copyOf(r), b, age, labelAllowList == null ? List.of() : List.copyOf(labelAllowList), fi, mr, c);
+        // 1 is stored as absent: instances of a version without this field (which refuse unknown
+        // fields) keep reading the specs a newer instance writes, unless someone asks for more
+        return new JobSpec(name, source, kind, List.copyOf(r), b, age, labelAllowList == null ? List.of() : List.copyOf(labelAllowList), fi, mr,
+                c == 1 ? null : c);
     }
 
     /**
@@ -101,6 +104,11 @@ public record JobSpec(
             return List.of();
         }
         return rollups.stream().filter(other.rollups::contains).toList();
+    }
+
+    /** Consumer threads per instance (absent means 1). */
+    public int consumerCount() {
+        return consumers == null ? 1 : consumers;
     }
 
     public boolean has(String rollup) {

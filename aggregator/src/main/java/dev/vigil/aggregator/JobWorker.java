@@ -180,7 +180,7 @@ public final class JobWorker implements AutoCloseable {
         gauges.add(Gauge.builder("vigil_aggregator_queued_bytes", queuedBytes, AtomicLong::get)
                 .description("estimated heap of the flushes cut and not yet stored (paused at aggregator.max-queued-bytes)")
                 .tag("job", job).register(reg));
-        members = new Member[this.spec.consumers()];
+        members = new Member[this.spec.consumerCount()];
         for (int i = 0; i < members.length; i++) {
             members[i] = new Member(i);
         }
@@ -214,7 +214,8 @@ public final class JobWorker implements AutoCloseable {
     }
 
 
-    private void fail(Throwable t) {
+    /** Synchronized with the other state transitions, so that nothing writes over FAILED (reconcile restarts a FAILED job). */
+    private synchronized void fail(Throwable t) {
         state = State.FAILED;
         lastError = t.toString();
         lastErrorAtMs = System.currentTimeMillis();
@@ -282,6 +283,13 @@ public final class JobWorker implements AutoCloseable {
     public void requestFlush() {
         for (Member m : members) {
             m.flushRequested = true;
+        }
+    }
+
+    /** A member drains on close: STOPPING, unless another member already failed the job. */
+    private synchronized void stopping() {
+        if (state != State.FAILED) {
+            state = State.STOPPING;
         }
     }
 
@@ -787,7 +795,7 @@ public final class JobWorker implements AutoCloseable {
         }
 
         private void gracefulDrain() {
-            state = State.STOPPING;
+            stopping();
             for (PartitionState st : parts.values()) {
                 if (!st.recovering && st.forced.isEmpty() && !st.buf.isEmpty()) {
                     cut(st, st.next);
@@ -1005,7 +1013,21 @@ public final class JobWorker implements AutoCloseable {
 
     // ---------------------------------------------------------------- flusher thread
 
+    /**
+     * A lane that dies (an Error while encoding or writing) fails the job, so reconcile restarts it;
+     * otherwise its queue would never drain and the job would stay paused while reporting running.
+     */
     private void flusherLoop(Lane lane) {
+        try {
+            writeQueuedFlushes(lane);
+        } catch (Throwable t) {
+            if (!crashed) {
+                fail(t);
+            }
+        }
+    }
+
+    private void writeQueuedFlushes(Lane lane) {
         while (true) {
             FlushBatch b = lane.queue.peekFirst();
             if (b == null) {
@@ -1020,10 +1042,10 @@ public final class JobWorker implements AutoCloseable {
             if (!crashed) {
                 // before the lane looks idle, so a drain or revoke that sees it idle commits it
                 PartitionState owner = owners.get(b);
-                if (ok && owner != null) {
+                if (ok && owner != null && !owner.member.abandoned && owner.member.thread.isAlive()) {
                     owner.member.completed.add(b);
                 } else {
-                    owners.remove(b);
+                    owners.remove(b); // not committed here (a dead member reads no completions): the flush log has it
                 }
             }
             lane.queue.pollFirst();

@@ -60,8 +60,9 @@ final class SeriesLimiter {
             synchronized (this) {
                 if (now - windowStart >= windowMs) {
                     tenants.clear();
-                    windowStart = now;
+                    // epoch before windowStart: a thread that sees the new window start also sees the new epoch
                     epoch++;
+                    windowStart = now;
                 }
             }
         }

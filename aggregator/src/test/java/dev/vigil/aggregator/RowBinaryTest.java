@@ -72,6 +72,22 @@ class RowBinaryTest {
                 .hasMessageContaining("bucket_seconds");
         assertThatThrownBy(() -> new JobSpec("Bad Name", "t", "events", null, null, null, null, null, null, null).normalized())
                 .hasMessageContaining("name");
+        assertThatThrownBy(() -> new JobSpec("x", "t", "events", null, null, null, null, null, null, 0).normalized())
+                .hasMessageContaining("consumers must be in [1, 64], got 0");
+        assertThatThrownBy(() -> new JobSpec("x", "t", "events", null, null, null, null, null, null, 65).normalized())
+                .hasMessageContaining("consumers");
+    }
+
+    @Test
+    void oneConsumerIsStoredAsAbsentSoOlderInstancesStillReadTheSpec() throws Exception {
+        JobSpec one = new JobSpec("x", "t", "events", null, null, null, null, null, null, 1).normalized();
+        assertThat(one.consumerCount()).isEqualTo(1);
+        assertThat(GoalStore.JSON.writeValueAsString(one)).doesNotContain("consumers");
+        JobSpec two = new JobSpec("x", "t", "events", null, null, null, null, null, null, 2).normalized();
+        assertThat(two.consumerCount()).isEqualTo(2);
+        String json = GoalStore.JSON.writeValueAsString(two);
+        assertThat(json).contains("\"consumers\":2");
+        assertThat(GoalStore.JSON.readValue(json, JobSpec.class).normalized()).isEqualTo(two);
     }
 
     @Test
