@@ -150,7 +150,7 @@ final class FlushBuffer {
     final Map<UnitHistKey, UnitHist> unitHists;
     final Map<UnitDayKey, double[]> unitDaily;
     final RowBinary samples = new RowBinary(256);
-    final RowBinary seenIds = new RowBinary(256);
+    final SeenIdColumns seenIds = new SeenIdColumns();
     final List<ProducerRecord<byte[], byte[]>> deadLetters = new ArrayList<>();
     long records;
     long maxEventMs = Long.MIN_VALUE;
@@ -176,7 +176,7 @@ final class FlushBuffer {
 
     /** Rows held in memory: pre-aggregated keys, raw samples and remembered client ids. */
     int keys() {
-        return seriesSize + units.size() + exposures.size() + unitHists.size() + unitDaily.size() + samples.rows() + seenIds.rows();
+        return seriesSize + units.size() + exposures.size() + unitHists.size() + unitDaily.size() + samples.rows() + seenIds.size();
     }
 
     // Retained heap per buffered key, measured with a throwaway probe (System.gc() before and after
@@ -196,7 +196,7 @@ final class FlushBuffer {
         long b = (long) seriesSize * SERIES_ROW_BYTES
                 + (long) (units.size() + exposures.size() + unitDaily.size()) * UNIT_ROW_BYTES
                 + (long) unitHists.size() * UNIT_HIST_BYTES
-                + samples.capacity() + seenIds.capacity();
+                + samples.capacity() + seenIds.bytes();
         if (!deadLetters.isEmpty()) {
             b += deadLetterBytes;
         }
@@ -331,7 +331,8 @@ final class FlushBuffer {
             "last_day", "hist");
     static final List<String> UNIT_DAILY_COLUMNS = List.of("tenant", "type", "measure", "unit_id", "day", "count", "sum");
     static final List<String> SAMPLE_COLUMNS = List.of("tenant", "name", "series_id", "labels", "ts", "value");
-    static final List<String> SEEN_COLUMNS = List.of("job", "topic", "partition", "offset", "ts", "id_hi", "id_lo");
+    static final List<String> SEEN_BLOCK_COLUMNS = List.of("job", "topic", "partition", "start_offset", "end_offset", "max_ts",
+            "offsets", "ts", "id_hi", "id_lo");
 
     private static void writeRow(RowBinary rb, SeriesAgg a) {
         SeriesRef k = a.ref;
@@ -401,9 +402,64 @@ final class FlushBuffer {
         if (samples.rows() > 0) {
             out.add(new Block(Migrations.SAMPLES, SAMPLE_COLUMNS, samples));
         }
-        if (seenIds.rows() > 0) {
-            out.add(new Block(Migrations.SEEN_IDS, SEEN_COLUMNS, seenIds));
-        }
         return out;
+    }
+
+    /**
+     * The flush's client ids as one row of {@code vigil_seen_id_blocks} (null without ids): written
+     * under the flush's token like every other block, so a replay of the same flush is dropped.
+     */
+    Block seenIdBlock(String job, String topic, int partition, long start, long end) {
+        int n = seenIds.size();
+        if (n == 0) {
+            return null;
+        }
+        long maxTs = Long.MIN_VALUE;
+        for (int i = 0; i < n; i++) {
+            maxTs = Math.max(maxTs, seenIds.ts[i]);
+        }
+        RowBinary rb = new RowBinary(64 + n * 32);
+        rb.str(job).str(topic).i32(partition).i64(start).i64(end).i64(maxTs);
+        for (long[] col : new long[][] {seenIds.offset, seenIds.ts, seenIds.hi, seenIds.lo}) {
+            rb.leb128(n);
+            for (int i = 0; i < n; i++) {
+                rb.i64(col[i]);
+            }
+        }
+        rb.endRow();
+        return new Block(Migrations.SEEN_ID_BLOCKS, SEEN_BLOCK_COLUMNS, rb);
+    }
+
+    /** A flush's client ids in arrival order: offset, record time (ms) and the two halves of the id hash. */
+    static final class SeenIdColumns {
+        long[] offset = new long[64];
+        long[] ts = new long[64];
+        long[] hi = new long[64];
+        long[] lo = new long[64];
+        private int n;
+
+        void add(long recordOffset, long recordTs, long idHi, long idLo) {
+            if (n == offset.length) {
+                int c = n * 2;
+                offset = java.util.Arrays.copyOf(offset, c);
+                ts = java.util.Arrays.copyOf(ts, c);
+                hi = java.util.Arrays.copyOf(hi, c);
+                lo = java.util.Arrays.copyOf(lo, c);
+            }
+            offset[n] = recordOffset;
+            ts[n] = recordTs;
+            hi[n] = idHi;
+            lo[n] = idLo;
+            n++;
+        }
+
+        int size() {
+            return n;
+        }
+
+        /** Heap held by the four arrays. */
+        long bytes() {
+            return 4L * 8 * offset.length;
+        }
     }
 }

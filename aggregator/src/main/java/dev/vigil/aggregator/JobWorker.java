@@ -92,12 +92,10 @@ public final class JobWorker implements AutoCloseable {
         final ArrayDeque<Long> forced = new ArrayDeque<>();
         FlushBuffer buf = new FlushBuffer();
         long bufStartedNanos;
-        final byte[] topicUtf8;
 
         PartitionState(TopicPartition tp, Member member) {
             this.tp = tp;
             this.member = member;
-            this.topicUtf8 = tp.topic().getBytes(StandardCharsets.UTF_8);
         }
     }
 
@@ -141,7 +139,6 @@ public final class JobWorker implements AutoCloseable {
     private final boolean hasExposures;
     private final boolean hasUnitDaily;
     private final boolean hasRaw;
-    private final byte[] jobUtf8;
 
     private final Counter consumed;
     private final Counter duplicates;
@@ -165,7 +162,6 @@ public final class JobWorker implements AutoCloseable {
         this.hasExposures = this.spec.has("exposures");
         this.hasUnitDaily = this.spec.has("unit_daily");
         this.hasRaw = this.spec.has("raw");
-        this.jobUtf8 = this.spec.name().getBytes(StandardCharsets.UTF_8);
         String job = this.spec.name();
         var reg = s.registry();
         consumed = Counter.builder("vigil_aggregator_records_consumed").tag("job", job).register(reg);
@@ -408,7 +404,7 @@ public final class JobWorker implements AutoCloseable {
             return false;
         }
         st.seen.accept(h, l, r.offset(), r.timestamp(), st.watermark);
-        st.buf.seenIds.bytes(jobUtf8).bytes(st.topicUtf8).i32(r.partition()).i64(r.offset()).i64(r.timestamp()).i64(h).i64(l).endRow();
+        st.buf.seenIds.add(r.offset(), r.timestamp(), h, l);
         return true;
     }
 
@@ -636,10 +632,18 @@ public final class JobWorker implements AutoCloseable {
             st.watermark = wm == null ? WM_NONE : wm;
             int[] loaded = {0};
             if ("events".equals(spec.kind())) {
-                String tsCond = st.watermark == WM_NONE ? "" : " AND ts >= fromUnixTimestamp64Milli(toInt64(" + (st.watermark - s.dedupWindowMs()) + "))";
-                s.ch().forEach("SELECT offset, toUnixTimestamp64Milli(ts), reinterpretAsInt64(id_hi), reinterpretAsInt64(id_lo) FROM "
-                        + Migrations.SEEN_IDS + " WHERE " + where + " AND offset >= " + (r - s.dedupMaxIds()) + " AND offset < " + r
-                        + tsCond + " ORDER BY offset", rs -> {
+                long from = r - s.dedupMaxIds();
+                String newerThan = st.watermark == WM_NONE ? "" : " >= " + (st.watermark - s.dedupWindowMs());
+                // ids of the stored flushes within the window: one row of arrays per flush, plus the
+                // row-per-id table written before migration 7 (until its TTL empties it)
+                s.ch().forEach("SELECT o, t, h, l FROM ("
+                        + "SELECT o, t, reinterpretAsInt64(hi) AS h, reinterpretAsInt64(lo) AS l FROM " + Migrations.SEEN_ID_BLOCKS
+                        + " ARRAY JOIN offsets AS o, ts AS t, id_hi AS hi, id_lo AS lo WHERE " + where + " AND end_offset > " + from
+                        + " AND start_offset < " + r + " AND o >= " + from + " AND o < " + r + (newerThan.isEmpty() ? "" : " AND t" + newerThan)
+                        + " UNION ALL "
+                        + "SELECT offset AS o, toUnixTimestamp64Milli(ts) AS t, reinterpretAsInt64(id_hi) AS h, reinterpretAsInt64(id_lo) AS l FROM "
+                        + Migrations.SEEN_IDS + " WHERE " + where + " AND offset >= " + from + " AND offset < " + r
+                        + (newerThan.isEmpty() ? "" : " AND toUnixTimestamp64Milli(ts)" + newerThan) + ") ORDER BY o", rs -> {
                             st.seen.accept(rs.getLong(3), rs.getLong(4), rs.getLong(1), rs.getLong(2), st.watermark);
                             loaded[0]++;
                         });
@@ -1095,7 +1099,12 @@ public final class JobWorker implements AutoCloseable {
 
     private void write(FlushBatch b) throws Exception {
         if (b.blocks == null) {
-            b.blocks = b.buffer.encode();
+            List<FlushBuffer.Block> blocks = new ArrayList<>(b.buffer.encode());
+            FlushBuffer.Block ids = b.buffer.seenIdBlock(b.job, b.tp.topic(), b.tp.partition(), b.start, b.end);
+            if (ids != null) {
+                blocks.add(ids);
+            }
+            b.blocks = blocks;
         }
         if (b.stepsDone < 1) {
             insertFlushLog(b, 1);

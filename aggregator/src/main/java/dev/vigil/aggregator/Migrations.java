@@ -45,7 +45,10 @@ public final class Migrations {
     public static final String EXPOSURES = "vigil_exposures";
     public static final String SAMPLES = "vigil_samples";
     public static final String FLUSH_LOG = "vigil_flush_log";
+    /** Client ids, a row per id: written before migration 7, still read on recovery (TTL 2 days). */
     public static final String SEEN_IDS = "vigil_seen_ids";
+    /** Client ids, a row of arrays per flush (migration 7). */
+    public static final String SEEN_ID_BLOCKS = "vigil_seen_id_blocks";
     public static final String GOAL_STATE = "vigil_goal_state";
     public static final String UNIT_TOTALS = "vigil_experiment_unit_totals";
     public static final String UNIT_HIST = "vigil_experiment_unit_hist";
@@ -299,7 +302,29 @@ public final class Migrations {
                     PARTITION BY toYYYYMM(day)
                     ORDER BY (tenant, type, measure, unit_id, day)
                     TTL day + INTERVAL 400 DAY
-                    SETTINGS non_replicated_deduplication_window = %d""".formatted(UNIT_DAILY, DEDUP_WINDOW))));
+                    SETTINGS non_replicated_deduplication_window = %d""".formatted(UNIT_DAILY, DEDUP_WINDOW))),
+            // A row per client id was one ClickHouse row per event, written once and merged several
+            // times (a quarter of the aggregator's insert time in the soak); one row of arrays per
+            // flush stores the same ids. Recovery reads both tables until the old one's TTL empties it.
+            new Migration(7, "client ids: one row of arrays per flush", List.of(
+                    """
+                    CREATE TABLE IF NOT EXISTS %s
+                    (
+                        job           LowCardinality(String),
+                        topic         LowCardinality(String),
+                        partition     UInt32,
+                        start_offset  Int64,
+                        end_offset    Int64,
+                        max_ts        DateTime64(3, 'UTC'),
+                        offsets       Array(Int64),
+                        ts            Array(Int64),
+                        id_hi         Array(UInt64),
+                        id_lo         Array(UInt64)
+                    )
+                    ENGINE = MergeTree
+                    ORDER BY (job, topic, partition, start_offset)
+                    TTL toDateTime(max_ts) + INTERVAL 2 DAY
+                    SETTINGS non_replicated_deduplication_window = %d""".formatted(SEEN_ID_BLOCKS, DEDUP_WINDOW))));
 
     private Migrations() {
     }

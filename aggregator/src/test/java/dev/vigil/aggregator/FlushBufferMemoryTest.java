@@ -37,7 +37,7 @@ class FlushBufferMemoryTest {
             f.addUnit("acme", "exp-" + (i % 40), "treatment", "inference", "latency_ms", unit, 20_000, v);
             f.addUnitHist("acme", "exp-" + (i % 40), "treatment", "inference", "latency_ms", unit, 20_000, v);
             f.addExposure("acme", "exp-" + (i % 40), "treatment", unit, i);
-            f.seenIds.bytes(new byte[6]).bytes(new byte[12]).i32(1).i64(i).i64(i).i64(i).i64(i).endRow();
+            f.seenIds.add(i, i, i, i);
             FlushBuffer.Group g = f.group(refs[i % refs.length], i % 6);
             g.countRow.add(1, false);
             f.row(g, "latency_ms", 0).add(v, true);

@@ -224,8 +224,8 @@ class ITAggregatorExactness {
 
             // client retries were dropped, and the seen ids were stored for recovery
             // (each job remembers the ids of the events it stores: all for events, those with a unit for experiments)
-            assertThat(TestEnv.longQuery(ch, "SELECT count() FROM vigil_seen_ids WHERE job = 'events'")).isEqualTo(N / 2);
-            assertThat(TestEnv.longQuery(ch, "SELECT count() FROM vigil_seen_ids WHERE job = 'experiments'")).isEqualTo(idsWithUnit);
+            assertThat(TestEnv.longQuery(ch, "SELECT sum(length(offsets)) FROM vigil_seen_id_blocks WHERE job = 'events'")).isEqualTo(N / 2);
+            assertThat(TestEnv.longQuery(ch, "SELECT sum(length(offsets)) FROM vigil_seen_id_blocks WHERE job = 'experiments'")).isEqualTo(idsWithUnit);
         }
         // dead letters: reason and source in headers
         List<ConsumerRecord<byte[], byte[]>> dlq = env.readAll(PREFIX + "dead-letters", Duration.ofSeconds(30));
