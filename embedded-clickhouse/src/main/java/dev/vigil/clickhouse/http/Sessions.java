@@ -16,7 +16,8 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * HTTP sessions ({@code session_id}): each holds its own chDB connection, so its settings, current
  * database and temporary tables persist across its requests and never reach another session or the
- * pool. One request at a time per session (another gets SESSION_IS_LOCKED, as on a server); expired
+ * pool. One request at a time per session (another waits up to {@link #LOCK_WAIT_MS}, then gets
+ * SESSION_IS_LOCKED, as on a server); expired
  * sessions are closed by {@link #reap()}.
  */
 final class Sessions {
@@ -46,6 +47,8 @@ final class Sessions {
 
     private final ChdbEngine engine;
     private final int max;
+    /** How long a request waits for its session to be released by the one before it. */
+    static final long LOCK_WAIT_MS = 1000;
     private final Map<String, Session> sessions = new HashMap<>();
 
     Sessions(ChdbEngine engine, int max) {
@@ -89,7 +92,17 @@ final class Sessions {
                 log.info("event=session_opened session_id={} user={} timeout_s={}", id, user, timeout.toSeconds());
             }
         }
-        if (!s.lock.tryLock()) {
+        boolean locked;
+        try {
+            // The previous request of a sequential client still holds the session for a moment after
+            // its last response byte (it restores the session's database and settings): wait for that
+            // instead of failing its next request; a truly concurrent client still gets SESSION_IS_LOCKED.
+            locked = s.lock.tryLock(LOCK_WAIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            locked = false;
+        }
+        if (!locked) {
             throw ChdbException.of(ChdbException.SESSION_IS_LOCKED, "SESSION_IS_LOCKED",
                     "Session " + id + " is locked by a concurrent client");
         }
