@@ -68,12 +68,10 @@ class DashboardProfile {
             ClickHouseStorage storage = new ClickHouseStorage(t.ch, ClickHouseStorage.Settings.defaults(), health.seriesProviders());
             Engine engine = new Engine(EngineOptions.defaults());
             ThreadMXBean tmx = ManagementFactory.getThreadMXBean();
-            var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
             long endMs = now * 1000, startMs = endMs - 6 * 3_600_000L;
             var svc = health.service();
-            long t0 = endMs - 6 * 3_600_000L;
-            java.time.Instant from = java.time.Instant.ofEpochMilli(t0 - 25 * 3_600_000L), to = java.time.Instant.ofEpochMilli(endMs + 1);
-            java.time.Instant inF = java.time.Instant.ofEpochMilli(endMs - 25 * 3_600_000L), inT = java.time.Instant.ofEpochMilli(t0 - 3_600_000L);
+            java.time.Instant from = java.time.Instant.ofEpochMilli(startMs - 25 * 3_600_000L), to = java.time.Instant.ofEpochMilli(endMs + 1);
+            java.time.Instant inF = java.time.Instant.ofEpochMilli(endMs - 25 * 3_600_000L), inT = java.time.Instant.ofEpochMilli(startMs - 3_600_000L);
             Map<String, java.util.concurrent.Callable<Object>> fetches = new java.util.LinkedHashMap<>();
             fetches.put("fetch 31 h, drift hists, per minute", () -> svc.fetch("demo", null, null, false, from, to, true, false));
             fetches.put("fetch 31 h, drift hists, 18 h core summed", () -> svc.fetch("demo", null, null, false, from, to, true, false, inF, inT));

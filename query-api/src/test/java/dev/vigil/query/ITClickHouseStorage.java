@@ -193,11 +193,6 @@ class ITClickHouseStorage {
     }
 
     /**
-     * histogram_quantile over pushed-down buckets outside the engine: the engine's answer to the
-     * same rewritten query, double for double, at aligned and unaligned ranges and steps, for both
-     * tenants, rate and increase, several groupings; and it does answer most of them.
-     */
-    /**
      * The series path of unaggregated event selectors (labels from the hourly table, buckets put in
      * order by slot) selects the same series, timestamps and doubles as the general path, and the
      * engine's answers over it are bit-equal: every synthetic suffix, matchers of each kind
@@ -259,6 +254,11 @@ class ITClickHouseStorage {
         }
     }
 
+    /**
+     * histogram_quantile over pushed-down buckets outside the engine: the engine's answer to the
+     * same rewritten query, double for double, at aligned and unaligned ranges and steps, for both
+     * tenants, rate and increase, several groupings; and it does answer most of them.
+     */
     @Test
     void histogramQuantilePathGivesTheEnginesDoubles() {
         int taken = 0, total = 0;

@@ -73,7 +73,6 @@ class QueryBenchmark {
         }
     }
 
-    /** Waits (at most a minute) until ClickHouse has no merge running, so the measured runs do not race the load's merges. */
     /** The benchmark's data: SERIES event series (10 regions) with one 1-minute row each from 10 minutes before start to end. */
     static void loadSeries(TestTables t, long start, long end) throws Exception {
         Random r = new Random(1);
@@ -92,6 +91,7 @@ class QueryBenchmark {
         t.insertRollups(rows);
     }
 
+    /** Waits (at most a minute) until ClickHouse has no merge running, so the measured runs do not race the load's merges. */
     static void awaitMerges(TestTables t) throws InterruptedException {
         long deadline = System.nanoTime() + 60_000_000_000L;
         int quiet = 0;

@@ -56,7 +56,7 @@ class QueryProfile {
             String range = " AND bucket >= toDateTime({from:Int64}, 'UTC') AND bucket < toDateTime({to:Int64}, 'UTC')";
             Map<String, Object> p = Map.of("tenant", "bench", "type", "bench", "from", (start - 300_000) / 1000, "to", end / 1000);
             Map<String, String> sqls = new java.util.LinkedHashMap<>();
-            sqls.put("sql current", "SELECT mapKeys(any(lab)) AS lk, mapValues(any(lab)) AS lv, groupArray(b) AS bs, groupArray(c) AS cs FROM ("
+            sqls.put("sql general path", "SELECT mapKeys(any(lab)) AS lk, mapValues(any(lab)) AS lv, groupArray(b) AS bs, groupArray(c) AS cs FROM ("
                     + "SELECT series_id AS k, any(labels) AS lab, toInt64(toUnixTimestamp(bucket)) * 1000 AS b, toFloat64(sum(count)) AS c FROM vigil_rollup_1m WHERE "
                     + metric + range + " GROUP BY k, bucket) GROUP BY k");
             sqls.put("sql no labels", "SELECT k, groupArray(b) AS bs, groupArray(c) AS cs FROM ("

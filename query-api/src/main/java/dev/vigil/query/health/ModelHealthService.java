@@ -265,10 +265,6 @@ public final class ModelHealthService {
                 .append(" AND ").append(m).append(" != ''");
         if (model != null) where.append(" AND ").append(m).append(" = ").append(Sql.str(model));
         if (version != null) where.append(" AND ").append(v).append(" = ").append(Sql.str(version));
-        String perMinute = "SELECT " + m + " AS model, " + (perVersion ? v : "''") + " AS version, measure, "
-                + "toUnixTimestamp(bucket) AS tm, sum(count) AS cm, sum(sum) AS sm, "
-                + (histCondition.equals("0") ? "CAST(map(), 'Map(Int32, UInt64)')" : "sumMapIf(hist, " + histCondition + ")") + " AS hm "
-                + "FROM vigil_rollup_1m WHERE " + where + " GROUP BY model, version, measure, tm";
 
         if (innerFrom != null && innerTo != null) {
             // whole seconds: minute starts are whole seconds, so tm * 1000 >= x <=> tm >= ceil(x / 1000)
@@ -277,6 +273,10 @@ public final class ModelHealthService {
                 return fetchWithCore(where.toString(), m, v, perVersion, histCondition, ifs, its);
             }
         }
+        String perMinute = "SELECT " + m + " AS model, " + (perVersion ? v : "''") + " AS version, measure, "
+                + "toUnixTimestamp(bucket) AS tm, sum(count) AS cm, sum(sum) AS sm, "
+                + (histCondition.equals("0") ? "CAST(map(), 'Map(Int32, UInt64)')" : "sumMapIf(hist, " + histCondition + ")") + " AS hm "
+                + "FROM vigil_rollup_1m WHERE " + where + " GROUP BY model, version, measure, tm";
         String sql = "SELECT model, version, measure, tm, cm, sm, " + histText("hm") + " FROM (" + perMinute + ") ORDER BY model, version, measure, tm";
         Data d = new Data();
         try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
@@ -294,6 +294,11 @@ public final class ModelHealthService {
         return d;
     }
 
+    /** A histogram column as "key:count,key:count" (parsed by parseHist). */
+    private static String histText(String col) {
+        return "arrayStringConcat(arrayMap((k, n) -> concat(toString(k), ':', toString(n)), mapKeys(" + col + "), mapValues(" + col + ")), ',')";
+    }
+
     /**
      * The minutes of [ifs, its) (epoch seconds; the core) as one row per key and measure, stamped
      * with the newest of those minutes with data, the others per minute. Three parts, joined here
@@ -302,11 +307,6 @@ public final class ModelHealthService {
      * minutes outside the core, added up here; 2 = the core's histogram, its whole hours from vigil_rollup_1h (the same
      * totals, docs/schema.md), the rest of it from the minute rows.
      */
-    /** A histogram column as "key:count,key:count" (parsed by parseHist). */
-    private static String histText(String col) {
-        return "arrayStringConcat(arrayMap((k, n) -> concat(toString(k), ':', toString(n)), mapKeys(" + col + "), mapValues(" + col + ")), ',')";
-    }
-
     private Data fetchWithCore(String where, String m, String v, boolean perVersion, String histCondition, long ifs, long its)
             throws SQLException {
         long hf = Math.floorDiv(ifs + 3599, 3600) * 3600, ht = Math.floorDiv(its, 3600) * 3600;

@@ -206,7 +206,8 @@ public final class PrometheusApi implements QueryModule {
         QueryGuard guard = guard(p);
         String effective = pushdown ? PushdownRewriter.rewrite(q) : q;
         try (AutoCloseable ignored = RequestScope.onClientGone(() -> guard.cancel("client closed connection"))) {
-            HistogramQuantilePath.Plan plan = pushdown ? HistogramQuantilePath.plan(effective) : null;
+            // parsing the query once more is only worth it where the path can answer
+            HistogramQuantilePath.Plan plan = pushdown && effective.contains("histogram_quantile") ? HistogramQuantilePath.plan(effective) : null;
             if (plan != null) {
                 List<HistogramQuantilePath.Out> fast = HistogramQuantilePath.rangeQuery(storage.forTenant(tenant, guard), guard, plan,
                         start, end, step, limits.maxSamples);

@@ -383,25 +383,20 @@ public final class ClickHouseStorage {
                 key = k.append(")").toString();
                 labExpr = m.append(")").toString();
             }
-            String lab = "any(" + labExpr + ")";
-            String innerCols;
+            String inner;
             String outerCols;
-            if (em.suffix() == Suffix.BUCKET) {
-                innerCols = "sumMap(hist) AS h";
-                outerCols = "groupArray(toInt64(length(h))) AS hn, arrayFlatten(groupArray(mapKeys(h))) AS hk, "
-                        + "arrayFlatten(groupArray(arrayMap(x -> toInt64(x), mapValues(h)))) AS hv";
-            } else {
-                innerCols = mergedColumn(em.suffix()) + " AS c";
-                outerCols = "groupArray(c) AS cs";
-            }
-            String inner = "SELECT " + key + " AS k, " + lab + " AS lab, toInt64(toUnixTimestamp(bucket)) * 1000 AS b, " + innerCols
-                    + " FROM " + res.table + " WHERE " + where + " GROUP BY k, bucket";
             if (em.suffix() == Suffix.BUCKET) {
                 // the histogram rows as stored, not summed per bucket: emitHistogram adds up all rows
                 // of a bucket anyway (integer counts, so the same totals), and a sumMap per (group,
                 // bucket) was most of ClickHouse's time for a 6 h range of 10 s buckets
                 inner = "SELECT " + key + " AS k, " + labExpr + " AS lab, toInt64(toUnixTimestamp(bucket)) * 1000 AS b, "
                         + "CAST(hist, 'Map(Int32, UInt64)') AS h FROM " + res.table + " WHERE " + where;
+                outerCols = "groupArray(toInt64(length(h))) AS hn, arrayFlatten(groupArray(mapKeys(h))) AS hk, "
+                        + "arrayFlatten(groupArray(arrayMap(x -> toInt64(x), mapValues(h)))) AS hv";
+            } else {
+                inner = "SELECT " + key + " AS k, any(" + labExpr + ") AS lab, toInt64(toUnixTimestamp(bucket)) * 1000 AS b, "
+                        + mergedColumn(em.suffix()) + " AS c FROM " + res.table + " WHERE " + where + " GROUP BY k, bucket";
+                outerCols = "groupArray(c) AS cs";
             }
             String sql = "SELECT mapKeys(any(lab)) AS lk, mapValues(any(lab)) AS lv, groupArray(b) AS bs, " + outerCols + " FROM ("
                     + inner + ") GROUP BY k";

@@ -1,7 +1,6 @@
 package dev.vigil.query.storage;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -9,7 +8,6 @@ import java.util.Map;
 import java.util.Set;
 
 import dev.vigil.promql.Labels;
-import dev.vigil.promql.Matcher;
 import dev.vigil.promql.ast.AggregateExpr;
 import dev.vigil.promql.ast.Call;
 import dev.vigil.promql.ast.Expr;
@@ -21,7 +19,6 @@ import dev.vigil.promql.parser.Parser;
 import dev.vigil.promql.storage.Querier;
 import dev.vigil.promql.storage.SelectHints;
 import dev.vigil.promql.storage.SeriesData;
-import dev.vigil.promql.storage.StaleNaN;
 import dev.vigil.promql.storage.Storage;
 
 /**
@@ -48,7 +45,7 @@ public final class HistogramQuantilePath {
     private HistogramQuantilePath() {
     }
 
-    /** What the query asks for. {@code matchers} are the selector's, pushdown marker included. */
+    /** What the query asks for; the selector's matchers include the pushdown marker. */
     public record Plan(double q, String func, MatrixSelector selector, List<String> grouping) {
     }
 
@@ -110,6 +107,16 @@ public final class HistogramQuantilePath {
             guard.check();
             data = q.select(new SelectHints(mint, end, step, p.func(), range, p.grouping(), true), p.selector().vs().matchers());
         }
+        List<Out> out = quantiles(p, data, guard, start, step, steps, range, maxSamples);
+        if (out == null) {
+            guard.addSeries(-data.size()); // the engine selects them again and counts them then
+        }
+        return out;
+    }
+
+    /** The quantile series from the selected bucket series, or null where the engine must answer. */
+    private static List<Out> quantiles(Plan p, List<SeriesData> data, QueryGuard guard, long start, long step, int steps, long range,
+            long maxSamples) {
         long loaded = 0;
         for (SeriesData sd : data) {
             loaded += sd.size();

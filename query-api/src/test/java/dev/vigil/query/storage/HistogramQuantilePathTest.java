@@ -127,7 +127,7 @@ class HistogramQuantilePathTest {
         String badQ = q(0.5, "rate", "req_seconds_bucket{}", "5m");
         assertNull(HistogramQuantilePath.rangeQuery(bad, QueryGuard.unlimited(), HistogramQuantilePath.plan(badQ), 600_000, end, 60_000, 0));
         assertEquals(1, ENGINE.rangeQuery(bad, badQ, 600_000, end, 60_000, QueryContext.unlimited()).annotations().infos().size());
-        // no le, a malformed le
+        // a malformed le
         InMemoryStorage nole = histogram(8, false, null);
         nole.appender().append(Labels.of("__name__", "req_seconds_bucket", "le", "x"), 1000, 1);
         assertNull(HistogramQuantilePath.rangeQuery(nole, QueryGuard.unlimited(), HistogramQuantilePath.plan(query), 0, end, 60_000, 0));
