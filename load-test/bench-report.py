@@ -112,16 +112,17 @@ if cp:
     heads = [t for t in toks if re.search(r"[a-zA-Z]", t) and not re.match(r"^\d{4}-", t)]
     vals = toks[len(heads):]
     # ConsumerPerformance prints a header row then a value row (start/end times contain a date and a time)
-    try:
-        heads = heads[heads.index("start.time"):]
-        idx = heads.index("nMsg.sec")
-        numeric = [v for v in vals if re.match(r"^-?[\d.]+$", v)]
+    numeric = [v for v in vals if re.match(r"^-?[\d.]+$", v)]
+
+    def cp_field(name):
         # the value row has two leading timestamps (date + time each) before the numeric fields
-        cp_rate = float(numeric[idx - 2]) if len(numeric) >= idx - 1 else None
-        fidx = heads.index("fetch.nMsg.sec")
-        cp_fetch_rate = float(numeric[fidx - 2]) if len(numeric) >= fidx - 1 else None
-    except (ValueError, IndexError):
-        pass  # keep what was parsed before the missing field
+        try:
+            idx = heads[heads.index("start.time"):].index(name)
+            return float(numeric[idx - 2])
+        except (ValueError, IndexError):
+            return None
+    cp_rate = cp_field("nMsg.sec")
+    cp_fetch_rate = cp_field("fetch.nMsg.sec")
 if m:
     cm = re.search(r"aggregator consumer threads \((\d+)\)", agg)
     consumers = cm.group(1) if cm else "?"

@@ -188,19 +188,15 @@ final class FlushBuffer {
     static final int DEAD_LETTER_OVERHEAD_BYTES = 512;
 
     /**
-     * An estimate of the heap this buffer holds (the constants above, the RowBinary arrays as
-     * allocated, dead letters with their values): what {@code aggregator.max-bytes-per-flush} and
+     * An estimate of the heap this buffer holds (the constants above, the samples' RowBinary and
+     * the client-id arrays as allocated, dead letters with their values): what {@code aggregator.max-bytes-per-flush} and
      * {@code aggregator.max-queued-bytes} bound. Costs a few multiplications, so it is checked per record.
      */
     long approxBytes() {
-        long b = (long) seriesSize * SERIES_ROW_BYTES
+        return (long) seriesSize * SERIES_ROW_BYTES
                 + (long) (units.size() + exposures.size() + unitDaily.size()) * UNIT_ROW_BYTES
                 + (long) unitHists.size() * UNIT_HIST_BYTES
-                + samples.capacity() + seenIds.bytes();
-        if (!deadLetters.isEmpty()) {
-            b += deadLetterBytes;
-        }
-        return b;
+                + samples.capacity() + seenIds.bytes() + deadLetterBytes;
     }
 
     /** Sum of the dead letters' value sizes plus a fixed overhead each (maintained by {@link #addDeadLetter}). */

@@ -11,7 +11,7 @@ package dev.vigil.aggregator;
  * and record time {@code >= watermark(o) - window}, where {@code watermark(o)} is the largest
  * record timestamp at or before {@code o}. Entries outside those bounds never match, so
  * dropping them (garbage collection) changes no decision, and a store rebuilt from
- * {@code vigil_seen_ids} (ids with offset in {@code [r - maxIds, r)} and time {@code >=
+ * {@code vigil_seen_id_blocks} (ids with offset in {@code [r - maxIds, r)} and time {@code >=
  * watermark(r) - window}) is equivalent to the one the crashed process had at offset r.
  * Memory: at most 2 * maxIds entries of 32 bytes.
  */

@@ -635,8 +635,9 @@ public final class LoadTestMain {
             m.put("duration_s", durationMs / 1000.0);
             if (o.warmupMs() > 0) {
                 m.put("latency_warmup_excluded_s", o.warmupMs() / 1000.0);
-                m.put("accepted_events_per_sec_after_warmup", Math.round(acceptedPerSecAfterWarmup));
             }
+            // over the whole seconds of the run without a warm-up
+            m.put("accepted_events_per_sec_after_warmup", Math.round(acceptedPerSecAfterWarmup));
             m.put("batches_due", batchesDue);
             m.put("batches_not_sent_generator_backlog", backlogDropped);
             m.put("events_sent", eventsSent);

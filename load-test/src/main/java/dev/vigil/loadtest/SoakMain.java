@@ -52,14 +52,11 @@ public final class SoakMain {
                 // quiet machine. Warm the whole path first, let the aggregator drain, then probe.
                 long warmMs = LoadTestMain.parseDuration(m.getOrDefault("warmup", "20s"));
                 if (warmMs > 0) {
-                    new LoadTestMain(new LoadTestMain.Options(URI.create(s.gatewayUrl()), s.apiKey, 20_000, 500, warmMs, 8, "json", "accounting",
-                            0, 200, null, true, 0, null, "warm" + Long.toString(System.currentTimeMillis() % 1_000_000, 36), 10_000, 10_000, false,
-                            true, false)).run();
+                    new LoadTestMain(burst(s, 20_000, warmMs, "warm")).run();
                     Thread.sleep(15_000);
                 }
                 long probeMs = LoadTestMain.parseDuration(m.getOrDefault("probe", "20s"));
-                LoadTestMain.Options po = new LoadTestMain.Options(URI.create(s.gatewayUrl()), s.apiKey, 200_000, 500, probeMs, 8, "json", "accounting",
-                        0, 200, null, true, 0, null, "probe" + Long.toString(System.currentTimeMillis() % 1_000_000, 36), 10_000, 10_000, false, true, false);
+                LoadTestMain.Options po = burst(s, 200_000, probeMs, "probe");
                 // The pipeline's peak: the probe's events over the time from its start until every
                 // aggregator job reading the events has consumed them. Kafka absorbs a burst, so the
                 // gateway's accepted rate alone overstates what the pipeline sustains; the
@@ -154,6 +151,13 @@ public final class SoakMain {
     }
 
     /** Every service's /metrics at the end of the load, for the figures behind the summary (per-table insert times, lag, ...). */
+    /** An accounting load of batches of 500 over 8 connections at {@code rate} for {@code ms}: the warm-up and the peak probe. */
+    static LoadTestMain.Options burst(Stack s, double rate, long ms, String runPrefix) {
+        return new LoadTestMain.Options(URI.create(s.gatewayUrl()), s.apiKey, rate, 500, ms, 8, "json", "accounting",
+                0, 200, null, true, 0, null, runPrefix + Long.toString(System.currentTimeMillis() % 1_000_000, 36), 10_000, 10_000, false,
+                true, false);
+    }
+
     static void saveMetrics(Stack s, Path out) {
         for (String n : Stack.ALL) {
             try {

@@ -314,17 +314,10 @@ public final class Stack implements AutoCloseable {
         return -1;
     }
 
-    /** CPU seconds (user + system) the service's process has used so far, from /proc/<pid>/stat, or -1. */
+    /** CPU seconds (user + system) the service's process has used so far, or -1. */
     public double cpuSeconds(String name) {
-        long pid = pid(name);
-        try {
-            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            // fields after the command: state(0) ... utime(11) stime(12), in clock ticks (100/s on Linux)
-            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
-        } catch (Exception e) {
-            return -1;
-        }
+        Process p = procs.get(name);
+        return p == null ? -1 : p.info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(-1.0);
     }
 
     private void killAllNow() {

@@ -117,7 +117,7 @@ public final class AggregatorBenchmark {
                         consumedAt = System.nanoTime();
                         processCpu1 = os.getProcessCpuTime();
                         threads1 = cpuByThreadGroup(mx);
-                        consumerCpu = threadCpu(mx, "job-bench-consumer");
+                        consumerCpu = threads1.getOrDefault("job-bench-consumer", 0L); // the job's consumer threads, summed
                         // cut the last partial flushes now instead of waiting for the idle flush interval
                         w.requestFlush();
                     }
@@ -184,17 +184,6 @@ public final class AggregatorBenchmark {
             }
         }
         return out;
-    }
-
-    /** CPU time of the live threads whose name starts with {@code prefix} (a job's consumer threads). */
-    static long threadCpu(java.lang.management.ThreadMXBean mx, String prefix) {
-        long sum = 0;
-        for (Thread t : Thread.getAllStackTraces().keySet()) {
-            if (t.getName().startsWith(prefix)) {
-                sum += mx.getThreadCpuTime(t.threadId());
-            }
-        }
-        return sum;
     }
 
     static long produce(String bootstrap, String topic, long n, int seriesCount, double idFraction, String type) throws Exception {
