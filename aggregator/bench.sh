@@ -11,13 +11,14 @@ mvn -B -q -pl common,aggregator -am test-compile dependency:build-classpath -Dmd
 CP="aggregator/target/test-classes:aggregator/target/classes:$(cat aggregator/target/bench.cp)"
 JFR_OPTS=()
 if [[ "${JFR:-0}" == 1 ]]; then JFR_OPTS=(-XX:StartFlightRecording=filename=aggregator/target/bench.jfr,settings=profile); fi
-# ASPROF=1: async-profiler (from Maven Central) samples CPU into aggregator/target/bench.collapsed (one line per
-# stack, thread first). JFR's method samples put a third of the consumer thread in ByteHash.eq, which
+# ASPROF=1: async-profiler (from Maven Central) samples CPU while the job consumes (from its start to its last
+# record) into aggregator/target/bench-consuming.collapsed (one line per stack, thread first). JFR's method samples put a third of the consumer thread in ByteHash.eq, which
 # async-profiler's CPU samples put at 3 %: use this one to decide what to optimise.
 if [[ "${ASPROF:-0}" == 1 ]]; then
   mvn -B -q dependency:copy -Dartifact=tools.profiler:async-profiler:4.1 -DoutputDirectory=aggregator/target/asprof >/dev/null
   (cd aggregator/target/asprof && unzip -o -q async-profiler-4.1.jar 'linux-x64/*')
-  JFR_OPTS+=(-agentpath:aggregator/target/asprof/linux-x64/libasyncProfiler.so=start,event=cpu,interval=1ms,threads,collapsed,file=aggregator/target/bench.collapsed)
+  CP="$CP:aggregator/target/asprof/async-profiler-4.1.jar"
+  JFR_OPTS+=(-Dbench.asprof.lib="$PWD/aggregator/target/asprof/linux-x64/libasyncProfiler.so")
 fi
 # BENCH_JAVA_OPTS: extra JVM options (e.g. -Xlog:gc+cpu=info:file=/tmp/gc.log)
 # shellcheck disable=SC2086

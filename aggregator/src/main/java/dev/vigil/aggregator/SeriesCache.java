@@ -61,8 +61,11 @@ final class SeriesCache {
             if (x.hash == hash && x.tenantLen == e.tenantLen && x.typeLen == e.typeLen
                     && x.key.length == e.tenantLen + e.typeLen + e.dimsLen
                     && ByteHash.eq(x.key, 0, b, e.tenantOff, e.tenantLen)
-                    && ByteHash.eq(x.key, e.tenantLen, b, e.typeOff, e.typeLen)
-                    && ByteHash.eq(x.key, e.tenantLen + e.typeLen, b, e.dimsOff, e.dimsLen)) {
+                    && (e.dimsOff == e.typeOff + e.typeLen
+                            // the record codec writes the dims right after the type: one range
+                            ? ByteHash.eq(x.key, e.tenantLen, b, e.typeOff, e.typeLen + e.dimsLen)
+                            : ByteHash.eq(x.key, e.tenantLen, b, e.typeOff, e.typeLen)
+                                    && ByteHash.eq(x.key, e.tenantLen + e.typeLen, b, e.dimsOff, e.dimsLen))) {
                 return x;
             }
             i = (i + 1) & mask;

@@ -37,7 +37,7 @@ import dev.vigil.kafka.KafkaBroker;
  * event. Run with aggregator/bench.sh [events] [partitions] [series] [id-fraction] [consumers].
  * ConsumerPerformance reads with one thread; the job reads with {@code consumers} threads (2 by
  * default: one per core of the reference machine), so the consumer CPU per event is printed too.
- * Both are warmed up first on a separate topic of {@code min(events / 5, 1,000,000)} events (the
+ * Both are warmed up first on a separate topic of {@code min(events / 2, 5,000,000)} events (the
  * JIT compiles Kafka's and the job's code there, not in the measured run).
  */
 public final class AggregatorBenchmark {
@@ -50,7 +50,7 @@ public final class AggregatorBenchmark {
         Path dir = Files.createTempDirectory("vigil-agg-bench-");
         String topic = "bench.events";
         String warmTopic = "bench.warmup";
-        long warm = Math.min(n / 5, 1_000_000);
+        long warm = Math.min(n / 2, 5_000_000);
         try (KafkaBroker kafka = KafkaBroker.start(dir.resolve("kafka"), 0)) {
             String chUrl = System.getenv("CLICKHOUSE_URL");
             EmbeddedClickHouse embedded = null;
@@ -98,6 +98,11 @@ public final class AggregatorBenchmark {
                     Thread.sleep(20);
                 }
                 agg.aggregator.deleteJob("warmup", "bench");
+                if ("1".equals(System.getenv("BENCH_NO_VIEWS"))) {
+                    // diagnostic only: what the 1 m and 1 h materialized views cost the inserts (their tables stay empty)
+                    ch.execute("DROP VIEW IF EXISTS vigil_rollup_1m_mv");
+                    ch.execute("DROP VIEW IF EXISTS vigil_rollup_1h_mv");
+                }
                 agg.aggregator.putJob(new JobSpec("bench", topic, "events", null, 10, "30d", null, "5s", 1_000_000, consumers), "bench");
                 JobWorker w = agg.aggregator.workers().get("bench");
                 long start = 0;
@@ -106,6 +111,9 @@ public final class AggregatorBenchmark {
                 var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
                 long processCpu0 = os.getProcessCpuTime();
                 Map<String, Long> threads0 = cpuByThreadGroup(mx);
+                Map<String, Long> tasks0 = ticksByTaskName();
+                Map<String, Long> tasks1 = Map.of();
+                profiler("start,event=cpu,interval=1ms,threads");
                 long processCpu1 = 0;
                 Map<String, Long> threads1 = Map.of();
                 while (true) {
@@ -117,6 +125,8 @@ public final class AggregatorBenchmark {
                         consumedAt = System.nanoTime();
                         processCpu1 = os.getProcessCpuTime();
                         threads1 = cpuByThreadGroup(mx);
+                        tasks1 = ticksByTaskName();
+                        profiler("stop,collapsed,file=aggregator/target/bench-consuming.collapsed");
                         consumerCpu = threads1.getOrDefault("job-bench-consumer", 0L); // the job's consumer threads, summed
                         // cut the last partial flushes now instead of waiting for the idle flush interval
                         w.requestFlush();
@@ -160,6 +170,23 @@ public final class AggregatorBenchmark {
                 long processDelta = processCpu1 - processCpu0;
                 System.out.printf("process CPU while consuming: %.2f cores (java threads:%s; GC, JIT and native threads=%.2f)%n",
                         processDelta / 1e9 / phaseSecs, where, (processDelta - javaThreads) / 1e9 / phaseSecs);
+                if (!tasks1.isEmpty()) {
+                    // every OS thread of the process (the JVM's compiler and GC threads, the embedded ClickHouse's pools), by name
+                    long all = 0;
+                    Map<String, Long> d = new java.util.TreeMap<>();
+                    for (Map.Entry<String, Long> e : tasks1.entrySet()) {
+                        long x = e.getValue() - tasks0.getOrDefault(e.getKey(), 0L);
+                        all += x;
+                        d.put(e.getKey(), x);
+                    }
+                    StringBuilder byTask = new StringBuilder();
+                    final long total = Math.max(1, all);
+                    d.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                            .filter(e -> (double) e.getValue() / total >= 0.005)
+                            .forEach(e -> byTask.append(String.format(java.util.Locale.ROOT, " %s=%.2f", e.getKey(),
+                                    (double) e.getValue() / total * processDelta / 1e9 / phaseSecs)));
+                    System.out.printf("process CPU while consuming, by OS thread name (cores):%s%n", byTask);
+                }
                 System.out.printf("load average (1 min) at the end: %.2f on %d cores%n",
                         java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
                         Runtime.getRuntime().availableProcessors());
@@ -172,6 +199,45 @@ public final class AggregatorBenchmark {
             }
         }
         System.exit(0);
+    }
+
+    /**
+     * CPU clock ticks (user + system) of every thread of this process, summed by its OS name (/proc/self/task/N/stat)
+     * with digits removed; empty where /proc is missing. Only the shares are used, so the tick rate does not matter.
+     */
+    static Map<String, Long> ticksByTaskName() {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        java.io.File[] tasks = new java.io.File("/proc/self/task").listFiles();
+        if (tasks == null) {
+            return out;
+        }
+        for (java.io.File t : tasks) {
+            try {
+                String stat = java.nio.file.Files.readString(t.toPath().resolve("stat"));
+                int close = stat.lastIndexOf(')');
+                String name = stat.substring(stat.indexOf('(') + 1, close).replaceAll("[-#_]?\\d+", "").trim();
+                String[] f = stat.substring(close + 2).split(" ");
+                out.merge(name, Long.parseLong(f[11]) + Long.parseLong(f[12]), Long::sum); // utime, stime
+            } catch (java.io.IOException | RuntimeException gone) {
+                // the thread ended between the listing and the read
+            }
+        }
+        return out;
+    }
+
+    /** Runs an async-profiler command when the bench was started with ASPROF=1 (its jar on the class path), else nothing. */
+    static void profiler(String command) {
+        String lib = System.getProperty("bench.asprof.lib");
+        if (lib == null) {
+            return;
+        }
+        try {
+            Class<?> c = Class.forName("one.profiler.AsyncProfiler");
+            Object p = c.getMethod("getInstance", String.class).invoke(null, lib);
+            c.getMethod("execute", String.class).invoke(p, command);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("async-profiler: " + command, e);
+        }
     }
 
     /** CPU time of the live Java threads, summed by name with digits and a trailing member/lane index removed. */
