@@ -50,7 +50,7 @@ public final class AggregatorBenchmark {
         Path dir = Files.createTempDirectory("vigil-agg-bench-");
         String topic = "bench.events";
         String warmTopic = "bench.warmup";
-        long warm = Math.min(n / 2, 5_000_000);
+        long warm = Long.getLong("bench.warm", Math.min(n / 2, 5_000_000));
         try (KafkaBroker kafka = KafkaBroker.start(dir.resolve("kafka"), 0)) {
             String chUrl = System.getenv("CLICKHOUSE_URL");
             EmbeddedClickHouse embedded = null;
@@ -113,7 +113,7 @@ public final class AggregatorBenchmark {
                 Map<String, Long> threads0 = cpuByThreadGroup(mx);
                 Map<String, Long> tasks0 = ticksByTaskName();
                 Map<String, Long> tasks1 = Map.of();
-                profiler("start,event=cpu,interval=1ms,threads");
+                profiler("start,event=" + System.getProperty("bench.asprof.event", "cpu") + ",interval=1ms,threads");
                 long processCpu1 = 0;
                 Map<String, Long> threads1 = Map.of();
                 while (true) {
