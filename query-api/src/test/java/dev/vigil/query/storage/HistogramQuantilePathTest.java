@@ -131,6 +131,20 @@ class HistogramQuantilePathTest {
         InMemoryStorage nole = histogram(8, false, null);
         nole.appender().append(Labels.of("__name__", "req_seconds_bucket", "le", "x"), 1000, 1);
         assertNull(HistogramQuantilePath.rangeQuery(nole, QueryGuard.unlimited(), HistogramQuantilePath.plan(query), 0, end, 60_000, 0));
+        // a bucket series without le (the engine's grouping gives it le="")
+        InMemoryStorage noLe = histogram(10, false, null);
+        for (long t = 0; t < end; t += 15_000) {
+            noLe.appender().append(Labels.of("__name__", "req_seconds_bucket"), t, t / 15_000.0);
+        }
+        assertNull(HistogramQuantilePath.rangeQuery(noLe, QueryGuard.unlimited(), HistogramQuantilePath.plan(query), 600_000, end, 60_000, 0));
+        ENGINE.rangeQuery(noLe, query, 600_000, end, 60_000, QueryContext.unlimited()); // and the engine answers it
+        // two buckets with one bound ("1" and "1.0"): the engine adds their rates
+        InMemoryStorage twoBounds = histogram(11, false, null);
+        for (long t = 0; t < end; t += 15_000) {
+            twoBounds.appender().append(Labels.of("__name__", "req_seconds_bucket", "le", "1.0"), t, t / 15_000.0);
+        }
+        assertNull(HistogramQuantilePath.rangeQuery(twoBounds, QueryGuard.unlimited(), HistogramQuantilePath.plan(query), 600_000, end, 60_000, 0));
+        ENGINE.rangeQuery(twoBounds, query, 600_000, end, 60_000, QueryContext.unlimited());
         // too many samples for the limit: the engine decides
         assertNull(HistogramQuantilePath.rangeQuery(histogram(9, false, null), QueryGuard.unlimited(), HistogramQuantilePath.plan(query), 0, end, 60_000, 1000));
     }
