@@ -401,14 +401,12 @@ final class Functions {
                 out.add(o);
                 if (isRateLike) {
                     String mn = s.labels.metricName();
-                    if (!mn.isEmpty()) {
-                        String type = s.labels.get("__type__");
-                        if (!type.isEmpty()) {
-                            if (!type.equals("counter") && !type.equals("histogram"))
-                                ctx.annos.info("metric might not be a counter, __type__ label is not set to \"counter\" or \"histogram\", got \"" + type + "\": " + Strings.quote(mn) + ctx.pos(args.get(0)));
-                        } else if (!mn.endsWith("_total") && !mn.endsWith("_sum") && !mn.endsWith("_count") && !mn.endsWith("_bucket")) {
-                            ctx.annos.info("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: " + Strings.quote(mn) + ctx.pos(args.get(0)));
-                        }
+                    switch (ClassicHistograms.counterCheck(s.labels)) {
+                        case TYPE_NOT_COUNTER -> ctx.annos.info("metric might not be a counter, __type__ label is not set to \"counter\" or \"histogram\", got \""
+                                + s.labels.get("__type__") + "\": " + Strings.quote(mn) + ctx.pos(args.get(0)));
+                        case NAME_NOT_COUNTER -> ctx.annos.info("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "
+                                + Strings.quote(mn) + ctx.pos(args.get(0)));
+                        case OK -> { }
                     }
                 }
                 if (name.equals("quantile_over_time")) {

@@ -35,7 +35,7 @@ final class HistogramFunctions {
     private record Bucket(double ub, Labels sig, Labels metric) {
         static Bucket of(Labels m) {
             try {
-                double ub = parseGoFloat(m.get("le"));
+                double ub = ClassicHistograms.parseGoFloat(m.get("le"));
                 return new Bucket(ub, m.without(List.of("le")), m.without(List.of(Labels.METRIC_NAME, "le")));
             } catch (NumberFormatException e) {
                 return new Bucket(Double.NaN, null, null);
@@ -126,18 +126,6 @@ final class HistogramFunctions {
         return s;
     }
 
-    static double parseGoFloat(String s) {
-        String l = s.toLowerCase();
-        switch (l) {
-            case "+inf", "inf", "+infinity", "infinity": return Double.POSITIVE_INFINITY;
-            case "-inf", "-infinity": return Double.NEGATIVE_INFINITY;
-            case "nan": return Double.NaN;
-            default: break;
-        }
-        if (s.isEmpty() || s.endsWith("d") || s.endsWith("D") || s.endsWith("f") || s.endsWith("F")) throw new NumberFormatException(s);
-        return Double.parseDouble(s);
-    }
-
     private static void sortAndCoalesce(MB mb) {
         Integer[] idx = new Integer[mb.n];
         for (int i = 0; i < mb.n; i++) idx[i] = i;
@@ -159,37 +147,7 @@ final class HistogramFunctions {
         if (q < 0) return Double.NEGATIVE_INFINITY;
         if (q > 1) return Double.POSITIVE_INFINITY;
         sortAndCoalesce(mb);
-        int n = mb.n;
-        if (n == 0 || !Double.isInfinite(mb.ub[n - 1]) || mb.ub[n - 1] < 0) return Double.NaN;
-        double[] c = mb.cnt;
-        // correct precision errors
-        double prev = c[0];
-        for (int i = 1; i < n; i++) {
-            double curr = c[i];
-            double delta = Math.abs(curr - prev);
-            if (delta == 0) continue;
-            if (delta / curr <= 1e-12) c[i] = prev; else prev = curr;
-        }
-        double max = c[0];
-        for (int i = 1; i < n; i++) {
-            if (c[i] > max) max = c[i];
-            else if (c[i] < max) { c[i] = max; forced[0] = true; }
-        }
-        if (n < 2) return Double.NaN;
-        double obs = c[n - 1];
-        if (obs == 0) return Double.NaN;
-        double rank = q * obs;
-        int b = 0;
-        while (b < n - 1 && !(c[b] >= rank)) b++;
-        if (b == n - 1) return mb.ub[n - 2];
-        if (b == 0 && mb.ub[0] <= 0) return mb.ub[0];
-        double start = 0, endB = mb.ub[b], count = c[b];
-        if (b > 0) {
-            start = mb.ub[b - 1];
-            count -= c[b - 1];
-            rank -= c[b - 1];
-        }
-        return start + (endB - start) * (rank / count);
+        return ClassicHistograms.bucketQuantile(q, mb.ub, mb.cnt, mb.n, forced);
     }
 
     static double bucketFraction(double lower, double upper, MB mb) {

@@ -15,6 +15,7 @@ import dev.vigil.promql.ast.MatrixSelector;
 import dev.vigil.promql.ast.NumberLiteral;
 import dev.vigil.promql.ast.ParenExpr;
 import dev.vigil.promql.ast.VectorSelector;
+import dev.vigil.promql.engine.ClassicHistograms;
 import dev.vigil.promql.parser.Parser;
 import dev.vigil.promql.storage.Querier;
 import dev.vigil.promql.storage.SelectHints;
@@ -128,7 +129,7 @@ public final class HistogramQuantilePath {
         Map<Labels, List<Bucket>> groups = new LinkedHashMap<>();
         Set<Labels> seen = new HashSet<>();
         for (SeriesData sd : data) {
-            if (sd.startTimestamps() != null || notACounterName(sd.labels())) {
+            if (sd.startTimestamps() != null || ClassicHistograms.counterCheck(sd.labels()) != ClassicHistograms.CounterCheck.OK) {
                 return null;
             }
             Labels proj = sd.labels().keep(p.grouping());
@@ -137,7 +138,7 @@ public final class HistogramQuantilePath {
             }
             double ub;
             try {
-                ub = parseGoFloat(proj.get("le"));
+                ub = ClassicHistograms.parseGoFloat(proj.get("le"));
             } catch (NumberFormatException ex) {
                 return null;
             }
@@ -193,7 +194,7 @@ public final class HistogramQuantilePath {
                     continue;
                 }
                 boolean[] forced = new boolean[1];
-                double r = bucketQuantile(p.q(), ub, cnt, k, forced);
+                double r = ClassicHistograms.bucketQuantile(p.q(), ub, cnt, k, forced);
                 if (forced[0]) {
                     return null; // the engine adds an info annotation
                 }
@@ -321,103 +322,5 @@ public final class HistogramQuantilePath {
             present[i] = true;
         }
         return true;
-    }
-
-    /**
-     * The engine's {@code HistogramFunctions.bucketQuantile} over buckets already sorted by their
-     * distinct upper bounds (so its sort and coalescing change nothing); {@code cnt} is modified.
-     */
-    static double bucketQuantile(double q, double[] ub, double[] c, int n, boolean[] forced) {
-        if (Double.isNaN(q)) {
-            return Double.NaN;
-        }
-        if (q < 0) {
-            return Double.NEGATIVE_INFINITY;
-        }
-        if (q > 1) {
-            return Double.POSITIVE_INFINITY;
-        }
-        if (n == 0 || !Double.isInfinite(ub[n - 1]) || ub[n - 1] < 0) {
-            return Double.NaN;
-        }
-        // correct precision errors
-        double prev = c[0];
-        for (int i = 1; i < n; i++) {
-            double curr = c[i];
-            double delta = Math.abs(curr - prev);
-            if (delta == 0) {
-                continue;
-            }
-            if (delta / curr <= 1e-12) {
-                c[i] = prev;
-            } else {
-                prev = curr;
-            }
-        }
-        double max = c[0];
-        for (int i = 1; i < n; i++) {
-            if (c[i] > max) {
-                max = c[i];
-            } else if (c[i] < max) {
-                c[i] = max;
-                forced[0] = true;
-            }
-        }
-        if (n < 2) {
-            return Double.NaN;
-        }
-        double obs = c[n - 1];
-        if (obs == 0) {
-            return Double.NaN;
-        }
-        double rank = q * obs;
-        int b = 0;
-        while (b < n - 1 && !(c[b] >= rank)) {
-            b++;
-        }
-        if (b == n - 1) {
-            return ub[n - 2];
-        }
-        if (b == 0 && ub[0] <= 0) {
-            return ub[0];
-        }
-        double start = 0, endB = ub[b], count = c[b];
-        if (b > 0) {
-            start = ub[b - 1];
-            count -= c[b - 1];
-            rank -= c[b - 1];
-        }
-        return start + (endB - start) * (rank / count);
-    }
-
-    /** The engine's {@code HistogramFunctions.parseGoFloat} (how it reads {@code le}). */
-    static double parseGoFloat(String s) {
-        String l = s.toLowerCase();
-        switch (l) {
-            case "+inf", "inf", "+infinity", "infinity":
-                return Double.POSITIVE_INFINITY;
-            case "-inf", "-infinity":
-                return Double.NEGATIVE_INFINITY;
-            case "nan":
-                return Double.NaN;
-            default:
-                break;
-        }
-        if (s.isEmpty() || s.endsWith("d") || s.endsWith("D") || s.endsWith("f") || s.endsWith("F")) {
-            throw new NumberFormatException(s);
-        }
-        return Double.parseDouble(s);
-    }
-
-    /** The engine's rate/increase info annotation would fire for this series: leave it to the engine. */
-    private static boolean notACounterName(Labels l) {
-        String mn = l.metricName();
-        if (mn.isEmpty()) {
-            return false;
-        }
-        if (!l.get("__type__").isEmpty()) {
-            return true;
-        }
-        return !mn.endsWith("_total") && !mn.endsWith("_sum") && !mn.endsWith("_count") && !mn.endsWith("_bucket");
     }
 }
