@@ -501,6 +501,7 @@ public final class JobWorker implements AutoCloseable {
             s.consumerOverrides().forEach(p::put);
             return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         }
+
         /**
          * One poll and its records. Its own method, not the body of {@link #consumerLoop}'s loop:
          * the JIT then compiles it once for every member and job, where a loop inside a method
