@@ -100,14 +100,7 @@ public final class AggregatorBenchmark {
                 agg.aggregator.deleteJob("warmup", "bench");
                 // the warm-up's parts are still being merged in the background: let that finish first, or
                 // the measured job shares the cores with merges of data it did not write
-                long settle0 = System.nanoTime();
-                Long merging;
-                while ((merging = ch.queryLong("SELECT count() FROM system.merges")) != null && merging > 0
-                        && System.nanoTime() - settle0 < 60_000_000_000L) {
-                    Thread.sleep(100);
-                }
-                System.out.printf("warm-up's background merges settled in %.1f s (merges running: %d)%n",
-                        (System.nanoTime() - settle0) / 1e9, merging);
+                awaitMerges(ch, "warm-up's");
                 if ("1".equals(System.getenv("BENCH_NO_VIEWS"))) {
                     // diagnostic only: what the 1 m and 1 h materialized views cost the inserts (their tables stay empty)
                     ch.execute("DROP VIEW IF EXISTS vigil_rollup_1m_mv");
@@ -201,6 +194,15 @@ public final class AggregatorBenchmark {
                         java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
                         Runtime.getRuntime().availableProcessors());
                 System.out.printf("rows stored=%d (%.5f rows/event), events in rollup=%d%n", rows, (double) rows / n, stored);
+                // ConsumerPerformance again, after the job, under the same conditions (ClickHouse's merges
+                // settled): its rate moves ±20 % between runs here, so the ratio is reported against both
+                // and against the faster of the two
+                awaitMerges(ch, "the job's");
+                long cpuAfter0 = mx.getCurrentThreadCpuTime();
+                String perfAfter = consumerPerformance(kafka.bootstrapServers(), topic, n, "bench-raw-consumer-after");
+                long perfAfterCpu = mx.getCurrentThreadCpuTime() - cpuAfter0;
+                System.out.println("ConsumerPerformance after the job: " + perfAfter);
+                System.out.printf("ConsumerPerformance after the job, consumer thread CPU: %.0f ns/event%n", (double) perfAfterCpu / n);
             } finally {
                 agg.close();
                 if (embedded != null) {
@@ -241,6 +243,17 @@ public final class AggregatorBenchmark {
             }
         }
         return out;
+    }
+
+    /** Waits (at most 60 s) until the embedded ClickHouse runs no background merge. */
+    static void awaitMerges(ClickHouse ch, String whose) throws Exception {
+        long t0 = System.nanoTime();
+        Long merging;
+        while ((merging = ch.queryLong("SELECT count() FROM system.merges")) != null && merging > 0
+                && System.nanoTime() - t0 < 60_000_000_000L) {
+            Thread.sleep(100);
+        }
+        System.out.printf("%s background merges settled in %.1f s (merges running: %d)%n", whose, (System.nanoTime() - t0) / 1e9, merging);
     }
 
     /** Runs an async-profiler command when the bench was started with ASPROF=1 (its jar on the class path), else nothing. */
