@@ -82,6 +82,7 @@ public final class EmbeddedClickHouse implements AutoCloseable {
     public static synchronized EmbeddedClickHouse shared() {
         if (shared == null) {
             try {
+                deleteStaleSharedDirs(Path.of(System.getProperty("java.io.tmpdir")), java.time.Duration.ofHours(24));
                 Path dir = Files.createTempDirectory("vigil-clickhouse-");
                 shared = start(dir);
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> shared.stop(), "embedded-clickhouse-stop"));
@@ -90,6 +91,46 @@ public final class EmbeddedClickHouse implements AutoCloseable {
             }
         }
         return shared;
+    }
+
+    /**
+     * Deletes the {@link #shared()} servers' directories that earlier JVMs left in {@code tmp} (the
+     * engine stays up until its JVM exits, so a JVM cannot delete its own): those in which nothing
+     * was modified for {@code age} (a live engine writes into its tree: merges, logs). Best effort; a
+     * directory that cannot be read or deleted is skipped.
+     */
+    static int deleteStaleSharedDirs(Path tmp, java.time.Duration age) {
+        long cutoff = System.currentTimeMillis() - age.toMillis();
+        int deleted = 0;
+        try (var dirs = Files.newDirectoryStream(tmp, "vigil-clickhouse-*")) {
+            for (Path d : dirs) {
+                try {
+                    if (Files.isDirectory(d) && untouchedSince(d, cutoff)) {
+                        try (var tree = Files.walk(d)) {
+                            tree.sorted(java.util.Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
+                        }
+                        deleted += Files.exists(d) ? 0 : 1;
+                    }
+                } catch (IOException | UncheckedIOException e) {
+                    // in use or gone meanwhile: leave it
+                }
+            }
+        } catch (IOException | UncheckedIOException e) {
+            // no readable temp directory: nothing to clean
+        }
+        return deleted;
+    }
+
+    private static boolean untouchedSince(Path root, long cutoffMillis) throws IOException {
+        try (var tree = Files.walk(root)) {
+            return tree.noneMatch(x -> {
+                try {
+                    return Files.getLastModifiedTime(x).toMillis() >= cutoffMillis;
+                } catch (IOException e) {
+                    return true; // unreadable: treat as in use
+                }
+            });
+        }
     }
 
     public int port() {
