@@ -12,8 +12,9 @@ CP="aggregator/target/test-classes:aggregator/target/classes:$(cat aggregator/ta
 JFR_OPTS=()
 if [[ "${JFR:-0}" == 1 ]]; then JFR_OPTS=(-XX:StartFlightRecording=filename=aggregator/target/bench.jfr,settings=profile); fi
 # ASPROF=1: async-profiler (from Maven Central) samples CPU while the job consumes (from its start to its last
-# record) into aggregator/target/bench-consuming.collapsed (one line per stack, thread first). JFR's method samples put a third of the consumer thread in ByteHash.eq, which
-# async-profiler's CPU samples put at 3 %: use this one to decide what to optimise.
+# record) into aggregator/target/bench-consuming.collapsed (one line per stack, thread first). JFR's method
+# samples put a third of the consumer thread in ByteHash.eq, which async-profiler's CPU samples put at 3 %:
+# use this one to decide what to optimise.
 if [[ "${ASPROF:-0}" == 1 ]]; then
   mvn -B -q dependency:copy -Dartifact=tools.profiler:async-profiler:4.1 -DoutputDirectory=aggregator/target/asprof >/dev/null
   (cd aggregator/target/asprof && unzip -o -q async-profiler-4.1.jar 'linux-x64/*')

@@ -213,9 +213,7 @@ public final class AggregatorBenchmark {
             // the broker (stopped by now) leaves ~1.4 GB of topics a run; BENCH_KEEP=1 keeps them. The
             // ClickHouse directory (tens of MB) stays: the embedded engine is up until this process exits.
             if (!"1".equals(System.getenv("BENCH_KEEP"))) {
-                try (var paths = Files.walk(dir.resolve("kafka"))) {
-                    paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-                }
+                org.apache.kafka.common.utils.Utils.delete(dir.resolve("kafka").toFile());
             }
         }
         System.exit(0);
