@@ -1,5 +1,6 @@
 package dev.vigil.aggregator;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -32,7 +33,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteBufferDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -321,8 +322,8 @@ public final class JobWorker implements AutoCloseable {
 
     // ---------------------------------------------------------------- record handling
 
-    private void deadLetter(PartitionState st, ConsumerRecord<byte[], byte[]> r, String reason, String detail) {
-        ProducerRecord<byte[], byte[]> pr = new ProducerRecord<>(s.deadLetterTopic(), null, r.key(), r.value());
+    private void deadLetter(PartitionState st, ConsumerRecord<ByteBuffer, ByteBuffer> r, String reason, String detail) {
+        ProducerRecord<byte[], byte[]> pr = new ProducerRecord<>(s.deadLetterTopic(), null, bytes(r.key()), bytes(r.value()));
         pr.headers().add("vigil.dlq.reason", reason.getBytes(StandardCharsets.UTF_8));
         pr.headers().add("vigil.dlq.detail", truncate(detail, 500).getBytes(StandardCharsets.UTF_8));
         pr.headers().add("vigil.dlq.source.topic", r.topic().getBytes(StandardCharsets.UTF_8));
@@ -332,6 +333,16 @@ public final class JobWorker implements AutoCloseable {
         st.buf.addDeadLetter(pr);
         deadByReason.computeIfAbsent(reason, k -> Counter.builder("vigil_aggregator_dead_letters").tag("job", spec.name())
                 .tag("reason", k).register(s.registry())).increment();
+    }
+
+    /** A copy of the remaining bytes of {@code b} (its position untouched); null for null. */
+    static byte[] bytes(ByteBuffer b) {
+        if (b == null) {
+            return null;
+        }
+        byte[] a = new byte[b.remaining()];
+        b.get(b.position(), a);
+        return a;
     }
 
     private static String truncate(String s, int n) {
@@ -361,7 +372,7 @@ public final class JobWorker implements AutoCloseable {
         return out;
     }
 
-    private boolean timeOk(PartitionState st, ConsumerRecord<byte[], byte[]> r, long t) {
+    private boolean timeOk(PartitionState st, ConsumerRecord<ByteBuffer, ByteBuffer> r, long t) {
         long rts = r.timestamp();
         if (t < rts - maxAgeMs) {
             deadLetter(st, r, "beyond_retention", "event time " + t + " is more than max_age " + spec.maxAge()
@@ -398,7 +409,7 @@ public final class JobWorker implements AutoCloseable {
      * False (and counted) if the client id (h, l) was already accepted in the partition's window: a
      * client retry. Otherwise remembers it, in memory and in the flush's seen-id rows.
      */
-    private boolean firstSight(PartitionState st, ConsumerRecord<byte[], byte[]> r, long h, long l) {
+    private boolean firstSight(PartitionState st, ConsumerRecord<ByteBuffer, ByteBuffer> r, long h, long l) {
         if (st.seen.isDuplicate(h, l, r.offset(), st.watermark)) {
             duplicates.increment();
             return false;
@@ -422,7 +433,7 @@ public final class JobWorker implements AutoCloseable {
         /** Flushes of this member's partitions that are stored, to commit on its consumer thread. */
         final ConcurrentLinkedQueue<FlushBatch> completed = new ConcurrentLinkedQueue<>();
         final Map<TopicPartition, PartitionState> parts = new HashMap<>();
-        volatile KafkaConsumer<byte[], byte[]> consumer;
+        volatile KafkaConsumer<ByteBuffer, ByteBuffer> consumer;
         volatile boolean flushRequested;
         long lastLagUpdateNanos;
         /** The series limiter's window, read once per poll. */
@@ -481,7 +492,7 @@ public final class JobWorker implements AutoCloseable {
             }
         }
 
-        private KafkaConsumer<byte[], byte[]> openConsumer() {
+        private KafkaConsumer<ByteBuffer, ByteBuffer> openConsumer() {
             Properties p = new Properties();
             p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, s.bootstrapServers());
             p.put(ConsumerConfig.GROUP_ID_CONFIG, s.groupPrefix() + spec.name());
@@ -499,7 +510,10 @@ public final class JobWorker implements AutoCloseable {
             p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "3000");
             p.put(ConsumerConfig.CLIENT_ID_CONFIG, "vigil-aggregator-" + spec.name() + "-" + s.instance() + (members.length > 1 ? "-" + index : ""));
             s.consumerOverrides().forEach(p::put);
-            return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+            // keys and values stay in the fetched batch's buffers (Kafka's ByteBufferDeserializer
+            // returns them in place): the hot path reads the value where it lies, and only a dead
+            // letter or a series seen for the first time copies bytes out (bytes())
+            return new KafkaConsumer<>(p, new ByteBufferDeserializer(), new ByteBufferDeserializer());
         }
 
         /**
@@ -512,7 +526,7 @@ public final class JobWorker implements AutoCloseable {
             handleCompleted(false);
             recoverPartitions();
             backpressure();
-            ConsumerRecords<byte[], byte[]> recs = consumer.poll(Duration.ofMillis(50));
+            ConsumerRecords<ByteBuffer, ByteBuffer> recs = consumer.poll(Duration.ofMillis(50));
             limiterEpoch = limiter.epoch();
             for (TopicPartition tp : recs.partitions()) {
                 PartitionState st = parts.get(tp);
@@ -523,7 +537,7 @@ public final class JobWorker implements AutoCloseable {
                     firstRecordNanos = System.nanoTime();
                 }
                 int n = 0;
-                for (ConsumerRecord<byte[], byte[]> r : recs.records(tp)) {
+                for (ConsumerRecord<ByteBuffer, ByteBuffer> r : recs.records(tp)) {
                     if (process(st, r)) {
                         n++;
                     }
@@ -695,7 +709,7 @@ public final class JobWorker implements AutoCloseable {
         }
 
         /** One record of the partition {@code st}; false if it was skipped (already read). */
-        private boolean process(PartitionState st, ConsumerRecord<byte[], byte[]> r) {
+        private boolean process(PartitionState st, ConsumerRecord<ByteBuffer, ByteBuffer> r) {
             if (r.offset() < st.next) {
                 return false;
             }
@@ -832,10 +846,15 @@ public final class JobWorker implements AutoCloseable {
          * does not cover (experiments with a unit, measures not in encoder order) take
          * {@link #handleEventDecoded}, which is the reference behaviour this path reproduces.
          */
-        private void handleEvent(PartitionState st, ConsumerRecord<byte[], byte[]> r) {
+        private void handleEvent(PartitionState st, ConsumerRecord<ByteBuffer, ByteBuffer> r) {
             EventScratch e = scratch;
+            ByteBuffer value = r.value();
             try {
-                RecordCodec.scanEvent(r.value(), e);
+                if (value != null && value.hasArray()) {
+                    RecordCodec.scanEvent(value.array(), value.arrayOffset() + value.position(), value.remaining(), e);
+                } else {
+                    RecordCodec.scanEvent(bytes(value), e);
+                }
             } catch (RuntimeException ex) {
                 deadLetter(st, r, "undecodable", ex.getMessage());
                 return;
@@ -870,7 +889,7 @@ public final class JobWorker implements AutoCloseable {
             int hash = SeriesCache.hash(e);
             SeriesCache.Entry info = seriesCache.get(e, hash);
             if (info == null) {
-                info = newSeries(e, hash, r.value());
+                info = newSeries(e, hash, bytes(value));
             }
             if (e.eventIdLen >= 0) {
                 SeriesIds.idHash(info.tenant, b, e.eventIdOff, e.eventIdLen, idHash);
@@ -886,7 +905,7 @@ public final class JobWorker implements AutoCloseable {
                 long bucket = Math.floorDiv(t, bucketMs) * spec.bucketSeconds();
                 FlushBuffer buf = st.buf;
                 FlushBuffer.Group g = buf.group(ref, bucket);
-                g.countRow.add(1.0, false);
+                g.add(1.0, false);
                 for (int i = 0; i < nm; i++) {
                     buf.row(g, measureName(i, b, e.measureOff[i], e.measureLen[i]), i).add(e.measureVal[i], true);
                 }
@@ -918,10 +937,10 @@ public final class JobWorker implements AutoCloseable {
         }
 
         /** The reference path over a decoded {@link Event}. */
-        private void handleEventDecoded(PartitionState st, ConsumerRecord<byte[], byte[]> r) {
+        private void handleEventDecoded(PartitionState st, ConsumerRecord<ByteBuffer, ByteBuffer> r) {
             Event e;
             try {
-                e = RecordCodec.decodeEvent(r.value());
+                e = RecordCodec.decodeEvent(bytes(r.value()));
             } catch (RuntimeException ex) {
                 deadLetter(st, r, "undecodable", ex.getMessage());
                 return;
@@ -991,10 +1010,10 @@ public final class JobWorker implements AutoCloseable {
             }
         }
 
-        private void handleSample(PartitionState st, ConsumerRecord<byte[], byte[]> r) {
+        private void handleSample(PartitionState st, ConsumerRecord<ByteBuffer, ByteBuffer> r) {
             Sample smp;
             try {
-                smp = RecordCodec.decodeSample(r.value());
+                smp = RecordCodec.decodeSample(bytes(r.value()));
             } catch (RuntimeException ex) {
                 deadLetter(st, r, "undecodable", ex.getMessage());
                 return;
@@ -1266,7 +1285,7 @@ public final class JobWorker implements AutoCloseable {
             l.thread.interrupt();
         }
         for (Member m : members) {
-            KafkaConsumer<byte[], byte[]> c = m.consumer;
+            KafkaConsumer<ByteBuffer, ByteBuffer> c = m.consumer;
             if (c != null) {
                 c.wakeup();
             }

@@ -39,7 +39,7 @@ class FlushBufferMemoryTest {
             f.addExposure("acme", "exp-" + (i % 40), "treatment", unit, i);
             f.seenIds.add(i, i, i, i);
             FlushBuffer.Group g = f.group(refs[i % refs.length], i % 6);
-            g.countRow.add(1, false);
+            g.add(1, false);
             f.row(g, "latency_ms", 0).add(v, true);
         }
         long retained = usedAfterGc() - before;

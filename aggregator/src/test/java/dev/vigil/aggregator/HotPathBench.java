@@ -61,7 +61,7 @@ public final class HotPathBench {
                 FlushBuffer.SeriesRef ref = refs[(int) ((j++ * 7919L) % 1000)];
                 long bucket = Math.floorDiv(e.time, 10_000) * 10;
                 FlushBuffer.Group g = buf.group(ref, bucket);
-                g.countRow.add(1.0, false);
+                g.add(1.0, false);
                 buf.row(g, "error", 0).add(e.measureVal[0], true);
                 buf.row(g, "latency_ms", 1).add(e.measureVal[1], true);
             }

@@ -59,13 +59,21 @@ public final class RecordCodec {
 
     /** The kind byte of an encoded value; throws {@link CodecException} for unknown versions. */
     public static byte kind(byte[] value) {
-        if (value == null || value.length < 2) {
-            throw new CodecException("record too short: " + (value == null ? "null" : value.length + " bytes"));
+        if (value == null) {
+            throw new CodecException("record too short: null");
         }
-        if (value[0] != VERSION) {
-            throw new CodecException("unknown record format version " + value[0] + " (this build reads " + VERSION + ")");
+        return kind(value, 0, value.length);
+    }
+
+    /** {@link #kind(byte[])} of the record at {@code value[off, off + len)}. */
+    private static byte kind(byte[] value, int off, int len) {
+        if (len < 2) {
+            throw new CodecException("record too short: " + len + " bytes");
         }
-        return value[1];
+        if (value[off] != VERSION) {
+            throw new CodecException("unknown record format version " + value[off] + " (this build reads " + VERSION + ")");
+        }
+        return value[off + 1];
     }
 
     public static Event decodeEvent(byte[] value) {
@@ -126,11 +134,11 @@ public final class RecordCodec {
             throw new CodecException("expected an event record, got kind " + value[1]);
         }
         try {
-            walkEvent(value, null);
+            walkEvent(value, 0, value.length, null);
         } catch (RuntimeException ex) {
             throw ex instanceof CodecException ce ? ce : new CodecException("corrupt event record: " + ex);
         }
-        walkEvent(value, visitor);
+        walkEvent(value, 0, value.length, visitor);
     }
 
     /**
@@ -141,26 +149,39 @@ public final class RecordCodec {
      * a RuntimeException thrown by the visitor itself is reported as a CodecException too.
      */
     public static void scanEvent(byte[] value, EventVisitor visitor) {
-        if (kind(value) != KIND_EVENT) {
-            throw new CodecException("expected an event record, got kind " + value[1]);
+        kind(value); // a null value: the same "record too short" as the other decoders
+        scanEvent(value, 0, value.length, visitor);
+    }
+
+    /**
+     * {@link #scanEvent(byte[], EventVisitor)} over the record at {@code value[off, off + len)}
+     * (a Kafka record's value in place, without copying it out): the visitor's ranges are
+     * positions in {@code value}; error messages count bytes from {@code off}, as if the record
+     * had been copied out.
+     */
+    public static void scanEvent(byte[] value, int off, int len, EventVisitor visitor) {
+        java.util.Objects.checkFromIndexSize(off, len, value.length);
+        byte kind = kind(value, off, len);
+        if (kind != KIND_EVENT) {
+            throw new CodecException("expected an event record, got kind " + kind);
         }
         try {
-            walkEvent(value, visitor);
+            walkEvent(value, off, off + len, visitor);
         } catch (RuntimeException ex) {
             throw ex instanceof CodecException ce ? ce : new CodecException("corrupt event record: " + ex);
         }
     }
 
     /** One pass over an event body; with a null visitor it only validates. */
-    private static void walkEvent(byte[] b, EventVisitor v) {
-        int p = 2;
-        long x = strLen(b, p);
+    private static void walkEvent(byte[] b, int base, int end, EventVisitor v) {
+        int p = base + 2;
+        long x = strLen(b, p, base, end);
         int tenantOff = next(x);
         int tenantLen = val(x);
         p = tenantOff + tenantLen;
-        long time = be64(b, p);
+        long time = be64(b, p, base, end);
         p += 8;
-        x = strLen(b, p);
+        x = strLen(b, p, base, end);
         int typeOff = next(x);
         int typeLen = val(x);
         p = typeOff + typeLen;
@@ -169,14 +190,14 @@ public final class RecordCodec {
         }
         // dims
         int dimsStart = p;
-        x = len(b, p);
+        x = len(b, p, base, end);
         int nd = val(x);
         p = next(x);
         int dimsBody = p;
         for (int i = 0; i < nd; i++) {
-            x = strLen(b, p);
+            x = strLen(b, p, base, end);
             p = next(x) + val(x);
-            x = strLen(b, p);
+            x = strLen(b, p, base, end);
             p = next(x) + val(x);
         }
         if (v != null) {
@@ -185,11 +206,11 @@ public final class RecordCodec {
         if (v != null && v.wantsEachDim()) {
             int q = dimsBody;
             for (int i = 0; i < nd; i++) {
-                x = strLen(b, q);
+                x = strLen(b, q, base, end);
                 int ko = next(x);
                 int kl = val(x);
                 q = ko + kl;
-                x = strLen(b, q);
+                x = strLen(b, q, base, end);
                 int vo = next(x);
                 int vl = val(x);
                 q = vo + vl;
@@ -197,38 +218,38 @@ public final class RecordCodec {
             }
         }
         // measures
-        x = len(b, p);
+        x = len(b, p, base, end);
         int nm = val(x);
         p = next(x);
         if (v != null) {
             v.measures(nm);
         }
         for (int i = 0; i < nm; i++) {
-            x = strLen(b, p);
+            x = strLen(b, p, base, end);
             int ko = next(x);
             int kl = val(x);
             p = ko + kl;
-            double d = Double.longBitsToDouble(be64(b, p));
+            double d = Double.longBitsToDouble(be64(b, p, base, end));
             p += 8;
             if (v != null) {
                 v.measure(b, ko, kl, d);
             }
         }
         // unit
-        p = optStr(b, p, v, false);
+        p = optStr(b, p, base, end, v, false);
         // experiments
-        x = len(b, p);
+        x = len(b, p, base, end);
         int ne = val(x);
         p = next(x);
         if (v != null) {
             v.experiments(ne);
         }
         for (int i = 0; i < ne; i++) {
-            x = strLen(b, p);
+            x = strLen(b, p, base, end);
             int ko = next(x);
             int kl = val(x);
             p = ko + kl;
-            x = strLen(b, p);
+            x = strLen(b, p, base, end);
             int vo = next(x);
             int vl = val(x);
             p = vo + vl;
@@ -236,25 +257,25 @@ public final class RecordCodec {
                 v.experiment(b, ko, kl, vo, vl);
             }
         }
-        p = optStr(b, p, v, true);
-        long ingest = be64(b, p);
+        p = optStr(b, p, base, end, v, true);
+        long ingest = be64(b, p, base, end);
         p += 8;
-        if (p != b.length) {
-            throw new CodecException((b.length - p) + " trailing bytes after record");
+        if (p != end) {
+            throw new CodecException((end - p) + " trailing bytes after record");
         }
         if (v != null) {
             v.end(ingest);
         }
     }
 
-    private static int optStr(byte[] b, int p, EventVisitor v, boolean eventId) {
+    private static int optStr(byte[] b, int p, int base, int end, EventVisitor v, boolean eventId) {
         long n = 0;
         for (int shift = 0; ; shift += 7) {
             if (shift >= 64) {
-                throw new CodecException("varint too long at byte " + p);
+                throw new CodecException("varint too long at byte " + (p - base));
             }
-            if (p >= b.length) {
-                throw new CodecException("truncated varint at byte " + p);
+            if (p >= end) {
+                throw new CodecException("truncated varint at byte " + (p - base));
             }
             byte x = b[p++];
             n |= (long) (x & 0x7F) << shift;
@@ -265,12 +286,12 @@ public final class RecordCodec {
         if (n == 0) {
             return p;
         }
-        if (n - 1 > b.length - p) {
-            throw new CodecException("string length " + (n - 1) + " exceeds remaining bytes at byte " + p);
+        if (n - 1 > end - p) {
+            throw new CodecException("string length " + (n - 1) + " exceeds remaining bytes at byte " + (p - base));
         }
         int l = (int) (n - 1);
         if (l < 0) {
-            throw new CodecException("corrupt event record: negative string length at byte " + p);
+            throw new CodecException("corrupt event record: negative string length at byte " + (p - base));
         }
         if (v != null) {
             if (eventId) {
@@ -282,9 +303,9 @@ public final class RecordCodec {
         return p + l;
     }
 
-    private static long be64(byte[] b, int p) {
-        if (p + 8 > b.length) {
-            throw new CodecException("truncated int64 at byte " + p);
+    private static long be64(byte[] b, int p, int base, int end) {
+        if (p + 8 > end) {
+            throw new CodecException("truncated int64 at byte " + (p - base));
         }
         return (long) BE_LONG.get(b, p);
     }
@@ -293,14 +314,14 @@ public final class RecordCodec {
      * The uvarint count or length at {@code p}, checked against the remaining bytes like
      * Reader.count: {@code (int) value << 32 | next position}.
      */
-    private static long len(byte[] b, int p) {
+    private static long len(byte[] b, int p, int base, int end) {
         long n = 0;
         for (int shift = 0; ; shift += 7) {
             if (shift >= 64) {
-                throw new CodecException("varint too long at byte " + p);
+                throw new CodecException("varint too long at byte " + (p - base));
             }
-            if (p >= b.length) {
-                throw new CodecException("truncated varint at byte " + p);
+            if (p >= end) {
+                throw new CodecException("truncated varint at byte " + (p - base));
             }
             byte x = b[p++];
             n |= (long) (x & 0x7F) << shift;
@@ -308,17 +329,17 @@ public final class RecordCodec {
                 break;
             }
         }
-        if (n > b.length - p) {
-            throw new CodecException("count " + n + " exceeds remaining " + (b.length - p) + " bytes at byte " + p);
+        if (n > end - p) {
+            throw new CodecException("count " + n + " exceeds remaining " + (end - p) + " bytes at byte " + (p - base));
         }
         return ((long) (int) n << 32) | (p & 0xFFFFFFFFL);
     }
 
     /** A string length: as {@link #len}, and never negative. */
-    private static long strLen(byte[] b, int p) {
-        long x = len(b, p);
+    private static long strLen(byte[] b, int p, int base, int end) {
+        long x = len(b, p, base, end);
         if (val(x) < 0) {
-            throw new CodecException("corrupt event record: negative string length at byte " + p);
+            throw new CodecException("corrupt event record: negative string length at byte " + (p - base));
         }
         return x;
     }

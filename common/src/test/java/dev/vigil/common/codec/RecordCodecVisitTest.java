@@ -218,6 +218,48 @@ class RecordCodecVisitTest {
         }
     }
 
+    /**
+     * The record read in place inside a larger array (as a Kafka value lies in its fetched batch),
+     * with bytes that would decode as more record before and after it: the same result or the
+     * same message as the record copied out, so nothing outside the range is read.
+     */
+    @Test
+    void scanInPlaceIsTheSameAsScanOfTheCopiedRecord() {
+        byte[] full = RecordCodec.encode(RecordCodecTest.event());
+        Random rnd = new Random(11);
+        for (int i = 0; i < 50_000; i++) {
+            byte[] rec = full.clone();
+            if (i > 0) {
+                rec[2 + rnd.nextInt(rec.length - 2)] = (byte) rnd.nextInt(256);
+            }
+            if (rnd.nextInt(5) == 0) {
+                rec = Arrays.copyOf(rec, rnd.nextInt(rec.length));
+            }
+            int before = rnd.nextInt(20);
+            byte[] host = new byte[before + rec.length + 1 + rnd.nextInt(40)];
+            Arrays.fill(host, (byte) 0x01); // small varints and lengths: past the end they would look valid
+            System.arraycopy(rec, 0, host, before, rec.length);
+            final byte[] x = rec;
+            String expected = null;
+            Collect copied = new Collect();
+            try {
+                RecordCodec.scanEvent(x, copied);
+            } catch (RecordCodec.CodecException ex) {
+                expected = ex.getMessage();
+            }
+            Collect inPlace = new Collect();
+            if (expected != null) {
+                assertThatThrownBy(() -> RecordCodec.scanEvent(host, before, x.length, inPlace))
+                        .isInstanceOf(RecordCodec.CodecException.class).hasMessage(expected);
+            } else {
+                RecordCodec.scanEvent(host, before, x.length, inPlace);
+                assertThat(inPlace.event()).isEqualTo(copied.event());
+                assertThat(inPlace.dimsBytes).isEqualTo(copied.dimsBytes);
+            }
+        }
+        assertThatThrownBy(() -> RecordCodec.scanEvent(full, 4, full.length, new Collect())).isInstanceOf(IndexOutOfBoundsException.class);
+    }
+
     @Test
     void aVisitorThatNeedsOnlyTheDimsRangeGetsNoDimCalls() {
         byte[] b = RecordCodec.encode(RecordCodecTest.event());
