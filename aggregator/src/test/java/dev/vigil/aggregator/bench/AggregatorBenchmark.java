@@ -34,7 +34,10 @@ import dev.vigil.kafka.KafkaBroker;
 /**
  * Benchmark (not a test): events consumed and rolled up per second by one aggregator job, next
  * to Kafka's own ConsumerPerformance on the same topic in the same run, and rows stored per
- * event. Run with aggregator/bench.sh [events] [partitions] [series] [id-fraction] [consumers].
+ * event. Run with aggregator/bench.sh [events] [partitions] [series] [id-fraction] [consumers] [spread-ms].
+ * Event times are spread uniformly over the {@code spread-ms} before the start (60,000 by default:
+ * every flush then touches all six 10 s buckets of every series, the rollup's worst case; a live
+ * stream read as it arrives spans a few seconds per flush, e.g. 2,000).
  * ConsumerPerformance reads with one thread; the job reads with {@code consumers} threads (2 by
  * default: one per core of the reference machine), so the consumer CPU per event is printed too.
  * Both are warmed up first on a separate topic of {@code min(events / 2, 5,000,000)} events (the
@@ -47,6 +50,7 @@ public final class AggregatorBenchmark {
         int seriesCount = args.length > 2 ? Integer.parseInt(args[2]) : 1000;
         double idFraction = args.length > 3 ? Double.parseDouble(args[3]) : 0.0;
         int consumers = args.length > 4 ? Integer.parseInt(args[4]) : 2;
+        int spreadMs = args.length > 5 ? Integer.parseInt(args[5]) : 60_000;
         Path dir = Files.createTempDirectory("vigil-agg-bench-");
         String topic = "bench.events";
         String warmTopic = "bench.warmup";
@@ -62,10 +66,11 @@ public final class AggregatorBenchmark {
                 a.createTopics(List.of(new NewTopic(topic, partitions, (short) 1), new NewTopic(warmTopic, partitions, (short) 1))).all().get();
             }
             long t0 = System.nanoTime();
-            long bytes = produce(kafka.bootstrapServers(), topic, n, seriesCount, idFraction, "inference");
+            long bytes = produce(kafka.bootstrapServers(), topic, n, seriesCount, idFraction, spreadMs, "inference");
             double produceSecs = (System.nanoTime() - t0) / 1e9;
-            System.out.printf("produced events=%d bytes=%d (%.1f B/event) in %.1f s%n", n, bytes, (double) bytes / n, produceSecs);
-            produce(kafka.bootstrapServers(), warmTopic, warm, seriesCount, idFraction, "warmup");
+            System.out.printf("produced events=%d bytes=%d (%.1f B/event) in %.1f s, event times spread over %d ms%n", n, bytes,
+                    (double) bytes / n, produceSecs, spreadMs);
+            produce(kafka.bootstrapServers(), warmTopic, warm, seriesCount, idFraction, spreadMs, "warmup");
             consumerPerformance(kafka.bootstrapServers(), warmTopic, warm, "bench-warmup-consumer");
 
             var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
@@ -281,7 +286,7 @@ public final class AggregatorBenchmark {
         return out;
     }
 
-    static long produce(String bootstrap, String topic, long n, int seriesCount, double idFraction, String type) throws Exception {
+    static long produce(String bootstrap, String topic, long n, int seriesCount, double idFraction, int spreadMs, String type) throws Exception {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ProducerConfig.ACKS_CONFIG, "1");
@@ -306,7 +311,7 @@ public final class AggregatorBenchmark {
                 SortedMap<String, Double> m = new TreeMap<>();
                 m.put("latency_ms", Math.exp(3 + rnd.nextGaussian()));
                 m.put("error", rnd.nextInt(50) == 0 ? 1.0 : 0.0);
-                Event e = new Event(t.tenant(), now - rnd.nextInt(60_000), t.type(), t.dims(), m, null, t.experiments(),
+                Event e = new Event(t.tenant(), now - rnd.nextInt(spreadMs), t.type(), t.dims(), m, null, t.experiments(),
                         rnd.nextDouble() < idFraction ? "id-" + i : null, now);
                 byte[] v = RecordCodec.encode(e);
                 bytes += v.length;
