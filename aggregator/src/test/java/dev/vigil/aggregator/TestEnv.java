@@ -44,6 +44,7 @@ final class TestEnv implements AutoCloseable {
     private int kafkaControllerPort;
 
     TestEnv(String name) throws Exception {
+        EmbeddedClickHouse.deleteStaleTempDirs("vigil-agg-*"); // earlier runs' directories, kept a day for post-mortems
         dir = Files.createTempDirectory("vigil-agg-" + name + "-");
         kafka = KafkaBroker.start(dir.resolve("kafka"), 0);
         kafkaPort = kafka.port();

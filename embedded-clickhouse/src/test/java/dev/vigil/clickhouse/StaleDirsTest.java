@@ -32,7 +32,7 @@ class StaleDirsTest {
         Path other = Files.createDirectories(tmp.resolve("something-else"));
         Files.setLastModifiedTime(other, FileTime.from(Instant.now().minus(Duration.ofDays(3))));
 
-        assertEquals(1, EmbeddedClickHouse.deleteStaleSharedDirs(tmp, Duration.ofHours(24)));
+        assertEquals(1, EmbeddedClickHouse.deleteStaleDirs(tmp, "vigil-clickhouse-*", Duration.ofHours(24)));
         assertFalse(Files.exists(oldRoot));
         assertTrue(Files.exists(fresh));
         assertTrue(Files.exists(live.resolve("part.bin")));

@@ -12,6 +12,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import dev.vigil.clickhouse.EmbeddedClickHouse;
+
 /**
  * The short, bounded version of the fault scenarios (docs/reliability.md): the real services as
  * child JVMs (by PID) on free ephemeral ports with a temporary data directory, ~20 s of load with
@@ -61,6 +63,7 @@ class ITFaultShort {
     @Test
     @Timeout(value = 300, unit = TimeUnit.SECONDS)
     void sigkillOfAggregatorAndGatewayUnderLoadLosesAndDuplicatesNothing() throws Exception {
+        EmbeddedClickHouse.deleteStaleTempDirs("vigil-it-faults-*"); // earlier runs' directories, kept a day for post-mortems
         Path dir = Files.createTempDirectory("vigil-it-faults-");
         try (Stack s = new Stack(repo(), dir.resolve("stack"), Stack.Ports.base(freeBase()), chdb())) {
             s.startAll(List.of("kafka", "clickhouse", "gateway", "aggregator"), 150_000);

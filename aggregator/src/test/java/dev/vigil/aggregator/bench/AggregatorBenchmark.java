@@ -51,6 +51,7 @@ public final class AggregatorBenchmark {
         double idFraction = args.length > 3 ? Double.parseDouble(args[3]) : 0.0;
         int consumers = args.length > 4 ? Integer.parseInt(args[4]) : 2;
         int spreadMs = args.length > 5 ? Integer.parseInt(args[5]) : 60_000;
+        EmbeddedClickHouse.deleteStaleTempDirs("vigil-agg-*"); // earlier runs' ClickHouse directories (the engine is up until exit)
         Path dir = Files.createTempDirectory("vigil-agg-bench-");
         String topic = "bench.events";
         String warmTopic = "bench.warmup";

@@ -47,6 +47,7 @@ public final class ClickHouseBenchmark {
         int writers = Integer.getInteger("bench.writers", 2);
         String loadBefore = loadAverage();
         com.clickhouse.jdbc.Driver.load();
+        EmbeddedClickHouse.deleteStaleTempDirs("vigil-ch-bench-*"); // earlier runs' directories
         Path dir = Files.createTempDirectory("vigil-ch-bench-");
         try (EmbeddedClickHouse ch = EmbeddedClickHouse.start(dir)) {
             String ddl = "CREATE TABLE %s (id UInt64, ts DateTime64(3, 'UTC'), name LowCardinality(String), v Float64)"
