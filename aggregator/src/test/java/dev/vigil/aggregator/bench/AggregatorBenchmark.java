@@ -329,7 +329,7 @@ public final class AggregatorBenchmark {
         System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
         try {
             org.apache.kafka.tools.ConsumerPerformance.main(new String[] {"--bootstrap-server", bootstrap, "--topic", topic,
-                    "--messages", String.valueOf(n), "--group", group, "--timeout", "60000"});
+                    "--num-records", String.valueOf(n), "--group", group, "--timeout", "60000"});
         } finally {
             System.setOut(orig);
         }
