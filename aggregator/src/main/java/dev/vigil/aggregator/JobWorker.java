@@ -511,8 +511,9 @@ public final class JobWorker implements AutoCloseable {
             p.put(ConsumerConfig.CLIENT_ID_CONFIG, "vigil-aggregator-" + spec.name() + "-" + s.instance() + (members.length > 1 ? "-" + index : ""));
             s.consumerOverrides().forEach(p::put);
             // keys and values stay in the fetched batch's buffers (Kafka's ByteBufferDeserializer
-            // returns them in place): the hot path reads the value where it lies, and only a dead
-            // letter or a series seen for the first time copies bytes out (bytes())
+            // returns them in place): the hot path reads the value where it lies; a dead letter, a
+            // series seen for the first time and the decoding path (samples, events the hot path
+            // does not cover) copy the bytes out (bytes())
             return new KafkaConsumer<>(p, new ByteBufferDeserializer(), new ByteBufferDeserializer());
         }
 

@@ -150,7 +150,6 @@ public final class SoakMain {
         }
     }
 
-    /** Every service's /metrics at the end of the load, for the figures behind the summary (per-table insert times, lag, ...). */
     /** An accounting load of batches of 500 over 8 connections at {@code rate} for {@code ms}: the warm-up and the peak probe. */
     static LoadTestMain.Options burst(Stack s, double rate, long ms, String runPrefix) {
         return new LoadTestMain.Options(URI.create(s.gatewayUrl()), s.apiKey, rate, 500, ms, 8, "json", "accounting",
@@ -158,6 +157,7 @@ public final class SoakMain {
                 true, false);
     }
 
+    /** Every service's /metrics at the end of the load, for the figures behind the summary (per-table insert times, lag, ...). */
     static void saveMetrics(Stack s, Path out) {
         for (String n : Stack.ALL) {
             try {
