@@ -253,6 +253,43 @@ final class FlushBuffer {
         return a;
     }
 
+    /** Histogram increments queued by {@link #addValue} before they are applied (the batch size). */
+    static final int PENDING_INCREMENTS = 1024;
+    private final SeriesAgg[] pendingRows = new SeriesAgg[PENDING_INCREMENTS];
+    private final int[] pendingKeys = new int[PENDING_INCREMENTS];
+    private int pending;
+
+    /**
+     * Adds {@code value} to {@code row} (the hot path's measure rows): the totals at once, the
+     * histogram increment with the next batch of {@link #PENDING_INCREMENTS}, which
+     * {@link #applyPendingIncrements} (called by {@link #encode}) completes. Why: an increment is
+     * usually a cache miss on the row's histogram window. Interleaved with decoding, the CPU waits
+     * for each miss in turn; in a loop that does nothing else it has many in flight at once.
+     * {@code HotPathBench}: 25-30 % less CPU for the rows at 1,000 series per buffer (docs/aggregator.md).
+     * The counts, and so the bytes written, do not depend on the order of the increments.
+     */
+    void addValue(SeriesAgg row, double value) {
+        row.add(value, false);
+        int p = pending;
+        pendingRows[p] = row;
+        pendingKeys[p] = FastBuckets.key(value);
+        pending = ++p;
+        if (p == PENDING_INCREMENTS) {
+            applyPendingIncrements();
+        }
+    }
+
+    /** Applies the queued histogram increments; afterwards every row's histogram is complete. */
+    void applyPendingIncrements() {
+        SeriesAgg[] rows = pendingRows;
+        int[] keys = pendingKeys;
+        int n = pending;
+        for (int i = 0; i < n; i++) {
+            rows[i].addKey(keys[i]);
+        }
+        pending = 0;
+    }
+
     /** The row of (series, measure, bucket), created empty if new. {@code measure} "" is the event count row. */
     SeriesAgg series(SeriesRef ref, String measure, long bucketSec) {
         Group g = group(ref, bucketSec);
@@ -336,6 +373,7 @@ final class FlushBuffer {
 
     /** The non-empty data blocks of this flush (not the flush-log rows). */
     List<Block> encode() {
+        applyPendingIncrements();
         List<Block> out = new ArrayList<>(5);
         if (seriesSize > 0) {
             RowBinary rb = new RowBinary(seriesSize * 96);

@@ -908,7 +908,7 @@ public final class JobWorker implements AutoCloseable {
                 FlushBuffer.Group g = buf.group(ref, bucket);
                 g.add(1.0, false);
                 for (int i = 0; i < nm; i++) {
-                    buf.row(g, measureName(i, b, e.measureOff[i], e.measureLen[i]), i).add(e.measureVal[i], true);
+                    buf.addValue(buf.row(g, measureName(i, b, e.measureOff[i], e.measureLen[i]), i), e.measureVal[i]);
                 }
             }
         }

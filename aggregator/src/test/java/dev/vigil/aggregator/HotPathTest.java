@@ -3,6 +3,7 @@ package dev.vigil.aggregator;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
@@ -129,6 +130,42 @@ class HotPathTest {
         assertThat(row.count).isEqualTo(expected);
         assertThat(buf.encode()).hasSize(1);
         assertThat(buf.encode().getFirst().rows().rows()).isEqualTo(14);
+    }
+
+    @Test
+    void queuedHistogramIncrementsWriteTheSameBlockAsDirectOnes() {
+        Random rnd = new Random(11);
+        TreeMap<String, String> labels = new TreeMap<>(Map.of("model", "m1"));
+        FlushBuffer.SeriesRef[] refs = new FlushBuffer.SeriesRef[40];
+        for (int i = 0; i < refs.length; i++) {
+            refs[i] = new FlushBuffer.SeriesRef("t", FlushBuffer.KIND_EVENT, "inference", i, labels);
+        }
+        String[] measures = {"latency_ms", "error", "score", "tokens"};
+        for (int round = 0; round < 20; round++) {
+            FlushBuffer direct = new FlushBuffer();
+            FlushBuffer queued = new FlushBuffer();
+            // not a multiple of the batch, so encode must apply a partial batch; 0 and 1 keep a round below one batch
+            int n = round < 2 ? round * 700 : 1 + rnd.nextInt(40 * FlushBuffer.PENDING_INCREMENTS);
+            for (int i = 0; i < n; i++) {
+                FlushBuffer.SeriesRef ref = refs[rnd.nextInt(refs.length)];
+                long bucket = 10L * rnd.nextInt(6);
+                int m = rnd.nextInt(measures.length);
+                double v = switch (m) {
+                    case 0 -> Math.exp(3 + rnd.nextGaussian());
+                    case 1 -> rnd.nextInt(50) == 0 ? 1.0 : 0.0; // zero beside one: the sparse map
+                    case 2 -> rnd.nextGaussian() * 100;         // negative and positive keys
+                    default -> 7.0;                            // one bucket wrapping its 8-bit counter
+                };
+                direct.row(direct.group(ref, bucket), measures[m], m).add(v, true);
+                queued.addValue(queued.row(queued.group(ref, bucket), measures[m], m), v);
+            }
+            List<FlushBuffer.Block> a = direct.encode();
+            List<FlushBuffer.Block> b = queued.encode();
+            assertThat(b).hasSameSizeAs(a);
+            for (int i = 0; i < a.size(); i++) {
+                assertThat(b.get(i).rows().toArray()).as("round %d, %d values", round, n).isEqualTo(a.get(i).rows().toArray());
+            }
+        }
     }
 
     private static Event ev(String tenant, String type, Map<String, String> dims) {
