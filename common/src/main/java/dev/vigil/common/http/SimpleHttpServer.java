@@ -7,6 +7,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,6 +17,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
@@ -24,6 +26,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContentCompressor;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
@@ -35,24 +38,59 @@ import io.netty.handler.timeout.ReadTimeoutHandler;
 /**
  * A small Netty HTTP/1.1 server for the services' admin and JSON APIs: route by path prefix,
  * run handlers on a bounded worker pool (never on the event loop), keep-alive, read timeout.
- * The gateway's ingest path has its own pipeline; this one is for everything else.
+ * {@link Options} covers what the query API needs on top (no read timeout while a long query
+ * runs, gzip, the request's connection handed to its handler). The gateway's ingest path has
+ * its own pipeline; this one is for everything else.
  */
 public final class SimpleHttpServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SimpleHttpServer.class);
+
+    /** Called on the worker thread around each request's handler (e.g. to expose its connection). */
+    public interface RequestHook {
+        void before(Channel connection);
+
+        void after();
+    }
+
+    /**
+     * How a server is set up.
+     *
+     * @param maxBodyBytes        largest request body (413 beyond it)
+     * @param workerThreads       threads running the handlers
+     * @param queueSize           requests waiting for a worker before the server answers 503
+     * @param workerName          prefix of the worker threads' names
+     * @param maxInitialLineBytes longest request line (URLs carry PromQL queries)
+     * @param readTimeoutSeconds  closes a connection idle this long; 0 for none
+     * @param gzip                compresses answers of 4 KiB and more for clients that accept it
+     * @param hook                runs around each handler; null for none
+     * @param busy                the 503 answer when the queue is full
+     */
+    public record Options(int maxBodyBytes, int workerThreads, int queueSize, String workerName, int maxInitialLineBytes,
+                          int readTimeoutSeconds, boolean gzip, RequestHook hook, Supplier<FullHttpResponse> busy) {
+        /** The admin APIs' defaults: 1,024 queued requests, 8 KiB request lines, 60 s read timeout, no gzip. */
+        public static Options of(int maxBodyBytes, int workerThreads) {
+            return new Options(maxBodyBytes, workerThreads, 1024, "http-worker-", 8192, 60, false, null,
+                    () -> Responses.text(HttpResponseStatus.SERVICE_UNAVAILABLE, "server busy, retry later\n"));
+        }
+    }
 
     private record Mount(String prefix, boolean exact, Route route) {
     }
 
     private final List<Mount> mounts = new ArrayList<>();
-    private final int maxBodyBytes;
+    private final Options options;
     private final ExecutorService workers;
     private EventLoopGroup group;
     private Channel channel;
 
     public SimpleHttpServer(int maxBodyBytes, int workerThreads) {
-        this.maxBodyBytes = maxBodyBytes;
-        this.workers = new java.util.concurrent.ThreadPoolExecutor(workerThreads, workerThreads, 60, TimeUnit.SECONDS,
-                new java.util.concurrent.ArrayBlockingQueue<>(1024), Thread.ofPlatform().name("http-worker-", 0).factory());
+        this(Options.of(maxBodyBytes, workerThreads));
+    }
+
+    public SimpleHttpServer(Options options) {
+        this.options = options;
+        this.workers = new java.util.concurrent.ThreadPoolExecutor(options.workerThreads(), options.workerThreads(), 60, TimeUnit.SECONDS,
+                new java.util.concurrent.ArrayBlockingQueue<>(options.queueSize()), Thread.ofPlatform().name(options.workerName(), 0).factory());
     }
 
     /** Routes requests whose path equals {@code path}. */
@@ -73,11 +111,16 @@ public final class SimpleHttpServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline()
-                                .addLast(new ReadTimeoutHandler(60))
-                                .addLast(new HttpServerCodec(8192, 16384, 65536))
-                                .addLast(new HttpServerKeepAliveHandler())
-                                .addLast(new HttpObjectAggregator(maxBodyBytes))
+                        ChannelPipeline p = ch.pipeline();
+                        if (options.readTimeoutSeconds() > 0) {
+                            p.addLast(new ReadTimeoutHandler(options.readTimeoutSeconds()));
+                        }
+                        p.addLast(new HttpServerCodec(options.maxInitialLineBytes(), 16384, 65536))
+                                .addLast(new HttpServerKeepAliveHandler());
+                        if (options.gzip()) {
+                            p.addLast(new HttpContentCompressor(6, 15, 8, 4096));
+                        }
+                        p.addLast(new HttpObjectAggregator(options.maxBodyBytes()))
                                 .addLast(new Dispatcher());
                     }
                 });
@@ -130,20 +173,31 @@ public final class SimpleHttpServer implements AutoCloseable {
             try {
                 workers.execute(() -> {
                     FullHttpResponse resp;
+                    RequestHook hook = options.hook();
+                    if (hook != null) {
+                        hook.before(ctx.channel());
+                    }
                     try {
                         resp = m.route.handle(req, path);
                     } catch (Exception e) {
                         log.warn("request failed path={} error={}", path, e.toString());
                         resp = Responses.text(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error: " + e.getMessage() + "\n");
                     } finally {
+                        if (hook != null) {
+                            hook.after();
+                        }
                         req.release();
                     }
                     FullHttpResponse r = resp;
+                    if (!ctx.channel().isActive()) { // the client went away while its request ran
+                        r.release();
+                        return;
+                    }
                     ctx.executor().execute(() -> write(ctx, r, keepAlive));
                 });
             } catch (RejectedExecutionException e) {
                 req.release();
-                FullHttpResponse busy = Responses.text(HttpResponseStatus.SERVICE_UNAVAILABLE, "server busy, retry later\n");
+                FullHttpResponse busy = options.busy().get();
                 busy.headers().set("Retry-After", "1");
                 write(ctx, busy, keepAlive);
             }
