@@ -138,7 +138,8 @@ def aggregator_section(step, title, why):
       "topic again (ClickHouse's merges settled first, as before the job). Both were warmed up first on another "
       "topic. ConsumerPerformance's `nMsg.sec` counts from before it joined its group, `fetch.nMsg.sec` from after; the "
       "aggregator's rates count from its first record, so `fetch.nMsg.sec` is the like-for-like figure. Its rate moves "
-      "by ±20 % between runs on this machine, so the headline ratio is against the faster of its two runs. " + why)
+      "by ±20 % between runs on this machine, so each ratio is against the faster of the two runs beside the job; with "
+      "`-Dbench.repeats=N` the job and ConsumerPerformance alternate N times and the headline is the median ratio. " + why)
     p()
     p("| figure | events/s |")
     p("|---|---|")
@@ -153,7 +154,13 @@ def aggregator_section(step, title, why):
     if cp_after_fetch_rate:
         p(f"| ConsumerPerformance after the job, fetch.nMsg.sec | {cp_after_fetch_rate:,.0f} |")
     e2e = int(m.group(5))
-    if cp_rate and cp_after_rate:
+    reps = re.search(r"repeats: (\d+); end to end / the faster neighbouring ConsumerPerformance nMsg.sec: \[([^\]]*)\]; median ([\d.]+)", agg)
+    if reps:
+        p(f"| **median ratio over {reps.group(1)} runs** of the job, each end to end against the faster ConsumerPerformance "
+          f"run before or after it (runs: {reps.group(2)}) | **{float(reps.group(3)):.3f}** |")
+    if cp_rate and cp_after_rate and reps:
+        p(f"| ratio of the first run (the figures above) : the faster ConsumerPerformance nMsg.sec | {e2e / max(cp_rate, cp_after_rate):.3f} |")
+    elif cp_rate and cp_after_rate:
         p(f"| **ratio** aggregator end to end : the faster ConsumerPerformance nMsg.sec | **{e2e / max(cp_rate, cp_after_rate):.3f}** |")
         p(f"| ratio to ConsumerPerformance nMsg.sec before / after the job | {e2e / cp_rate:.3f} / {e2e / cp_after_rate:.3f} |")
     elif cp_rate:
@@ -167,7 +174,7 @@ def aggregator_section(step, title, why):
     p()
     p("```")
     for line in agg.splitlines():
-        if re.match(r"^(produced|ConsumerPerformance|aggregator|rows stored|load average|flushes|  insert into|process CPU)", line):
+        if re.match(r"^(produced|ConsumerPerformance|aggregator|rows stored|load average|flushes|  insert into|process CPU|---|repeats)", line):
             p(line)
     p("```")
     p()

@@ -41,7 +41,9 @@ import dev.vigil.kafka.KafkaBroker;
  * ConsumerPerformance reads with one thread; the job reads with {@code consumers} threads (2 by
  * default: one per core of the reference machine), so the consumer CPU per event is printed too.
  * Both are warmed up first on a separate topic of {@code min(events / 2, 5,000,000)} events (the
- * JIT compiles Kafka's and the job's code there, not in the measured run).
+ * JIT compiles Kafka's and the job's code there, not in the measured run). With {@code -Dbench.repeats=N}
+ * the job runs N times under new names, each followed by ConsumerPerformance, and the median of the N
+ * ratios is printed: single runs move by ±20 % here.
  */
 public final class AggregatorBenchmark {
     public static void main(String[] args) throws Exception {
@@ -112,103 +114,129 @@ public final class AggregatorBenchmark {
                     ch.execute("DROP VIEW IF EXISTS vigil_rollup_1m_mv");
                     ch.execute("DROP VIEW IF EXISTS vigil_rollup_1h_mv");
                 }
-                agg.aggregator.putJob(new JobSpec("bench", topic, "events", null, 10, "30d", null, "5s", 1_000_000, consumers), "bench");
-                JobWorker w = agg.aggregator.workers().get("bench");
-                long start = 0;
-                long consumedAt = 0;
-                long consumerCpu = 0;
-                var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
-                long processCpu0 = os.getProcessCpuTime();
-                Map<String, Long> threads0 = cpuByThreadGroup(mx);
-                Map<String, Long> tasks0 = ticksByTaskName();
-                Map<String, Long> tasks1 = Map.of();
-                profiler("start,event=" + System.getProperty("bench.asprof.event", "cpu") + ",interval=1ms,threads");
-                long processCpu1 = 0;
-                Map<String, Long> threads1 = Map.of();
-                while (true) {
-                    long c = w.recordsConsumed();
-                    if (start == 0 && c > 0) {
-                        start = w.firstRecordNanos();
+                // bench.repeats > 1: the job again under new names (new consumer group and tokens, so it reads and stores
+                // everything again), each followed by ConsumerPerformance: a ratio per pair of neighbouring runs, and their median
+                int repeats = Integer.getInteger("bench.repeats", 1);
+                double cpBefore = nMsgSec(perf);
+                List<Double> ratios = new java.util.ArrayList<>();
+                for (int rep = 1; rep <= repeats; rep++) {
+                    String job = rep == 1 ? "bench" : "bench" + rep;
+                    if (rep > 1) {
+                        System.out.printf("--- run %d of %d (job %s)%n", rep, repeats, job);
                     }
-                    if (consumedAt == 0 && c >= n) {
-                        consumedAt = System.nanoTime();
-                        processCpu1 = os.getProcessCpuTime();
-                        threads1 = cpuByThreadGroup(mx);
-                        tasks1 = ticksByTaskName();
-                        profiler("stop,collapsed,file=aggregator/target/bench-consuming.collapsed");
-                        consumerCpu = threads1.getOrDefault("job-bench-consumer", 0L); // the job's consumer threads, summed
-                        // cut the last partial flushes now instead of waiting for the idle flush interval
-                        w.requestFlush();
+                    agg.aggregator.putJob(new JobSpec(job, topic, "events", null, 10, "30d", null, "5s", 1_000_000, consumers), "bench");
+                    JobWorker w = agg.aggregator.workers().get(job);
+                    long start = 0;
+                    long consumedAt = 0;
+                    long consumerCpu = 0;
+                    var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+                    long processCpu0 = os.getProcessCpuTime();
+                    Map<String, Long> threads0 = cpuByThreadGroup(mx);
+                    Map<String, Long> tasks0 = ticksByTaskName();
+                    Map<String, Long> tasks1 = Map.of();
+                    if (rep == 1) {
+                        profiler("start,event=" + System.getProperty("bench.asprof.event", "cpu") + ",interval=1ms,threads");
                     }
-                    if (consumedAt != 0 && w.offsetsCommitted() >= n) {
-                        break;
+                    long processCpu1 = 0;
+                    Map<String, Long> threads1 = Map.of();
+                    while (true) {
+                        long c = w.recordsConsumed();
+                        if (start == 0 && c > 0) {
+                            start = w.firstRecordNanos();
+                        }
+                        if (consumedAt == 0 && c >= n) {
+                            consumedAt = System.nanoTime();
+                            processCpu1 = os.getProcessCpuTime();
+                            threads1 = cpuByThreadGroup(mx);
+                            tasks1 = ticksByTaskName();
+                            if (rep == 1) {
+                                profiler("stop,collapsed,file=aggregator/target/bench-consuming.collapsed");
+                            }
+                            consumerCpu = threads1.getOrDefault("job-bench-consumer", 0L); // the job's consumer threads, summed (digits dropped: bench2 too)
+                            // cut the last partial flushes now instead of waiting for the idle flush interval
+                            w.requestFlush();
+                        }
+                        if (consumedAt != 0 && w.offsetsCommitted() >= n) {
+                            break;
+                        }
+                        Thread.sleep(5);
                     }
-                    Thread.sleep(5);
-                }
-                long end = System.nanoTime();
-                Long done = ch.queryLong("SELECT sum(e) FROM (SELECT partition, max(end_offset) e FROM vigil_flush_log WHERE job = 'bench' "
-                        + "AND state = 'done' GROUP BY partition)");
-                if (done == null || done < n) {
-                    throw new IllegalStateException("flush log says " + done + " records stored, expected " + n);
-                }
-                double consumeSecs = (consumedAt - start) / 1e9;
-                double totalSecs = (end - start) / 1e9;
-                Map<String, Object> st = w.status();
-                long rows = ((Number) st.get("rows_written")).longValue();
-                Long stored = ch.queryLong("SELECT sum(count) FROM vigil_rollup_10s WHERE name = 'inference' AND measure = ''");
-                System.out.printf("aggregator: consumed+aggregated %d events in %.2f s = %.0f events/s; consumed, rolled up, stored in ClickHouse and committed in %.2f s = %.0f events/s%n",
-                        n, consumeSecs, n / consumeSecs, totalSecs, n / totalSecs);
-                System.out.printf("flushes written: %d, cut to done row: %s%n", w.flushesWritten(), w.flushLatencySummary());
-                for (io.micrometer.core.instrument.Timer t : agg.registry.find("vigil_aggregator_insert_duration").tag("job", "bench").timers()) {
-                    System.out.printf("  insert into %s: %d blocks, mean %.0f ms, max %.0f ms%n", t.getId().getTag("table"), t.count(),
-                            t.mean(java.util.concurrent.TimeUnit.MILLISECONDS), t.max(java.util.concurrent.TimeUnit.MILLISECONDS));
-                }
-                System.out.printf("aggregator consumer threads (%d) CPU: %.0f ns/event (read, decode, validate, pre-aggregate; summed over the threads)%n",
-                        consumers, (double) consumerCpu / n);
-                // where the two cores went while the job consumed (from just before the job started to its last record)
-                double phaseSecs = (consumedAt - start) / 1e9;
-                StringBuilder where = new StringBuilder();
-                long javaThreads = 0;
-                for (Map.Entry<String, Long> e : threads1.entrySet()) {
-                    long d = e.getValue() - threads0.getOrDefault(e.getKey(), 0L);
-                    javaThreads += d;
-                    if (d / 1e9 / phaseSecs >= 0.01) {
-                        where.append(String.format(java.util.Locale.ROOT, " %s=%.2f", e.getKey(), d / 1e9 / phaseSecs));
+                    long end = System.nanoTime();
+                    Long done = ch.queryLong("SELECT sum(e) FROM (SELECT partition, max(end_offset) e FROM vigil_flush_log WHERE job = '" + job + "' "
+                            + "AND state = 'done' GROUP BY partition)");
+                    if (done == null || done < n) {
+                        throw new IllegalStateException("flush log says " + done + " records stored, expected " + n);
                     }
-                }
-                long processDelta = processCpu1 - processCpu0;
-                System.out.printf("process CPU while consuming: %.2f cores (java threads:%s; GC, JIT and native threads=%.2f)%n",
-                        processDelta / 1e9 / phaseSecs, where, (processDelta - javaThreads) / 1e9 / phaseSecs);
-                if (!tasks1.isEmpty()) {
-                    // every OS thread of the process (the JVM's compiler and GC threads, the embedded ClickHouse's pools), by name
-                    long all = 0;
-                    Map<String, Long> d = new java.util.TreeMap<>();
-                    for (Map.Entry<String, Long> e : tasks1.entrySet()) {
-                        long x = e.getValue() - tasks0.getOrDefault(e.getKey(), 0L);
-                        all += x;
-                        d.put(e.getKey(), x);
+                    double consumeSecs = (consumedAt - start) / 1e9;
+                    double totalSecs = (end - start) / 1e9;
+                    Map<String, Object> st = w.status();
+                    long rows = ((Number) st.get("rows_written")).longValue();
+                    Long stored = ch.queryLong("SELECT sum(count) FROM vigil_rollup_10s WHERE name = 'inference' AND measure = ''");
+                    System.out.printf("aggregator: consumed+aggregated %d events in %.2f s = %.0f events/s; consumed, rolled up, stored in ClickHouse and committed in %.2f s = %.0f events/s%n",
+                            n, consumeSecs, n / consumeSecs, totalSecs, n / totalSecs);
+                    System.out.printf("flushes written: %d, cut to done row: %s%n", w.flushesWritten(), w.flushLatencySummary());
+                    for (io.micrometer.core.instrument.Timer t : agg.registry.find("vigil_aggregator_insert_duration").tag("job", job).timers()) {
+                        System.out.printf("  insert into %s: %d blocks, mean %.0f ms, max %.0f ms%n", t.getId().getTag("table"), t.count(),
+                                t.mean(java.util.concurrent.TimeUnit.MILLISECONDS), t.max(java.util.concurrent.TimeUnit.MILLISECONDS));
                     }
-                    StringBuilder byTask = new StringBuilder();
-                    final long total = Math.max(1, all);
-                    d.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
-                            .filter(e -> (double) e.getValue() / total >= 0.005)
-                            .forEach(e -> byTask.append(String.format(java.util.Locale.ROOT, " %s=%.2f", e.getKey(),
-                                    (double) e.getValue() / total * processDelta / 1e9 / phaseSecs)));
-                    System.out.printf("process CPU while consuming, by OS thread name (cores):%s%n", byTask);
+                    System.out.printf("aggregator consumer threads (%d) CPU: %.0f ns/event (read, decode, validate, pre-aggregate; summed over the threads)%n",
+                            consumers, (double) consumerCpu / n);
+                    // where the two cores went while the job consumed (from just before the job started to its last record)
+                    double phaseSecs = (consumedAt - start) / 1e9;
+                    StringBuilder where = new StringBuilder();
+                    long javaThreads = 0;
+                    for (Map.Entry<String, Long> e : threads1.entrySet()) {
+                        long d = e.getValue() - threads0.getOrDefault(e.getKey(), 0L);
+                        javaThreads += d;
+                        if (d / 1e9 / phaseSecs >= 0.01) {
+                            where.append(String.format(java.util.Locale.ROOT, " %s=%.2f", e.getKey(), d / 1e9 / phaseSecs));
+                        }
+                    }
+                    long processDelta = processCpu1 - processCpu0;
+                    System.out.printf("process CPU while consuming: %.2f cores (java threads:%s; GC, JIT and native threads=%.2f)%n",
+                            processDelta / 1e9 / phaseSecs, where, (processDelta - javaThreads) / 1e9 / phaseSecs);
+                    if (!tasks1.isEmpty()) {
+                        // every OS thread of the process (the JVM's compiler and GC threads, the embedded ClickHouse's pools), by name
+                        long all = 0;
+                        Map<String, Long> d = new java.util.TreeMap<>();
+                        for (Map.Entry<String, Long> e : tasks1.entrySet()) {
+                            long x = e.getValue() - tasks0.getOrDefault(e.getKey(), 0L);
+                            all += x;
+                            d.put(e.getKey(), x);
+                        }
+                        StringBuilder byTask = new StringBuilder();
+                        final long total = Math.max(1, all);
+                        d.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                                .filter(e -> (double) e.getValue() / total >= 0.005)
+                                .forEach(e -> byTask.append(String.format(java.util.Locale.ROOT, " %s=%.2f", e.getKey(),
+                                        (double) e.getValue() / total * processDelta / 1e9 / phaseSecs)));
+                        System.out.printf("process CPU while consuming, by OS thread name (cores):%s%n", byTask);
+                    }
+                    System.out.printf("load average (1 min) at the end: %.2f on %d cores%n",
+                            java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
+                            Runtime.getRuntime().availableProcessors());
+                    System.out.printf("rows stored=%d (%.5f rows/event), events in rollup=%d (all runs)%n", rows, (double) rows / n, stored);
+                    // ConsumerPerformance again, after the job, under the same conditions (ClickHouse's merges
+                    // settled): its rate moves ±20 % between runs here, so the ratio is reported against both
+                    // and against the faster of the two
+                    awaitMerges(ch, "the job's");
+                    long cpuAfter0 = mx.getCurrentThreadCpuTime();
+                    String perfAfter = consumerPerformance(kafka.bootstrapServers(), topic, n, "bench-raw-consumer-after" + (rep == 1 ? "" : rep));
+                    long perfAfterCpu = mx.getCurrentThreadCpuTime() - cpuAfter0;
+                    System.out.println("ConsumerPerformance after the job: " + perfAfter);
+                    System.out.printf("ConsumerPerformance after the job, consumer thread CPU: %.0f ns/event%n", (double) perfAfterCpu / n);
+                    double cpAfter = nMsgSec(perfAfter);
+                    ratios.add(n / totalSecs / Math.max(cpBefore, cpAfter));
+                    cpBefore = cpAfter;
+                    agg.aggregator.deleteJob(job, "bench");
                 }
-                System.out.printf("load average (1 min) at the end: %.2f on %d cores%n",
-                        java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
-                        Runtime.getRuntime().availableProcessors());
-                System.out.printf("rows stored=%d (%.5f rows/event), events in rollup=%d%n", rows, (double) rows / n, stored);
-                // ConsumerPerformance again, after the job, under the same conditions (ClickHouse's merges
-                // settled): its rate moves ±20 % between runs here, so the ratio is reported against both
-                // and against the faster of the two
-                awaitMerges(ch, "the job's");
-                long cpuAfter0 = mx.getCurrentThreadCpuTime();
-                String perfAfter = consumerPerformance(kafka.bootstrapServers(), topic, n, "bench-raw-consumer-after");
-                long perfAfterCpu = mx.getCurrentThreadCpuTime() - cpuAfter0;
-                System.out.println("ConsumerPerformance after the job: " + perfAfter);
-                System.out.printf("ConsumerPerformance after the job, consumer thread CPU: %.0f ns/event%n", (double) perfAfterCpu / n);
+                if (repeats > 1) {
+                    List<Double> sorted = ratios.stream().sorted().toList();
+                    double median = sorted.size() % 2 == 1 ? sorted.get(sorted.size() / 2)
+                            : (sorted.get(sorted.size() / 2 - 1) + sorted.get(sorted.size() / 2)) / 2;
+                    System.out.printf("repeats: %d; end to end / the faster neighbouring ConsumerPerformance nMsg.sec: %s; median %.3f%n", repeats,
+                            ratios.stream().map(r -> String.format(java.util.Locale.ROOT, "%.3f", r)).toList(), median);
+                }
             } finally {
                 agg.close();
                 if (embedded != null) {
@@ -321,6 +349,12 @@ public final class AggregatorBenchmark {
             prod.flush();
         }
         return bytes;
+    }
+
+    /** ConsumerPerformance's nMsg.sec from its output (a header row, then the values; each time holds a space). */
+    static double nMsgSec(String perf) {
+        String[] values = perf.substring(perf.indexOf("fetch.nMsg.sec ") + "fetch.nMsg.sec ".length()).split(",\\s*");
+        return Double.parseDouble(values[5].trim());
     }
 
     static String consumerPerformance(String bootstrap, String topic, long n, String group) throws Exception {
