@@ -265,7 +265,8 @@ final class FlushBuffer {
      * {@link #applyPendingIncrements} (called by {@link #encode}) completes. Why: an increment is
      * usually a cache miss on the row's histogram window. Interleaved with decoding, the CPU waits
      * for each miss in turn; in a loop that does nothing else it has many in flight at once.
-     * {@code HotPathBench}: 25-30 % less CPU for the rows at 1,000 series per buffer (docs/aggregator.md).
+     * {@code HotPathBench}: the histograms' share of the rows' CPU falls by about a third at 500-1,000
+     * series per buffer; in the full bench the saving is within the run-to-run spread (docs/aggregator.md).
      * The counts, and so the bytes written, do not depend on the order of the increments.
      */
     void addValue(SeriesAgg row, double value) {
