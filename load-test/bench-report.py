@@ -139,7 +139,8 @@ def aggregator_section(step, title, why):
       "topic. ConsumerPerformance's `nMsg.sec` counts from before it joined its group, `fetch.nMsg.sec` from after; the "
       "aggregator's rates count from its first record, so `fetch.nMsg.sec` is the like-for-like figure. Its rate moves "
       "by ±20 % between runs on this machine, so each ratio is against the faster of the two runs beside the job; with "
-      "`-Dbench.repeats=N` the job and ConsumerPerformance alternate N times and the headline is the median ratio. " + why)
+      "`-Dbench.repeats=N` the job and ConsumerPerformance alternate N times and the headline is the median ratio. "
+      + why.format(secs=float(m.group(2))))
     p()
     p("| figure | events/s |")
     p("|---|---|")
@@ -181,10 +182,10 @@ def aggregator_section(step, title, why):
 
 
 aggregator_section("aggregator", "Aggregator beside Kafka's ConsumerPerformance",
-                   "A run this short (about 6 s) also counts one-off costs: the JIT still compiling (0.1-0.3 cores) "
-                   "and the last flush's insert (0.4-0.9 s) after the last record is read.")
+                   "A run this short ({secs:.1f} s of consuming) also counts one-off costs: the JIT still compiling "
+                   "(0.1-0.3 cores in 6 s runs) and the last flush's insert (0.4-0.9 s) after the last record is read.")
 aggregator_section("aggregator-long", "Aggregator beside Kafka's ConsumerPerformance, steady state",
-                   "The same with three times the events (about 14 s of consuming): the one-off costs of the short run "
+                   "The same with three times the events ({secs:.1f} s of consuming): the one-off costs of the short run "
                    "weigh a third as much, so this is closer to the rate of an aggregator that runs for hours.")
 
 # --- query ---------------------------------------------------------------------------------------------
