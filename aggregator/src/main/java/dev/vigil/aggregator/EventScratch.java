@@ -63,13 +63,31 @@ final class EventScratch implements EventVisitor {
             measureLen = java.util.Arrays.copyOf(measureLen, i * 2);
             measureVal = java.util.Arrays.copyOf(measureVal, i * 2);
         }
-        if (i > 0 && java.util.Arrays.compareUnsigned(b, measureOff[i - 1], measureOff[i - 1] + measureLen[i - 1], b, off, off + len) >= 0) {
+        if (i > 0 && !ascending(b, measureOff[i - 1], measureLen[i - 1], off, len)) {
             measuresAscending = false;
         }
         measureOff[i] = off;
         measureLen[i] = len;
         measureVal[i] = value;
         measureCount = i + 1;
+    }
+
+    /**
+     * Whether the name at (off, len) sorts strictly after the one at (prevOff, prevLen), bytes
+     * unsigned (as {@code Arrays.compareUnsigned} orders them). A loop of its own: measure names are
+     * a few bytes, for which the vectorized {@code Arrays} method's stub call cost more than the
+     * comparison (1.5 % of the consumer thread, async-profiler).
+     */
+    static boolean ascending(byte[] b, int prevOff, int prevLen, int off, int len) {
+        int n = Math.min(prevLen, len);
+        for (int i = 0; i < n; i++) {
+            int x = b[prevOff + i] & 0xff;
+            int y = b[off + i] & 0xff;
+            if (x != y) {
+                return x < y;
+            }
+        }
+        return prevLen < len;
     }
 
     @Override

@@ -50,6 +50,25 @@ class HotPathTest {
     }
 
     @Test
+    void measureOrderCheckAgreesWithUnsignedByteOrder() {
+        Random rnd = new Random(5);
+        byte[] b = new byte[16];
+        for (int i = 0; i < 200_000; i++) {
+            rnd.nextBytes(b);
+            // few distinct bytes, so that equal names and prefixes are common; high bytes as in UTF-8
+            for (int j = 0; j < b.length; j++) {
+                b[j] = (byte) (rnd.nextBoolean() ? 0x61 : rnd.nextBoolean() ? 0x62 : 0xC3);
+            }
+            int prevLen = rnd.nextInt(5);
+            int len = rnd.nextInt(5);
+            boolean expected = java.util.Arrays.compareUnsigned(b, 0, prevLen, b, 8, 8 + len) < 0;
+            assertThat(EventScratch.ascending(b, 0, prevLen, 8, len)).as("%s then %s", java.util.Arrays.toString(
+                    java.util.Arrays.copyOfRange(b, 0, prevLen)), java.util.Arrays.toString(java.util.Arrays.copyOfRange(b, 8, 8 + len)))
+                    .isEqualTo(expected);
+        }
+    }
+
+    @Test
     void fastBucketKeysEqualLogBucketsKeys() {
         Random rnd = new Random(3);
         for (int i = 0; i < 2_000_000; i++) {
