@@ -35,6 +35,42 @@ class ByteHashTest {
         }
     }
 
+    /** Every byte of the range reaches the hash (the word loop and each tail branch), at unaligned offsets. */
+    @Test
+    void hashDependsOnEveryByteAndTheLength() {
+        Random rnd = new Random(11);
+        for (int len = 0; len <= 40; len++) {
+            for (int trial = 0; trial < 8; trial++) {
+                int off = rnd.nextInt(9);
+                byte[] a = new byte[off + len + rnd.nextInt(9)];
+                rnd.nextBytes(a);
+                long h = ByteHash.hash(1, a, off, len);
+                byte[] copy = Arrays.copyOf(a, a.length + 5);
+                System.arraycopy(a, off, copy, 5, len);
+                assertEquals(h, ByteHash.hash(1, copy, 5, len), "the same bytes elsewhere, length " + len);
+                for (int i = 0; i < len; i++) {
+                    byte keep = a[off + i];
+                    a[off + i] ^= (byte) (1 << rnd.nextInt(8));
+                    assertTrue(ByteHash.hash(1, a, off, len) != h, "length " + len + ", byte " + i + " changed");
+                    a[off + i] = keep;
+                }
+                if (off + len < a.length) {
+                    assertTrue(ByteHash.hash(1, a, off, len + 1) != h, "length " + len + " and " + (len + 1));
+                }
+            }
+        }
+    }
+
+    @Test
+    void hashReadsNothingOutsideTheRange() {
+        byte[] a = "tenant-a|inference".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        for (int len = 0; len <= a.length; len++) {
+            // ranges that end at the array's end and start at its beginning: a read past either would throw
+            ByteHash.hash(0, a, a.length - len, len);
+            ByteHash.hash(0, Arrays.copyOf(a, len), 0, len);
+        }
+    }
+
     @Test
     void eqReadsNothingOutsideTheRanges() {
         // ranges that end exactly at the array's end: a word read past it would throw
