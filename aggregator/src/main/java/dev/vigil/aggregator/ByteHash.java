@@ -15,12 +15,12 @@ final class ByteHash {
 
     /**
      * Mixes the bytes {@code b[off, off + len)} and their length into {@code h}. Whole words first;
-     * the last 1-7 bytes without a byte loop, whose trip count follows the names' lengths (with
-     * this and one range for the type and dims, a series' hash takes half the time it took with
-     * the loop, docs/aggregator.md): from a range of 8 bytes or more,
-     * the last word, shifted so that only the bytes not yet
-     * mixed remain; from a shorter one, two 4-byte reads that overlap, or for 1-3 bytes the first,
-     * middle and last byte. Every byte of the range reaches the hash, and nothing outside it is read.
+     * the last 1-7 bytes without a byte loop, whose trip count follows the names' lengths: from a
+     * range of 8 bytes or more, the last word, shifted so that only the bytes not yet mixed
+     * remain; from a shorter one, two 4-byte reads that overlap, or for 1-3 bytes the first,
+     * middle and last byte. Every byte of the range reaches the hash, and nothing outside it is
+     * read. With this and one range for the type and dims, a series' hash takes half the time it
+     * took with the loop (docs/aggregator.md).
      */
     static long hash(long h, byte[] b, int off, int len) {
         int i = off;
