@@ -34,10 +34,7 @@ public final class AlertingRule implements Rule {
     private final Map<String, String> externalLabels;
     private final String externalURL;
     private final Map<LabelSet, Alert> active = new LinkedHashMap<>();
-    private RuleHealth health = RuleHealth.UNKNOWN;
-    private String lastError = "";
-    private long lastEvaluation = Alert.NONE;
-    private long evaluationNanos;
+    private final RuleStatus status = new RuleStatus();
 
     public AlertingRule(AlertingRuleDef def, Map<String, String> externalLabels, String externalURL) {
         this.def = def;
@@ -89,9 +86,7 @@ public final class AlertingRule implements Rule {
             annotationTemplates.forEach((k, t) -> ab.set(k, expand(t, data)));
             LabelSet lbs = lb.build();
             if (results.containsKey(lbs)) {
-                synchronized (this) {
-                    health = RuleHealth.ERR;
-                }
+                // RuleGroup.eval records the error (health err, lastError) for the rule
                 throw new RuleEvalException("vector contains metrics with the same labelset after applying alert labels");
             }
             results.put(lbs, new Alert(lbs, ab.build(), AlertState.PENDING, smpl.value(), ts));
@@ -228,31 +223,8 @@ public final class AlertingRule implements Rule {
     }
 
     @Override
-    public synchronized RuleHealth health() {
-        return health;
-    }
-
-    @Override
-    public synchronized String lastError() {
-        return lastError;
-    }
-
-    @Override
-    public synchronized long lastEvaluation() {
-        return lastEvaluation;
-    }
-
-    @Override
-    public synchronized long evaluationNanos() {
-        return evaluationNanos;
-    }
-
-    @Override
-    public synchronized void recordOutcome(long ts, long nanos, String error) {
-        lastEvaluation = ts;
-        evaluationNanos = nanos;
-        health = error == null ? RuleHealth.OK : RuleHealth.ERR;
-        lastError = error == null ? "" : error;
+    public RuleStatus status() {
+        return status;
     }
 
     static Map<LabelSet, Alert> index(Collection<Alert> alerts) {

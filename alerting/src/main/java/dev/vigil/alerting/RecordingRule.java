@@ -12,10 +12,7 @@ import dev.vigil.alerting.rules.RuleDef;
 /** A recording rule (Prometheus rules/recording.go): the result renamed to the record name plus labels. */
 public final class RecordingRule implements Rule {
     private final RecordingRuleDef def;
-    private RuleHealth health = RuleHealth.UNKNOWN;
-    private String lastError = "";
-    private long lastEvaluation = Alert.NONE;
-    private long evaluationNanos;
+    private final RuleStatus status = new RuleStatus();
 
     public RecordingRule(RecordingRuleDef def) {
         this.def = def;
@@ -54,30 +51,7 @@ public final class RecordingRule implements Rule {
     }
 
     @Override
-    public synchronized RuleHealth health() {
-        return health;
-    }
-
-    @Override
-    public synchronized String lastError() {
-        return lastError;
-    }
-
-    @Override
-    public synchronized long lastEvaluation() {
-        return lastEvaluation;
-    }
-
-    @Override
-    public synchronized long evaluationNanos() {
-        return evaluationNanos;
-    }
-
-    @Override
-    public synchronized void recordOutcome(long ts, long nanos, String error) {
-        lastEvaluation = ts;
-        evaluationNanos = nanos;
-        health = error == null ? RuleHealth.OK : RuleHealth.ERR;
-        lastError = error == null ? "" : error;
+    public RuleStatus status() {
+        return status;
     }
 }

@@ -13,15 +13,28 @@ public sealed interface Rule permits AlertingRule, RecordingRule {
     /** Evaluates at {@code ts} and returns the samples to write (recording output or ALERTS series). */
     List<SeriesWriter.Sample> eval(String tenant, long ts, QueryEngine engine, int limit);
 
-    RuleHealth health();
+    /** The last evaluation's outcome. */
+    RuleStatus status();
 
-    String lastError();
+    default RuleHealth health() {
+        return status().health();
+    }
 
-    long lastEvaluation();
+    default String lastError() {
+        return status().lastError();
+    }
 
-    long evaluationNanos();
+    default long lastEvaluation() {
+        return status().lastEvaluation();
+    }
 
-    void recordOutcome(long ts, long nanos, String error);
+    default long evaluationNanos() {
+        return status().evaluationNanos();
+    }
+
+    default void recordOutcome(long ts, long nanos, String error) {
+        status().record(ts, nanos, error);
+    }
 
     /** Rule health as in the Prometheus API. */
     enum RuleHealth {

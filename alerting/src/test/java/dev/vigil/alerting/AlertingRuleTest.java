@@ -58,6 +58,36 @@ class AlertingRuleTest {
         r.eval("t", 25 * MIN, q, 0);
     }
 
+    /** What the rules API reports per rule: a failed evaluation sets health err and its error, the next good one clears them. */
+    @Test
+    void aFailedEvaluationIsTheRulesHealthUntilOneSucceeds() {
+        Scripted q = new Scripted();
+        RuleGroup g = new RuleGroup("t", "ns", new dev.vigil.alerting.rules.GroupDef("g", MIN, 0, List.of(
+                new AlertingRuleDef("HighLoad", "load > 1", 0, 0, Map.of(), Map.of()),
+                new dev.vigil.alerting.rules.RecordingRuleDef("load:max", "load", Map.of()))), MIN, Map.of(), "");
+        Rule alerting = g.rules().get(0);
+        Rule recording = g.rules().get(1);
+        assertThat(alerting.health()).isEqualTo(Rule.RuleHealth.UNKNOWN);
+        assertThat(alerting.lastEvaluation()).isEqualTo(Alert.NONE);
+
+        // two series that differ only in their name: the same labelset once the rules drop or replace it
+        q.next.set(List.of(el(2, "__name__", "load", "host", "a"), el(3, "__name__", "load2", "host", "a")));
+        g.eval(MIN, q, (tenant, samples) -> { }, AlertSink.NONE, MIN);
+        for (Rule r : List.of(alerting, recording)) {
+            assertThat(r.health()).as(r.name()).isEqualTo(Rule.RuleHealth.ERR);
+            assertThat(r.lastError()).as(r.name()).contains("same labelset");
+            assertThat(r.lastEvaluation()).as(r.name()).isEqualTo(MIN);
+        }
+
+        q.next.set(List.of(el(2, "__name__", "load", "host", "a")));
+        g.eval(2 * MIN, q, (tenant, samples) -> { }, AlertSink.NONE, MIN);
+        for (Rule r : List.of(alerting, recording)) {
+            assertThat(r.health()).as(r.name()).isEqualTo(Rule.RuleHealth.OK);
+            assertThat(r.lastError()).as(r.name()).isEmpty();
+            assertThat(r.lastEvaluation()).as(r.name()).isEqualTo(2 * MIN);
+        }
+    }
+
     @Test
     void labelsAnnotationsAndSending() {
         Scripted q = new Scripted();
