@@ -184,12 +184,12 @@ final class FlushBuffer {
     static final int DEAD_LETTER_OVERHEAD_BYTES = 512;
 
     /**
-     * An estimate of the heap this buffer holds (the constants above, the samples' RowBinary and
+     * An estimate of the heap this buffer holds (the constants above, the queued increments' arrays, the samples' RowBinary and
      * the client-id arrays as allocated, dead letters with their values): what {@code aggregator.max-bytes-per-flush} and
      * {@code aggregator.max-queued-bytes} bound. Costs a few multiplications, so it is checked per record.
      */
     long approxBytes() {
-        return (long) seriesSize * SERIES_ROW_BYTES
+        return PENDING_BYTES + (long) seriesSize * SERIES_ROW_BYTES
                 + (long) (units.size() + exposures.size() + unitDaily.size()) * UNIT_ROW_BYTES
                 + (long) unitHists.size() * UNIT_HIST_BYTES
                 + samples.capacity() + seenIds.bytes() + deadLetterBytes;
@@ -255,6 +255,8 @@ final class FlushBuffer {
 
     /** Histogram increments queued by {@link #addValue} before they are applied (the batch size). */
     static final int PENDING_INCREMENTS = 1024;
+    /** The two arrays below (references of 4 bytes: compressed, as under a heap of less than 32 GiB). */
+    static final int PENDING_BYTES = 2 * (16 + 4 * PENDING_INCREMENTS);
     private final SeriesAgg[] pendingRows = new SeriesAgg[PENDING_INCREMENTS];
     private final int[] pendingKeys = new int[PENDING_INCREMENTS];
     private int pending;

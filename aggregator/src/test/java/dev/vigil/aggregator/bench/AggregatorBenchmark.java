@@ -152,7 +152,10 @@ public final class AggregatorBenchmark {
                             if (rep == 1) {
                                 profiler("stop,collapsed,file=aggregator/target/bench-consuming.collapsed");
                             }
-                            consumerCpu = threads1.getOrDefault("job-bench-consumer", 0L); // the job's consumer threads, summed (digits dropped: bench2 too)
+                            // the job's consumer threads, summed (digits dropped: bench2 too). Their whole CPU
+                            // time: right because only live threads are counted and the previous repeat's job,
+                            // whose threads have the same name, was removed (and its threads ended) before this one
+                            consumerCpu = threads1.getOrDefault("job-bench-consumer", 0L);
                             // cut the last partial flushes now instead of waiting for the idle flush interval
                             w.requestFlush();
                         }
