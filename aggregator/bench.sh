@@ -24,6 +24,9 @@ fi
 # BENCH_JAVA_OPTS: extra JVM options, e.g. -Xlog:gc+cpu=info:file=/tmp/gc.log; -Dbench.warm=N (warm-up events,
 # default min(events / 2, 5,000,000)); -Dbench.asprof.event=wall (with ASPROF=1: wall-clock samples, to see waits);
 # -Dbench.repeats=N (the job and ConsumerPerformance alternate N times; prints each ratio and their median)
+# BENCH_SQL="stmt; stmt": statements run before the measured job (a diagnostic, e.g. a table setting to try:
+# "ALTER TABLE vigil_rollup_10s MODIFY SETTING merge_selector_base = 20"); the bench prints the rollup tables' active
+# parts after each job's merges settle
 # BENCH_NO_VIEWS=1: drops the 1 m and 1 h materialized views before the measured job (a diagnostic of what they
 # cost ClickHouse; those tables then stay empty, so never compare such a run with a normal one as a result)
 # shellcheck disable=SC2086

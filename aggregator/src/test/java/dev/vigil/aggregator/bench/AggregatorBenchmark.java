@@ -114,6 +114,14 @@ public final class AggregatorBenchmark {
                     ch.execute("DROP VIEW IF EXISTS vigil_rollup_1m_mv");
                     ch.execute("DROP VIEW IF EXISTS vigil_rollup_1h_mv");
                 }
+                // diagnostic: statements run before the measured job, e.g. a table setting to try
+                // (BENCH_SQL="ALTER TABLE vigil_rollup_10s MODIFY SETTING merge_selector_base = 20; ...")
+                for (String stmt : java.util.Objects.requireNonNullElse(System.getenv("BENCH_SQL"), "").split(";")) {
+                    if (!stmt.isBlank()) {
+                        System.out.println("bench.sql: " + stmt.strip());
+                        ch.execute(stmt.strip());
+                    }
+                }
                 // bench.repeats > 1: the job again under new names (new consumer group and tokens, so it reads and stores
                 // everything again), each followed by ConsumerPerformance: a ratio per pair of neighbouring runs, and their median
                 int repeats = Integer.getInteger("bench.repeats", 1);
@@ -289,6 +297,12 @@ public final class AggregatorBenchmark {
             Thread.sleep(100);
         }
         System.out.printf("%s background merges settled in %.1f s (merges running: %d)%n", whose, (System.nanoTime() - t0) / 1e9, merging);
+        // no merge running is not all merged: how many parts the merge selector left for later
+        StringBuilder parts = new StringBuilder();
+        for (String t : List.of("vigil_rollup_10s", "vigil_rollup_1m", "vigil_rollup_1h")) {
+            parts.append(' ').append(t).append('=').append(ch.queryLong("SELECT count() FROM system.parts WHERE active AND table = '" + t + "'"));
+        }
+        System.out.println("active parts after them:" + parts);
     }
 
     /** Runs an async-profiler command when the bench was started with ASPROF=1 (its jar on the class path), else nothing. */
