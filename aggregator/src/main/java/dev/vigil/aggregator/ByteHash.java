@@ -40,8 +40,9 @@ final class ByteHash {
         } else {
             tail = (b[i] & 0xffL) | (b[i + (rem >> 1)] & 0xffL) << 8 | (b[end - 1] & 0xffL) << 16;
         }
-        h = Long.rotateLeft((h ^ tail ^ ((long) len << 56)) * M, 31);
-        return h;
+        // the length apart from the tail: a 4-7-byte tail fills all 64 bits, where len << 56 would
+        // collide with its top byte ("aaaa" and "aaaa`")
+        return Long.rotateLeft((h ^ tail) * M, 31) ^ len;
     }
 
     /**

@@ -10,8 +10,8 @@ import dev.vigil.common.histogram.LogBuckets;
  * {@code Math.pow} values (taken from {@link LogBuckets#upperBound}), and the estimate from the
  * double's bits: the exponent times {@code log_GAMMA(2)} plus a table of {@code log_GAMMA} at the
  * start of each 1/1024 of the mantissa's range. That estimate is below the exact logarithm by less
- * than {@code log_GAMMA(1 + 1/1024)} ≈ 0.1, so its ceiling is the key or one below it, which the
- * bounds check then corrects, as in LogBuckets. Outside the table's range it calls LogBuckets
+ * than {@code log_GAMMA(1 + 1/1024)} ≈ 0.1 (or, by rounding, a hair above it), so its ceiling is the
+ * key or one off, which the bounds check then corrects, as in LogBuckets. Outside the table's range it calls LogBuckets
  * itself. Why: in one process, alternating with the {@code Math.log} version over bench-like
  * latencies, a key takes 0.45 of the time (docs/aggregator.md).
  */

@@ -62,6 +62,13 @@ class ByteHashTest {
     }
 
     @Test
+    void aShortTailAndTheLengthDoNotCancelOut() {
+        // a 4-7-byte tail fills the whole word: its top byte must not be able to undo the length
+        byte[] a = "aaaa`".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        assertTrue(ByteHash.hash(1, a, 0, 4) != ByteHash.hash(1, a, 0, 5));
+    }
+
+    @Test
     void hashReadsNothingOutsideTheRange() {
         byte[] a = "tenant-a|inference".getBytes(java.nio.charset.StandardCharsets.UTF_8);
         for (int len = 0; len <= a.length; len++) {

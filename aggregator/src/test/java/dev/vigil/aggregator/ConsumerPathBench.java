@@ -18,8 +18,9 @@ import dev.vigil.common.model.Event;
  * each record goes through what {@code JobWorker.handleEvent} does for it (scan, series cache,
  * group, rows, queued histogram increments) into its partition's flush buffer, which is encoded and
  * replaced every 1,000,000 records per partition. Prints the CPU per event of the whole path and of
- * the copy alone, so that a change to the hot path can be compared in seconds, alternating builds,
- * where the full bench's spread hides a few per cent.
+ * the copy alone: a look at the hot path in seconds, without Kafka and ClickHouse. Its spread within
+ * one process was ±20 % on a busy host, so it does not settle differences of a few per cent either.
+ * It mirrors {@code JobWorker.handleEvent}'s fast path: a change there must be made here too.
  */
 public final class ConsumerPathBench {
     private static final int POLL = Integer.getInteger("poll", 20_000);
