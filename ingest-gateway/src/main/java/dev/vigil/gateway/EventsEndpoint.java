@@ -59,7 +59,21 @@ public final class EventsEndpoint implements Endpoint {
             }
         } else {
             InputStream in = BodyDecoder.stream(new ByteBufInputStream(req.body().duplicate()), enc, limits.maxDecompressed());
-            r = parser.parse(in, ndjson, req.tenant(), headerBatch, now);
+            try {
+                r = parser.parse(in, ndjson, req.tenant(), headerBatch, now);
+            } catch (RequestException e) {
+                if ("invalid_json".equals(e.code())) {
+                    // The parser reads while the body inflates, so it may meet the garbage of a corrupt
+                    // body before the decompressor's own check (gzip's CRC at the end) does: the body's
+                    // real fault is then the encoding. Reading the rest (bounded by the cap) tells which.
+                    try {
+                        in.transferTo(java.io.OutputStream.nullOutputStream());
+                    } catch (java.io.IOException ignored) {
+                        // the stream reports corruption as a RequestException; anything else keeps the parse error
+                    }
+                }
+                throw e;
+            }
         }
         return new Decoded(List.of(), List.of(), r.rejections(), r.total(), r.batchId(), true, r.records());
     }

@@ -270,6 +270,11 @@ class ITMalformedInput {
             corruptGz[i] ^= 0x5A;
         }
         cs.add(c("corrupt gzip", events(corruptGz, "application/json", "Content-Encoding", "gzip"), 400, "corrupt_body"));
+        // inflates in full, to bytes that are not JSON, and only the trailer's CRC says the body is corrupt: the
+        // parser fails first, and the answer must still name the encoding
+        byte[] badCrc = gzip("\u0010 not json at all".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        badCrc[badCrc.length - 8] ^= 0x01;
+        cs.add(c("gzip whose CRC is wrong, of bytes that are not JSON", events(badCrc, "application/json", "Content-Encoding", "gzip"), 400, "corrupt_body"));
         cs.add(c("not gzip at all", events("plain".getBytes(), "application/json", "Content-Encoding", "gzip"), 400, "corrupt_body"));
         cs.add(c("corrupt zstd", events(new byte[] {0x28, (byte) 0xB5, 0x2F, (byte) 0xFD, 1, 2, 3, 4, 5, 6}, "application/json", "Content-Encoding", "zstd"), 400, "corrupt_body"));
         cs.add(c("unsupported encoding", events("{}".getBytes(), "application/json", "Content-Encoding", "br"), 415, "unsupported_encoding"));
