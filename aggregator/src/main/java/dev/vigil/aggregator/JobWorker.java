@@ -445,8 +445,6 @@ public final class JobWorker implements AutoCloseable {
         final SeriesCache seriesCache = new SeriesCache(1 << 20);
         final Utf8Interner measureNames = new Utf8Interner(4096);
         final long[] idHash = new long[2];
-        final byte[][] lastMeasureBytes = new byte[8][];
-        final String[] lastMeasure = new String[8];
 
         Member(int index) {
             this.index = index;
@@ -908,24 +906,9 @@ public final class JobWorker implements AutoCloseable {
                 FlushBuffer.Group g = buf.group(ref, bucket);
                 g.add(1.0, false);
                 for (int i = 0; i < nm; i++) {
-                    buf.addValue(buf.row(g, measureName(i, b, e.measureOff[i], e.measureLen[i]), i), e.measureVal[i]);
+                    buf.addValue(buf.row(g, measureNames.get(i, b, e.measureOff[i], e.measureLen[i]), i), e.measureVal[i]);
                 }
             }
-        }
-
-        /** The measure name at position i: usually the same bytes as at position i of the last record. */
-        private String measureName(int i, byte[] b, int off, int len) {
-            if (i < lastMeasureBytes.length) {
-                byte[] last = lastMeasureBytes[i];
-                if (last != null && last.length == len && ByteHash.eq(last, 0, b, off, len)) {
-                    return lastMeasure[i];
-                }
-                String m = measureNames.get(b, off, len);
-                lastMeasureBytes[i] = java.util.Arrays.copyOfRange(b, off, off + len);
-                lastMeasure[i] = m;
-                return m;
-            }
-            return measureNames.get(b, off, len);
         }
 
         /** First sight of a series' bytes (since the cache was last reset): the exact String-based identity. */

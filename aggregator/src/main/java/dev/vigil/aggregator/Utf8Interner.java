@@ -14,8 +14,31 @@ final class Utf8Interner {
     private int[] hashes = new int[64];
     private int size;
 
+    /** The bytes and String last returned for each position (see {@link #get(int, byte[], int, int)}). */
+    private final byte[][] lastBytes = new byte[8][];
+    private final String[] last = new String[8];
+
     Utf8Interner(int maxEntries) {
         this.maxEntries = maxEntries;
+    }
+
+    /**
+     * {@link #get(byte[], int, int)} for the name at {@code position} of a record (e.g. its i-th
+     * measure): records of a stream usually carry the same names in the same order, so the bytes are
+     * first compared with those last seen at that position, without hashing.
+     */
+    String get(int position, byte[] b, int off, int len) {
+        if (position >= lastBytes.length) {
+            return get(b, off, len);
+        }
+        byte[] l = lastBytes[position];
+        if (l != null && l.length == len && ByteHash.eq(l, 0, b, off, len)) {
+            return last[position];
+        }
+        String s = get(b, off, len);
+        lastBytes[position] = Arrays.copyOfRange(b, off, off + len);
+        last[position] = s;
+        return s;
     }
 
     String get(byte[] b, int off, int len) {

@@ -78,8 +78,6 @@ public final class ConsumerPathBench {
         final EventScratch e = new EventScratch();
         final SeriesCache cache = new SeriesCache(1 << 20);
         final Utf8Interner measureNames = new Utf8Interner(4096);
-        final byte[][] lastMeasureBytes = new byte[8][];
-        final String[] lastMeasure = new String[8];
         final FlushBuffer[] bufs;
         final long[] records;
         long rows;
@@ -109,7 +107,7 @@ public final class ConsumerPathBench {
             g.add(1.0, false);
             byte[] b = e.buf;
             for (int i = 0; i < e.measureCount; i++) {
-                buf.addValue(buf.row(g, measureName(i, b, e.measureOff[i], e.measureLen[i]), i), e.measureVal[i]);
+                buf.addValue(buf.row(g, measureNames.get(i, b, e.measureOff[i], e.measureLen[i]), i), e.measureVal[i]);
             }
             if (++records[partition] == RECORDS_PER_FLUSH) {
                 for (FlushBuffer.Block block : buf.encode()) {
@@ -118,18 +116,6 @@ public final class ConsumerPathBench {
                 bufs[partition] = new FlushBuffer(buf);
                 records[partition] = 0;
             }
-        }
-
-        /** As {@code JobWorker}: the measure name at position i is usually the previous record's. */
-        private String measureName(int i, byte[] b, int off, int len) {
-            byte[] last = lastMeasureBytes[i];
-            if (last != null && last.length == len && ByteHash.eq(last, 0, b, off, len)) {
-                return lastMeasure[i];
-            }
-            String m = measureNames.get(b, off, len);
-            lastMeasureBytes[i] = java.util.Arrays.copyOfRange(b, off, off + len);
-            lastMeasure[i] = m;
-            return m;
         }
     }
 }

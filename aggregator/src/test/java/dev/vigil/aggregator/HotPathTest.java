@@ -50,6 +50,19 @@ class HotPathTest {
     }
 
     @Test
+    void positionalNamesAreTheInternedNamesOfTheirBytes() {
+        Utf8Interner names = new Utf8Interner(100);
+        byte[] b = "latency_mserrorlatency_us".getBytes(StandardCharsets.UTF_8);
+        String latency = names.get(0, b, 0, 10);
+        assertThat(latency).isEqualTo("latency_ms").isSameAs(names.get(b, 0, 10));
+        assertThat(names.get(0, b, 0, 10)).isSameAs(latency);
+        assertThat(names.get(0, b, 15, 10)).as("other bytes at the same position").isEqualTo("latency_us");
+        assertThat(names.get(1, b, 10, 5)).isEqualTo("error");
+        assertThat(names.get(0, b, 0, 10)).as("back to the first name").isSameAs(latency);
+        assertThat(names.get(9, b, 10, 5)).as("beyond the remembered positions").isEqualTo("error");
+    }
+
+    @Test
     void measureOrderCheckAgreesWithUnsignedByteOrder() {
         Random rnd = new Random(5);
         byte[] b = new byte[16];
