@@ -56,8 +56,8 @@ public final class AggregatorMain {
     public static final ConfigKey<Integer> BUCKET_SECONDS = ConfigKey.intKey("aggregator.bucket-seconds", 10, 1, 60, "base bucket of seeded jobs (divisor of 60)");
     public static final ConfigKey<Duration> FLUSH_INTERVAL = ConfigKey.durationKey("aggregator.flush-interval", "2s", Duration.ofMillis(50), Duration.ofMinutes(10),
             "seeded jobs flush each partition at least this often");
-    public static final ConfigKey<Integer> MAX_RECORDS_PER_FLUSH = ConfigKey.intKey("aggregator.max-records-per-flush", 500_000, 1, 1_000_000,
-            "seeded jobs flush a partition after this many records");
+    public static final ConfigKey<Integer> MAX_RECORDS_PER_FLUSH = ConfigKey.intKey("aggregator.max-records-per-flush", 500_000, 1, 100_000_000,
+            "seeded jobs flush a partition after this many records (or at their flush interval, whichever comes first)");
     public static final ConfigKey<Integer> MAX_KEYS_PER_FLUSH = ConfigKey.intKey("aggregator.max-keys-per-flush", 200_000, 100, 1_000_000,
             "pre-aggregated rows per partition held in memory before a flush is forced");
     public static final ConfigKey<Long> MAX_BYTES_PER_FLUSH = ConfigKey.bytesKey("aggregator.max-bytes-per-flush", "16MiB", 64L << 10, 1L << 30,

@@ -25,7 +25,9 @@ import dev.vigil.common.config.Sizes;
  * @param maxAge          events/samples older than this (relative to their Kafka record time) are dead-lettered as beyond retention
  * @param labelAllowList  dims/labels kept in rollups (empty = all); others are aggregated away
  * @param flushInterval   flush a partition at least this often when it has data (e.g. 2s)
- * @param maxRecordsPerFlush flush a partition after this many records
+ * @param maxRecordsPerFlush flush a partition after this many records (1 to 100,000,000), or at flushInterval;
+ *                        it bounds a crash's replay, while a flush's cost to ClickHouse is set by how often
+ *                        flushes happen, so a fast partition is better flushed by time
  * @param consumers       consumer threads of this job in each aggregator instance (1 to 64, default 1):
  *                        Kafka spreads the topic's partitions over them, so more than the partition
  *                        count leaves some idle
@@ -82,8 +84,8 @@ public record JobSpec(
         String fi = flushInterval == null ? "2s" : flushInterval;
         Sizes.parseDuration(fi);
         int mr = maxRecordsPerFlush == null ? 500_000 : maxRecordsPerFlush;
-        if (mr < 1 || mr > 1_000_000) {
-            throw new IllegalArgumentException("max_records_per_flush must be in [1, 1000000], got " + mr);
+        if (mr < 1 || mr > 100_000_000) {
+            throw new IllegalArgumentException("max_records_per_flush must be in [1, 100000000], got " + mr);
         }
         int c = consumers == null ? 1 : consumers;
         if (c < 1 || c > 64) {

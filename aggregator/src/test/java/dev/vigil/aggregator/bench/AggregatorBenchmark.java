@@ -40,12 +40,22 @@ import dev.vigil.kafka.KafkaBroker;
  * stream read as it arrives spans a few seconds per flush, e.g. 2,000).
  * ConsumerPerformance reads with one thread; the job reads with {@code consumers} threads (2 by
  * default: one per core of the reference machine), so the consumer CPU per event is printed too.
- * Both are warmed up first on a separate topic of {@code min(events / 2, 5,000,000)} events (the
+ * Both are warmed up first on a separate topic of {@code min(events / 2, 15,000,000)} events (the
  * JIT compiles Kafka's and the job's code there, not in the measured run). With {@code -Dbench.repeats=N}
  * the job runs N times under new names, each followed by ConsumerPerformance, and the median of the N
  * ratios is printed: single runs move by ±20 % here.
  */
 public final class AggregatorBenchmark {
+    /**
+     * The jobs' flush settings ({@code -Dbench.flush-interval}, {@code -Dbench.max-records-per-flush}): each
+     * partition is flushed every 5 s. The record count is set high enough never to cut a flush first: at
+     * these rates (500,000-800,000 events/s per partition) a cap of 1,000,000, the limit until 2026-11-27,
+     * cut every partition's flush after 1.2-2 s, and every flush writes a row with a histogram for each
+     * (series, measure, bucket) it touched, so ClickHouse's inserts and merges grew with the rate.
+     */
+    static final String FLUSH_INTERVAL = System.getProperty("bench.flush-interval", "5s");
+    static final int MAX_RECORDS_PER_FLUSH = Integer.getInteger("bench.max-records-per-flush", 50_000_000);
+
     public static void main(String[] args) throws Exception {
         long n = args.length > 0 ? Long.parseLong(args[0]) : 2_000_000;
         int partitions = args.length > 1 ? Integer.parseInt(args[1]) : 4;
@@ -57,7 +67,7 @@ public final class AggregatorBenchmark {
         Path dir = Files.createTempDirectory("vigil-agg-bench-");
         String topic = "bench.events";
         String warmTopic = "bench.warmup";
-        long warm = Long.getLong("bench.warm", Math.min(n / 2, 5_000_000));
+        long warm = Long.getLong("bench.warm", Math.min(n / 2, 15_000_000));
         try (KafkaBroker kafka = KafkaBroker.start(dir.resolve("kafka"), 0)) {
             String chUrl = System.getenv("CLICKHOUSE_URL");
             EmbeddedClickHouse embedded = null;
@@ -73,6 +83,7 @@ public final class AggregatorBenchmark {
             double produceSecs = (System.nanoTime() - t0) / 1e9;
             System.out.printf("produced events=%d bytes=%d (%.1f B/event) in %.1f s, event times spread over %d ms%n", n, bytes,
                     (double) bytes / n, produceSecs, spreadMs);
+            System.out.printf("job: %d consumer threads, flush_interval %s, max_records_per_flush %d%n", consumers, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH);
             produce(kafka.bootstrapServers(), warmTopic, warm, seriesCount, idFraction, spreadMs, "warmup");
             consumerPerformance(kafka.bootstrapServers(), warmTopic, warm, "bench-warmup-consumer");
 
@@ -97,7 +108,7 @@ public final class AggregatorBenchmark {
             });
             AggregatorMain.Running agg = AggregatorMain.start(Config.load(AggregatorMain.DEF, env));
             try (ClickHouse ch = new ClickHouse(chUrl, "default", "")) {
-                agg.aggregator.putJob(new JobSpec("warmup", warmTopic, "events", null, 10, "30d", null, "5s", 1_000_000, consumers), "bench");
+                agg.aggregator.putJob(new JobSpec("warmup", warmTopic, "events", null, 10, "30d", null, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, consumers), "bench");
                 JobWorker wu = agg.aggregator.workers().get("warmup");
                 while (wu.offsetsCommitted() < warm) {
                     if (wu.recordsConsumed() >= warm) {
@@ -132,8 +143,10 @@ public final class AggregatorBenchmark {
                     if (rep > 1) {
                         System.out.printf("--- run %d of %d (job %s)%n", rep, repeats, job);
                     }
-                    agg.aggregator.putJob(new JobSpec(job, topic, "events", null, 10, "30d", null, "5s", 1_000_000, consumers), "bench");
+                    agg.aggregator.putJob(new JobSpec(job, topic, "events", null, 10, "30d", null, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, consumers), "bench");
                     JobWorker w = agg.aggregator.workers().get(job);
+                    // JVM uptime, to line the measured job up with -XX:+PrintCompilation or -Xlog output
+                    System.out.printf("job %s started at uptime %d ms%n", job, java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
                     long start = 0;
                     long consumedAt = 0;
                     long consumerCpu = 0;
@@ -154,6 +167,7 @@ public final class AggregatorBenchmark {
                         }
                         if (consumedAt == 0 && c >= n) {
                             consumedAt = System.nanoTime();
+                            System.out.printf("job %s consumed everything at uptime %d ms%n", job, java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
                             processCpu1 = os.getProcessCpuTime();
                             threads1 = cpuByThreadGroup(mx);
                             tasks1 = ticksByTaskName();
