@@ -2,36 +2,40 @@ package dev.vigil.alerting;
 
 /**
  * A rule's last evaluation as the rules API reports it: health, last error, when and how long.
- * Its own lock, so that reading it never waits for a rule's evaluation.
+ * One immutable {@link Snapshot} per evaluation, replaced as a whole, so that a reader never waits for
+ * an evaluation and never mixes the fields of two.
  */
 public final class RuleStatus {
-    private Rule.RuleHealth health = Rule.RuleHealth.UNKNOWN;
-    private String lastError = "";
-    private long lastEvaluation = Alert.NONE;
-    private long evaluationNanos;
+    /** One evaluation's outcome; {@code lastError} is "" when it succeeded. */
+    public record Snapshot(Rule.RuleHealth health, String lastError, long lastEvaluation, long evaluationNanos) {
+    }
 
-    public synchronized Rule.RuleHealth health() {
-        return health;
+    private volatile Snapshot last = new Snapshot(Rule.RuleHealth.UNKNOWN, "", Alert.NONE, 0);
+
+    /** The last evaluation's outcome, all fields from the same evaluation. */
+    public Snapshot snapshot() {
+        return last;
+    }
+
+    public Rule.RuleHealth health() {
+        return last.health();
     }
 
     /** The last evaluation's error, "" if it succeeded. */
-    public synchronized String lastError() {
-        return lastError;
+    public String lastError() {
+        return last.lastError();
     }
 
-    public synchronized long lastEvaluation() {
-        return lastEvaluation;
+    public long lastEvaluation() {
+        return last.lastEvaluation();
     }
 
-    public synchronized long evaluationNanos() {
-        return evaluationNanos;
+    public long evaluationNanos() {
+        return last.evaluationNanos();
     }
 
     /** Records an evaluation at {@code ts} that took {@code nanos}: failed with {@code error}, or succeeded if it is null. */
-    public synchronized void record(long ts, long nanos, String error) {
-        lastEvaluation = ts;
-        evaluationNanos = nanos;
-        health = error == null ? Rule.RuleHealth.OK : Rule.RuleHealth.ERR;
-        lastError = error == null ? "" : error;
+    public void record(long ts, long nanos, String error) {
+        last = new Snapshot(error == null ? Rule.RuleHealth.OK : Rule.RuleHealth.ERR, error == null ? "" : error, ts, nanos);
     }
 }

@@ -77,6 +77,11 @@ class AlertingRuleTest {
             assertThat(r.health()).as(r.name()).isEqualTo(Rule.RuleHealth.ERR);
             assertThat(r.lastError()).as(r.name()).contains("same labelset");
             assertThat(r.lastEvaluation()).as(r.name()).isEqualTo(MIN);
+            // what the API reads: the same evaluation's fields in one object
+            RuleStatus.Snapshot s = r.status().snapshot();
+            assertThat(s.health()).as(r.name()).isEqualTo(Rule.RuleHealth.ERR);
+            assertThat(s.lastError()).as(r.name()).contains("same labelset");
+            assertThat(s.lastEvaluation()).as(r.name()).isEqualTo(MIN);
         }
 
         q.next.set(List.of(el(2, "__name__", "load", "host", "a")));
@@ -85,6 +90,8 @@ class AlertingRuleTest {
             assertThat(r.health()).as(r.name()).isEqualTo(Rule.RuleHealth.OK);
             assertThat(r.lastError()).as(r.name()).isEmpty();
             assertThat(r.lastEvaluation()).as(r.name()).isEqualTo(2 * MIN);
+            assertThat(r.status().snapshot()).as(r.name())
+                    .isEqualTo(new RuleStatus.Snapshot(Rule.RuleHealth.OK, "", 2 * MIN, r.evaluationNanos()));
         }
     }
 

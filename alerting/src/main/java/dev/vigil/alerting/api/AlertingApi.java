@@ -15,6 +15,7 @@ import dev.vigil.alerting.RecordingRule;
 import dev.vigil.alerting.Rule;
 import dev.vigil.alerting.RuleGroup;
 import dev.vigil.alerting.RuleManager;
+import dev.vigil.alerting.RuleStatus;
 import dev.vigil.alerting.Times;
 import dev.vigil.alerting.notify.Notifier;
 import dev.vigil.alerting.rules.AlertingRuleDef;
@@ -190,12 +191,13 @@ public final class AlertingApi {
     }
 
     private static void health(Map<String, Object> m, Rule r) {
-        m.put("health", r.health().apiName());
-        if (!r.lastError().isEmpty()) {
-            m.put("lastError", r.lastError());
+        RuleStatus.Snapshot s = r.status().snapshot(); // one evaluation's fields, even while the rule is evaluated
+        m.put("health", s.health().apiName());
+        if (!s.lastError().isEmpty()) {
+            m.put("lastError", s.lastError());
         }
-        m.put("evaluationTime", r.evaluationNanos() / 1e9);
-        m.put("lastEvaluation", Times.rfc3339(r.lastEvaluation()));
+        m.put("evaluationTime", s.evaluationNanos() / 1e9);
+        m.put("lastEvaluation", Times.rfc3339(s.lastEvaluation()));
     }
 
     static List<Object> alertsJson(List<Alert> alerts) {
