@@ -56,8 +56,14 @@ public final class AggregatorMain {
     public static final ConfigKey<Integer> BUCKET_SECONDS = ConfigKey.intKey("aggregator.bucket-seconds", 10, 1, 60, "base bucket of seeded jobs (divisor of 60)");
     public static final ConfigKey<Duration> FLUSH_INTERVAL = ConfigKey.durationKey("aggregator.flush-interval", "2s", Duration.ofMillis(50), Duration.ofMinutes(10),
             "seeded jobs flush each partition at least this often");
-    public static final ConfigKey<Integer> MAX_RECORDS_PER_FLUSH = ConfigKey.intKey("aggregator.max-records-per-flush", 500_000, 1, 100_000_000,
+    public static final ConfigKey<Integer> MAX_RECORDS_PER_FLUSH = ConfigKey.intKey("aggregator.max-records-per-flush", 5_000_000, 1, 100_000_000,
             "seeded jobs flush a partition after this many records (or at their flush interval, whichever comes first)");
+    public static final ConfigKey<Long> CATCH_UP_LAG = ConfigKey.longKey("aggregator.catch-up.lag", 1_000_000, 0, Long.MAX_VALUE,
+            "a partition at least this many records behind its end offset is catching up (0: never), and is flushed at "
+                    + "aggregator.catch-up.flush-interval: fewer, larger flushes cost ClickHouse less per event, and its data is late anyway");
+    public static final ConfigKey<Duration> CATCH_UP_FLUSH_INTERVAL = ConfigKey.durationKey("aggregator.catch-up.flush-interval", "10s",
+            Duration.ofMillis(50), Duration.ofMinutes(10),
+            "flush interval of a partition that is catching up, where it is longer than its job's flush_interval");
     public static final ConfigKey<Integer> MAX_KEYS_PER_FLUSH = ConfigKey.intKey("aggregator.max-keys-per-flush", 200_000, 100, 1_000_000,
             "pre-aggregated rows per partition held in memory before a flush is forced");
     public static final ConfigKey<Long> MAX_BYTES_PER_FLUSH = ConfigKey.bytesKey("aggregator.max-bytes-per-flush", "16MiB", 64L << 10, 1L << 30,
@@ -92,7 +98,7 @@ public final class AggregatorMain {
             "extra Kafka consumer properties for every job, as k=v pairs (e.g. session.timeout.ms=10000)");
 
     public static final ConfigDef DEF = new ConfigDef().define(HOST, PORT, BOOTSTRAP, TOPIC_PREFIX, CH_URL, CH_USER, CH_PASSWORD, INSTANCE,
-            GROUP_PREFIX, DEFAULT_JOBS, DEFAULT_EVENT_ROLLUPS, DEFAULT_EXPERIMENT_ROLLUPS, EXPERIMENTS_FLUSH_INTERVAL, DEFAULT_CONSUMERS, BUCKET_SECONDS, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, MAX_KEYS_PER_FLUSH, MAX_BYTES_PER_FLUSH, MAX_QUEUED_BYTES, QUEUE_CAPACITY, FLUSH_PARALLELISM,
+            GROUP_PREFIX, DEFAULT_JOBS, DEFAULT_EVENT_ROLLUPS, DEFAULT_EXPERIMENT_ROLLUPS, EXPERIMENTS_FLUSH_INTERVAL, DEFAULT_CONSUMERS, BUCKET_SECONDS, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, CATCH_UP_LAG, CATCH_UP_FLUSH_INTERVAL, MAX_KEYS_PER_FLUSH, MAX_BYTES_PER_FLUSH, MAX_QUEUED_BYTES, QUEUE_CAPACITY, FLUSH_PARALLELISM,
             DEDUP_MAX_IDS, DEDUP_WINDOW, MAX_AGE, MAX_FUTURE, MAX_SERIES, MAX_SERIES_PER_METRIC, SERIES_WINDOW, RECONCILE,
             CREATE_TOPICS, TOPIC_PARTITIONS, CONSUMER_PROPS);
 
@@ -187,7 +193,8 @@ public final class AggregatorMain {
         KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer());
         WorkerSettings ws = new WorkerSettings(ch, producer, registry, t -> null, c.get(BOOTSTRAP), c.get(GROUP_PREFIX),
                 Topics.deadLetters(prefix), c.get(QUEUE_CAPACITY), c.get(FLUSH_PARALLELISM), c.get(MAX_KEYS_PER_FLUSH), c.get(MAX_BYTES_PER_FLUSH), c.get(MAX_QUEUED_BYTES), c.get(DEDUP_MAX_IDS),
-                c.get(DEDUP_WINDOW).toMillis(), c.get(MAX_FUTURE).toMillis(), c.get(SERIES_WINDOW).toMillis(), instance, consumerProps(c.get(CONSUMER_PROPS)));
+                c.get(DEDUP_WINDOW).toMillis(), c.get(MAX_FUTURE).toMillis(), c.get(SERIES_WINDOW).toMillis(), c.get(CATCH_UP_LAG), c.get(CATCH_UP_FLUSH_INTERVAL).toMillis(), instance,
+                consumerProps(c.get(CONSUMER_PROPS)));
         Aggregator agg = new Aggregator(new GoalStore(ch), ws, new TenantLimits(c.get(MAX_SERIES), c.get(MAX_SERIES_PER_METRIC)),
                 c.get(CREATE_TOPICS), c.get(TOPIC_PARTITIONS));
         List<JobSpec> seed = new ArrayList<>();

@@ -83,7 +83,7 @@ public record JobSpec(
         Sizes.parseDuration(age);
         String fi = flushInterval == null ? "2s" : flushInterval;
         Sizes.parseDuration(fi);
-        int mr = maxRecordsPerFlush == null ? 500_000 : maxRecordsPerFlush;
+        int mr = maxRecordsPerFlush == null ? 5_000_000 : maxRecordsPerFlush;
         if (mr < 1 || mr > 100_000_000) {
             throw new IllegalArgumentException("max_records_per_flush must be in [1, 100000000], got " + mr);
         }

@@ -93,6 +93,8 @@ public final class JobWorker implements AutoCloseable {
         final ArrayDeque<Long> forced = new ArrayDeque<>();
         FlushBuffer buf = new FlushBuffer();
         long bufStartedNanos;
+        /** At least catch-up.lag records behind (until below half of it): flushed at the catch-up interval. */
+        boolean catchingUp;
 
         PartitionState(TopicPartition tp, Member member) {
             this.tp = tp;
@@ -106,6 +108,10 @@ public final class JobWorker implements AutoCloseable {
     private final long bucketMs;
     private final long maxAgeMs;
     private final long flushIntervalNanos;
+    /** The flush interval of a partition that is catching up: the longer of the job's and the catch-up interval. */
+    private final long catchUpIntervalNanos;
+    /** Partitions (of every member) that are catching up, for the status and the gauge. */
+    private final java.util.Set<Integer> catchingUp = ConcurrentHashMap.newKeySet();
     private final java.util.Set<String> allow;
     private final SeriesLimiter limiter;
     private final Member[] members;
@@ -155,6 +161,7 @@ public final class JobWorker implements AutoCloseable {
         this.bucketMs = this.spec.bucketSeconds() * 1000L;
         this.maxAgeMs = this.spec.maxAgeDuration().toMillis();
         this.flushIntervalNanos = this.spec.flushIntervalDuration().toNanos();
+        this.catchUpIntervalNanos = Math.max(flushIntervalNanos, TimeUnit.MILLISECONDS.toNanos(settings.catchUpFlushIntervalMs()));
         this.allow = new java.util.HashSet<>(this.spec.labelAllowList());
         this.limiter = new SeriesLimiter(this.spec.name(), s.limits(), s.registry(), s.seriesWindowMs());
         this.isEvents = "events".equals(this.spec.kind());
@@ -174,6 +181,9 @@ public final class JobWorker implements AutoCloseable {
         gauges.add(Gauge.builder("vigil_aggregator_freshness_seconds", this, w -> w.newestStoredEventMs == Long.MIN_VALUE ? Double.NaN
                         : (System.currentTimeMillis() - w.newestStoredEventMs) / 1000.0)
                 .description("now minus the newest event time stored by this job").tag("job", job).register(reg));
+        gauges.add(Gauge.builder("vigil_aggregator_catching_up_partitions", catchingUp, java.util.Set::size)
+                .description("partitions at least aggregator.catch-up.lag records behind, flushed at aggregator.catch-up.flush-interval")
+                .tag("job", job).register(reg));
         gauges.add(Gauge.builder("vigil_aggregator_queued_bytes", queuedBytes, AtomicLong::get)
                 .description("estimated heap of the flushes cut and not yet stored (paused at aggregator.max-queued-bytes)")
                 .tag("job", job).register(reg));
@@ -599,6 +609,7 @@ public final class JobWorker implements AutoCloseable {
         private void drop(TopicPartition tp) {
             PartitionState st = parts.remove(tp);
             lag.remove(tp.partition());
+            catchingUp.remove(tp.partition());
             if (st != null) {
                 owners.forEach((b, o) -> {
                     if (o == st) {
@@ -749,7 +760,7 @@ public final class JobWorker implements AutoCloseable {
                         st.forced.pollFirst();
                         cut(st, b);
                     }
-                } else if (!st.buf.isEmpty() && (flushNow || now - st.bufStartedNanos >= flushIntervalNanos)) {
+                } else if (!st.buf.isEmpty() && (flushNow || now - st.bufStartedNanos >= flushInterval(st))) {
                     cut(st, st.next);
                 }
             }
@@ -757,6 +768,35 @@ public final class JobWorker implements AutoCloseable {
                 lastLagUpdateNanos = now;
                 updateLag();
             }
+        }
+
+        /**
+         * The partition's flush interval: the job's, or the catch-up interval while the partition is at least
+         * {@code aggregator.catch-up.lag} records behind its end offset (until it is below half of that, so a partition
+         * near the threshold does not switch at every poll). A partition that is behind serves late data anyway, and
+         * fewer, larger flushes cost ClickHouse less per event (each writes a row per series, measure and bucket it saw,
+         * and ClickHouse merges them again), so it catches up faster; once caught up, the job's interval keeps data fresh.
+         */
+        private long flushInterval(PartitionState st) {
+            if (catchUpIntervalNanos == flushIntervalNanos || s.catchUpLag() <= 0) {
+                return flushIntervalNanos;
+            }
+            java.util.OptionalLong behind = consumer.currentLag(st.tp);
+            if (behind.isPresent()) {
+                long l = behind.getAsLong();
+                boolean now = st.catchingUp ? l >= s.catchUpLag() / 2 : l >= s.catchUpLag();
+                if (now != st.catchingUp) {
+                    st.catchingUp = now;
+                    if (now) {
+                        catchingUp.add(st.tp.partition());
+                    } else {
+                        catchingUp.remove(st.tp.partition());
+                    }
+                    log.info("event={} job={} partition={} lag={} flush_interval_ms={}", now ? "catch_up_started" : "catch_up_ended",
+                            spec.name(), st.tp.partition(), l, TimeUnit.NANOSECONDS.toMillis(now ? catchUpIntervalNanos : flushIntervalNanos));
+                }
+            }
+            return st.catchingUp ? catchUpIntervalNanos : flushIntervalNanos;
         }
 
         private void updateLag() {
@@ -1306,6 +1346,7 @@ public final class JobWorker implements AutoCloseable {
         m.put("rows_written", rowsWrittenCount.get());
         m.put("queued_flushes", queued());
         m.put("queued_bytes_estimate", queuedBytes.get());
+        m.put("catching_up_partitions", new TreeSet<>(catchingUp));
         m.put("newest_stored_event_ms", newestStoredEventMs == Long.MIN_VALUE ? null : newestStoredEventMs);
         m.put("series_overflow", limiter.overflowTotal());
         m.put("last_error", lastError);

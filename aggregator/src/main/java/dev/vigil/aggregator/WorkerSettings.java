@@ -22,6 +22,8 @@ import io.micrometer.core.instrument.MeterRegistry;
  * @param dedupMaxIds       per-partition id window in records (see SeenIds)
  * @param dedupWindowMs     per-partition id window in record time
  * @param maxFutureMs       events further in the future than this (vs record time) are dead-lettered
+ * @param catchUpLag        a partition at least this many records behind its end offset is catching up (0: never)
+ * @param catchUpFlushIntervalMs while catching up, a partition is flushed at this interval if it is longer than its job's
  * @param instance          this process (for the flush log)
  * @param consumerOverrides extra Kafka consumer properties
  */
@@ -42,6 +44,8 @@ public record WorkerSettings(
         long dedupWindowMs,
         long maxFutureMs,
         long seriesWindowMs,
+        long catchUpLag,
+        long catchUpFlushIntervalMs,
         String instance,
         Map<String, Object> consumerOverrides) {
 }

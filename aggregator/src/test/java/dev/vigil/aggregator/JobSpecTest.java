@@ -19,7 +19,7 @@ class JobSpecTest {
         assertThat(s.bucketSeconds()).isEqualTo(10);
         assertThat(s.maxAge()).isEqualTo("7d");
         assertThat(s.flushInterval()).isEqualTo("2s");
-        assertThat(s.maxRecordsPerFlush()).isEqualTo(500_000);
+        assertThat(s.maxRecordsPerFlush()).isEqualTo(5_000_000);
         assertThat(s.consumerCount()).isEqualTo(1);
     }
 

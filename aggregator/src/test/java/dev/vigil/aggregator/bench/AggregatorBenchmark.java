@@ -47,14 +47,16 @@ import dev.vigil.kafka.KafkaBroker;
  */
 public final class AggregatorBenchmark {
     /**
-     * The jobs' flush settings ({@code -Dbench.flush-interval}, {@code -Dbench.max-records-per-flush}): each
-     * partition is flushed every 5 s. The record count is set high enough never to cut a flush first: at
-     * these rates (500,000-800,000 events/s per partition) a cap of 1,000,000, the limit until 2026-11-27,
-     * cut every partition's flush after 1.2-2 s, and every flush writes a row with a histogram for each
-     * (series, measure, bucket) it touched, so ClickHouse's inserts and merges grew with the rate.
+     * The jobs' flush settings ({@code -Dbench.flush-interval}, {@code -Dbench.max-records-per-flush}), by default
+     * a job's defaults (2 s, 5,000,000 records). The job reads a backlog, so its partitions are catching up
+     * ({@code aggregator.catch-up.lag}, default 1,000,000 records behind) and are flushed at the catch-up interval
+     * (default 10 s) until they are near their end; {@code VIGIL_AGGREGATOR_CATCH_UP_LAG=0} turns that off. Until
+     * 2026-11-27 the bench used 5 s and 1,000,000 records, which at these rates (500,000-800,000 events/s per
+     * partition) cut every flush after 1.2-2 s; every flush writes a row with a histogram for each (series, measure,
+     * bucket) it touched, so ClickHouse's inserts and merges grew with the rate.
      */
-    static final String FLUSH_INTERVAL = System.getProperty("bench.flush-interval", "5s");
-    static final int MAX_RECORDS_PER_FLUSH = Integer.getInteger("bench.max-records-per-flush", 50_000_000);
+    static final String FLUSH_INTERVAL = System.getProperty("bench.flush-interval", "2s");
+    static final int MAX_RECORDS_PER_FLUSH = Integer.getInteger("bench.max-records-per-flush", 5_000_000);
 
     public static void main(String[] args) throws Exception {
         long n = args.length > 0 ? Long.parseLong(args[0]) : 2_000_000;
@@ -83,7 +85,6 @@ public final class AggregatorBenchmark {
             double produceSecs = (System.nanoTime() - t0) / 1e9;
             System.out.printf("produced events=%d bytes=%d (%.1f B/event) in %.1f s, event times spread over %d ms%n", n, bytes,
                     (double) bytes / n, produceSecs, spreadMs);
-            System.out.printf("job: %d consumer threads, flush_interval %s, max_records_per_flush %d%n", consumers, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH);
             produce(kafka.bootstrapServers(), warmTopic, warm, seriesCount, idFraction, spreadMs, "warmup");
             consumerPerformance(kafka.bootstrapServers(), warmTopic, warm, "bench-warmup-consumer");
 
@@ -106,7 +107,11 @@ public final class AggregatorBenchmark {
                     env.putIfAbsent(k, v);
                 }
             });
-            AggregatorMain.Running agg = AggregatorMain.start(Config.load(AggregatorMain.DEF, env));
+            Config config = Config.load(AggregatorMain.DEF, env);
+            System.out.printf("job: %d consumer threads, flush_interval %s, max_records_per_flush %d; a partition at least %d records behind "
+                    + "is flushed every %s%n", consumers, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, config.get(AggregatorMain.CATCH_UP_LAG),
+                    dev.vigil.common.config.Sizes.formatDuration(config.get(AggregatorMain.CATCH_UP_FLUSH_INTERVAL)));
+            AggregatorMain.Running agg = AggregatorMain.start(config);
             try (ClickHouse ch = new ClickHouse(chUrl, "default", "")) {
                 agg.aggregator.putJob(new JobSpec("warmup", warmTopic, "events", null, 10, "30d", null, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, consumers), "bench");
                 JobWorker wu = agg.aggregator.workers().get("warmup");
