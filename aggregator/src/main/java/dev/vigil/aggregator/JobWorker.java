@@ -784,7 +784,7 @@ public final class JobWorker implements AutoCloseable {
             java.util.OptionalLong behind = consumer.currentLag(st.tp);
             if (behind.isPresent()) {
                 long l = behind.getAsLong();
-                boolean now = st.catchingUp ? l >= s.catchUpLag() / 2 : l >= s.catchUpLag();
+                boolean now = st.catchingUp ? l >= (s.catchUpLag() + 1) / 2 : l >= s.catchUpLag();
                 if (now != st.catchingUp) {
                     st.catchingUp = now;
                     if (now) {

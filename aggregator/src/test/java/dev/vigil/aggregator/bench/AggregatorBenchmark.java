@@ -258,7 +258,8 @@ public final class AggregatorBenchmark {
                     // a short run ends before ClickHouse has merged what it wrote, so the end-to-end rate does not pay
                     // for those merges; a job that runs for hours does. All of this process' CPU from the job's start to
                     // its merges settled (the broker's too, which ConsumerPerformance is not charged for), packed onto
-                    // the machine's cores, bounds the rate the job could sustain
+                    // the machine's cores, bounds the rate the job could sustain. Only with the embedded ClickHouse,
+                    // whose threads are this process' (with CLICKHOUSE_URL its merges are elsewhere and not counted)
                     long jobCpu = os.getProcessCpuTime() - processCpu0;
                     int cores = Runtime.getRuntime().availableProcessors();
                     double sustainable = n / (jobCpu / 1e9 / cores);
