@@ -73,4 +73,41 @@ class SeenIdsTest {
         assertThat(replay).isEqualTo(decisions);
         assertThat(decisions).contains(true, false);
     }
+
+    /**
+     * Against the rule written plainly (a map of every accepted id to its last occurrence): the same decisions over a
+     * stream long enough to resize and garbage-collect the table many times, with ids of any bit pattern.
+     */
+    @Test
+    void decidesLikeTheRuleWrittenPlainly() {
+        Random rnd = new Random(42);
+        long maxIds = 20_000;
+        long window = 50_000;
+        SeenIds store = new SeenIds(maxIds, window);
+        java.util.Map<java.util.List<Long>, long[]> accepted = new java.util.HashMap<>();
+        long[] his = new long[30_000];
+        long[] los = new long[30_000];
+        for (int i = 0; i < his.length; i++) {
+            his[i] = i % 7 == 0 ? 0 : rnd.nextLong();
+            los[i] = i % 11 == 0 ? -1 : rnd.nextLong();
+        }
+        long wm = Long.MIN_VALUE / 4;
+        int dups = 0;
+        for (int o = 0; o < 300_000; o++) {
+            int k = rnd.nextInt(his.length);
+            long ts = o / 3 + rnd.nextInt(40_000); // out of order within 40 s
+            wm = Math.max(wm, ts);
+            long[] prev = accepted.get(java.util.List.of(his[k], los[k]));
+            boolean expected = prev != null && prev[0] >= o - maxIds && prev[1] >= wm - window;
+            boolean got = store.isDuplicate(his[k], los[k], o, wm);
+            assertThat(got).as("record %d", o).isEqualTo(expected);
+            if (!got) {
+                store.accept(his[k], los[k], o, ts, wm);
+                accepted.put(java.util.List.of(his[k], los[k]), new long[] {o, ts});
+            } else {
+                dups++;
+            }
+        }
+        assertThat(dups).as("duplicates seen").isBetween(10_000, 290_000);
+    }
 }
