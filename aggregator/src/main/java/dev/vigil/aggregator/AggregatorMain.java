@@ -54,9 +54,10 @@ public final class AggregatorMain {
     public static final ConfigKey<Integer> DEFAULT_CONSUMERS = ConfigKey.intKey("aggregator.default-consumers", 1, 1, 64,
             "consumer threads of each seeded job per instance (Kafka spreads a topic's partitions over them; more than the partition count leaves some idle)");
     public static final ConfigKey<Integer> BUCKET_SECONDS = ConfigKey.intKey("aggregator.bucket-seconds", 10, 1, 60, "base bucket of seeded jobs (divisor of 60)");
-    public static final ConfigKey<Duration> FLUSH_INTERVAL = ConfigKey.durationKey("aggregator.flush-interval", "2s", Duration.ofMillis(50), Duration.ofMinutes(10),
+    public static final ConfigKey<Duration> FLUSH_INTERVAL = ConfigKey.durationKey("aggregator.flush-interval", JobSpec.DEFAULT_FLUSH_INTERVAL, Duration.ofMillis(50), Duration.ofMinutes(10),
             "seeded jobs flush each partition at least this often");
-    public static final ConfigKey<Integer> MAX_RECORDS_PER_FLUSH = ConfigKey.intKey("aggregator.max-records-per-flush", 5_000_000, 1, 100_000_000,
+    public static final ConfigKey<Integer> MAX_RECORDS_PER_FLUSH = ConfigKey.intKey("aggregator.max-records-per-flush", JobSpec.DEFAULT_MAX_RECORDS_PER_FLUSH, 1,
+            JobSpec.MAX_MAX_RECORDS_PER_FLUSH,
             "seeded jobs flush a partition after this many records (or at their flush interval, whichever comes first)");
     public static final ConfigKey<Long> CATCH_UP_LAG = ConfigKey.longKey("aggregator.catch-up.lag", 1_000_000, 0, Long.MAX_VALUE,
             "a partition at least this many records behind its end offset is catching up (0: never), and is flushed at "

@@ -55,6 +55,10 @@ public record JobSpec(
      */
     public static final List<String> DEFAULT_EVENT_ROLLUPS = List.of("experiments", "exposures", "series");
     public static final Set<String> SAMPLE_ROLLUPS = Set.of("raw", "series");
+    /** Defaults and bounds of a spec's flush fields, also the seeded jobs' (AggregatorMain's config keys). */
+    public static final String DEFAULT_FLUSH_INTERVAL = "2s";
+    public static final int DEFAULT_MAX_RECORDS_PER_FLUSH = 5_000_000;
+    public static final int MAX_MAX_RECORDS_PER_FLUSH = 100_000_000;
 
     /** Fills defaults and validates; throws IllegalArgumentException naming the field. */
     public JobSpec normalized() {
@@ -81,11 +85,11 @@ public record JobSpec(
         }
         String age = maxAge == null ? "7d" : maxAge;
         Sizes.parseDuration(age);
-        String fi = flushInterval == null ? "2s" : flushInterval;
+        String fi = flushInterval == null ? DEFAULT_FLUSH_INTERVAL : flushInterval;
         Sizes.parseDuration(fi);
-        int mr = maxRecordsPerFlush == null ? 5_000_000 : maxRecordsPerFlush;
-        if (mr < 1 || mr > 100_000_000) {
-            throw new IllegalArgumentException("max_records_per_flush must be in [1, 100000000], got " + mr);
+        int mr = maxRecordsPerFlush == null ? DEFAULT_MAX_RECORDS_PER_FLUSH : maxRecordsPerFlush;
+        if (mr < 1 || mr > MAX_MAX_RECORDS_PER_FLUSH) {
+            throw new IllegalArgumentException("max_records_per_flush must be in [1, " + MAX_MAX_RECORDS_PER_FLUSH + "], got " + mr);
         }
         int c = consumers == null ? 1 : consumers;
         if (c < 1 || c > 64) {

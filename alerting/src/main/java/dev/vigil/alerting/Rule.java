@@ -17,19 +17,19 @@ public sealed interface Rule permits AlertingRule, RecordingRule {
     RuleStatus status();
 
     default RuleHealth health() {
-        return status().health();
+        return status().snapshot().health();
     }
 
     default String lastError() {
-        return status().lastError();
+        return status().snapshot().lastError();
     }
 
     default long lastEvaluation() {
-        return status().lastEvaluation();
+        return status().snapshot().lastEvaluation();
     }
 
     default long evaluationNanos() {
-        return status().evaluationNanos();
+        return status().snapshot().evaluationNanos();
     }
 
     default void recordOutcome(long ts, long nanos, String error) {

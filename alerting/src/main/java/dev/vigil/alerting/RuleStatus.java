@@ -17,23 +17,6 @@ public final class RuleStatus {
         return last;
     }
 
-    public Rule.RuleHealth health() {
-        return last.health();
-    }
-
-    /** The last evaluation's error, "" if it succeeded. */
-    public String lastError() {
-        return last.lastError();
-    }
-
-    public long lastEvaluation() {
-        return last.lastEvaluation();
-    }
-
-    public long evaluationNanos() {
-        return last.evaluationNanos();
-    }
-
     /** Records an evaluation at {@code ts} that took {@code nanos}: failed with {@code error}, or succeeded if it is null. */
     public void record(long ts, long nanos, String error) {
         last = new Snapshot(error == null ? Rule.RuleHealth.OK : Rule.RuleHealth.ERR, error == null ? "" : error, ts, nanos);

@@ -47,16 +47,16 @@ import dev.vigil.kafka.KafkaBroker;
  */
 public final class AggregatorBenchmark {
     /**
-     * The jobs' flush settings ({@code -Dbench.flush-interval}, {@code -Dbench.max-records-per-flush}), by default
-     * a job's defaults (2 s, 5,000,000 records). The job reads a backlog, so its partitions are catching up
+     * The jobs' flush settings ({@code -Dbench.flush-interval}, {@code -Dbench.max-records-per-flush}); unset, a
+     * job's defaults (JobSpec: 2 s, 5,000,000 records). The job reads a backlog, so its partitions are catching up
      * ({@code aggregator.catch-up.lag}, default 1,000,000 records behind) and are flushed at the catch-up interval
      * (default 10 s) until they are near their end; {@code VIGIL_AGGREGATOR_CATCH_UP_LAG=0} turns that off. Until
      * 2026-11-27 the bench used 5 s and 1,000,000 records, which at these rates (500,000-800,000 events/s per
      * partition) cut every flush after 1.2-2 s; every flush writes a row with a histogram for each (series, measure,
      * bucket) it touched, so ClickHouse's inserts and merges grew with the rate.
      */
-    static final String FLUSH_INTERVAL = System.getProperty("bench.flush-interval", "2s");
-    static final int MAX_RECORDS_PER_FLUSH = Integer.getInteger("bench.max-records-per-flush", 5_000_000);
+    static final String FLUSH_INTERVAL = System.getProperty("bench.flush-interval");
+    static final Integer MAX_RECORDS_PER_FLUSH = Integer.getInteger("bench.max-records-per-flush");
 
     public static void main(String[] args) throws Exception {
         long n = args.length > 0 ? Long.parseLong(args[0]) : 2_000_000;
@@ -112,12 +112,13 @@ public final class AggregatorBenchmark {
                 }
             });
             Config config = Config.load(AggregatorMain.DEF, env);
+            JobSpec shown = spec("bench", topic, consumers);
             System.out.printf("job: %d consumer threads, flush_interval %s, max_records_per_flush %d; a partition at least %d records behind "
-                    + "is flushed every %s%n", consumers, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, config.get(AggregatorMain.CATCH_UP_LAG),
+                    + "is flushed every %s%n", consumers, shown.flushInterval(), shown.maxRecordsPerFlush(), config.get(AggregatorMain.CATCH_UP_LAG),
                     dev.vigil.common.config.Sizes.formatDuration(config.get(AggregatorMain.CATCH_UP_FLUSH_INTERVAL)));
             AggregatorMain.Running agg = AggregatorMain.start(config);
             try (ClickHouse ch = new ClickHouse(chUrl, "default", "")) {
-                agg.aggregator.putJob(new JobSpec("warmup", warmTopic, "events", null, 10, "30d", null, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, consumers), "bench");
+                agg.aggregator.putJob(spec("warmup", warmTopic, consumers), "bench");
                 JobWorker wu = agg.aggregator.workers().get("warmup");
                 while (wu.offsetsCommitted() < warm) {
                     if (wu.recordsConsumed() >= warm) {
@@ -153,7 +154,7 @@ public final class AggregatorBenchmark {
                     if (rep > 1) {
                         System.out.printf("--- run %d of %d (job %s)%n", rep, repeats, job);
                     }
-                    agg.aggregator.putJob(new JobSpec(job, topic, "events", null, 10, "30d", null, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, consumers), "bench");
+                    agg.aggregator.putJob(spec(job, topic, consumers), "bench");
                     JobWorker w = agg.aggregator.workers().get(job);
                     // JVM uptime, to line the measured job up with -XX:+PrintCompilation or -Xlog output
                     System.out.printf("job %s started at uptime %d ms%n", job, java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
@@ -297,6 +298,11 @@ public final class AggregatorBenchmark {
             }
         }
         System.exit(0);
+    }
+
+    /** The bench's events job (normalized: the defaults filled in). */
+    static JobSpec spec(String name, String topic, int consumers) {
+        return new JobSpec(name, topic, "events", null, 10, "30d", null, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, consumers).normalized();
     }
 
     static double median(List<Double> xs) {
