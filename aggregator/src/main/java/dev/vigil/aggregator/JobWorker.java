@@ -670,6 +670,7 @@ public final class JobWorker implements AutoCloseable {
             st.watermark = wm == null ? WM_NONE : wm;
             int[] loaded = {0};
             if ("events".equals(spec.kind())) {
+                st.seen.clear(); // a recovery retried after a failed load starts over
                 long from = r - s.dedupMaxIds();
                 String newerThan = st.watermark == WM_NONE ? "" : " >= " + (st.watermark - s.dedupWindowMs());
                 // ids of the stored flushes within the window: one row of arrays per flush, plus the
