@@ -420,11 +420,10 @@ public final class JobWorker implements AutoCloseable {
      * client retry. Otherwise remembers it, in memory and in the flush's seen-id rows.
      */
     private boolean firstSight(PartitionState st, ConsumerRecord<ByteBuffer, ByteBuffer> r, long h, long l) {
-        if (st.seen.isDuplicate(h, l, r.offset(), st.watermark)) {
+        if (!st.seen.firstSight(h, l, r.offset(), r.timestamp(), st.watermark)) {
             duplicates.increment();
             return false;
         }
-        st.seen.accept(h, l, r.offset(), r.timestamp(), st.watermark);
         st.buf.seenIds.add(r.offset(), r.timestamp(), h, l);
         return true;
     }

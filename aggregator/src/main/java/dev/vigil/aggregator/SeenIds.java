@@ -10,148 +10,212 @@ package dev.vigil.aggregator;
  * is a duplicate iff the last accepted occurrence of {@code x} has offset {@code >= o - maxIds}
  * and record time {@code >= watermark(o) - window}, where {@code watermark(o)} is the largest
  * record timestamp at or before {@code o}. Entries outside those bounds never match, so
- * dropping them (garbage collection) changes no decision, and a store rebuilt from
- * {@code vigil_seen_id_blocks} (ids with offset in {@code [r - maxIds, r)} and time {@code >=
- * watermark(r) - window}) is equivalent to the one the crashed process had at offset r.
+ * dropping them changes no decision, and a store rebuilt from {@code vigil_seen_id_blocks} (ids
+ * with offset in {@code [r - maxIds, r)} and time {@code >= watermark(r) - window}) is
+ * equivalent to the one the crashed process had at offset r.
  *
- * <p>Layout, for the hot path (almost every id is new): a table of 8-byte slots, each a 32-bit
- * fingerprint of the key and the position of its entry in an append-only log of (hi, lo,
- * offset, time). A new id costs one random read of the table (a miss ends at an empty slot or
- * after fingerprint mismatches in the same cache line) and a sequential append to the log; the
- * log is read at random only when a fingerprint matches. An earlier layout kept the five fields
- * in five parallel arrays, so a new id touched five random cache lines (async-profiler: 17 % of
- * the consumer thread in the probe). Garbage collection rewrites the log in order, keeping the
- * entries that can still match. Memory: the table holds at most 4 * live slots of 8 bytes and
- * the log at most 3 * live entries of 32 bytes, where live is at most maxIds + 1.
+ * <p>Layout, for the hot path (almost every id is new, and ids arrive in offset order):
+ * <ul>
+ * <li>a ring of accepted occurrences (hi, lo, offset, time) in acceptance order, numbered by a
+ * sequence; an occurrence whose offset falls out of the record window leaves at the ring's head,
+ * so the ring holds at most maxIds + 1;
+ * <li>a table of 8-byte slots, open addressing: 32 bits of the key's hash (its home slot and a
+ * fingerprint) and the low 32 bits of the occurrence's sequence. A slot whose sequence left the
+ * ring is a tombstone, known as such without reading the ring, and the next new key whose probe
+ * passes it takes it.
+ * </ul>
+ * A new id costs one random cache line of the table and a sequential write to the ring; the
+ * ring is read at random only when a fingerprint matches. The table is rebuilt (tombstones
+ * dropped) when live and dead slots reach three quarters of it, from the slots alone. Earlier
+ * layouts kept five parallel arrays (five random cache lines per new id, 17 % of a consumer
+ * thread) and then a log rewritten and rehashed every ~0.6 x live ids (9 % of a consumer thread).
+ * Memory: the ring is at most 32 bytes x the next power of two above maxIds, the table 8 bytes
+ * x 4 to 8 times the live ids.
  */
 final class SeenIds {
     private static final long LOW = 0xFFFF_FFFFL;
+    /** Set in every used slot's hash half, so no used slot is 0 (the table's home bits are below it). */
+    private static final long USED = 1L << 63;
     private static final int MIN_CAPACITY = 1024;
-    /** Offset and time of a log entry whose key was accepted again later (the table points to the newer one). */
-    private static final long SUPERSEDED = Long.MIN_VALUE;
+    /** Sequences a slot may lag the newest by: a rebuild at least this often keeps 32-bit sequences unambiguous. */
+    private static final long REBUILD_EVERY = 1L << 30;
+    /** Keeps the table's size (8 x live, a power of two) an int and the sequences within 2^31 of each other. */
+    static final long MAX_IDS = 1L << 27;
 
     private final long maxIds;
     private final long windowMs;
-    /** 0 = empty; else (fingerprint << 32) | (log position + 1). */
+    /** 0 = empty; else USED | (hash low 31 bits << 32) | (sequence & LOW). */
     private long[] table;
-    /** Slots in use, counting those whose entries can no longer match (until the next collection). */
-    private int occupied;
-    /** Entries of 4 longs: hi, lo, offset, time. */
-    private long[] log;
-    private int logSize;
+    /** Used slots, live or tombstones. */
+    private int used;
+    /** Entries of 4 longs (hi, lo, offset, time); sequence s is at (s & (ring length / 4 - 1)) * 4. */
+    private long[] ring;
+    /** Sequence of the oldest occurrence in the ring, and of the next one. */
+    private long head;
+    private long tail;
+    private long rebuiltAt;
 
     SeenIds(long maxIds, long windowMs) {
+        if (maxIds < 0 || maxIds > MAX_IDS) {
+            throw new IllegalArgumentException("maxIds must be within [0, " + MAX_IDS + "]: " + maxIds);
+        }
         this.maxIds = maxIds;
         this.windowMs = windowMs;
-        alloc(MIN_CAPACITY);
-    }
-
-    private void alloc(int cap) {
-        table = new long[cap];
-        log = new long[4 * threshold(cap)];
-        occupied = 0;
-        logSize = 0;
-    }
-
-    /** Slots in use that trigger a collection: three quarters of the table. */
-    private static int threshold(int cap) {
-        return cap / 4 * 3;
+        clear();
     }
 
     /** Forgets every id (before the store is loaded again). */
     void clear() {
-        alloc(MIN_CAPACITY);
+        table = new long[MIN_CAPACITY];
+        used = 0;
+        ring = new long[4 * MIN_CAPACITY];
+        head = 0;
+        tail = 0;
+        rebuiltAt = 0;
     }
 
     private static long mix(long h, long l) {
         return SeriesIds.fmix64(h ^ (l * 31));
     }
 
-    /** The slot that points to (h, l), or {@code ~slot} of the empty slot where it would go. */
-    private int find(long h, long l, long mixed) {
+    /** The slot's sequence, from its low 32 bits and the ring's head (all slots are within 2^31 of it). */
+    private long sequence(long slot) {
+        return head + (int) ((int) slot - (int) head);
+    }
+
+    private int at(long seq) {
+        return (int) (seq & (ring.length / 4 - 1)) * 4;
+    }
+
+    /** Drops the occurrences that fell out of the record window of the record at {@code offset}. */
+    private void expire(long offset) {
+        long min = offset - maxIds;
+        while (head < tail && ring[at(head) + 2] < min) {
+            head++;
+        }
+    }
+
+    /**
+     * The slot that points to (h, l)'s live occurrence, or {@code ~slot} of where a new one goes:
+     * the first tombstone on the probe, else the empty slot that ended it.
+     */
+    private int find(long h, long l, long hash) {
         long[] t = table;
         int mask = t.length - 1;
-        long fp = mixed & ~LOW;
-        int i = (int) mixed & mask;
+        long fp = hash & ~LOW;
+        int free = -1;
+        int i = (int) (hash >>> 32) & mask;
         for (long e; (e = t[i]) != 0; i = (i + 1) & mask) {
-            if ((e & ~LOW) == fp) {
-                int p = 4 * (int) ((e & LOW) - 1);
-                if (log[p] == h && log[p + 1] == l) {
+            long seq = sequence(e);
+            if (seq < head) {
+                if (free < 0) {
+                    free = i;
+                }
+            } else if ((e & ~LOW) == fp) {
+                int p = at(seq);
+                if (ring[p] == h && ring[p + 1] == l) {
                     return i;
                 }
             }
         }
-        return ~i;
+        return ~(free >= 0 ? free : i);
     }
 
-    private int position(int slot) {
-        return 4 * (int) ((table[slot] & LOW) - 1);
+    private boolean inTime(int slot, long watermark) {
+        return ring[at(sequence(table[slot])) + 3] >= watermark - windowMs;
     }
 
     /** True when (h, l) was accepted within the bounds relative to the record at {@code offset}. */
     boolean isDuplicate(long h, long l, long offset, long watermark) {
-        int i = find(h, l, mix(h, l));
-        if (i < 0) {
-            return false;
-        }
-        int p = position(i);
-        return log[p + 2] >= offset - maxIds && log[p + 3] >= watermark - windowMs;
+        expire(offset);
+        int i = find(h, l, key(h, l));
+        return i >= 0 && inTime(i, watermark);
     }
 
     /** Records an accepted occurrence (offsets in increasing order, as the partition is read). */
     void accept(long h, long l, long offset, long recordTs, long watermark) {
-        if (logSize == log.length) {
-            collect(offset, watermark);
+        expire(offset);
+        long k = key(h, l);
+        store(h, l, offset, recordTs, k, find(h, l, k));
+    }
+
+    /**
+     * {@link #isDuplicate} and, when it is not, {@link #accept} with one probe: false for a
+     * duplicate, true for an id accepted now.
+     */
+    boolean firstSight(long h, long l, long offset, long recordTs, long watermark) {
+        expire(offset);
+        long k = key(h, l);
+        int i = find(h, l, k);
+        if (i >= 0 && inTime(i, watermark)) {
+            return false;
         }
-        long m = mix(h, l);
-        int i = find(h, l, m);
-        if (i < 0 && occupied == threshold(table.length)) {
-            collect(offset, watermark);
-            i = find(h, l, m);
+        store(h, l, offset, recordTs, k, i);
+        return true;
+    }
+
+    /** The table's view of a key: USED, 31 hash bits (home slot and fingerprint), room for a sequence. */
+    private static long key(long h, long l) {
+        return USED | (mix(h, l) << 32 & 0x7FFF_FFFF_0000_0000L);
+    }
+
+    private void store(long h, long l, long offset, long recordTs, long k, int slot) {
+        if (tail - head == ring.length / 4) {
+            growRing();
         }
-        int p = logSize;
-        log[p] = h;
-        log[p + 1] = l;
-        log[p + 2] = offset;
-        log[p + 3] = recordTs;
-        logSize += 4;
-        long ref = p / 4 + 1;
-        if (i >= 0) {
-            int old = position(i);
-            log[old + 2] = SUPERSEDED;
-            table[i] = (table[i] & ~LOW) | ref;
+        if (tail - rebuiltAt >= REBUILD_EVERY || slot < 0 && table[~slot] == 0 && used + 1 > table.length / 4 * 3) {
+            rebuild();
+            slot = find(h, l, k);
+        }
+        long seq = tail++;
+        int p = at(seq);
+        ring[p] = h;
+        ring[p + 1] = l;
+        ring[p + 2] = offset;
+        ring[p + 3] = recordTs;
+        long e = k | (seq & LOW);
+        if (slot >= 0) {
+            table[slot] = e; // the key's newer occurrence: the older one stays in the ring until it expires
         } else {
-            table[~i] = (m & ~LOW) | ref;
-            occupied++;
+            if (table[~slot] == 0) {
+                used++;
+            }
+            table[~slot] = e;
         }
     }
 
-    /** Drops the entries that can no longer match (read in log order) and sizes the table for the rest. */
-    private void collect(long offset, long watermark) {
-        long[] old = log;
-        int oldSize = logSize;
-        long minOffset = offset - maxIds;
-        long minTs = watermark - windowMs;
+    private void growRing() {
+        long[] old = ring;
+        int oldMask = old.length / 4 - 1;
+        ring = new long[old.length * 2];
+        for (long s = head; s < tail; s++) {
+            System.arraycopy(old, (int) (s & oldMask) * 4, ring, at(s), 4);
+        }
+    }
+
+    /** Drops the tombstones and sizes the table at 4 to 8 times the live slots. */
+    private void rebuild() {
+        long[] old = table;
         int live = 0;
-        for (int p = 0; p < oldSize; p += 4) {
-            if (old[p + 2] >= minOffset && old[p + 3] >= minTs) {
+        for (long e : old) {
+            if (e != 0 && sequence(e) >= head) {
                 live++;
             }
         }
-        alloc(Integer.highestOneBit(Math.max(MIN_CAPACITY, live * 2)) * 2);
-        for (int p = 0; p < oldSize; p += 4) {
-            long h = old[p];
-            long l = old[p + 1];
-            if (old[p + 2] >= minOffset && old[p + 3] >= minTs) {
-                long m = mix(h, l);
-                int i = ~find(h, l, m);
-                int q = logSize;
-                System.arraycopy(old, p, log, q, 4);
-                logSize += 4;
-                table[i] = (m & ~LOW) | (q / 4 + 1);
-                occupied++;
+        long[] t = new long[Integer.highestOneBit(Math.max(MIN_CAPACITY, live * 4)) * 2];
+        int mask = t.length - 1;
+        for (long e : old) {
+            if (e != 0 && sequence(e) >= head) {
+                int i = (int) (e >>> 32) & mask;
+                while (t[i] != 0) {
+                    i = (i + 1) & mask;
+                }
+                t[i] = e;
             }
         }
+        table = t;
+        used = live;
+        rebuiltAt = tail;
     }
 
     long maxIds() {

@@ -68,18 +68,24 @@ public final class SeriesIds {
                 return;
             }
         }
-        out[0] = asciiHash(tenant, b, off, len, 0x9E3779B97F4A7C15L);
-        out[1] = asciiHash(tenant, b, off, len, 0xC2B2AE3D27D4EB4FL);
-    }
-
-    private static long asciiHash(String tenant, byte[] b, int off, int len, long seed) {
-        long h = seed;
-        h = mixString(h, tenant);
+        // both halves in one loop: each is a serial chain of multiplies, so the core runs the two
+        // side by side (two loops one after the other took 8 % of a consumer thread with ids)
+        long h = 0x9E3779B97F4A7C15L;
+        long g = 0xC2B2AE3D27D4EB4FL;
+        for (int i = 0; i < tenant.length(); i++) {
+            char c = tenant.charAt(i);
+            h = mix(h, c);
+            g = mix(g, c);
+        }
         h = mix(h, 0xFF);
+        g = mix(g, 0xFF);
         for (int i = off; i < off + len; i++) {
             h = mix(h, b[i]);
+            g = mix(g, b[i]);
         }
-        return fmix64(h ^ (tenant.length() * 31L + len));
+        long tail = tenant.length() * 31L + len;
+        out[0] = fmix64(h ^ tail);
+        out[1] = fmix64(g ^ tail);
     }
 
     private static long hash(String tenant, String id, long seed) {

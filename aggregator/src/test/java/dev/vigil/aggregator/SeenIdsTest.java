@@ -78,32 +78,47 @@ class SeenIdsTest {
      * Against the rule written plainly (a map of every accepted id to its last occurrence): the same decisions over a
      * stream long enough to resize and garbage-collect the table many times, with ids of any bit pattern.
      */
-    @Test
-    void decidesLikeTheRuleWrittenPlainly() {
+    @org.junit.jupiter.params.ParameterizedTest(name = "one probe per record: {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void decidesLikeTheRuleWrittenPlainly(boolean firstSight) {
         Random rnd = new Random(42);
         long maxIds = 20_000;
-        long window = 50_000;
+        long window = 20_000; // shorter than the times' disorder: ids also leave by time while their offset is within
         SeenIds store = new SeenIds(maxIds, window);
         java.util.Map<java.util.List<Long>, long[]> accepted = new java.util.HashMap<>();
-        long[] his = new long[30_000];
-        long[] los = new long[30_000];
+        long[] his = new long[3_000];
+        long[] los = new long[3_000];
         for (int i = 0; i < his.length; i++) {
             his[i] = i % 7 == 0 ? 0 : rnd.nextLong();
             los[i] = i % 11 == 0 ? -1 : rnd.nextLong();
         }
         long wm = Long.MIN_VALUE / 4;
         int dups = 0;
-        for (int o = 0; o < 300_000; o++) {
-            int k = rnd.nextInt(his.length);
-            long ts = o / 3 + rnd.nextInt(40_000); // out of order within 40 s
+        long o = 0;
+        for (int n = 0; n < 300_000; n++) {
+            // records without an id in between, now and then more than the whole window
+            o += rnd.nextInt(5_000) == 0 ? 1 + rnd.nextInt(30_000) : 1;
+            long h;
+            long l;
+            if (rnd.nextBoolean()) {
+                int k = rnd.nextInt(his.length);
+                h = his[k];
+                l = los[k];
+            } else { // a new id, as most are
+                h = rnd.nextLong();
+                l = rnd.nextLong();
+            }
+            long ts = n / 3 + rnd.nextInt(40_000); // out of order within 40 s
             wm = Math.max(wm, ts);
-            long[] prev = accepted.get(java.util.List.of(his[k], los[k]));
+            long[] prev = accepted.get(java.util.List.of(h, l));
             boolean expected = prev != null && prev[0] >= o - maxIds && prev[1] >= wm - window;
-            boolean got = store.isDuplicate(his[k], los[k], o, wm);
-            assertThat(got).as("record %d", o).isEqualTo(expected);
+            boolean got = firstSight ? !store.firstSight(h, l, o, ts, wm) : store.isDuplicate(h, l, o, wm);
+            assertThat(got).as("record %d", n).isEqualTo(expected);
             if (!got) {
-                store.accept(his[k], los[k], o, ts, wm);
-                accepted.put(java.util.List.of(his[k], los[k]), new long[] {o, ts});
+                if (!firstSight) {
+                    store.accept(h, l, o, ts, wm);
+                }
+                accepted.put(java.util.List.of(h, l), new long[] {o, ts});
             } else {
                 dups++;
             }
