@@ -29,6 +29,10 @@ fi
 # parts after each job's merges settle
 # BENCH_NO_VIEWS=1: drops the 1 m and 1 h materialized views before the measured job (a diagnostic of what they
 # cost ClickHouse; those tables then stay empty, so never compare such a run with a normal one as a result)
+# The broker's and the engine's files (2-3 GB a run with client ids) go in one directory, deleted when the JVM has
+# exited (the embedded engine writes into it until then); BENCH_KEEP=1 keeps it for a post-mortem.
+BENCH_DIR="$(mktemp -d "${TMPDIR:-/tmp}/vigil-agg-bench-XXXXXXXX")"
+if [[ "${BENCH_KEEP:-0}" != 1 ]]; then trap 'rm -rf "$BENCH_DIR"' EXIT; fi
 # shellcheck disable=SC2086
-exec "$JAVA_HOME/bin/java" -Xmx4g ${BENCH_JAVA_OPTS:-} --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow "${JFR_OPTS[@]}" \
-  -cp "$CP" dev.vigil.aggregator.bench.AggregatorBenchmark "$@"
+"$JAVA_HOME/bin/java" -Xmx4g ${BENCH_JAVA_OPTS:-} --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow "${JFR_OPTS[@]}" \
+  -Dbench.dir="$BENCH_DIR" -cp "$CP" dev.vigil.aggregator.bench.AggregatorBenchmark "$@"

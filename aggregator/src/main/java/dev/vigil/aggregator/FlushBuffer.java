@@ -170,9 +170,13 @@ final class FlushBuffer {
         unitDaily = HashMap.newHashMap(previous.unitDaily.size());
     }
 
-    /** Rows held in memory: pre-aggregated keys, raw samples and remembered client ids. */
+    /**
+     * Rows held in memory: pre-aggregated keys and raw samples. Not the remembered client ids: one
+     * per event, 32 bytes each and stored as one row of arrays, so only the bytes bound them (as
+     * keys, a partition of events with ids was flushed every max-keys records whatever its interval).
+     */
     int keys() {
-        return seriesSize + units.size() + exposures.size() + unitHists.size() + unitDaily.size() + samples.rows() + seenIds.size();
+        return seriesSize + units.size() + exposures.size() + unitHists.size() + unitDaily.size() + samples.rows();
     }
 
     // Retained heap per buffered key, measured with a throwaway probe (System.gc() before and after
@@ -449,50 +453,61 @@ final class FlushBuffer {
         }
         long maxTs = Long.MIN_VALUE;
         for (int i = 0; i < n; i++) {
-            maxTs = Math.max(maxTs, seenIds.ts[i]);
+            maxTs = Math.max(maxTs, seenIds.get(i, SeenIdColumns.TS));
         }
         RowBinary rb = new RowBinary(64 + n * 32);
         rb.str(job).str(topic).i32(partition).i64(start).i64(end).i64(maxTs);
-        for (long[] col : new long[][] {seenIds.offset, seenIds.ts, seenIds.hi, seenIds.lo}) {
+        for (int field = 0; field < SeenIdColumns.FIELDS; field++) { // offsets, ts, id_hi, id_lo
             rb.leb128(n);
             for (int i = 0; i < n; i++) {
-                rb.i64(col[i]);
+                rb.i64(seenIds.get(i, field));
             }
         }
         rb.endRow();
         return new Block(Migrations.SEEN_ID_BLOCKS, SEEN_BLOCK_COLUMNS, rb);
     }
 
-    /** A flush's client ids in arrival order: offset, record time (ms) and the two halves of the id hash. */
+    /**
+     * A flush's client ids in arrival order: offset, record time (ms) and the two halves of the id
+     * hash. Kept in chunks, so what is allocated is what is held (arrays grown by doubling held up
+     * to twice that, and the byte bound cut the flush at half its size).
+     */
     static final class SeenIdColumns {
-        long[] offset = new long[64];
-        long[] ts = new long[64];
-        long[] hi = new long[64];
-        long[] lo = new long[64];
+        static final int TS = 1;
+        static final int FIELDS = 4;
+        private static final int CHUNK = 1024;
+        private long[][] chunks = new long[16][];
         private int n;
 
         void add(long recordOffset, long recordTs, long idHi, long idLo) {
-            if (n == offset.length) {
-                int c = n * 2;
-                offset = java.util.Arrays.copyOf(offset, c);
-                ts = java.util.Arrays.copyOf(ts, c);
-                hi = java.util.Arrays.copyOf(hi, c);
-                lo = java.util.Arrays.copyOf(lo, c);
+            int c = n / CHUNK;
+            if (c == chunks.length) {
+                chunks = java.util.Arrays.copyOf(chunks, c * 2);
             }
-            offset[n] = recordOffset;
-            ts[n] = recordTs;
-            hi[n] = idHi;
-            lo[n] = idLo;
+            long[] chunk = chunks[c];
+            if (chunk == null) {
+                chunk = chunks[c] = new long[FIELDS * CHUNK];
+            }
+            int p = n % CHUNK * FIELDS;
+            chunk[p] = recordOffset;
+            chunk[p + 1] = recordTs;
+            chunk[p + 2] = idHi;
+            chunk[p + 3] = idLo;
             n++;
+        }
+
+        /** Field {@code field} of the i-th id: 0 its offset, 1 ({@link #TS}) its record time, 2 and 3 the hash's halves. */
+        long get(int i, int field) {
+            return chunks[i / CHUNK][i % CHUNK * FIELDS + field];
         }
 
         int size() {
             return n;
         }
 
-        /** Heap held by the four arrays. */
+        /** Heap held by the chunks and their index. */
         long bytes() {
-            return 4L * 8 * offset.length;
+            return (long) (n + CHUNK - 1) / CHUNK * CHUNK * FIELDS * 8 + 8L * chunks.length;
         }
     }
 }

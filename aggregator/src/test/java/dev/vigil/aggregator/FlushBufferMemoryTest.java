@@ -44,8 +44,24 @@ class FlushBufferMemoryTest {
         }
         long retained = usedAfterGc() - before;
         long estimate = f.approxBytes();
-        assertThat(f.keys()).isGreaterThan(400_000);
+        assertThat(f.keys()).as("rows, not the client ids").isBetween(300_000, 320_000);
         // within [0.8, 2] of what the buffer holds: the bound it sets is neither blown nor uselessly tight
         assertThat((double) estimate / retained).as("estimate %d vs retained %d", estimate, retained).isBetween(0.8, 2.0);
+    }
+
+    /** The ids a flush stores come back in order across the chunks, and their bytes are what they hold. */
+    @Test
+    void clientIdsKeepTheirOrderAndCountTheirBytes() {
+        FlushBuffer.SeenIdColumns ids = new FlushBuffer.SeenIdColumns();
+        int n = 40_000; // dozens of chunks
+        for (int i = 0; i < n; i++) {
+            ids.add(1_000 + i, 7L * i, -i, Long.MAX_VALUE - i);
+        }
+        assertThat(ids.size()).isEqualTo(n);
+        for (int i = 0; i < n; i++) {
+            assertThat(new long[] {ids.get(i, 0), ids.get(i, FlushBuffer.SeenIdColumns.TS), ids.get(i, 2), ids.get(i, 3)})
+                    .as("id %d", i).containsExactly(1_000 + i, 7L * i, -i, Long.MAX_VALUE - i);
+        }
+        assertThat((double) ids.bytes() / (32.0 * n)).as("bytes per id / 32").isBetween(1.0, 1.05);
     }
 }

@@ -66,7 +66,9 @@ public final class AggregatorBenchmark {
         int consumers = args.length > 4 ? Integer.parseInt(args[4]) : 2;
         int spreadMs = args.length > 5 ? Integer.parseInt(args[5]) : 60_000;
         EmbeddedClickHouse.deleteStaleTempDirs("vigil-agg-*"); // earlier runs' ClickHouse directories (the engine is up until exit)
-        Path dir = Files.createTempDirectory("vigil-agg-bench-");
+        // bench.sh passes the directory and deletes it after this JVM (and the embedded engine in it) exits
+        String given = System.getProperty("bench.dir");
+        Path dir = given != null ? Path.of(given) : Files.createTempDirectory("vigil-agg-bench-");
         String topic = "bench.events";
         String warmTopic = "bench.warmup";
         long warm = Long.getLong("bench.warm", Math.min(n / 2, 15_000_000));
@@ -292,7 +294,7 @@ public final class AggregatorBenchmark {
             }
         } finally {
             // the broker (stopped by now) leaves ~1.4 GB of topics a run; BENCH_KEEP=1 keeps them. The
-            // ClickHouse directory (tens of MB) stays: the embedded engine is up until this process exits.
+            // ClickHouse directory (1-2 GB with client ids) stays until this process exits, when bench.sh deletes it.
             if (!"1".equals(System.getenv("BENCH_KEEP"))) {
                 org.apache.kafka.common.utils.Utils.delete(dir.resolve("kafka").toFile());
             }
