@@ -31,8 +31,20 @@ fi
 # cost ClickHouse; those tables then stay empty, so never compare such a run with a normal one as a result)
 # The broker's and the engine's files (2-3 GB a run with client ids) go in one directory, deleted when the JVM has
 # exited (the embedded engine writes into it until then); BENCH_KEEP=1 keeps it for a post-mortem.
-BENCH_DIR="$(mktemp -d "${TMPDIR:-/tmp}/vigil-agg-bench-XXXXXXXX")"
-if [[ "${BENCH_KEEP:-0}" != 1 ]]; then trap 'rm -rf "$BENCH_DIR"' EXIT; fi
+# A TERM or INT to this script is passed to the JVM, and the directory goes only once the JVM has exited (deleting
+# it under a running broker and engine would race their shutdown). Under /tmp, where the JVMs' 24-hour sweep of
+# stale directories looks, for one left by a SIGKILL.
+BENCH_DIR="$(mktemp -d /tmp/vigil-agg-bench-XXXXXXXX)"
 # shellcheck disable=SC2086
 "$JAVA_HOME/bin/java" -Xmx4g ${BENCH_JAVA_OPTS:-} --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow "${JFR_OPTS[@]}" \
-  -Dbench.dir="$BENCH_DIR" -cp "$CP" dev.vigil.aggregator.bench.AggregatorBenchmark "$@"
+  -Dbench.dir="$BENCH_DIR" -cp "$CP" dev.vigil.aggregator.bench.AggregatorBenchmark "$@" &
+JAVA_PID=$!
+trap 'kill -TERM "$JAVA_PID" 2>/dev/null || true' TERM INT
+rc=0
+wait "$JAVA_PID" || rc=$?
+while kill -0 "$JAVA_PID" 2>/dev/null; do # the wait was cut short by a signal: wait for the JVM's exit
+  rc=0
+  wait "$JAVA_PID" || rc=$?
+done
+if [[ "${BENCH_KEEP:-0}" != 1 ]]; then rm -rf "$BENCH_DIR"; else echo "kept $BENCH_DIR" >&2; fi
+exit "$rc"

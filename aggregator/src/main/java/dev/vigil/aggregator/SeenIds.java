@@ -19,8 +19,8 @@ package dev.vigil.aggregator;
  * <li>a ring of accepted occurrences (hi, lo, offset, time) in acceptance order, numbered by a
  * sequence; an occurrence whose offset falls out of the record window leaves at the ring's head,
  * so the ring holds at most maxIds + 1;
- * <li>a table of 8-byte slots, open addressing: 32 bits of the key's hash (its home slot and a
- * fingerprint) and the low 32 bits of the occurrence's sequence. A slot whose sequence left the
+ * <li>a table of 8-byte slots, open addressing: a used bit, 31 bits of the key's hash (its home slot and
+ * a fingerprint) and the low 32 bits of the occurrence's sequence. A slot whose sequence left the
  * ring is a tombstone, known as such without reading the ring, and the next new key whose probe
  * passes it takes it.
  * </ul>
@@ -44,6 +44,9 @@ final class SeenIds {
 
     private final long maxIds;
     private final long windowMs;
+    /** Sequence of the first occurrence after {@link #clear}: 0, or near a 32-bit boundary in tests. */
+    private final long firstSequence;
+    private final long rebuildEvery;
     /** 0 = empty; else USED | (hash low 31 bits << 32) | (sequence & LOW). */
     private long[] table;
     /** Used slots, live or tombstones. */
@@ -56,11 +59,21 @@ final class SeenIds {
     private long rebuiltAt;
 
     SeenIds(long maxIds, long windowMs) {
+        this(maxIds, windowMs, 0, REBUILD_EVERY);
+    }
+
+    /** For tests: sequences from {@code firstSequence} (to cross 32-bit boundaries), a forced rebuild every {@code rebuildEvery}. */
+    SeenIds(long maxIds, long windowMs, long firstSequence, long rebuildEvery) {
         if (maxIds < 0 || maxIds > MAX_IDS) {
             throw new IllegalArgumentException("maxIds must be within [0, " + MAX_IDS + "]: " + maxIds);
         }
+        if (rebuildEvery < 1 || rebuildEvery > REBUILD_EVERY) {
+            throw new IllegalArgumentException("rebuildEvery must be within [1, " + REBUILD_EVERY + "]: " + rebuildEvery);
+        }
         this.maxIds = maxIds;
         this.windowMs = windowMs;
+        this.firstSequence = firstSequence;
+        this.rebuildEvery = rebuildEvery;
         clear();
     }
 
@@ -69,9 +82,9 @@ final class SeenIds {
         table = new long[MIN_CAPACITY];
         used = 0;
         ring = new long[4 * MIN_CAPACITY];
-        head = 0;
-        tail = 0;
-        rebuiltAt = 0;
+        head = firstSequence;
+        tail = firstSequence;
+        rebuiltAt = firstSequence;
     }
 
     private static long mix(long h, long l) {
@@ -163,7 +176,7 @@ final class SeenIds {
         if (tail - head == ring.length / 4) {
             growRing();
         }
-        if (tail - rebuiltAt >= REBUILD_EVERY || slot < 0 && table[~slot] == 0 && used + 1 > table.length / 4 * 3) {
+        if (tail - rebuiltAt >= rebuildEvery || slot < 0 && table[~slot] == 0 && used + 1 > table.length / 4 * 3) {
             rebuild();
             slot = find(h, l, k);
         }

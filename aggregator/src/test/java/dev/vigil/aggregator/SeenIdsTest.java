@@ -78,13 +78,14 @@ class SeenIdsTest {
      * Against the rule written plainly (a map of every accepted id to its last occurrence): the same decisions over a
      * stream long enough to resize and garbage-collect the table many times, with ids of any bit pattern.
      */
-    @org.junit.jupiter.params.ParameterizedTest(name = "one probe per record: {0}")
-    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
-    void decidesLikeTheRuleWrittenPlainly(boolean firstSight) {
+    @org.junit.jupiter.params.ParameterizedTest(name = "one probe per record: {0}, sequences across 2^32 and rebuilt often: {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"false, false", "true, false", "true, true"})
+    void decidesLikeTheRuleWrittenPlainly(boolean firstSight, boolean wrap) {
         Random rnd = new Random(42);
         long maxIds = 20_000;
         long window = 20_000; // shorter than the times' disorder: ids also leave by time while their offset is within
-        SeenIds store = new SeenIds(maxIds, window);
+        // the table keeps 32 bits of each sequence: starting 100,000 ids before 2^32 crosses that boundary
+        SeenIds store = wrap ? new SeenIds(maxIds, window, (1L << 32) - 100_000, 1 << 14) : new SeenIds(maxIds, window);
         java.util.Map<java.util.List<Long>, long[]> accepted = new java.util.HashMap<>();
         long[] his = new long[3_000];
         long[] los = new long[3_000];
@@ -124,5 +125,30 @@ class SeenIdsTest {
             }
         }
         assertThat(dups).as("duplicates seen").isBetween(10_000, 290_000);
+    }
+
+    /** A store cleared after use (as a retried recovery does) decides like a new one, offsets starting over included. */
+    @org.junit.jupiter.params.ParameterizedTest(name = "maxIds {0}")
+    @org.junit.jupiter.params.provider.ValueSource(longs = {0, 3_000})
+    void aClearedStoreDecidesLikeANewOne(long maxIds) {
+        Random rnd = new Random(7);
+        SeenIds used = new SeenIds(maxIds, 60_000);
+        for (int o = 0; o < 50_000; o++) {
+            used.firstSight(rnd.nextInt(5_000), 1, 1_000_000 + o, o, o);
+        }
+        used.clear();
+        SeenIds fresh = new SeenIds(maxIds, 60_000);
+        int dups = 0;
+        for (int o = 0; o < 50_000; o++) {
+            long id = rnd.nextInt(5_000);
+            boolean a = used.firstSight(id, 1, o, o, o);
+            assertThat(a).as("record %d", o).isEqualTo(fresh.firstSight(id, 1, o, o, o));
+            dups += a ? 0 : 1;
+        }
+        if (maxIds == 0) {
+            assertThat(dups).as("no record window, no duplicates").isZero();
+        } else {
+            assertThat(dups).as("duplicates seen").isBetween(10_000, 49_000);
+        }
     }
 }
