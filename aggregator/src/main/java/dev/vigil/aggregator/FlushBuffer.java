@@ -451,17 +451,13 @@ final class FlushBuffer {
         if (n == 0) {
             return null;
         }
-        long maxTs = Long.MIN_VALUE;
-        for (int i = 0; i < n; i++) {
-            maxTs = Math.max(maxTs, seenIds.get(i, SeenIdColumns.TS));
-        }
+        long[] maxTs = {Long.MIN_VALUE};
+        seenIds.forEach(SeenIdColumns.TS, t -> maxTs[0] = Math.max(maxTs[0], t));
         RowBinary rb = new RowBinary(64 + n * 32);
-        rb.str(job).str(topic).i32(partition).i64(start).i64(end).i64(maxTs);
+        rb.str(job).str(topic).i32(partition).i64(start).i64(end).i64(maxTs[0]);
         for (int field = 0; field < SeenIdColumns.FIELDS; field++) { // offsets, ts, id_hi, id_lo
             rb.leb128(n);
-            for (int i = 0; i < n; i++) {
-                rb.i64(seenIds.get(i, field));
-            }
+            seenIds.forEach(field, rb::i64);
         }
         rb.endRow();
         return new Block(Migrations.SEEN_ID_BLOCKS, SEEN_BLOCK_COLUMNS, rb);
@@ -469,36 +465,74 @@ final class FlushBuffer {
 
     /**
      * A flush's client ids in arrival order: offset, record time (ms) and the two halves of the id
-     * hash. Kept in chunks, so what is allocated is what is held (arrays grown by doubling held up
-     * to twice that, and the byte bound cut the flush at half its size).
+     * hash. Kept in chunks of 1,024, so what is allocated is what is held (arrays grown by doubling
+     * held up to twice that, and the byte bound cut the flush at half its size), each with its
+     * first id's offset and time and the others' as 32-bit differences from them: 24 bytes an id,
+     * not 32, so a flush holds a third more ids within {@code max-bytes-per-flush}. An id whose
+     * difference does not fit 32 bits starts a new chunk.
      */
     static final class SeenIdColumns {
+        static final int OFFSET = 0;
         static final int TS = 1;
+        static final int HI = 2;
+        static final int LO = 3;
         static final int FIELDS = 4;
         private static final int CHUNK = 1024;
-        private long[][] chunks = new long[16][];
+        /** Heap of a chunk: the two arrays with their headers, the object. */
+        private static final long CHUNK_BYTES = 16 + 16L * CHUNK + 16 + 8L * CHUNK + 40;
+
+        private static final class Chunk {
+            final long offset0;
+            final long ts0;
+            final long[] hash = new long[2 * CHUNK];
+            final int[] delta = new int[2 * CHUNK];
+            int n;
+
+            Chunk(long offset0, long ts0) {
+                this.offset0 = offset0;
+                this.ts0 = ts0;
+            }
+
+            long get(int i, int field) {
+                return switch (field) {
+                    case OFFSET -> offset0 + delta[2 * i];
+                    case TS -> ts0 + delta[2 * i + 1];
+                    case HI -> hash[2 * i];
+                    default -> hash[2 * i + 1];
+                };
+            }
+        }
+
+        private Chunk[] chunks = new Chunk[16];
+        private int used;
         private int n;
 
         void add(long recordOffset, long recordTs, long idHi, long idLo) {
-            int c = n / CHUNK;
-            if (c == chunks.length) {
-                chunks = java.util.Arrays.copyOf(chunks, c * 2);
+            Chunk c = used == 0 ? null : chunks[used - 1];
+            if (c == null || c.n == CHUNK || recordOffset - c.offset0 != (int) (recordOffset - c.offset0)
+                    || recordTs - c.ts0 != (int) (recordTs - c.ts0)) {
+                if (used == chunks.length) {
+                    chunks = java.util.Arrays.copyOf(chunks, used * 2);
+                }
+                c = chunks[used++] = new Chunk(recordOffset, recordTs);
             }
-            long[] chunk = chunks[c];
-            if (chunk == null) {
-                chunk = chunks[c] = new long[FIELDS * CHUNK];
-            }
-            int p = n % CHUNK * FIELDS;
-            chunk[p] = recordOffset;
-            chunk[p + 1] = recordTs;
-            chunk[p + 2] = idHi;
-            chunk[p + 3] = idLo;
+            int p = 2 * c.n;
+            c.delta[p] = (int) (recordOffset - c.offset0);
+            c.delta[p + 1] = (int) (recordTs - c.ts0);
+            c.hash[p] = idHi;
+            c.hash[p + 1] = idLo;
+            c.n++;
             n++;
         }
 
-        /** Field {@code field} of the i-th id: 0 its offset, 1 ({@link #TS}) its record time, 2 and 3 the hash's halves. */
-        long get(int i, int field) {
-            return chunks[i / CHUNK][i % CHUNK * FIELDS + field];
+        /** Field {@code field} (OFFSET, TS, HI or LO) of every id, in order. */
+        void forEach(int field, java.util.function.LongConsumer to) {
+            for (int k = 0; k < used; k++) {
+                Chunk c = chunks[k];
+                for (int i = 0; i < c.n; i++) {
+                    to.accept(c.get(i, field));
+                }
+            }
         }
 
         int size() {
@@ -507,7 +541,7 @@ final class FlushBuffer {
 
         /** Heap held by the chunks and their index. */
         long bytes() {
-            return (long) (n + CHUNK - 1) / CHUNK * CHUNK * FIELDS * 8 + 8L * chunks.length;
+            return used * CHUNK_BYTES + 8L * chunks.length;
         }
     }
 }

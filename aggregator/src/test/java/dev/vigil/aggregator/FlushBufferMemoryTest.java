@@ -49,19 +49,35 @@ class FlushBufferMemoryTest {
         assertThat((double) estimate / retained).as("estimate %d vs retained %d", estimate, retained).isBetween(0.8, 2.0);
     }
 
-    /** The ids a flush stores come back in order across the chunks, and their bytes are what they hold. */
+    /**
+     * The ids a flush stores come back in order across the chunks, offsets and times that do not fit a chunk's 32-bit
+     * differences included, and their bytes are what they hold.
+     */
     @Test
     void clientIdsKeepTheirOrderAndCountTheirBytes() {
         FlushBuffer.SeenIdColumns ids = new FlushBuffer.SeenIdColumns();
         int n = 40_000; // dozens of chunks
+        long[][] expected = new long[4][n];
         for (int i = 0; i < n; i++) {
-            ids.add(1_000 + i, 7L * i, -i, Long.MAX_VALUE - i);
+            // now and then a jump beyond an int: 3 billion records or 30 days later, or back in time
+            long offset = 1_000L + i + (i >= 20_000 ? 3_000_000_000L : 0);
+            long ts = 1_795_000_000_000L + 7L * i + (i % 9_999 == 0 ? 30L * 86_400_000 : 0) - (i == 30_001 ? 40L * 86_400_000 : 0);
+            long[] row = {offset, ts, -i, Long.MAX_VALUE - i};
+            ids.add(row[0], row[1], row[2], row[3]);
+            for (int f = 0; f < 4; f++) {
+                expected[f][i] = row[f];
+            }
         }
         assertThat(ids.size()).isEqualTo(n);
-        for (int i = 0; i < n; i++) {
-            assertThat(new long[] {ids.get(i, 0), ids.get(i, FlushBuffer.SeenIdColumns.TS), ids.get(i, 2), ids.get(i, 3)})
-                    .as("id %d", i).containsExactly(1_000 + i, 7L * i, -i, Long.MAX_VALUE - i);
+        for (int f = 0; f < FlushBuffer.SeenIdColumns.FIELDS; f++) {
+            java.util.List<Long> got = new java.util.ArrayList<>();
+            ids.forEach(f, got::add);
+            assertThat(got).as("field %d", f).containsExactly(java.util.Arrays.stream(expected[f]).boxed().toArray(Long[]::new));
         }
-        assertThat((double) ids.bytes() / (32.0 * n)).as("bytes per id / 32").isBetween(1.0, 1.05);
+        FlushBuffer.SeenIdColumns steady = new FlushBuffer.SeenIdColumns(); // offsets in a row, times close
+        for (int i = 0; i < n; i++) {
+            steady.add(5_000_000L + i, 1_795_000_000_000L + i / 10, i, i);
+        }
+        assertThat((double) steady.bytes() / (24.0 * n)).as("bytes per id / 24").isBetween(1.0, 1.05);
     }
 }
