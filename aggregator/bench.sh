@@ -29,11 +29,9 @@ fi
 # parts after each job's merges settle
 # BENCH_NO_VIEWS=1: drops the 1 m and 1 h materialized views before the measured job (a diagnostic of what they
 # cost ClickHouse; those tables then stay empty, so never compare such a run with a normal one as a result)
-# The broker's and the engine's files (2-3 GB a run with client ids) go in one directory, deleted when the JVM has
-# exited (the embedded engine writes into it until then); BENCH_KEEP=1 keeps it for a post-mortem.
-# A TERM or INT to this script is passed to the JVM, and the directory goes only once the JVM has exited (deleting
-# it under a running broker and engine would race their shutdown). Under /tmp, where the JVMs' 24-hour sweep of
-# stale directories looks, for one left by a SIGKILL.
+# The broker's and the engine's files (2-3 GB a run with client ids) go in one directory under /tmp (where the JVMs'
+# 24-hour sweep finds one left by a SIGKILL), deleted once the JVM has exited: the embedded engine writes into it
+# until then, so a TERM or INT to this script is passed to the JVM first. BENCH_KEEP=1 keeps it for a post-mortem.
 BENCH_DIR="$(mktemp -d /tmp/vigil-agg-bench-XXXXXXXX)"
 # shellcheck disable=SC2086
 "$JAVA_HOME/bin/java" -Xmx4g ${BENCH_JAVA_OPTS:-} --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow "${JFR_OPTS[@]}" \

@@ -172,7 +172,7 @@ final class FlushBuffer {
 
     /**
      * Rows held in memory: pre-aggregated keys and raw samples. Not the remembered client ids: one
-     * per event, 32 bytes each and stored as one row of arrays, so only the bytes bound them (as
+     * per event, 24 bytes each and stored as one row of arrays, so only the bytes bound them (as
      * keys, a partition of events with ids was flushed every max-keys records whatever its interval).
      */
     int keys() {

@@ -186,15 +186,13 @@ final class SeenIds {
         ring[p + 1] = l;
         ring[p + 2] = offset;
         ring[p + 3] = recordTs;
-        long e = k | (seq & LOW);
-        if (slot >= 0) {
-            table[slot] = e; // the key's newer occurrence: the older one stays in the ring until it expires
-        } else {
-            if (table[~slot] == 0) {
-                used++;
-            }
-            table[~slot] = e;
+        // a found slot takes the key's newer occurrence (the older one stays in the ring until it expires);
+        // otherwise a tombstone or an empty slot takes the key
+        int i = slot >= 0 ? slot : ~slot;
+        if (table[i] == 0) {
+            used++;
         }
+        table[i] = k | (seq & LOW);
     }
 
     private void growRing() {
@@ -229,13 +227,5 @@ final class SeenIds {
         table = t;
         used = live;
         rebuiltAt = tail;
-    }
-
-    long maxIds() {
-        return maxIds;
-    }
-
-    long windowMs() {
-        return windowMs;
     }
 }
