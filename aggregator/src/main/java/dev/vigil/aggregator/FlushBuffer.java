@@ -146,7 +146,8 @@ final class FlushBuffer {
     final Map<UnitHistKey, UnitHist> unitHists;
     final Map<UnitDayKey, double[]> unitDaily;
     final RowBinary samples = new RowBinary(256);
-    final SeenIdColumns seenIds = new SeenIdColumns();
+    /** The client ids accepted since the flush started or since its last id spill ({@link #takeSeenIds}). */
+    SeenIdColumns seenIds = new SeenIdColumns();
     final List<ProducerRecord<byte[], byte[]>> deadLetters = new ArrayList<>();
     long records;
     long maxEventMs = Long.MIN_VALUE;
@@ -442,25 +443,11 @@ final class FlushBuffer {
         return out;
     }
 
-    /**
-     * The flush's client ids as one row of {@code vigil_seen_id_blocks} (null without ids): written
-     * under the flush's token like every other block, so a replay of the same flush is dropped.
-     */
-    Block seenIdBlock(String job, String topic, int partition, long start, long end) {
-        int n = seenIds.size();
-        if (n == 0) {
-            return null;
-        }
-        long[] maxTs = {Long.MIN_VALUE};
-        seenIds.forEach(SeenIdColumns.TS, t -> maxTs[0] = Math.max(maxTs[0], t));
-        RowBinary rb = new RowBinary(64 + n * 32);
-        rb.str(job).str(topic).i32(partition).i64(start).i64(end).i64(maxTs[0]);
-        for (int field = 0; field < SeenIdColumns.FIELDS; field++) { // offsets, ts, id_hi, id_lo
-            rb.leb128(n);
-            seenIds.forEach(field, rb::i64);
-        }
-        rb.endRow();
-        return new Block(Migrations.SEEN_ID_BLOCKS, SEEN_BLOCK_COLUMNS, rb);
+    /** Hands the client ids over to an id spill: the buffer goes on with none. */
+    SeenIdColumns takeSeenIds() {
+        SeenIdColumns ids = seenIds;
+        seenIds = new SeenIdColumns();
+        return ids;
     }
 
     /**
@@ -537,6 +524,28 @@ final class FlushBuffer {
 
         int size() {
             return n;
+        }
+
+        /**
+         * These ids as one row of {@code vigil_seen_id_blocks} covering the records in
+         * {@code [start, end)} (null without ids). Which ids a range holds is decided by the
+         * partition's records alone, so two blocks of the same range (a flush's, a spill's, or a
+         * replay's) are equal and may share one deduplication token.
+         */
+        Block block(String job, String topic, int partition, long start, long end) {
+            if (n == 0) {
+                return null;
+            }
+            long[] maxTs = {Long.MIN_VALUE};
+            forEach(TS, t -> maxTs[0] = Math.max(maxTs[0], t));
+            RowBinary rb = new RowBinary(64 + n * 32);
+            rb.str(job).str(topic).i32(partition).i64(start).i64(end).i64(maxTs[0]);
+            for (int field = 0; field < FIELDS; field++) { // offsets, ts, id_hi, id_lo
+                rb.leb128(n);
+                forEach(field, rb::i64);
+            }
+            rb.endRow();
+            return new Block(Migrations.SEEN_ID_BLOCKS, SEEN_BLOCK_COLUMNS, rb);
         }
 
         /** Heap held by the chunks and their index. */

@@ -87,6 +87,8 @@ public final class JobWorker implements AutoCloseable {
         long nextAttemptNanos;
         long recoveryBackoffMs = 200;
         long start;
+        /** Where the client ids not yet handed to an id spill begin (the flush's start, or the last spill's end). */
+        long idsFrom;
         long next;
         long committed = -1;
         long watermark = WM_NONE;
@@ -668,6 +670,7 @@ public final class JobWorker implements AutoCloseable {
             bounds.removeIf(b -> b <= resume);
             st.watermark = wm == null ? WM_NONE : wm;
             int[] loaded = {0};
+            long[] lastLoaded = {Long.MIN_VALUE};
             if ("events".equals(spec.kind())) {
                 st.seen.clear(); // a recovery retried after a failed load starts over
                 long from = r - s.dedupMaxIds();
@@ -682,11 +685,16 @@ public final class JobWorker implements AutoCloseable {
                         + "SELECT offset AS o, toUnixTimestamp64Milli(ts) AS t, reinterpretAsInt64(id_hi) AS h, reinterpretAsInt64(id_lo) AS l FROM "
                         + Migrations.SEEN_IDS + " WHERE " + where + " AND offset >= " + from + " AND offset < " + r
                         + (newerThan.isEmpty() ? "" : " AND toUnixTimestamp64Milli(ts)" + newerThan) + ") ORDER BY o", rs -> {
-                            st.seen.accept(rs.getLong(3), rs.getLong(4), rs.getLong(1), rs.getLong(2), st.watermark);
-                            loaded[0]++;
+                            long o = rs.getLong(1);
+                            if (o != lastLoaded[0]) { // an offset's id twice: spills of a range cut differently by a replay
+                                st.seen.accept(rs.getLong(3), rs.getLong(4), o, rs.getLong(2), st.watermark);
+                                lastLoaded[0] = o;
+                                loaded[0]++;
+                            }
                         });
             }
             st.start = r;
+            st.idsFrom = r;
             st.next = r;
             st.committed = r;
             st.forced.clear();
@@ -737,6 +745,9 @@ public final class JobWorker implements AutoCloseable {
                 handleSample(st, r);
             }
             st.next = r.offset() + 1;
+            if (st.buf.seenIds.bytes() >= s.dedupSpillBytes()) {
+                spillIds(st);
+            }
             if (st.forced.isEmpty() && (st.buf.records >= spec.maxRecordsPerFlush() || st.buf.keys() >= s.maxKeysPerFlush()
                     || st.buf.approxBytes() >= s.maxBytesPerFlush())) {
                 cut(st, st.next);
@@ -824,15 +835,30 @@ public final class JobWorker implements AutoCloseable {
         }
 
         private void cut(PartitionState st, long end) {
-            FlushBatch b = new FlushBatch(spec.name(), st.tp, st.start, end, st.watermark, st.buf);
+            enqueue(st, new FlushBatch(spec.name(), st.tp, st.start, end, st.watermark, st.buf, st.idsFrom));
+            st.start = end;
+            st.idsFrom = end;
+            st.buf = new FlushBuffer(st.buf);
+            st.bufStartedNanos = System.nanoTime();
+        }
+
+        /**
+         * Hands the client ids accepted since {@code idsFrom} to the partition's lane ahead of the
+         * flush that will cover them. The trigger (the ids' bytes since the flush started or the last
+         * spill) depends only on the partition's records, so a replay from the same flush start
+         * spills the same ranges, under the same tokens.
+         */
+        private void spillIds(PartitionState st) {
+            enqueue(st, FlushBatch.idSpill(spec.name(), st.tp, st.idsFrom, st.next, st.watermark, st.buf.takeSeenIds()));
+            st.idsFrom = st.next;
+        }
+
+        private void enqueue(PartitionState st, FlushBatch b) {
             owners.put(b, st);
             queuedBytes.addAndGet(b.bytes);
             Lane lane = laneOf(st.tp);
             lane.queue.addLast(b);
             LockSupport.unpark(lane.thread);
-            st.start = end;
-            st.buf = new FlushBuffer(b.buffer);
-            st.bufStartedNanos = System.nanoTime();
         }
 
         private void handleCompleted(boolean sync) {
@@ -840,7 +866,7 @@ public final class JobWorker implements AutoCloseable {
             FlushBatch b;
             while ((b = completed.poll()) != null) {
                 PartitionState owner = owners.remove(b);
-                if (owner != null && parts.get(b.tp) == owner) {
+                if (owner != null && parts.get(b.tp) == owner && !b.idsOnly()) { // a spill's records are committed by their flush
                     commit.put(b.tp, new OffsetAndMetadata(b.end));
                     owner.committed = Math.max(owner.committed, b.end);
                     offsetsCommittedCount.addAndGet(b.end - b.start);
@@ -1155,9 +1181,13 @@ public final class JobWorker implements AutoCloseable {
     }
 
     private void write(FlushBatch b) throws Exception {
+        if (b.idsOnly()) {
+            insert(b, b.idBlock());
+            return;
+        }
         if (b.blocks == null) {
             List<FlushBuffer.Block> blocks = new ArrayList<>(b.buffer.encode());
-            FlushBuffer.Block ids = b.buffer.seenIdBlock(b.job, b.tp.topic(), b.tp.partition(), b.start, b.end);
+            FlushBuffer.Block ids = b.idBlock();
             if (ids != null) {
                 blocks.add(ids);
             }
@@ -1189,17 +1219,7 @@ public final class JobWorker implements AutoCloseable {
         }
         for (int i = 0; i < b.blocks.size(); i++) {
             if (b.stepsDone < 3 + i) {
-                FlushBuffer.Block blk = b.blocks.get(i);
-                long t0 = System.nanoTime();
-                ClickHouse.InsertResult res = s.ch().insert(blk.table(), blk.columns(), blk.rows(), b.token(blk.table()));
-                TableMeters tm = byTable.computeIfAbsent(blk.table(), this::tableMeters);
-                tm.insert().record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
-                tm.rows().increment(blk.rows().rows());
-                tm.blocks().increment();
-                if (res.deduplicated()) {
-                    tm.deduplicated().increment();
-                }
-                rowsWrittenCount.addAndGet(blk.rows().rows());
+                insert(b, b.blocks.get(i));
                 b.stepsDone = 3 + i;
             }
         }
@@ -1211,6 +1231,19 @@ public final class JobWorker implements AutoCloseable {
         flushesDone.incrementAndGet();
         storedUpTo(b.buffer.maxEventMs);
         log.debug("event=flushed job={} batch={} records={} blocks={}", spec.name(), b, b.buffer.records, b.blocks.size());
+    }
+
+    private void insert(FlushBatch b, FlushBuffer.Block blk) throws Exception {
+        long t0 = System.nanoTime();
+        ClickHouse.InsertResult res = s.ch().insert(blk.table(), blk.columns(), blk.rows(), b.token(blk.table()));
+        TableMeters tm = byTable.computeIfAbsent(blk.table(), this::tableMeters);
+        tm.insert().record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+        tm.rows().increment(blk.rows().rows());
+        tm.blocks().increment();
+        if (res.deduplicated()) {
+            tm.deduplicated().increment();
+        }
+        rowsWrittenCount.addAndGet(blk.rows().rows());
     }
 
     /** The meters of one table this job writes. */
