@@ -385,17 +385,24 @@ public final class JobWorker implements AutoCloseable {
     }
 
     private boolean timeOk(PartitionState st, ConsumerRecord<ByteBuffer, ByteBuffer> r, long t) {
-        long rts = r.timestamp();
-        if (t < rts - maxAgeMs) {
-            deadLetter(st, r, "beyond_retention", "event time " + t + " is more than max_age " + spec.maxAge()
-                    + " before its record time " + rts);
-            return false;
-        }
-        if (t > rts + s.maxFutureMs()) {
-            deadLetter(st, r, "future_timestamp", "event time " + t + " is more than " + s.maxFutureMs() + " ms after its record time " + rts);
+        String[] problem = timeProblem(r, t);
+        if (problem != null) {
+            deadLetter(st, r, problem[0], problem[1]);
             return false;
         }
         return true;
+    }
+
+    /** Null if the event time {@code t} is within max_age before and max-future after its record's time, else {reason, detail}. */
+    private String[] timeProblem(ConsumerRecord<ByteBuffer, ByteBuffer> r, long t) {
+        long rts = r.timestamp();
+        if (t < rts - maxAgeMs) {
+            return new String[] {"beyond_retention", "event time " + t + " is more than max_age " + spec.maxAge() + " before its record time " + rts};
+        }
+        if (t > rts + s.maxFutureMs()) {
+            return new String[] {"future_timestamp", "event time " + t + " is more than " + s.maxFutureMs() + " ms after its record time " + rts};
+        }
+        return null;
     }
 
     /**
@@ -437,6 +444,39 @@ public final class JobWorker implements AutoCloseable {
 
     // ---------------------------------------------------------------- consumer threads
 
+    /** Records prepared together on the hot path ({@link Member#processEvents}). */
+    private static final int GROUP = 32;
+
+    /** One record of a group on the hot path: what {@link Member#prepare} found, for {@link Member#handleEvent}. */
+    private static final class Prepared {
+        final EventScratch e = new EventScratch();
+        ConsumerRecord<ByteBuffer, ByteBuffer> r;
+        /** A dead letter's reason and detail, or null. */
+        String deadReason;
+        String deadDetail;
+        /** Takes the full decode ({@link Member#handleEventDecoded}). */
+        boolean decoded;
+        /** The event's series; null when nothing of the event is in this job's rollups. */
+        SeriesCache.Entry info;
+        boolean hasId;
+        long idHi;
+        long idLo;
+
+        void clear(ConsumerRecord<ByteBuffer, ByteBuffer> record) {
+            r = record;
+            deadReason = null;
+            deadDetail = null;
+            decoded = false;
+            info = null;
+            hasId = false;
+        }
+
+        void dead(String reason, String detail) {
+            deadReason = reason;
+            deadDetail = detail;
+        }
+    }
+
     /** One consumer of the job's group: its Kafka consumer, its partitions and its hot-path scratch state. */
     private final class Member {
         final int index;
@@ -452,13 +492,18 @@ public final class JobWorker implements AutoCloseable {
         /** Set when this member's loop ended by an exception: its buffers are not flushed on the way out. */
         volatile boolean abandoned;
         // hot-path state, this member's thread only
-        final EventScratch scratch = new EventScratch();
+        final Prepared[] group = new Prepared[GROUP];
+        /** Where the group's table touches go, so the JIT keeps the loads. */
+        long touched;
         final SeriesCache seriesCache = new SeriesCache(1 << 20);
         final Utf8Interner measureNames = new Utf8Interner(4096);
         final long[] idHash = new long[2];
 
         Member(int index) {
             this.index = index;
+            for (int i = 0; i < GROUP; i++) {
+                group[i] = new Prepared();
+            }
             this.thread = Thread.ofPlatform().name("job-" + spec.name() + "-consumer" + (members.length > 1 ? "-" + index : ""))
                     .unstarted(this::consumerLoop);
         }
@@ -546,10 +591,12 @@ public final class JobWorker implements AutoCloseable {
                 if (firstRecordNanos == 0) {
                     firstRecordNanos = System.nanoTime();
                 }
-                int n = 0;
-                for (ConsumerRecord<ByteBuffer, ByteBuffer> r : recs.records(tp)) {
-                    if (process(st, r)) {
-                        n++;
+                int n = isEvents ? processEvents(st, recs.records(tp)) : 0;
+                if (!isEvents) {
+                    for (ConsumerRecord<ByteBuffer, ByteBuffer> r : recs.records(tp)) {
+                        if (process(st, r, null)) {
+                            n++;
+                        }
                     }
                 }
                 if (n > 0) {
@@ -726,8 +773,45 @@ public final class JobWorker implements AutoCloseable {
             }
         }
 
-        /** One record of the partition {@code st}; false if it was skipped (already read). */
-        private boolean process(PartitionState st, ConsumerRecord<ByteBuffer, ByteBuffer> r) {
+        /**
+         * A partition's polled events, {@link #GROUP} at a time: each record is first
+         * {@linkplain #prepare prepared} (decoded, checked, its series found and its client id
+         * hashed: nothing that depends on the records before it), then the group's client ids are
+         * looked up in the retry store's table in one tight loop, then the records are processed in
+         * order. A new id's table slot is one cache miss (the table does not fit the caches), and
+         * issued together the group's misses overlap instead of stalling one record each.
+         */
+        private int processEvents(PartitionState st, List<ConsumerRecord<ByteBuffer, ByteBuffer>> records) {
+            int n = 0;
+            int size = records.size();
+            for (int from = 0; from < size; from += GROUP) {
+                int k = 0;
+                for (int i = from, to = Math.min(size, from + GROUP); i < to; i++) {
+                    ConsumerRecord<ByteBuffer, ByteBuffer> r = records.get(i);
+                    if (r.offset() >= st.next) { // else already read (the partition was sought back)
+                        prepare(group[k++], r);
+                    }
+                }
+                long t = 0;
+                for (int j = 0; j < k; j++) {
+                    Prepared p = group[j];
+                    if (p.hasId) {
+                        t += st.seen.touch(p.idHi, p.idLo);
+                    }
+                }
+                touched = t;
+                for (int j = 0; j < k; j++) {
+                    Prepared p = group[j];
+                    process(st, p.r, p);
+                    p.r = null;
+                    n++;
+                }
+            }
+            return n;
+        }
+
+        /** One record of the partition {@code st} (an event: {@code p} is it, prepared); false if it was skipped (already read). */
+        private boolean process(PartitionState st, ConsumerRecord<ByteBuffer, ByteBuffer> r, Prepared p) {
             if (r.offset() < st.next) {
                 return false;
             }
@@ -740,7 +824,7 @@ public final class JobWorker implements AutoCloseable {
             st.watermark = Math.max(st.watermark, r.timestamp());
             st.buf.records++;
             if (isEvents) {
-                handleEvent(st, r);
+                handleEvent(st, p);
             } else {
                 handleSample(st, r);
             }
@@ -906,13 +990,17 @@ public final class JobWorker implements AutoCloseable {
         }
 
         /**
-         * The hot path: decodes through {@link RecordCodec#scanEvent} (no Event, no maps, no Strings
-         * for a series seen before) and aggregates through the series cache. Records the fast path
-         * does not cover (experiments with a unit, measures not in encoder order) take
-         * {@link #handleEventDecoded}, which is the reference behaviour this path reproduces.
+         * The hot path's first half, for one record of a group: decodes through
+         * {@link RecordCodec#scanEvent} (no Event, no maps, no Strings for a series seen before),
+         * checks it, finds its series in the cache and hashes its client id. Reads the record and
+         * this member's caches only, never the partition's state, so a group can be prepared before
+         * any of it is processed; what it finds wrong becomes a dead letter in {@link #handleEvent},
+         * in order. Records the fast path does not cover (experiments with a unit, measures not in
+         * encoder order) take {@link #handleEventDecoded}, the reference behaviour this path reproduces.
          */
-        private void handleEvent(PartitionState st, ConsumerRecord<ByteBuffer, ByteBuffer> r) {
-            EventScratch e = scratch;
+        private void prepare(Prepared p, ConsumerRecord<ByteBuffer, ByteBuffer> r) {
+            p.clear(r);
+            EventScratch e = p.e;
             ByteBuffer value = r.value();
             try {
                 if (value != null && value.hasArray()) {
@@ -921,28 +1009,27 @@ public final class JobWorker implements AutoCloseable {
                     RecordCodec.scanEvent(bytes(value), e);
                 }
             } catch (RuntimeException ex) {
-                deadLetter(st, r, "undecodable", ex.getMessage());
+                p.dead("undecodable", ex.getMessage());
                 return;
             }
             if (!e.measuresAscending || unitRollupsTake(e.unitLen >= 0, e.experimentCount > 0)) {
-                handleEventDecoded(st, r);
+                p.decoded = true;
                 return;
             }
-            long t = e.time;
-            if (!timeOk(st, r, t)) {
+            String[] late = timeProblem(r, e.time);
+            if (late != null) {
+                p.dead(late[0], late[1]);
                 return;
             }
             if (e.tenantLen == 0 || e.typeLen == 0) {
-                deadLetter(st, r, "invalid_event", "empty tenant or type");
+                p.dead("invalid_event", "empty tenant or type");
                 return;
             }
             byte[] b = e.buf;
-            int nm = e.measureCount;
-            for (int i = 0; i < nm; i++) {
+            for (int i = 0; i < e.measureCount; i++) {
                 double v = e.measureVal[i];
                 if (!Double.isFinite(v)) {
-                    deadLetter(st, r, "invalid_value", "measure " + measureNames.get(b, e.measureOff[i], e.measureLen[i])
-                            + " is not finite: " + v);
+                    p.dead("invalid_value", "measure " + measureNames.get(b, e.measureOff[i], e.measureLen[i]) + " is not finite: " + v);
                     return;
                 }
             }
@@ -956,24 +1043,46 @@ public final class JobWorker implements AutoCloseable {
             if (info == null) {
                 info = newSeries(e, hash, bytes(value));
             }
+            p.info = info;
             if (e.eventIdLen >= 0) {
                 SeriesIds.idHash(info.tenant, b, e.eventIdOff, e.eventIdLen, idHash);
-                if (!firstSight(st, r, idHash[0], idHash[1])) {
-                    return;
-                }
+                p.hasId = true;
+                p.idHi = idHash[0];
+                p.idLo = idHash[1];
             }
+        }
+
+        /** The hot path's second half, in the partition's order: drops client retries and aggregates. */
+        private void handleEvent(PartitionState st, Prepared p) {
+            ConsumerRecord<ByteBuffer, ByteBuffer> r = p.r;
+            if (p.deadReason != null) {
+                deadLetter(st, r, p.deadReason, p.deadDetail);
+                return;
+            }
+            if (p.decoded) {
+                handleEventDecoded(st, r);
+                return;
+            }
+            SeriesCache.Entry info = p.info;
+            if (info == null) {
+                return;
+            }
+            if (p.hasId && !firstSight(st, r, p.idHi, p.idLo)) {
+                return;
+            }
+            EventScratch e = p.e;
+            long t = e.time;
             if (t > st.buf.maxEventMs) {
                 st.buf.maxEventMs = t;
             }
-            if (hasSeries) {
-                FlushBuffer.SeriesRef ref = admitted(info, limiterEpoch);
-                long bucket = Math.floorDiv(t, bucketMs) * spec.bucketSeconds();
-                FlushBuffer buf = st.buf;
-                FlushBuffer.Group g = buf.group(ref, bucket);
-                g.add(1.0, false);
-                for (int i = 0; i < nm; i++) {
-                    buf.addValue(buf.row(g, measureNames.get(i, b, e.measureOff[i], e.measureLen[i]), i), e.measureVal[i]);
-                }
+            FlushBuffer.SeriesRef ref = admitted(info, limiterEpoch);
+            long bucket = Math.floorDiv(t, bucketMs) * spec.bucketSeconds();
+            FlushBuffer buf = st.buf;
+            FlushBuffer.Group g = buf.group(ref, bucket);
+            g.add(1.0, false);
+            byte[] b = e.buf;
+            for (int i = 0, nm = e.measureCount; i < nm; i++) {
+                buf.addValue(buf.row(g, measureNames.get(i, b, e.measureOff[i], e.measureLen[i]), i), e.measureVal[i]);
             }
         }
 
