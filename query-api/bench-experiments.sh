@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 UNITS="${1:-10000000}" EXPERIMENTS="${2:-1000}"
 export VIGIL_CHDB_LIB="${VIGIL_CHDB_LIB:-$(scripts/fetch-chdb.sh)}"
-mvn -B -o -q -pl query-api test-compile dependency:build-classpath -Dmdep.outputFile=target/test-cp.txt \
+mvn -B -q -pl query-api -am test-compile dependency:build-classpath -Dmdep.outputFile=target/test-cp.txt \
     -Dmdep.includeScope=test >/dev/null
 dir="${VIGIL_BENCH_DIR:-}"
 if [[ -z "$dir" ]]; then dir="$(mktemp -d /tmp/vigil-exp-bench-XXXXXX)"; trap 'rm -rf "$dir"' EXIT; fi

@@ -8,5 +8,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export VIGIL_CHDB_LIB="${VIGIL_CHDB_LIB:-$(scripts/fetch-chdb.sh)}"
-mvn -B -o -q -pl query-api verify -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false \
-    -Dit.test="${BENCH:-QueryBenchmark,DashboardBenchmark}" -Dfailsafe.failIfNoSpecifiedTests=false "$@" 2>&1 | grep -E '^(BENCH|\|)' || true
+# -am builds the modules it needs from this checkout (nothing has to be installed in ~/.m2 first); the
+# other modules' integration tests do not match it.test and are skipped
+log="$(mktemp /tmp/vigil-query-bench-XXXXXX.log)"
+trap 'rm -f "$log"' EXIT
+if ! mvn -B -q -pl query-api -am verify -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false \
+    -Dit.test="${BENCH:-QueryBenchmark,DashboardBenchmark}" -Dfailsafe.failIfNoSpecifiedTests=false "$@" >"$log" 2>&1; then
+  tail -40 "$log" >&2
+  echo "query bench: mvn failed" >&2
+  exit 1
+fi
+grep -E '^(BENCH|\|)' "$log" || { echo "query bench: no results in the output" >&2; exit 1; }

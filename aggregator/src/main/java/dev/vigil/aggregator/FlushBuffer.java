@@ -173,8 +173,9 @@ final class FlushBuffer {
 
     /**
      * Rows held in memory: pre-aggregated keys and raw samples. Not the remembered client ids: one
-     * per event, 24 bytes each and stored as one row of arrays, so only the bytes bound them (as
-     * keys, a partition of events with ids was flushed every max-keys records whatever its interval).
+     * per event, 24 bytes each, stored ahead of the flush when they reach dedup.spill-bytes and
+     * counted in the bytes (as keys, a partition of events with ids was flushed every max-keys
+     * records whatever its interval).
      */
     int keys() {
         return seriesSize + units.size() + exposures.size() + unitHists.size() + unitDaily.size() + samples.rows();

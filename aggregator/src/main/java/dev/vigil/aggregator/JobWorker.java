@@ -591,8 +591,10 @@ public final class JobWorker implements AutoCloseable {
                 if (firstRecordNanos == 0) {
                     firstRecordNanos = System.nanoTime();
                 }
-                int n = isEvents ? processEvents(st, recs.records(tp)) : 0;
-                if (!isEvents) {
+                int n = 0;
+                if (isEvents) {
+                    n = processEvents(st, recs.records(tp));
+                } else {
                     for (ConsumerRecord<ByteBuffer, ByteBuffer> r : recs.records(tp)) {
                         if (process(st, r, null)) {
                             n++;
@@ -802,9 +804,10 @@ public final class JobWorker implements AutoCloseable {
                 touched = t;
                 for (int j = 0; j < k; j++) {
                     Prepared p = group[j];
-                    process(st, p.r, p);
-                    p.r = null;
-                    n++;
+                    if (process(st, p.r, p)) {
+                        n++;
+                    }
+                    p.r = null; // the record's buffers are not held past the poll
                 }
             }
             return n;
