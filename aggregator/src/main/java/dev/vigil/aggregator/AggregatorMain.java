@@ -80,9 +80,6 @@ public final class AggregatorMain {
             "client-retry dedup window per partition, in records");
     public static final ConfigKey<Duration> DEDUP_WINDOW = ConfigKey.durationKey("aggregator.dedup.window", "24h", Duration.ZERO, Duration.ofDays(2),
             "client-retry dedup window, in Kafka record time");
-    public static final ConfigKey<Long> DEDUP_SPILL_BYTES = ConfigKey.bytesKey("aggregator.dedup.spill-bytes", "8MiB", 64L << 10, 1L << 30,
-            "client ids (24 bytes each) a partition holds before they are stored ahead of their flush, so that ids do not cut "
-                    + "flushes short; keep below aggregator.max-bytes-per-flush (which counts them too)");
     public static final ConfigKey<Duration> MAX_AGE = ConfigKey.durationKey("aggregator.max-age", "7d", Duration.ofMinutes(1), Duration.ofDays(3650),
             "seeded jobs dead-letter events older than this (vs their Kafka record time); keep <= the 10s table TTL");
     public static final ConfigKey<Duration> MAX_FUTURE = ConfigKey.durationKey("aggregator.max-future", "1h", Duration.ZERO, Duration.ofDays(7),
@@ -103,7 +100,7 @@ public final class AggregatorMain {
 
     public static final ConfigDef DEF = new ConfigDef().define(HOST, PORT, BOOTSTRAP, TOPIC_PREFIX, CH_URL, CH_USER, CH_PASSWORD, INSTANCE,
             GROUP_PREFIX, DEFAULT_JOBS, DEFAULT_EVENT_ROLLUPS, DEFAULT_EXPERIMENT_ROLLUPS, EXPERIMENTS_FLUSH_INTERVAL, DEFAULT_CONSUMERS, BUCKET_SECONDS, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, CATCH_UP_LAG, CATCH_UP_FLUSH_INTERVAL, MAX_KEYS_PER_FLUSH, MAX_BYTES_PER_FLUSH, MAX_QUEUED_BYTES, QUEUE_CAPACITY, FLUSH_PARALLELISM,
-            DEDUP_MAX_IDS, DEDUP_WINDOW, DEDUP_SPILL_BYTES, MAX_AGE, MAX_FUTURE, MAX_SERIES, MAX_SERIES_PER_METRIC, SERIES_WINDOW, RECONCILE,
+            DEDUP_MAX_IDS, DEDUP_WINDOW, MAX_AGE, MAX_FUTURE, MAX_SERIES, MAX_SERIES_PER_METRIC, SERIES_WINDOW, RECONCILE,
             CREATE_TOPICS, TOPIC_PARTITIONS, CONSUMER_PROPS);
 
     private AggregatorMain() {
@@ -197,7 +194,7 @@ public final class AggregatorMain {
         KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer());
         WorkerSettings ws = new WorkerSettings(ch, producer, registry, t -> null, c.get(BOOTSTRAP), c.get(GROUP_PREFIX),
                 Topics.deadLetters(prefix), c.get(QUEUE_CAPACITY), c.get(FLUSH_PARALLELISM), c.get(MAX_KEYS_PER_FLUSH), c.get(MAX_BYTES_PER_FLUSH), c.get(MAX_QUEUED_BYTES), c.get(DEDUP_MAX_IDS),
-                c.get(DEDUP_WINDOW).toMillis(), c.get(DEDUP_SPILL_BYTES), c.get(MAX_FUTURE).toMillis(), c.get(SERIES_WINDOW).toMillis(), c.get(CATCH_UP_LAG), c.get(CATCH_UP_FLUSH_INTERVAL).toMillis(), instance,
+                c.get(DEDUP_WINDOW).toMillis(), c.get(MAX_FUTURE).toMillis(), c.get(SERIES_WINDOW).toMillis(), c.get(CATCH_UP_LAG), c.get(CATCH_UP_FLUSH_INTERVAL).toMillis(), instance,
                 consumerProps(c.get(CONSUMER_PROPS)));
         Aggregator agg = new Aggregator(new GoalStore(ch), ws, new TenantLimits(c.get(MAX_SERIES), c.get(MAX_SERIES_PER_METRIC)),
                 c.get(CREATE_TOPICS), c.get(TOPIC_PARTITIONS));

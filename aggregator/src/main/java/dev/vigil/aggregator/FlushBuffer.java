@@ -146,8 +146,8 @@ final class FlushBuffer {
     final Map<UnitHistKey, UnitHist> unitHists;
     final Map<UnitDayKey, double[]> unitDaily;
     final RowBinary samples = new RowBinary(256);
-    /** The client ids accepted since the flush started or since its last id spill ({@link #takeSeenIds}). */
-    SeenIdColumns seenIds = new SeenIdColumns();
+    /** The records whose client id this flush accepted. */
+    final SeenMarks seenIds = new SeenMarks();
     final List<ProducerRecord<byte[], byte[]>> deadLetters = new ArrayList<>();
     long records;
     long maxEventMs = Long.MIN_VALUE;
@@ -172,10 +172,9 @@ final class FlushBuffer {
     }
 
     /**
-     * Rows held in memory: pre-aggregated keys and raw samples. Not the remembered client ids: one
-     * per event, 24 bytes each, stored ahead of the flush when they reach dedup.spill-bytes and
-     * counted in the bytes (as keys, a partition of events with ids was flushed every max-keys
-     * records whatever its interval).
+     * Rows held in memory: pre-aggregated keys and raw samples. Not the marks of accepted client
+     * ids: one bit a record, counted in the bytes (as keys, a partition of events with ids was
+     * flushed every max-keys records whatever its interval).
      */
     int keys() {
         return seriesSize + units.size() + exposures.size() + unitHists.size() + unitDaily.size() + samples.rows();
@@ -369,8 +368,8 @@ final class FlushBuffer {
             "last_day", "hist");
     static final List<String> UNIT_DAILY_COLUMNS = List.of("tenant", "type", "measure", "unit_id", "day", "count", "sum");
     static final List<String> SAMPLE_COLUMNS = List.of("tenant", "name", "series_id", "labels", "ts", "value");
-    static final List<String> SEEN_BLOCK_COLUMNS = List.of("job", "topic", "partition", "start_offset", "end_offset", "max_ts",
-            "offsets", "ts", "id_hi", "id_lo");
+    static final List<String> SEEN_MARK_COLUMNS = List.of("job", "topic", "partition", "start_offset", "end_offset", "max_ts",
+            "ids", "marks");
 
     private static void writeRow(RowBinary rb, SeriesAgg a) {
         SeriesRef k = a.ref;
@@ -444,82 +443,33 @@ final class FlushBuffer {
         return out;
     }
 
-    /** Hands the client ids over to an id spill: the buffer goes on with none. */
-    SeenIdColumns takeSeenIds() {
-        SeenIdColumns ids = seenIds;
-        seenIds = new SeenIdColumns();
-        return ids;
-    }
-
     /**
-     * A flush's client ids in arrival order: offset, record time (ms) and the two halves of the id
-     * hash. Kept in chunks of 1,024, so what is allocated is what is held (arrays grown by doubling
-     * held up to twice that, and the byte bound cut the flush at half its size), each with its
-     * first id's offset and time and the others' as 32-bit differences from them: 24 bytes an id,
-     * not 32, so a flush holds a third more ids within {@code max-bytes-per-flush}. An id whose
-     * difference does not fit 32 bits starts a new chunk.
+     * The records of a flush whose client id was accepted, as a bitmap over their offsets: one bit a
+     * record, where the ids themselves took 24 bytes each in memory and 32 in ClickHouse. The ids are
+     * in Kafka already: recovery re-reads the marked records of its window and hashes their ids
+     * again. Grows by doubling from the first marked offset.
      */
-    static final class SeenIdColumns {
-        static final int OFFSET = 0;
-        static final int TS = 1;
-        static final int HI = 2;
-        static final int LO = 3;
-        static final int FIELDS = 4;
-        private static final int CHUNK = 1024;
-        /** Heap of a chunk: the two arrays with their headers, the object. */
-        private static final long CHUNK_BYTES = 16 + 16L * CHUNK + 16 + 8L * CHUNK + 40;
-
-        private static final class Chunk {
-            final long offset0;
-            final long ts0;
-            final long[] hash = new long[2 * CHUNK];
-            final int[] delta = new int[2 * CHUNK];
-            int n;
-
-            Chunk(long offset0, long ts0) {
-                this.offset0 = offset0;
-                this.ts0 = ts0;
-            }
-
-            long get(int i, int field) {
-                return switch (field) {
-                    case OFFSET -> offset0 + delta[2 * i];
-                    case TS -> ts0 + delta[2 * i + 1];
-                    case HI -> hash[2 * i];
-                    default -> hash[2 * i + 1];
-                };
-            }
-        }
-
-        private Chunk[] chunks = new Chunk[16];
-        private int used;
+    static final class SeenMarks {
+        /** Offset of bit 0 of {@code words[0]}: the first marked offset (-1 before it). */
+        private long base = -1;
+        private long[] words = new long[0];
         private int n;
+        private long maxTs = Long.MIN_VALUE;
 
-        void add(long recordOffset, long recordTs, long idHi, long idLo) {
-            Chunk c = used == 0 ? null : chunks[used - 1];
-            if (c == null || c.n == CHUNK || recordOffset - c.offset0 != (int) (recordOffset - c.offset0)
-                    || recordTs - c.ts0 != (int) (recordTs - c.ts0)) {
-                if (used == chunks.length) {
-                    chunks = java.util.Arrays.copyOf(chunks, used * 2);
-                }
-                c = chunks[used++] = new Chunk(recordOffset, recordTs);
+        /** Marks the record at {@code offset} (offsets in increasing order, as the partition is read). */
+        void add(long offset, long recordTs) {
+            if (base < 0) {
+                base = offset;
             }
-            int p = 2 * c.n;
-            c.delta[p] = (int) (recordOffset - c.offset0);
-            c.delta[p + 1] = (int) (recordTs - c.ts0);
-            c.hash[p] = idHi;
-            c.hash[p + 1] = idLo;
-            c.n++;
+            long bit = offset - base;
+            int w = (int) (bit >>> 6);
+            if (w >= words.length) {
+                words = java.util.Arrays.copyOf(words, Math.max(w + 1, 2 * words.length));
+            }
+            words[w] |= 1L << bit;
             n++;
-        }
-
-        /** Field {@code field} (OFFSET, TS, HI or LO) of every id, in order. */
-        void forEach(int field, java.util.function.LongConsumer to) {
-            for (int k = 0; k < used; k++) {
-                Chunk c = chunks[k];
-                for (int i = 0; i < c.n; i++) {
-                    to.accept(c.get(i, field));
-                }
+            if (recordTs > maxTs) {
+                maxTs = recordTs;
             }
         }
 
@@ -527,31 +477,46 @@ final class FlushBuffer {
             return n;
         }
 
+        /** Heap held: the words and the object. */
+        long bytes() {
+            return 16 + 8L * words.length + 48;
+        }
+
+        /** The marked offsets, in order. */
+        void forEach(java.util.function.LongConsumer to) {
+            for (int w = 0; w < words.length; w++) {
+                for (long bits = words[w]; bits != 0; bits &= bits - 1) {
+                    to.accept(base + 64L * w + Long.numberOfTrailingZeros(bits));
+                }
+            }
+        }
+
         /**
-         * These ids as one row of {@code vigil_seen_id_blocks} covering the records in
-         * {@code [start, end)} (null without ids). Which ids a range holds is decided by the
-         * partition's records alone, so two blocks of the same range (a flush's, a spill's, or a
-         * replay's) are equal and may share one deduplication token.
+         * The marks as one row of {@code vigil_seen_id_marks} for the flush of {@code [start, end)}
+         * (null without ids): bit {@code i} of byte {@code i / 8} (least significant first) is the
+         * record at {@code start + i}.
          */
         Block block(String job, String topic, int partition, long start, long end) {
             if (n == 0) {
                 return null;
             }
-            long[] maxTs = {Long.MIN_VALUE};
-            forEach(TS, t -> maxTs[0] = Math.max(maxTs[0], t));
-            RowBinary rb = new RowBinary(64 + n * 32);
-            rb.str(job).str(topic).i32(partition).i64(start).i64(end).i64(maxTs[0]);
-            for (int field = 0; field < FIELDS; field++) { // offsets, ts, id_hi, id_lo
-                rb.leb128(n);
-                forEach(field, rb::i64);
-            }
-            rb.endRow();
-            return new Block(Migrations.SEEN_ID_BLOCKS, SEEN_BLOCK_COLUMNS, rb);
+            byte[] bitmap = new byte[(int) ((end - start + 7) >>> 3)];
+            forEach(o -> {
+                long i = o - start;
+                bitmap[(int) (i >>> 3)] |= (byte) (1 << (i & 7));
+            });
+            RowBinary rb = new RowBinary(64 + job.length() + topic.length() + bitmap.length);
+            rb.str(job).str(topic).i32(partition).i64(start).i64(end).i64(maxTs).i64(n).bytes(bitmap).endRow();
+            return new Block(Migrations.SEEN_ID_MARKS, SEEN_MARK_COLUMNS, rb);
         }
 
-        /** Heap held by the chunks and their index. */
-        long bytes() {
-            return used * CHUNK_BYTES + 8L * chunks.length;
+        /** The offsets a stored bitmap of the records from {@code start} marks, in order. */
+        static void decode(long start, byte[] bitmap, java.util.function.LongConsumer to) {
+            for (int i = 0; i < bitmap.length; i++) {
+                for (int bits = bitmap[i] & 0xFF; bits != 0; bits &= bits - 1) {
+                    to.accept(start + 8L * i + Integer.numberOfTrailingZeros(bits));
+                }
+            }
         }
     }
 }

@@ -87,8 +87,6 @@ public final class JobWorker implements AutoCloseable {
         long nextAttemptNanos;
         long recoveryBackoffMs = 200;
         long start;
-        /** Where the client ids not yet handed to an id spill begin (the flush's start, or the last spill's end). */
-        long idsFrom;
         long next;
         long committed = -1;
         long watermark = WM_NONE;
@@ -433,7 +431,7 @@ public final class JobWorker implements AutoCloseable {
             duplicates.increment();
             return false;
         }
-        st.buf.seenIds.add(r.offset(), r.timestamp(), h, l);
+        st.buf.seenIds.add(r.offset(), r.timestamp());
         return true;
     }
 
@@ -443,6 +441,72 @@ public final class JobWorker implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------- consumer threads
+
+    /**
+     * Feeds a partition's retry store on recovery, in offset order: the marked records as they are
+     * re-read from Kafka (their ids hashed as the hot path hashes them), merged with the hashes the
+     * older tables stored; each offset once.
+     */
+    private static final class SeenIdLoader {
+        private final PartitionState st;
+        private final List<long[]> hashed; // {offset, time, hi, lo}, by offset
+        private final long[] marked;       // ascending, distinct
+        private final long minTs;
+        private int nextHashed;
+        private int nextMarked;
+        private int skipped;
+        private long last = Long.MIN_VALUE;
+        int loaded;
+
+        SeenIdLoader(PartitionState st, List<long[]> hashed, long[] marked, long minTs) {
+            this.st = st;
+            this.hashed = hashed;
+            this.marked = marked;
+            this.minTs = minTs;
+        }
+
+        /** One re-read record: loaded if it is the next marked one. */
+        void record(ConsumerRecord<byte[], byte[]> rec) {
+            long o = rec.offset();
+            while (nextMarked < marked.length && marked[nextMarked] < o) {
+                nextMarked++; // marked, but not read: counted by missing()
+                skipped++;
+            }
+            if (nextMarked == marked.length || marked[nextMarked] != o) {
+                return;
+            }
+            nextMarked++;
+            hashedBefore(o);
+            if (rec.timestamp() < minTs || rec.value() == null) {
+                return;
+            }
+            Event e = RecordCodec.decodeEvent(rec.value());
+            if (e.eventId() != null) {
+                add(SeriesIds.idHi(e.tenant(), e.eventId()), SeriesIds.idLo(e.tenant(), e.eventId()), o, rec.timestamp());
+            }
+        }
+
+        /** Marked records that were not read (no longer in Kafka). */
+        long missing() {
+            return skipped + (marked.length - nextMarked);
+        }
+
+        /** Loads the stored hashes of offsets below {@code o}. */
+        void hashedBefore(long o) {
+            for (; nextHashed < hashed.size() && hashed.get(nextHashed)[0] < o; nextHashed++) {
+                long[] e = hashed.get(nextHashed);
+                if (e[0] != last) {
+                    add(e[2], e[3], e[0], e[1]);
+                }
+            }
+        }
+
+        private void add(long hi, long lo, long offset, long ts) {
+            st.seen.accept(hi, lo, offset, ts, st.watermark);
+            last = offset;
+            loaded++;
+        }
+    }
 
     /** Records prepared together on the hot path ({@link Member#processEvents}). */
     private static final int GROUP = 32;
@@ -718,39 +782,114 @@ public final class JobWorker implements AutoCloseable {
             final long resume = r;
             bounds.removeIf(b -> b <= resume);
             st.watermark = wm == null ? WM_NONE : wm;
-            int[] loaded = {0};
-            long[] lastLoaded = {Long.MIN_VALUE};
-            if ("events".equals(spec.kind())) {
-                st.seen.clear(); // a recovery retried after a failed load starts over
-                long from = r - s.dedupMaxIds();
-                String newerThan = st.watermark == WM_NONE ? "" : " >= " + (st.watermark - s.dedupWindowMs());
-                // ids of the stored flushes within the window: one row of arrays per flush, plus the
-                // row-per-id table written before migration 7 (until its TTL empties it)
-                s.ch().forEach("SELECT o, t, h, l FROM ("
-                        + "SELECT o, t, reinterpretAsInt64(hi) AS h, reinterpretAsInt64(lo) AS l FROM " + Migrations.SEEN_ID_BLOCKS
-                        + " ARRAY JOIN offsets AS o, ts AS t, id_hi AS hi, id_lo AS lo WHERE " + where + " AND end_offset > " + from
-                        + " AND start_offset < " + r + " AND o >= " + from + " AND o < " + r + (newerThan.isEmpty() ? "" : " AND t" + newerThan)
-                        + " UNION ALL "
-                        + "SELECT offset AS o, toUnixTimestamp64Milli(ts) AS t, reinterpretAsInt64(id_hi) AS h, reinterpretAsInt64(id_lo) AS l FROM "
-                        + Migrations.SEEN_IDS + " WHERE " + where + " AND offset >= " + from + " AND offset < " + r
-                        + (newerThan.isEmpty() ? "" : " AND toUnixTimestamp64Milli(ts)" + newerThan) + ") ORDER BY o", rs -> {
-                            long o = rs.getLong(1);
-                            if (o != lastLoaded[0]) { // an offset's id twice: spills of a range cut differently by a replay
-                                st.seen.accept(rs.getLong(3), rs.getLong(4), o, rs.getLong(2), st.watermark);
-                                lastLoaded[0] = o;
-                                loaded[0]++;
-                            }
-                        });
-            }
+            int loaded = "events".equals(spec.kind()) ? loadSeenIds(st, where, r) : 0;
             st.start = r;
-            st.idsFrom = r;
             st.next = r;
             st.committed = r;
             st.forced.clear();
             st.forced.addAll(bounds);
             consumer.seek(tp, r);
             log.info("event=partition_recovered job={} partition={} committed={} last_done={} resume={} forced_boundaries={} seen_ids={} took_ms={}",
-                    spec.name(), tp, c, done, r, bounds, loaded[0], (System.nanoTime() - t0) / 1_000_000);
+                    spec.name(), tp, c, done, r, bounds, loaded, (System.nanoTime() - t0) / 1_000_000);
+        }
+
+        /**
+         * Rebuilds the partition's retry store for resuming at {@code r}: the ids accepted at offsets
+         * in {@code [r - N, r)} with record time {@code >= watermark(r) - W} (docs/exactly-once.md).
+         * Since migration 8 a flush stores which of its records' ids it accepted (a bitmap); those
+         * records are read again from Kafka and their ids hashed as the hot path hashes them. Flushes
+         * stored before kept the hashes themselves, in two older tables, merged in by offset until
+         * their TTL empties them. Returns the number of ids loaded.
+         */
+        private int loadSeenIds(PartitionState st, String where, long r) throws Exception {
+            st.seen.clear(); // a recovery retried after a failed load starts over
+            long from = Math.max(0, r - s.dedupMaxIds());
+            long minTs = st.watermark == WM_NONE ? Long.MIN_VALUE : st.watermark - s.dedupWindowMs();
+            String newerThan = st.watermark == WM_NONE ? "" : " >= " + minTs;
+            List<long[]> hashed = new ArrayList<>(); // {offset, time, hi, lo} from the older tables
+            s.ch().forEach("SELECT o, t, h, l FROM ("
+                    + "SELECT o, t, reinterpretAsInt64(hi) AS h, reinterpretAsInt64(lo) AS l FROM " + Migrations.SEEN_ID_BLOCKS
+                    + " ARRAY JOIN offsets AS o, ts AS t, id_hi AS hi, id_lo AS lo WHERE " + where + " AND end_offset > " + from
+                    + " AND start_offset < " + r + " AND o >= " + from + " AND o < " + r + (newerThan.isEmpty() ? "" : " AND t" + newerThan)
+                    + " UNION ALL "
+                    + "SELECT offset AS o, toUnixTimestamp64Milli(ts) AS t, reinterpretAsInt64(id_hi) AS h, reinterpretAsInt64(id_lo) AS l FROM "
+                    + Migrations.SEEN_IDS + " WHERE " + where + " AND offset >= " + from + " AND offset < " + r
+                    + (newerThan.isEmpty() ? "" : " AND toUnixTimestamp64Milli(ts)" + newerThan) + ") ORDER BY o",
+                    rs -> hashed.add(new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4)}));
+            long[][] marked = {new long[1024]};
+            int[] nMarked = {0};
+            s.ch().forEach("SELECT start_offset, hex(marks) FROM " + Migrations.SEEN_ID_MARKS + " WHERE " + where + " AND end_offset > " + from
+                    + " AND start_offset < " + r + (newerThan.isEmpty() ? "" : " AND toUnixTimestamp64Milli(max_ts)" + newerThan)
+                    + " ORDER BY start_offset", rs -> FlushBuffer.SeenMarks.decode(rs.getLong(1), java.util.HexFormat.of().parseHex(rs.getString(2)), o -> {
+                        if (o >= from && o < r) {
+                            if (nMarked[0] == marked[0].length) {
+                                marked[0] = java.util.Arrays.copyOf(marked[0], 2 * nMarked[0]);
+                            }
+                            marked[0][nMarked[0]++] = o;
+                        }
+                    }));
+            long[] offsets = marked[0];
+            java.util.Arrays.sort(offsets, 0, nMarked[0]);
+            int n = 0;
+            for (int i = 0; i < nMarked[0]; i++) { // an offset twice: a flush stored twice beyond ClickHouse's deduplication window
+                if (n == 0 || offsets[i] != offsets[n - 1]) {
+                    offsets[n++] = offsets[i];
+                }
+            }
+            SeenIdLoader loader = new SeenIdLoader(st, hashed, java.util.Arrays.copyOf(offsets, n), minTs);
+            if (n > 0) {
+                long first = readRange(st.tp, offsets[0], r, loader::record);
+                long missing = loader.missing();
+                if (missing > 0) {
+                    log.warn("event=seen_ids_unrecoverable job={} partition={} ids={} first_offset_in_log={} (records with accepted client ids "
+                            + "are no longer in Kafka: a retry of them would count again; keep Kafka's retention above aggregator.dedup.window)",
+                            spec.name(), st.tp, missing, first);
+                }
+            }
+            loader.hashedBefore(Long.MAX_VALUE);
+            return loader.loaded;
+        }
+
+        /**
+         * Calls {@code each} for the records of {@code tp} from {@code from} (or the log's start, if
+         * later) to {@code to}, read with a consumer of its own, outside the job's group. Returns
+         * the offset of the first record read ({@code to} if none).
+         */
+        private long readRange(TopicPartition tp, long from, long to, java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> each) {
+            Properties p = new Properties();
+            p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, s.bootstrapServers());
+            p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "20000");
+            p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            s.consumerOverrides().forEach(p::put);
+            p.remove(ConsumerConfig.GROUP_ID_CONFIG);
+            p.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
+            p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+            p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+            p.put(ConsumerConfig.CLIENT_ID_CONFIG, "vigil-aggregator-" + spec.name() + "-" + s.instance() + "-recovery-" + tp.partition());
+            long first = to;
+            try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+                    new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+                c.assign(List.of(tp));
+                c.seek(tp, from);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (c.position(tp) < to) {
+                    ConsumerRecords<byte[], byte[]> recs = c.poll(Duration.ofMillis(200));
+                    for (ConsumerRecord<byte[], byte[]> rec : recs.records(tp)) {
+                        if (rec.offset() >= to) {
+                            return first;
+                        }
+                        first = Math.min(first, rec.offset());
+                        each.accept(rec);
+                    }
+                    if (!recs.isEmpty()) {
+                        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                    } else if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("no records of " + tp + " for 60 s at offset " + c.position(tp)
+                                + " while re-reading client ids up to " + to);
+                    }
+                }
+            }
+            return first;
         }
 
         private void backpressure() {
@@ -832,9 +971,6 @@ public final class JobWorker implements AutoCloseable {
                 handleSample(st, r);
             }
             st.next = r.offset() + 1;
-            if (st.buf.seenIds.bytes() >= s.dedupSpillBytes()) {
-                spillIds(st);
-            }
             if (st.forced.isEmpty() && (st.buf.records >= spec.maxRecordsPerFlush() || st.buf.keys() >= s.maxKeysPerFlush()
                     || st.buf.approxBytes() >= s.maxBytesPerFlush())) {
                 cut(st, st.next);
@@ -922,30 +1058,15 @@ public final class JobWorker implements AutoCloseable {
         }
 
         private void cut(PartitionState st, long end) {
-            enqueue(st, new FlushBatch(spec.name(), st.tp, st.start, end, st.watermark, st.buf, st.idsFrom));
-            st.start = end;
-            st.idsFrom = end;
-            st.buf = new FlushBuffer(st.buf);
-            st.bufStartedNanos = System.nanoTime();
-        }
-
-        /**
-         * Hands the client ids accepted since {@code idsFrom} to the partition's lane ahead of the
-         * flush that will cover them. The trigger (the ids' bytes since the flush started or the last
-         * spill) depends only on the partition's records, so a replay from the same flush start
-         * spills the same ranges, under the same tokens.
-         */
-        private void spillIds(PartitionState st) {
-            enqueue(st, FlushBatch.idSpill(spec.name(), st.tp, st.idsFrom, st.next, st.watermark, st.buf.takeSeenIds()));
-            st.idsFrom = st.next;
-        }
-
-        private void enqueue(PartitionState st, FlushBatch b) {
+            FlushBatch b = new FlushBatch(spec.name(), st.tp, st.start, end, st.watermark, st.buf);
             owners.put(b, st);
             queuedBytes.addAndGet(b.bytes);
             Lane lane = laneOf(st.tp);
             lane.queue.addLast(b);
             LockSupport.unpark(lane.thread);
+            st.start = end;
+            st.buf = new FlushBuffer(b.buffer);
+            st.bufStartedNanos = System.nanoTime();
         }
 
         private void handleCompleted(boolean sync) {
@@ -953,7 +1074,7 @@ public final class JobWorker implements AutoCloseable {
             FlushBatch b;
             while ((b = completed.poll()) != null) {
                 PartitionState owner = owners.remove(b);
-                if (owner != null && parts.get(b.tp) == owner && !b.idsOnly()) { // a spill's records are committed by their flush
+                if (owner != null && parts.get(b.tp) == owner) {
                     commit.put(b.tp, new OffsetAndMetadata(b.end));
                     owner.committed = Math.max(owner.committed, b.end);
                     offsetsCommittedCount.addAndGet(b.end - b.start);
@@ -1293,10 +1414,6 @@ public final class JobWorker implements AutoCloseable {
     }
 
     private void write(FlushBatch b) throws Exception {
-        if (b.idsOnly()) {
-            insert(b, b.idBlock());
-            return;
-        }
         if (b.blocks == null) {
             List<FlushBuffer.Block> blocks = new ArrayList<>(b.buffer.encode());
             FlushBuffer.Block ids = b.idBlock();

@@ -47,8 +47,10 @@ public final class Migrations {
     public static final String FLUSH_LOG = "vigil_flush_log";
     /** Client ids, a row per id: written before migration 7, still read on recovery (TTL 2 days). */
     public static final String SEEN_IDS = "vigil_seen_ids";
-    /** Client ids, a row of arrays per flush (migration 7). */
+    /** Client ids, a row of arrays per flush (migration 7): written until migration 8, still read on recovery (TTL 2 days). */
     public static final String SEEN_ID_BLOCKS = "vigil_seen_id_blocks";
+    /** Which records of a flush carried an accepted client id, as a bitmap (migration 8); the ids are re-read from Kafka. */
+    public static final String SEEN_ID_MARKS = "vigil_seen_id_marks";
     public static final String GOAL_STATE = "vigil_goal_state";
     public static final String UNIT_TOTALS = "vigil_experiment_unit_totals";
     public static final String UNIT_HIST = "vigil_experiment_unit_hist";
@@ -324,7 +326,28 @@ public final class Migrations {
                     ENGINE = MergeTree
                     ORDER BY (job, topic, partition, start_offset)
                     TTL toDateTime(max_ts) + INTERVAL 2 DAY
-                    SETTINGS non_replicated_deduplication_window = %d""".formatted(SEEN_ID_BLOCKS, DEDUP_WINDOW))));
+                    SETTINGS non_replicated_deduplication_window = %d""".formatted(SEEN_ID_BLOCKS, DEDUP_WINDOW))),
+            // The ids themselves (32 bytes each, one per event with ids) were most of what ClickHouse
+            // stored and merged for such events, and are in Kafka already: a flush now stores one bit
+            // per record (its id was accepted), and recovery re-reads the marked records of the window
+            // from Kafka to hash their ids again. Recovery reads the older tables until their TTL empties them.
+            new Migration(8, "client ids: a bitmap of the records whose id was accepted, per flush", List.of(
+                    """
+                    CREATE TABLE IF NOT EXISTS %s
+                    (
+                        job           LowCardinality(String),
+                        topic         LowCardinality(String),
+                        partition     UInt32,
+                        start_offset  Int64,
+                        end_offset    Int64,
+                        max_ts        DateTime64(3, 'UTC'),
+                        ids           UInt64,
+                        marks         String
+                    )
+                    ENGINE = MergeTree
+                    ORDER BY (job, topic, partition, start_offset)
+                    TTL toDateTime(max_ts) + INTERVAL 2 DAY
+                    SETTINGS non_replicated_deduplication_window = %d""".formatted(SEEN_ID_MARKS, DEDUP_WINDOW))));
 
     private Migrations() {
     }

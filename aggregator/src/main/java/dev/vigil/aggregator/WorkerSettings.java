@@ -21,7 +21,6 @@ import io.micrometer.core.instrument.MeterRegistry;
  * @param maxQueuedBytes    estimated heap of a job's cut, not yet stored flushes before its partitions are paused
  * @param dedupMaxIds       per-partition id window in records (see SeenIds)
  * @param dedupWindowMs     per-partition id window in record time
- * @param dedupSpillBytes   client ids a partition holds (estimated heap) before they are stored ahead of their flush
  * @param maxFutureMs       events further in the future than this (vs record time) are dead-lettered
  * @param catchUpLag        a partition at least this many records behind its end offset is catching up (0: never)
  * @param catchUpFlushIntervalMs while catching up, a partition is flushed at this interval if it is longer than its job's
@@ -43,7 +42,6 @@ public record WorkerSettings(
         long maxQueuedBytes,
         long dedupMaxIds,
         long dedupWindowMs,
-        long dedupSpillBytes,
         long maxFutureMs,
         long seriesWindowMs,
         long catchUpLag,

@@ -37,7 +37,7 @@ class FlushBufferMemoryTest {
             f.addUnit("acme", "exp-" + (i % 40), "treatment", "inference", "latency_ms", unit, 20_000, v);
             f.addUnitHist("acme", "exp-" + (i % 40), "treatment", "inference", "latency_ms", unit, 20_000, v);
             f.addExposure("acme", "exp-" + (i % 40), "treatment", unit, i);
-            f.seenIds.add(i, i, i, i);
+            f.seenIds.add(i, i);
             FlushBuffer.Group g = f.group(refs[i % refs.length], i % 6);
             g.add(1, false);
             f.row(g, "latency_ms", 0).add(v, true);
@@ -50,34 +50,35 @@ class FlushBufferMemoryTest {
     }
 
     /**
-     * The ids a flush stores come back in order across the chunks, offsets and times that do not fit a chunk's 32-bit
-     * differences included, and their bytes are what they hold.
+     * The marks of accepted client ids: the offsets come back in order, the stored bitmap decodes to
+     * the same offsets (bit i of the flush's record start + i), and a mark costs about a bit.
      */
     @Test
-    void clientIdsKeepTheirOrderAndCountTheirBytes() {
-        FlushBuffer.SeenIdColumns ids = new FlushBuffer.SeenIdColumns();
-        int n = 40_000; // dozens of chunks
-        long[][] expected = new long[4][n];
-        for (int i = 0; i < n; i++) {
-            // now and then a jump beyond an int: 3 billion records or 30 days later, or back in time
-            long offset = 1_000L + i + (i >= 20_000 ? 3_000_000_000L : 0);
-            long ts = 1_795_000_000_000L + 7L * i + (i % 9_999 == 0 ? 30L * 86_400_000 : 0) - (i == 30_001 ? 40L * 86_400_000 : 0);
-            long[] row = {offset, ts, -i, Long.MAX_VALUE - i};
-            ids.add(row[0], row[1], row[2], row[3]);
-            for (int f = 0; f < 4; f++) {
-                expected[f][i] = row[f];
+    void clientIdMarksKeepTheirOffsetsAndCostABitARecord() {
+        FlushBuffer.SeenMarks marks = new FlushBuffer.SeenMarks();
+        long start = 3_000_000_000L; // beyond an int
+        java.util.List<Long> expected = new java.util.ArrayList<>();
+        Random rnd = new Random(5);
+        for (long o = start + 3; o < start + 200_000; o++) {
+            if (rnd.nextInt(10) < 9) { // most records with an id, some without
+                marks.add(o, 1_795_000_000_000L + (o - start) / 10);
+                expected.add(o);
             }
         }
-        assertThat(ids.size()).isEqualTo(n);
-        for (int f = 0; f < FlushBuffer.SeenIdColumns.FIELDS; f++) {
-            java.util.List<Long> got = new java.util.ArrayList<>();
-            ids.forEach(f, got::add);
-            assertThat(got).as("field %d", f).containsExactly(java.util.Arrays.stream(expected[f]).boxed().toArray(Long[]::new));
-        }
-        FlushBuffer.SeenIdColumns steady = new FlushBuffer.SeenIdColumns(); // offsets in a row, times close
-        for (int i = 0; i < n; i++) {
-            steady.add(5_000_000L + i, 1_795_000_000_000L + i / 10, i, i);
-        }
-        assertThat((double) steady.bytes() / (24.0 * n)).as("bytes per id / 24").isBetween(1.0, 1.05);
+        assertThat(marks.size()).isEqualTo(expected.size());
+        java.util.List<Long> got = new java.util.ArrayList<>();
+        marks.forEach(got::add);
+        assertThat(got).containsExactlyElementsOf(expected);
+
+        FlushBuffer.Block block = marks.block("events", "vigil.events", 2, start, start + 200_001);
+        assertThat(block.table()).isEqualTo(Migrations.SEEN_ID_MARKS);
+        byte[] row = block.rows().toArray();
+        int bitmapLen = (200_001 + 7) / 8;
+        byte[] bitmap = java.util.Arrays.copyOfRange(row, row.length - bitmapLen, row.length); // the last column
+        java.util.List<Long> decoded = new java.util.ArrayList<>();
+        FlushBuffer.SeenMarks.decode(start, bitmap, decoded::add);
+        assertThat(decoded).containsExactlyElementsOf(expected);
+        // about a bit a record (the words double as they grow: at most twice that), against 24 bytes an id before
+        assertThat((double) marks.bytes() / (200_000 / 8.0)).as("bytes / (records / 8)").isBetween(1.0, 2.1);
     }
 }
