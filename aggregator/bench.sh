@@ -23,7 +23,9 @@ if [[ "${ASPROF:-0}" == 1 ]]; then
 fi
 # BENCH_JAVA_OPTS: extra JVM options, e.g. -Xlog:gc+cpu=info:file=/tmp/gc.log; -Dbench.warm=N (warm-up events,
 # default min(events / 2, 15,000,000)); -Dbench.flush-interval=2s and -Dbench.max-records-per-flush=5000000 (the jobs' flush settings: a job's defaults; partitions that are behind flush at aggregator.catch-up.flush-interval, 10 s); -Dbench.asprof.event=wall (with ASPROF=1: wall-clock samples, to see waits);
-# -Dbench.repeats=N (the job and ConsumerPerformance alternate N times; prints each ratio and their median)
+# -Dbench.repeats=N (the job and ConsumerPerformance alternate N times; prints each ratio and their median);
+# -Dbench.recovery=true (after the last run, the job again on the same data: prints how long its partitions took to
+# recover, retry stores rebuilt from the marked records re-read from Kafka included)
 # BENCH_SQL="stmt; stmt": statements run before the measured job (a diagnostic, e.g. a table setting to try:
 # "ALTER TABLE vigil_rollup_10s MODIFY SETTING merge_selector_base = 20"); the bench prints the rollup tables' active
 # parts after each job's merges settle

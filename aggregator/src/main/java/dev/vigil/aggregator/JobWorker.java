@@ -151,6 +151,9 @@ public final class JobWorker implements AutoCloseable {
     private final Counter duplicates;
     private final Counter retries;
     private final Timer flushLatency;
+    private final Timer recoveryTime;
+    private final AtomicLong partitionsRecovered = new AtomicLong();
+    private final AtomicLong idsRecovered = new AtomicLong();
     private final Map<String, TableMeters> byTable = new ConcurrentHashMap<>();
     private final Map<String, Counter> deadByReason = new ConcurrentHashMap<>();
 
@@ -178,6 +181,9 @@ public final class JobWorker implements AutoCloseable {
         retries = Counter.builder("vigil_aggregator_flush_retries").tag("job", job).register(reg);
         flushLatency = Timer.builder("vigil_aggregator_flush_latency").description("from cutting a flush to its done row")
                 .tag("job", job).publishPercentiles(0.5, 0.99).register(reg);
+        recoveryTime = Timer.builder("vigil_aggregator_partition_recovery")
+                .description("rebuilding a partition's position, flush boundaries and retry store when it is assigned (client ids re-read from Kafka included)")
+                .tag("job", job).register(reg);
         gauges.add(Gauge.builder("vigil_aggregator_freshness_seconds", this, w -> w.newestStoredEventMs == Long.MIN_VALUE ? Double.NaN
                         : (System.currentTimeMillis() - w.newestStoredEventMs) / 1000.0)
                 .description("now minus the newest event time stored by this job").tag("job", job).register(reg));
@@ -789,8 +795,12 @@ public final class JobWorker implements AutoCloseable {
             st.forced.clear();
             st.forced.addAll(bounds);
             consumer.seek(tp, r);
+            long took = System.nanoTime() - t0;
+            recoveryTime.record(took, TimeUnit.NANOSECONDS);
+            partitionsRecovered.incrementAndGet();
+            idsRecovered.addAndGet(loaded);
             log.info("event=partition_recovered job={} partition={} committed={} last_done={} resume={} forced_boundaries={} seen_ids={} took_ms={}",
-                    spec.name(), tp, c, done, r, bounds, loaded, (System.nanoTime() - t0) / 1_000_000);
+                    spec.name(), tp, c, done, r, bounds, loaded, took / 1_000_000);
         }
 
         /**
@@ -1615,6 +1625,15 @@ public final class JobWorker implements AutoCloseable {
         m.put("last_error_at_ms", lastError == null ? null : lastErrorAtMs);
         m.put("spec", spec);
         return m;
+    }
+
+    /** Partitions this worker recovered (each assignment counts), and the client ids their retry stores were rebuilt with. */
+    public long partitionsRecovered() {
+        return partitionsRecovered.get();
+    }
+
+    public long idsRecovered() {
+        return idsRecovered.get();
     }
 
     public long recordsConsumed() {

@@ -12,6 +12,7 @@ import java.util.Properties;
 import java.util.Random;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -278,6 +279,9 @@ public final class AggregatorBenchmark {
                     sustainedRatios.add(Math.min(n / totalSecs, sustainable) / Math.max(cpBefore, cpAfter));
                     cpBefore = cpAfter;
                     agg.aggregator.deleteJob(job, "bench");
+                    if (rep == repeats && Boolean.getBoolean("bench.recovery")) {
+                        measureRecovery(agg, job, topic, consumers, ch);
+                    }
                 }
                 if (repeats > 1) {
                     System.out.printf("repeats: %d; end to end / the faster neighbouring ConsumerPerformance fetch.nMsg.sec: %s; median %.3f%n", repeats,
@@ -303,6 +307,28 @@ public final class AggregatorBenchmark {
     }
 
     /** The bench's events job (normalized: the defaults filled in). */
+    /**
+     * The job again under the same name (its consumer group, committed offsets and flush log): every
+     * partition recovers at its end, rebuilding its retry store from the stored marks and the marked
+     * records re-read from Kafka (the last dedup window of each partition). Prints how long that took.
+     */
+    static void measureRecovery(AggregatorMain.Running agg, String job, String topic, int consumers, ClickHouse ch) throws Exception {
+        int partitions = ch.queryLong("SELECT uniqExact(partition) FROM vigil_flush_log WHERE job = '" + job + "'").intValue();
+        long t0 = System.nanoTime();
+        agg.aggregator.putJob(spec(job, topic, consumers), "bench");
+        JobWorker w = agg.aggregator.workers().get(job);
+        while (w.partitionsRecovered() < partitions) {
+            if (System.nanoTime() - t0 > TimeUnit.MINUTES.toNanos(5)) {
+                throw new IllegalStateException("recovery of " + job + " not done after 5 minutes: " + w.status());
+            }
+            Thread.sleep(5);
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("recovery: job %s again, %d partitions recovered with %d client ids re-read from Kafka in %.2f s (from the job's start, "
+                + "group join included)%n", job, w.partitionsRecovered(), w.idsRecovered(), secs);
+        agg.aggregator.deleteJob(job, "bench");
+    }
+
     static JobSpec spec(String name, String topic, int consumers) {
         return new JobSpec(name, topic, "events", null, 10, "30d", null, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, consumers).normalized();
     }
