@@ -36,7 +36,7 @@ final class FlushBatch {
 
     /** The block of the records whose client id this flush accepted (null if none). */
     FlushBuffer.Block idBlock() {
-        return buffer.seenIds.block(job, tp.topic(), tp.partition(), start, end);
+        return buffer.idMarks.block(job, tp.topic(), tp.partition(), start, end);
     }
 
     String token(String table) {

@@ -147,7 +147,7 @@ final class FlushBuffer {
     final Map<UnitDayKey, double[]> unitDaily;
     final RowBinary samples = new RowBinary(256);
     /** The records whose client id this flush accepted. */
-    final SeenMarks seenIds = new SeenMarks();
+    final SeenMarks idMarks = new SeenMarks();
     final List<ProducerRecord<byte[], byte[]>> deadLetters = new ArrayList<>();
     long records;
     long maxEventMs = Long.MIN_VALUE;
@@ -197,7 +197,7 @@ final class FlushBuffer {
         return PENDING_BYTES + (long) seriesSize * SERIES_ROW_BYTES
                 + (long) (units.size() + exposures.size() + unitDaily.size()) * UNIT_ROW_BYTES
                 + (long) unitHists.size() * UNIT_HIST_BYTES
-                + samples.capacity() + seenIds.bytes() + deadLetterBytes;
+                + samples.capacity() + idMarks.bytes() + deadLetterBytes;
     }
 
     /** Sum of the dead letters' value sizes plus a fixed overhead each (maintained by {@link #addDeadLetter}). */

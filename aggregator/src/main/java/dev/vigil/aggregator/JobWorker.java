@@ -430,14 +430,14 @@ public final class JobWorker implements AutoCloseable {
 
     /**
      * False (and counted) if the client id (h, l) was already accepted in the partition's window: a
-     * client retry. Otherwise remembers it, in memory and in the flush's seen-id rows.
+     * client retry. Otherwise remembers it, in memory and in the flush's marks.
      */
     private boolean firstSight(PartitionState st, ConsumerRecord<ByteBuffer, ByteBuffer> r, long h, long l) {
         if (!st.seen.firstSight(h, l, r.offset(), r.timestamp(), st.watermark)) {
             duplicates.increment();
             return false;
         }
-        st.buf.seenIds.add(r.offset(), r.timestamp());
+        st.buf.idMarks.add(r.offset(), r.timestamp());
         return true;
     }
 
@@ -746,6 +746,11 @@ public final class JobWorker implements AutoCloseable {
             }
         }
 
+        /**
+         * Recovers at most one partition per poll: a recovery with client ids re-reads up to
+         * {@code dedup.max-ids-per-partition} records from Kafka (1-2 s), and the thread must keep
+         * polling (the group's max.poll.interval.ms) while several partitions wait.
+         */
         private void recoverPartitions() {
             long now = System.nanoTime();
             for (PartitionState st : parts.values()) {
@@ -755,6 +760,7 @@ public final class JobWorker implements AutoCloseable {
                 try {
                     recover(st);
                     st.recovering = false;
+                    return;
                 } catch (Exception e) {
                     lastError = "recovery of " + st.tp + ": " + e;
                     lastErrorAtMs = System.currentTimeMillis();
@@ -887,9 +893,14 @@ public final class JobWorker implements AutoCloseable {
             try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
                     new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
                 c.assign(List.of(tp));
+                // records past the log's end (a log truncated below the committed offset) never come
+                long end = Math.min(to, c.endOffsets(List.of(tp), Duration.ofSeconds(30)).get(tp));
                 c.seek(tp, from);
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                while (c.position(tp) < to) {
+                while (c.position(tp) < end) {
+                    if (!running || crashed) {
+                        throw new IllegalStateException("job stopping while re-reading client ids of " + tp);
+                    }
                     ConsumerRecords<byte[], byte[]> recs = c.poll(Duration.ofMillis(200));
                     for (ConsumerRecord<byte[], byte[]> rec : recs.records(tp)) {
                         if (rec.offset() >= to) {
@@ -964,6 +975,7 @@ public final class JobWorker implements AutoCloseable {
                         n++;
                     }
                     p.r = null; // the record's buffers are not held past the poll
+                    p.e.buf = null;
                 }
             }
             return n;

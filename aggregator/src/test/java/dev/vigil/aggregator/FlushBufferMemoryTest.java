@@ -37,7 +37,7 @@ class FlushBufferMemoryTest {
             f.addUnit("acme", "exp-" + (i % 40), "treatment", "inference", "latency_ms", unit, 20_000, v);
             f.addUnitHist("acme", "exp-" + (i % 40), "treatment", "inference", "latency_ms", unit, 20_000, v);
             f.addExposure("acme", "exp-" + (i % 40), "treatment", unit, i);
-            f.seenIds.add(i, i);
+            f.idMarks.add(i, i);
             FlushBuffer.Group g = f.group(refs[i % refs.length], i % 6);
             g.add(1, false);
             f.row(g, "latency_ms", 0).add(v, true);

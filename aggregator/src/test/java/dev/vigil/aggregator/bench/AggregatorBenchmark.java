@@ -306,11 +306,12 @@ public final class AggregatorBenchmark {
         System.exit(0);
     }
 
-    /** The bench's events job (normalized: the defaults filled in). */
     /**
      * The job again under the same name (its consumer group, committed offsets and flush log): every
      * partition recovers at its end, rebuilding its retry store from the stored marks and the marked
      * records re-read from Kafka (the last dedup window of each partition). Prints how long that took.
+     * Counts recoveries, so a group formed twice (a partition recovered by two members in turn) would
+     * end the wait early; the printed ids show it (fewer than partitions x the window).
      */
     static void measureRecovery(AggregatorMain.Running agg, String job, String topic, int consumers, ClickHouse ch) throws Exception {
         int partitions = ch.queryLong("SELECT uniqExact(partition) FROM vigil_flush_log WHERE job = '" + job + "'").intValue();
@@ -329,6 +330,7 @@ public final class AggregatorBenchmark {
         agg.aggregator.deleteJob(job, "bench");
     }
 
+    /** The bench's events job (normalized: the defaults filled in). */
     static JobSpec spec(String name, String topic, int consumers) {
         return new JobSpec(name, topic, "events", null, 10, "30d", null, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, consumers).normalized();
     }
