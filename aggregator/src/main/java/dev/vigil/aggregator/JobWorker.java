@@ -462,6 +462,10 @@ public final class JobWorker implements AutoCloseable {
         private int nextMarked;
         private int skipped;
         private long last = Long.MIN_VALUE;
+        private final EventScratch scratch = new EventScratch();
+        private final long[] hash = new long[2];
+        private byte[] tenantBytes;
+        private String tenant;
         int loaded;
 
         SeenIdLoader(PartitionState st, List<long[]> hashed, long[] marked, long minTs) {
@@ -486,9 +490,18 @@ public final class JobWorker implements AutoCloseable {
             if (rec.timestamp() < minTs || rec.value() == null) {
                 return;
             }
-            Event e = RecordCodec.decodeEvent(rec.value());
-            if (e.eventId() != null) {
-                add(SeriesIds.idHi(e.tenant(), e.eventId()), SeriesIds.idLo(e.tenant(), e.eventId()), o, rec.timestamp());
+            byte[] v = rec.value();
+            RecordCodec.scanEvent(v, 0, v.length, scratch);
+            if (scratch.eventIdLen >= 0) {
+                // the hot path's byte hash, with the tenant decoded as decodeEvent decodes it (HotPathTest pins
+                // both to the String hash); the tenant String is reused while the bytes repeat
+                if (tenant == null || !java.util.Arrays.equals(v, scratch.tenantOff, scratch.tenantOff + scratch.tenantLen,
+                        tenantBytes, 0, tenantBytes.length)) {
+                    tenantBytes = java.util.Arrays.copyOfRange(v, scratch.tenantOff, scratch.tenantOff + scratch.tenantLen);
+                    tenant = new String(tenantBytes, StandardCharsets.UTF_8);
+                }
+                SeriesIds.idHash(tenant, v, scratch.eventIdOff, scratch.eventIdLen, hash);
+                add(hash[0], hash[1], o, rec.timestamp());
             }
         }
 
