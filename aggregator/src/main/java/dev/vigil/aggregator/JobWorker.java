@@ -852,33 +852,23 @@ public final class JobWorker implements AutoCloseable {
                     + Migrations.SEEN_IDS + " WHERE " + where + " AND offset >= " + from + " AND offset < " + r
                     + (newerThan.isEmpty() ? "" : " AND toUnixTimestamp64Milli(ts)" + newerThan) + ") ORDER BY o",
                     rs -> hashed.add(new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4)}));
-            long[][] marked = {new long[1024]};
-            int[] nMarked = {0};
+            java.util.stream.LongStream.Builder marked = java.util.stream.LongStream.builder();
             s.ch().forEach("SELECT start_offset, hex(marks) FROM " + Migrations.SEEN_ID_MARKS + " WHERE " + where + " AND end_offset > " + from
                     + " AND start_offset < " + r + (newerThan.isEmpty() ? "" : " AND toUnixTimestamp64Milli(max_ts)" + newerThan)
                     + " ORDER BY start_offset", rs -> FlushBuffer.SeenMarks.decode(rs.getLong(1), java.util.HexFormat.of().parseHex(rs.getString(2)), o -> {
                         if (o >= from && o < r) {
-                            if (nMarked[0] == marked[0].length) {
-                                marked[0] = java.util.Arrays.copyOf(marked[0], 2 * nMarked[0]);
-                            }
-                            marked[0][nMarked[0]++] = o;
+                            marked.add(o);
                         }
                     }));
-            long[] offsets = marked[0];
-            java.util.Arrays.sort(offsets, 0, nMarked[0]);
-            int n = 0;
-            for (int i = 0; i < nMarked[0]; i++) { // an offset twice: a flush stored twice beyond ClickHouse's deduplication window
-                if (n == 0 || offsets[i] != offsets[n - 1]) {
-                    offsets[n++] = offsets[i];
-                }
-            }
-            SeenIdLoader loader = new SeenIdLoader(st, hashed, java.util.Arrays.copyOf(offsets, n), minTs);
-            if (n > 0) {
+            // distinct: an offset twice is a flush stored twice beyond ClickHouse's deduplication window
+            long[] offsets = marked.build().sorted().distinct().toArray();
+            SeenIdLoader loader = new SeenIdLoader(st, hashed, offsets, minTs);
+            if (offsets.length > 0) {
                 long first = readRange(st.tp, offsets[0], r, loader::record);
                 long missing = loader.missing();
                 if (missing > 0) {
                     log.warn("event=seen_ids_unrecoverable job={} partition={} ids={} first_offset_in_log={} (records with accepted client ids "
-                            + "are no longer in Kafka: a retry of them would count again; keep Kafka's retention above aggregator.dedup.window)",
+                            + "are no longer in Kafka: a retry of them would count again; keep Kafka's retention above aggregator.dedup.window plus the longest outage)",
                             spec.name(), st.tp, missing, first);
                 }
             }

@@ -10,10 +10,9 @@ package dev.vigil.aggregator;
  * is a duplicate iff the last accepted occurrence of {@code x} has offset {@code >= o - maxIds}
  * and record time {@code >= watermark(o) - window}, where {@code watermark(o)} is the largest
  * record timestamp at or before {@code o}. Entries outside those bounds never match, so
- * dropping them changes no decision, and a store rebuilt from the stored marks (the records whose
- * id was accepted, re-read from Kafka: ids
- * with offset in {@code [r - maxIds, r)} and time {@code >= watermark(r) - window}) is
- * equivalent to the one the crashed process had at offset r.
+ * dropping them changes no decision, and a store rebuilt from the ids with offset in
+ * {@code [r - maxIds, r)} and time {@code >= watermark(r) - window} (the records a flush marked as
+ * accepted, re-read from Kafka) is equivalent to the one the crashed process had at offset r.
  *
  * <p>Layout, for the hot path (almost every id is new, and ids arrive in offset order):
  * <ul>

@@ -78,7 +78,7 @@ class FlushBufferMemoryTest {
         java.util.List<Long> decoded = new java.util.ArrayList<>();
         FlushBuffer.SeenMarks.decode(start, bitmap, decoded::add);
         assertThat(decoded).containsExactlyElementsOf(expected);
-        // about a bit a record (the words double as they grow: at most twice that), against 24 bytes an id before
+        // about a bit a record (the words double as they grow: at most twice that), where the ids themselves took 24-32 bytes each before
         assertThat((double) marks.bytes() / (200_000 / 8.0)).as("bytes / (records / 8)").isBetween(1.0, 2.1);
     }
 }
