@@ -21,8 +21,9 @@ if [[ "${ASPROF:-0}" == 1 ]]; then
   CP="$CP:aggregator/target/asprof/async-profiler-4.1.jar"
   JFR_OPTS+=(-Dbench.asprof.lib="$PWD/aggregator/target/asprof/linux-x64/libasyncProfiler.so")
 fi
-# BENCH_JAVA_OPTS: extra JVM options, e.g. -Xlog:gc+cpu=info:file=/tmp/gc.log; -Dbench.warm=N (warm-up events,
-# default min(events / 2, 15,000,000)); -Dbench.flush-interval=2s and -Dbench.max-records-per-flush=5000000 (the jobs' flush settings: a job's defaults; partitions that are behind flush at aggregator.catch-up.flush-interval, 10 s); -Dbench.asprof.event=wall (with ASPROF=1: wall-clock samples, to see waits);
+# BENCH_JAVA_OPTS: extra JVM options, e.g. -Xlog:gc+cpu=info:file=/tmp/gc.log; -Dbench.warm=N (warm-up topic events,
+# default min(events / 2, 15,000,000)); -Dbench.warm-events=N (the warm-up job reads that topic again until it has read N, default
+# 30,000,000; -Dbench.warm-passes=P overrides the count of passes); -Dbench.flush-interval=2s and -Dbench.max-records-per-flush=5000000 (the jobs' flush settings: a job's defaults; partitions that are behind flush at aggregator.catch-up.flush-interval, 10 s); -Dbench.asprof.event=wall (with ASPROF=1: wall-clock samples, to see waits);
 # -Dbench.repeats=N (the job and ConsumerPerformance alternate N times; prints each ratio and their median);
 # -Dbench.recovery=true (after the last run, the job again on the same data: prints how long its partitions took to
 # recover, retry stores rebuilt from the marked records re-read from Kafka included)

@@ -16,6 +16,8 @@ final class FlushBatch {
     final long end;
     final long watermark;
     final FlushBuffer buffer;
+    /** Writes its own 1 m and 1 h rows (false: the replay of an older aggregator's pending flush, see FlushBuffer.encode). */
+    final boolean rollUp;
     final long createdNanos = System.nanoTime();
     /** The buffer's estimated heap when it was cut (counted in the job's queued bytes until written or dropped). */
     final long bytes;
@@ -24,13 +26,14 @@ final class FlushBatch {
     int stepsDone;
     List<FlushBuffer.Block> blocks;
 
-    FlushBatch(String job, TopicPartition tp, long start, long end, long watermark, FlushBuffer buffer) {
+    FlushBatch(String job, TopicPartition tp, long start, long end, long watermark, FlushBuffer buffer, boolean rollUp) {
         this.job = job;
         this.tp = tp;
         this.start = start;
         this.end = end;
         this.watermark = watermark;
         this.buffer = buffer;
+        this.rollUp = rollUp;
         this.bytes = buffer.approxBytes();
     }
 

@@ -371,32 +371,115 @@ final class FlushBuffer {
     static final List<String> SEEN_MARK_COLUMNS = List.of("job", "topic", "partition", "start_offset", "end_offset", "max_ts",
             "ids", "marks");
 
-    private static void writeRow(RowBinary rb, SeriesAgg a) {
+    /** The 10 s table's columns as this aggregator writes them: {@code rolled_up = 1}, its 1 m and 1 h rows written too. */
+    static final List<String> ROLLED_UP_SERIES_COLUMNS;
+
+    static {
+        List<String> c = new ArrayList<>(SERIES_COLUMNS);
+        c.add("rolled_up");
+        ROLLED_UP_SERIES_COLUMNS = List.copyOf(c);
+    }
+
+    private static void writeRow(RowBinary rb, SeriesAgg a, boolean rolledUp) {
         SeriesRef k = a.ref;
         rb.str(k.tenant).u8(k.kind).str(k.name).str(a.measure).i64(k.seriesId).i32((int) a.bucketSec)
                 .strMap(k.labels).i64(a.count).f64(a.sum).f64(a.sumSq).f64(a.min).f64(a.max);
         a.writeHist(rb);
+        if (rolledUp) {
+            rb.u8(1);
+        }
         rb.endRow();
     }
 
-    /** The non-empty data blocks of this flush (not the flush-log rows). */
+    /** A row of the 1 m or 1 h table: the 10 s table's sort key with the bucket truncated (what the views grouped by). */
+    record CoarseKey(String tenant, byte kind, String name, String measure, long seriesId, long bucketSec) {
+    }
+
+    /** The totals of the 10 s rows of one {@link CoarseKey}, as the views summed them ({@code any(labels)}: the first row's). */
+    static final class CoarseRow {
+        final SortedMap<String, String> labels;
+        long count;
+        double sum;
+        double sumSq;
+        double min = Double.POSITIVE_INFINITY;
+        double max = Double.NEGATIVE_INFINITY;
+        final IntLongMap hist = new IntLongMap();
+
+        CoarseRow(SortedMap<String, String> labels) {
+            this.labels = labels;
+        }
+
+        void add(SeriesAgg a) {
+            count += a.count;
+            sum += a.sum;
+            sumSq += a.sumSq;
+            min = Math.min(min, a.min);
+            max = Math.max(max, a.max);
+            a.addHistTo(hist);
+        }
+    }
+
+    private static void rollUp(Map<CoarseKey, CoarseRow> minutes, Map<CoarseKey, CoarseRow> hours, SeriesAgg a) {
+        SeriesRef r = a.ref;
+        // bucket starts are seconds since the epoch (DateTime, never negative): toStartOfMinute / toStartOfHour in UTC
+        minutes.computeIfAbsent(new CoarseKey(r.tenant, r.kind, r.name, a.measure, r.seriesId, a.bucketSec - a.bucketSec % 60),
+                k -> new CoarseRow(r.labels)).add(a);
+        hours.computeIfAbsent(new CoarseKey(r.tenant, r.kind, r.name, a.measure, r.seriesId, a.bucketSec - a.bucketSec % 3600),
+                k -> new CoarseRow(r.labels)).add(a);
+    }
+
+    private static Block coarseBlock(String table, Map<CoarseKey, CoarseRow> rows) {
+        RowBinary rb = new RowBinary(rows.size() * 160);
+        for (Map.Entry<CoarseKey, CoarseRow> e : rows.entrySet()) {
+            CoarseKey k = e.getKey();
+            CoarseRow v = e.getValue();
+            rb.str(k.tenant()).u8(k.kind()).str(k.name()).str(k.measure()).i64(k.seriesId()).i32((int) k.bucketSec())
+                    .strMap(v.labels).i64(v.count).f64(v.sum).f64(v.sumSq).f64(v.min).f64(v.max);
+            v.hist.writeTo(rb);
+            rb.endRow();
+        }
+        return new Block(table, SERIES_COLUMNS, rb);
+    }
+
+    /** The non-empty data blocks of this flush (not the flush-log rows), the 1 m and 1 h rows included. */
     List<Block> encode() {
+        return encode(true);
+    }
+
+    /**
+     * The non-empty data blocks of this flush. {@code rollUp}: the 1 m and 1 h rows merged here, and the 10 s rows
+     * marked {@code rolled_up = 1} so that the views skip them; false only to replay a flush that an aggregator
+     * older than migration 9 left pending, the way it wrote it (the views then roll it up, as they did the first time).
+     */
+    List<Block> encode(boolean rollUp) {
         applyPendingIncrements();
-        List<Block> out = new ArrayList<>(5);
+        List<Block> out = new ArrayList<>(7);
         if (seriesSize > 0) {
             RowBinary rb = new RowBinary(seriesSize * 96);
+            Map<CoarseKey, CoarseRow> minutes = rollUp ? new java.util.LinkedHashMap<>() : null;
+            Map<CoarseKey, CoarseRow> hours = rollUp ? new java.util.LinkedHashMap<>() : null;
             for (Group g : table) {
                 if (g == null) {
                     continue;
                 }
                 if (g.count > 0) {
-                    writeRow(rb, g);
+                    writeRow(rb, g, rollUp);
+                    if (rollUp) {
+                        rollUp(minutes, hours, g);
+                    }
                 }
                 for (int i = 0; i < g.n; i++) {
-                    writeRow(rb, g.rows[i]);
+                    writeRow(rb, g.rows[i], rollUp);
+                    if (rollUp) {
+                        rollUp(minutes, hours, g.rows[i]);
+                    }
                 }
             }
-            out.add(new Block(Migrations.ROLLUP_10S, SERIES_COLUMNS, rb));
+            out.add(new Block(Migrations.ROLLUP_10S, rollUp ? ROLLED_UP_SERIES_COLUMNS : SERIES_COLUMNS, rb));
+            if (rollUp) {
+                out.add(coarseBlock(Migrations.ROLLUP_1M, minutes));
+                out.add(coarseBlock(Migrations.ROLLUP_1H, hours));
+            }
         }
         if (!units.isEmpty()) {
             RowBinary rb = new RowBinary(units.size() * 80);

@@ -69,6 +69,20 @@ class Hist {
         return true;
     }
 
+    /** Adds every bucket count of this histogram to {@code to} (a coarser row's histogram). */
+    final void addHistTo(IntLongMap to) {
+        if (dense != null) {
+            for (int i = 0; i < dense.length; i++) {
+                if (dense[i] != 0) {
+                    to.add(base + i, dense[i] & 0xff);
+                }
+            }
+        }
+        if (rest != null) {
+            rest.addTo(to);
+        }
+    }
+
     final long histGet(int key) {
         long n = rest == null ? 0 : rest.get(key);
         if (dense != null) {

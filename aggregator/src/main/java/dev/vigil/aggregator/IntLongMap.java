@@ -59,6 +59,15 @@ final class IntLongMap {
         return size;
     }
 
+    /** Adds every entry of this map to {@code to}. */
+    void addTo(IntLongMap to) {
+        for (int i = 0; i < keys.length; i++) {
+            if (keys[i] != EMPTY) {
+                to.add(keys[i], vals[i]);
+            }
+        }
+    }
+
     /** The keys, ascending. */
     int[] sortedKeys() {
         int[] ks = new int[size];

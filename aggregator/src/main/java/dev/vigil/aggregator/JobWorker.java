@@ -91,6 +91,11 @@ public final class JobWorker implements AutoCloseable {
         long committed = -1;
         long watermark = WM_NONE;
         final ArrayDeque<Long> forced = new ArrayDeque<>();
+        /**
+         * Pending flushes that an aggregator older than migration 9 logged (start offset to end offset): replayed
+         * the way it wrote them, without their 1 m and 1 h rows, which the views add (see {@link FlushBuffer#encode(boolean)}).
+         */
+        final java.util.Map<Long, Long> legacy = new java.util.HashMap<>();
         FlushBuffer buf = new FlushBuffer();
         long bufStartedNanos;
         /** At least catch-up.lag records behind (until below half of it): flushed at the catch-up interval. */
@@ -806,10 +811,14 @@ public final class JobWorker implements AutoCloseable {
             Long wm = s.ch().queryLong("SELECT watermark FROM " + Migrations.FLUSH_LOG + " WHERE " + where + " AND end_offset <= " + r
                     + " ORDER BY end_offset DESC LIMIT 1");
             TreeSet<Long> bounds = new TreeSet<>();
-            s.ch().forEach("SELECT DISTINCT start_offset, end_offset FROM " + Migrations.FLUSH_LOG + " WHERE " + where
-                    + " AND state = 'intent' AND end_offset > " + r + " ORDER BY start_offset", rs -> {
+            st.legacy.clear();
+            s.ch().forEach("SELECT start_offset, end_offset, min(rolled_up) FROM " + Migrations.FLUSH_LOG + " WHERE " + where
+                    + " AND state = 'intent' AND end_offset > " + r + " GROUP BY start_offset, end_offset ORDER BY start_offset", rs -> {
                         bounds.add(rs.getLong(1));
                         bounds.add(rs.getLong(2));
+                        if (rs.getInt(3) == 0) {
+                            st.legacy.put(rs.getLong(1), rs.getLong(2));
+                        }
                     });
             final long resume = r;
             bounds.removeIf(b -> b <= resume);
@@ -1090,7 +1099,9 @@ public final class JobWorker implements AutoCloseable {
         }
 
         private void cut(PartitionState st, long end) {
-            FlushBatch b = new FlushBatch(spec.name(), st.tp, st.start, end, st.watermark, st.buf);
+            // a replay of a flush an older aggregator logged: the same range, written its way (no 1 m and 1 h blocks)
+            boolean rollUp = st.legacy.isEmpty() || !st.legacy.remove(st.start, end);
+            FlushBatch b = new FlushBatch(spec.name(), st.tp, st.start, end, st.watermark, st.buf, rollUp);
             owners.put(b, st);
             queuedBytes.addAndGet(b.bytes);
             Lane lane = laneOf(st.tp);
@@ -1447,7 +1458,7 @@ public final class JobWorker implements AutoCloseable {
 
     private void write(FlushBatch b) throws Exception {
         if (b.blocks == null) {
-            List<FlushBuffer.Block> blocks = new ArrayList<>(b.buffer.encode());
+            List<FlushBuffer.Block> blocks = new ArrayList<>(b.buffer.encode(b.rollUp));
             FlushBuffer.Block ids = b.idBlock();
             if (ids != null) {
                 blocks.add(ids);
@@ -1531,12 +1542,13 @@ public final class JobWorker implements AutoCloseable {
     }
 
     static final List<String> FLUSH_LOG_COLUMNS = List.of("job", "topic", "partition", "start_offset", "end_offset", "state",
-            "watermark", "records", "max_event_ms", "instance", "created_at");
+            "watermark", "records", "max_event_ms", "instance", "created_at", "rolled_up");
 
     private void insertFlushLog(FlushBatch b, int stateCode) throws Exception {
         RowBinary rb = new RowBinary(128);
         rb.str(b.job).str(b.tp.topic()).i32(b.tp.partition()).i64(b.start).i64(b.end).u8(stateCode).i64(b.watermark)
-                .i64(b.buffer.records).i64(b.buffer.maxEventMs).str(s.instance()).i64(System.currentTimeMillis()).endRow();
+                .i64(b.buffer.records).i64(b.buffer.maxEventMs).str(s.instance()).i64(System.currentTimeMillis())
+                .u8(b.rollUp ? 1 : 0).endRow();
         s.ch().insert(Migrations.FLUSH_LOG, FLUSH_LOG_COLUMNS, rb, b.token(Migrations.FLUSH_LOG + (stateCode == 1 ? "/intent" : "/done")));
     }
 

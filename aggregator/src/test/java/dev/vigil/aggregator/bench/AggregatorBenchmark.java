@@ -41,8 +41,9 @@ import dev.vigil.kafka.KafkaBroker;
  * stream read as it arrives spans a few seconds per flush, e.g. 2,000).
  * ConsumerPerformance reads with one thread; the job reads with {@code consumers} threads (2 by
  * default: one per core of the reference machine), so the consumer CPU per event is printed too.
- * Both are warmed up first on a separate topic of {@code min(events / 2, 15,000,000)} events (the
- * JIT compiles Kafka's and the job's code there, not in the measured run). With {@code -Dbench.repeats=N}
+ * Both are warmed up first on a separate topic of {@code min(events / 2, 15,000,000)} events, which
+ * the warm-up job reads as many times as it takes to read 30,000,000 (the JIT compiles Kafka's and
+ * the job's code there, not in the measured run). With {@code -Dbench.repeats=N}
  * the job runs N times under new names, each followed by ConsumerPerformance, and the median of the N
  * ratios is printed: single runs move by ±20 % here.
  */
@@ -57,6 +58,8 @@ public final class AggregatorBenchmark {
      * bucket) it touched, so ClickHouse's inserts and merges grew with the rate.
      */
     static final String FLUSH_INTERVAL = System.getProperty("bench.flush-interval");
+    /** Events the warm-up job reads in all (-Dbench.warm-events; its topic is read again until it has). */
+    static final long WARM_EVENTS = Long.getLong("bench.warm-events", 30_000_000L);
     static final Integer MAX_RECORDS_PER_FLUSH = Integer.getInteger("bench.max-records-per-flush");
 
     public static void main(String[] args) throws Exception {
@@ -121,15 +124,25 @@ public final class AggregatorBenchmark {
                     dev.vigil.common.config.Sizes.formatDuration(config.get(AggregatorMain.CATCH_UP_FLUSH_INTERVAL)));
             AggregatorMain.Running agg = AggregatorMain.start(config);
             try (ClickHouse ch = new ClickHouse(chUrl, "default", "")) {
-                agg.aggregator.putJob(spec("warmup", warmTopic, consumers), "bench");
-                JobWorker wu = agg.aggregator.workers().get("warmup");
-                while (wu.offsetsCommitted() < warm) {
-                    if (wu.recordsConsumed() >= warm) {
-                        wu.requestFlush();
+                // The warm-up job reads its topic several times (a new job each pass, so a new group that reads it all
+                // again) until it has read WARM_EVENTS: at 2,000 records a poll, the methods called once a poll
+                // (pollOnce, afterPoll, Kafka's fetchRecords) need ~5,000 polls before C2 compiles them; with one pass
+                // of 5 M events (2,500 polls) they were still profiled C1 code for the first 2.5 s of a measured 10 M run
+                // (-XX:+PrintCompilation), whose C2 compiler threads took 0.2-0.3 cores.
+                int passes = Integer.getInteger("bench.warm-passes", (int) Math.max(1, (WARM_EVENTS + warm - 1) / warm));
+                System.out.printf("warm-up: %d pass(es) over %d events%n", passes, warm);
+                for (int pass = 1; pass <= passes; pass++) {
+                    String wjob = pass == 1 ? "warmup" : "warmup" + pass;
+                    agg.aggregator.putJob(spec(wjob, warmTopic, consumers), "bench");
+                    JobWorker wu = agg.aggregator.workers().get(wjob);
+                    while (wu.offsetsCommitted() < warm) {
+                        if (wu.recordsConsumed() >= warm) {
+                            wu.requestFlush();
+                        }
+                        Thread.sleep(20);
                     }
-                    Thread.sleep(20);
+                    agg.aggregator.deleteJob(wjob, "bench");
                 }
-                agg.aggregator.deleteJob("warmup", "bench");
                 // the warm-up's parts are still being merged in the background: let that finish first, or
                 // the measured job shares the cores with merges of data it did not write
                 awaitMerges(ch, "warm-up's");
@@ -383,6 +396,15 @@ public final class AggregatorBenchmark {
             parts.append(' ').append(t).append('=').append(ch.queryLong("SELECT count() FROM system.parts WHERE active AND table = '" + t + "'"));
         }
         System.out.println("active parts after them:" + parts);
+        // what ClickHouse wrote in the last two minutes, by table: parts of inserts (level 0) against parts of merges
+        // (each merge rewrites its inputs' rows; outdated parts stay listed for old_parts_lifetime, 8 min)
+        for (Map<String, Object> r : ch.query("SELECT table, level = 0 AS inserted, count() AS parts, sum(rows) AS rows, "
+                + "sum(bytes_on_disk) AS bytes FROM system.parts WHERE database = currentDatabase() "
+                + "AND modification_time >= now() - 120 GROUP BY table, inserted ORDER BY table, inserted DESC")) {
+            System.out.printf("  written in the last 2 min: %s %s: %s parts, %s rows, %.1f MB%n", r.get("table"),
+                    ((Number) r.get("inserted")).intValue() == 1 ? "by inserts" : "by merges", r.get("parts"), r.get("rows"),
+                    ((Number) r.get("bytes")).doubleValue() / 1e6);
+        }
     }
 
     /** Runs an async-profiler command when the bench was started with ASPROF=1 (its jar on the class path), else nothing. */
