@@ -70,16 +70,12 @@ class Hist {
     }
 
     /** Adds every bucket count of this histogram to {@code to} (a coarser row's histogram). */
-    final void addHistTo(IntLongMap to) {
+    final void addHistTo(FlushBuffer.WideHist to) {
         if (dense != null) {
-            for (int i = 0; i < dense.length; i++) {
-                if (dense[i] != 0) {
-                    to.add(base + i, dense[i] & 0xff);
-                }
-            }
+            to.addWindow(base, dense);
         }
         if (rest != null) {
-            rest.addTo(to);
+            rest.forEach(to::add);
         }
     }
 

@@ -59,11 +59,16 @@ final class IntLongMap {
         return size;
     }
 
-    /** Adds every entry of this map to {@code to}. */
-    void addTo(IntLongMap to) {
+    /** A key and its count. */
+    interface EntryConsumer {
+        void accept(int key, long n);
+    }
+
+    /** Every entry, in no particular order. */
+    void forEach(EntryConsumer to) {
         for (int i = 0; i < keys.length; i++) {
             if (keys[i] != EMPTY) {
-                to.add(keys[i], vals[i]);
+                to.accept(keys[i], vals[i]);
             }
         }
     }

@@ -170,6 +170,39 @@ class HotPathTest {
     }
 
     @Test
+    void coarseRowsHistogramIsTheSumOfTheTenSecondRows() {
+        Random rnd = new Random(5);
+        for (int round = 0; round < 200; round++) {
+            FlushBuffer.WideHist wide = new FlushBuffer.WideHist();
+            TreeMap<Integer, Long> expected = new TreeMap<>();
+            int rows = 1 + rnd.nextInt(8);
+            for (int r = 0; r < rows; r++) {
+                FlushBuffer.SeriesAgg row = new FlushBuffer.SeriesAgg(null, "m", 0);
+                int n = rnd.nextInt(3000);
+                double centre = Math.exp(rnd.nextGaussian() * 8);
+                double spread = rnd.nextInt(4) == 0 ? 12 : 1; // some rows wider than any window: the sparse map
+                for (int i = 0; i < n; i++) {
+                    double v = switch (rnd.nextInt(20)) {
+                        case 0 -> 0.0;                          // the zero bucket, outside every window
+                        case 1 -> -centre;                      // negative keys
+                        case 2 -> 7.0;                          // one bucket wrapping its 8-bit counter
+                        default -> centre * Math.exp(rnd.nextGaussian() * spread);
+                    };
+                    row.add(v, true);
+                    expected.merge(FastBuckets.key(v), 1L, Long::sum);
+                }
+                row.addHistTo(wide);
+            }
+            RowBinary want = new RowBinary(64);
+            want.leb128(expected.size());
+            expected.forEach((k, c) -> want.i32(k).i64(c));
+            RowBinary got = new RowBinary(64);
+            wide.write(got);
+            assertThat(got.toArray()).as("round %d", round).isEqualTo(want.toArray());
+        }
+    }
+
+    @Test
     void queuedHistogramIncrementsWriteTheSameBlockAsDirectOnes() {
         Random rnd = new Random(11);
         TreeMap<String, String> labels = new TreeMap<>(Map.of("model", "m1"));
