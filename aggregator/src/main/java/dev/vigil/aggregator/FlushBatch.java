@@ -22,9 +22,11 @@ final class FlushBatch {
     /** The buffer's estimated heap when it was cut (counted in the job's queued bytes until written or dropped). */
     final long bytes;
     volatile boolean cancelled;
-    /** Steps finished so far (intent, dead letters, data blocks, done), so a retry resumes. */
+    /** Steps finished so far (1 intent, 2 dead letters, 3 data blocks, 4 done), so a retry resumes. */
     int stepsDone;
     List<FlushBuffer.Block> blocks;
+    /** Which of {@link #blocks} are stored (they are inserted concurrently; a retry resends the others). */
+    boolean[] blockStored;
 
     FlushBatch(String job, TopicPartition tp, long start, long end, long watermark, FlushBuffer buffer, boolean rollUp) {
         this.job = job;

@@ -601,7 +601,7 @@ final class FlushBuffer {
                 }
             }
             out.add(new Block(Migrations.ROLLUP_10S, rollUp ? ROLLED_UP_SERIES_COLUMNS : SERIES_COLUMNS, rb));
-            if (rollUp) {
+            if (rollUp && !minutes.isEmpty()) {
                 out.add(coarseBlock(Migrations.ROLLUP_1M, minutes));
                 out.add(coarseBlock(Migrations.ROLLUP_1H, hours));
             }

@@ -122,6 +122,12 @@ public final class JobWorker implements AutoCloseable {
     private final Member[] members;
     private final AtomicInteger membersRunning;
     private final Lane[] lanes;
+    /**
+     * Runs a flush's data blocks other than the first while its lane inserts the first: they are independent parts
+     * with their own tokens, all stored before the done row (so the order among them does not matter). Virtual threads:
+     * each only waits for its HTTP request.
+     */
+    private final java.util.concurrent.ExecutorService blockWriters;
     private final Map<FlushBatch, PartitionState> owners = new ConcurrentHashMap<>();
     private final Map<Integer, Long> lag = new ConcurrentHashMap<>();
     private volatile boolean running = true;
@@ -207,6 +213,7 @@ public final class JobWorker implements AutoCloseable {
         for (int i = 0; i < lanes.length; i++) {
             lanes[i] = new Lane("job-" + job + "-flusher-" + i);
         }
+        blockWriters = java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("job-" + job + "-insert-", 0).factory());
     }
 
     public JobWorker start() {
@@ -553,6 +560,8 @@ public final class JobWorker implements AutoCloseable {
         boolean decoded;
         /** The event's series; null when nothing of the event is in this job's rollups. */
         SeriesCache.Entry info;
+        /** Its bucket (seconds), set with {@link #info}. */
+        long bucket;
         boolean hasId;
         long idHi;
         long idLo;
@@ -1211,6 +1220,7 @@ public final class JobWorker implements AutoCloseable {
                 info = newSeries(e, hash, bytes(value));
             }
             p.info = info;
+            p.bucket = Math.floorDiv(e.time, bucketMs) * spec.bucketSeconds();
             if (e.eventIdLen >= 0) {
                 SeriesIds.idHash(info.tenant, b, e.eventIdOff, e.eventIdLen, idHash);
                 p.hasId = true;
@@ -1243,9 +1253,8 @@ public final class JobWorker implements AutoCloseable {
                 st.buf.maxEventMs = t;
             }
             FlushBuffer.SeriesRef ref = admitted(info, limiterEpoch);
-            long bucket = Math.floorDiv(t, bucketMs) * spec.bucketSeconds();
             FlushBuffer buf = st.buf;
-            FlushBuffer.Group g = buf.group(ref, bucket);
+            FlushBuffer.Group g = buf.group(ref, p.bucket);
             g.add(1.0, false);
             byte[] b = e.buf;
             for (int i = 0, nm = e.measureCount; i < nm; i++) {
@@ -1489,20 +1498,67 @@ public final class JobWorker implements AutoCloseable {
             }
             b.stepsDone = 2;
         }
-        for (int i = 0; i < b.blocks.size(); i++) {
-            if (b.stepsDone < 3 + i) {
-                insert(b, b.blocks.get(i));
-                b.stepsDone = 3 + i;
-            }
+        if (b.stepsDone < 3) {
+            insertBlocks(b);
+            b.stepsDone = 3;
         }
-        if (b.stepsDone < 3 + b.blocks.size()) {
+        if (b.stepsDone < 4) {
             insertFlushLog(b, 2);
-            b.stepsDone = 3 + b.blocks.size();
+            b.stepsDone = 4;
         }
         flushLatency.record(System.nanoTime() - b.createdNanos, TimeUnit.NANOSECONDS);
         flushesDone.incrementAndGet();
         storedUpTo(b.buffer.maxEventMs);
         log.debug("event=flushed job={} batch={} records={} blocks={}", spec.name(), b, b.buffer.records, b.blocks.size());
+    }
+
+    /**
+     * Inserts the blocks of {@code b} not stored yet, concurrently: the first on this thread, the others on
+     * {@link #blockWriters}. Waits for all of them, even when one fails (a retry then resends only the ones that failed,
+     * and none is still in flight), and rethrows the first failure. Measured: a flush's three rollup inserts took
+     * 68-88 + 26-28 + 18-23 ms one after the other.
+     */
+    private void insertBlocks(FlushBatch b) throws Exception {
+        if (b.blockStored == null) {
+            b.blockStored = new boolean[b.blocks.size()];
+        }
+        List<Integer> todo = new ArrayList<>(b.blocks.size());
+        for (int i = 0; i < b.blocks.size(); i++) {
+            if (!b.blockStored[i]) {
+                todo.add(i);
+            }
+        }
+        if (todo.isEmpty()) {
+            return;
+        }
+        List<Future<?>> others = new ArrayList<>(todo.size() - 1);
+        for (int k : todo.subList(1, todo.size())) {
+            others.add(blockWriters.submit(() -> {
+                insert(b, b.blocks.get(k));
+                b.blockStored[k] = true; // read after Future.get, which orders it
+                return null;
+            }));
+        }
+        Exception failed = null;
+        try {
+            int first = todo.getFirst();
+            insert(b, b.blocks.get(first));
+            b.blockStored[first] = true;
+        } catch (Exception e) {
+            failed = e;
+        }
+        for (Future<?> f : others) {
+            try {
+                f.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (failed == null) {
+                    failed = e.getCause() instanceof Exception ex ? ex : new RuntimeException(e.getCause());
+                }
+            }
+        }
+        if (failed != null) {
+            throw failed;
+        }
     }
 
     private void insert(FlushBatch b, FlushBuffer.Block blk) throws Exception {
@@ -1593,6 +1649,7 @@ public final class JobWorker implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        blockWriters.shutdown();
         removeGauges();
         log.info("event=job_stopped job={} version={}", spec.name(), version);
     }
@@ -1630,6 +1687,7 @@ public final class JobWorker implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        blockWriters.shutdown(); // in-flight inserts finish or not, as in a crash
         removeGauges();
     }
 
