@@ -19,7 +19,9 @@ if [[ "${ASPROF:-0}" == 1 ]]; then
   mvn -B -q dependency:copy -Dartifact=tools.profiler:async-profiler:4.1 -DoutputDirectory=aggregator/target/asprof >/dev/null
   (cd aggregator/target/asprof && unzip -o -q async-profiler-4.1.jar 'linux-x64/*')
   CP="$CP:aggregator/target/asprof/async-profiler-4.1.jar"
-  JFR_OPTS+=(-Dbench.asprof.lib="$PWD/aggregator/target/asprof/linux-x64/libasyncProfiler.so")
+  # DebugNonSafepoints: without it a sample in compiled code is charged to the nearest safepoint's inlined frame, and
+  # the profile moved whole percentages between methods from one run to the next (ByteHash.eq 9 % in one, 26 % in another)
+  JFR_OPTS+=(-Dbench.asprof.lib="$PWD/aggregator/target/asprof/linux-x64/libasyncProfiler.so" -XX:+UnlockDiagnosticVMOptions -XX:+DebugNonSafepoints)
 fi
 # BENCH_JAVA_OPTS: extra JVM options, e.g. -Xlog:gc+cpu=info:file=/tmp/gc.log; -Dbench.warm=N (warm-up topic events,
 # default min(events / 2, 15,000,000)); -Dbench.warm-events=N (the warm-up job reads that topic again until it has read N, default
