@@ -496,7 +496,11 @@ final class FlushBuffer {
             rest.add(key, n);
         }
 
-        /** RowBinary Map(Int32, UInt64), keys ascending, each key once. */
+        /**
+         * RowBinary Map(Int32, UInt64), keys ascending, each key once: {@link Hist#writeHist}'s merge over an int window
+         * instead of a byte window (one loop shared through a function of the index, tried: a flush of 21,000 10 s rows
+         * encoded in 85-96 ms instead of 47-86, 146-191 instead of 115-121 with its coarse rows).
+         */
         void write(RowBinary rb) {
             int[] rk = rest == null ? new int[0] : rest.sortedKeys();
             int n = rk.length;

@@ -91,14 +91,9 @@ public final class Migrations {
                 SETTINGS non_replicated_deduplication_window = %d, ttl_only_drop_parts = 1""".formatted(name, partitionBy, ttl, DEDUP_WINDOW);
     }
 
-    /**
-     * Migration 9's query of a view: the same rollup, of the 10 s rows whose writer did not store their coarser rows
-     * itself ({@code rolled_up = 0}: older aggregators, replays of their flushes, other writers). Migration 1's text
-     * below stays as shipped (its checksum is recorded).
-     */
-    static String rollupViewQuery(String view, String truncate) {
+    /** The views' rollup of the 10 s rows into {@code truncate(bucket)}; {@code where}: a filter line, or "". */
+    private static String rollupSelect(String truncate, String where) {
         return """
-                ALTER TABLE %s MODIFY QUERY
                 SELECT tenant, kind, name, measure, series_id,
                        %s AS bucket,
                        any(labels) AS labels,
@@ -109,24 +104,20 @@ public final class Migrations {
                        max(max) AS max,
                        sumMap(hist) AS hist
                 FROM %s
-                WHERE rolled_up = 0
-                GROUP BY tenant, kind, name, measure, series_id, bucket""".formatted(view, truncate, ROLLUP_10S);
+                %sGROUP BY tenant, kind, name, measure, series_id, bucket""".formatted(truncate, ROLLUP_10S, where);
     }
 
+    /** Migration 1's view (its text, and so its recorded checksum, as shipped). */
     static String rollupView(String view, String target, String truncate) {
-        return """
-                CREATE MATERIALIZED VIEW IF NOT EXISTS %s TO %s AS
-                SELECT tenant, kind, name, measure, series_id,
-                       %s AS bucket,
-                       any(labels) AS labels,
-                       sum(count) AS count,
-                       sum(sum) AS sum,
-                       sum(sum_sq) AS sum_sq,
-                       min(min) AS min,
-                       max(max) AS max,
-                       sumMap(hist) AS hist
-                FROM %s
-                GROUP BY tenant, kind, name, measure, series_id, bucket""".formatted(view, target, truncate, ROLLUP_10S);
+        return "CREATE MATERIALIZED VIEW IF NOT EXISTS %s TO %s AS\n".formatted(view, target) + rollupSelect(truncate, "");
+    }
+
+    /**
+     * Migration 9's query of a view: the same rollup, of the 10 s rows whose writer did not store their coarser rows
+     * itself ({@code rolled_up = 0}: older aggregators, replays of their flushes, other writers).
+     */
+    static String rollupViewQuery(String view, String truncate) {
+        return "ALTER TABLE %s MODIFY QUERY\n".formatted(view) + rollupSelect(truncate, "WHERE rolled_up = 0\n");
     }
 
     public static final List<Migration> ALL = List.of(
