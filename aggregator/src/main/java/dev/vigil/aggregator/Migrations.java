@@ -14,7 +14,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The ClickHouse schema of the aggregator as ordered, idempotent migrations (docs/schema.md
  * quotes them). Applied at startup: each migration whose version is not in
- * {@code vigil_schema_migrations} runs its statements (all {@code IF NOT EXISTS}, so a migration
+ * {@code vigil_schema_migrations} runs its statements (each idempotent: {@code IF NOT EXISTS}, a backfill
+ * that runs only while its target is empty, or a view's {@code MODIFY QUERY} to the same query, so a migration
  * interrupted half way simply runs again), then records itself. Never edit a shipped migration:
  * add a new one.
  */
