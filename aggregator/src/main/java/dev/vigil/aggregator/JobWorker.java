@@ -115,8 +115,12 @@ public final class JobWorker implements AutoCloseable {
     private final long flushIntervalNanos;
     /** The flush interval of a partition that is catching up: the longer of the job's and the catch-up interval. */
     private final long catchUpIntervalNanos;
-    /** Partitions (of every member) that are catching up, for the status and the gauge. */
-    private final java.util.Set<Integer> catchingUp = ConcurrentHashMap.newKeySet();
+    /**
+     * Partitions (of every member) that are catching up, for the status and the gauge, each with the member that
+     * found it so: a member that loses a partition removes only its own entry, not one that the member which was just
+     * assigned the partition put there.
+     */
+    private final Map<Integer, Member> catchingUp = new ConcurrentHashMap<>();
     private final java.util.Set<String> allow;
     private final SeriesLimiter limiter;
     private final Member[] members;
@@ -129,7 +133,11 @@ public final class JobWorker implements AutoCloseable {
      */
     private final java.util.concurrent.ExecutorService blockWriters;
     private final Map<FlushBatch, PartitionState> owners = new ConcurrentHashMap<>();
-    private final Map<Integer, Long> lag = new ConcurrentHashMap<>();
+    /** The lag of each partition (of every member), with the member that measured it (see {@link #catchingUp}). */
+    private final Map<Integer, PartitionLag> lag = new ConcurrentHashMap<>();
+
+    private record PartitionLag(Member owner, long records) {
+    }
     private volatile boolean running = true;
     private volatile boolean crashed;
     private volatile State state = State.STARTING;
@@ -198,7 +206,7 @@ public final class JobWorker implements AutoCloseable {
         gauges.add(Gauge.builder("vigil_aggregator_freshness_seconds", this, w -> w.newestStoredEventMs == Long.MIN_VALUE ? Double.NaN
                         : (System.currentTimeMillis() - w.newestStoredEventMs) / 1000.0)
                 .description("now minus the newest event time stored by this job").tag("job", job).register(reg));
-        gauges.add(Gauge.builder("vigil_aggregator_catching_up_partitions", catchingUp, java.util.Set::size)
+        gauges.add(Gauge.builder("vigil_aggregator_catching_up_partitions", catchingUp, Map::size)
                 .description("partitions at least aggregator.catch-up.lag records behind, flushed at aggregator.catch-up.flush-interval")
                 .tag("job", job).register(reg));
         gauges.add(Gauge.builder("vigil_aggregator_queued_bytes", queuedBytes, AtomicLong::get)
@@ -763,8 +771,8 @@ public final class JobWorker implements AutoCloseable {
 
         private void drop(TopicPartition tp) {
             PartitionState st = parts.remove(tp);
-            lag.remove(tp.partition());
-            catchingUp.remove(tp.partition());
+            lag.computeIfPresent(tp.partition(), (p, l) -> l.owner() == this ? null : l);
+            catchingUp.remove(tp.partition(), this);
             if (st != null) {
                 owners.forEach((b, o) -> {
                     if (o == st) {
@@ -1068,20 +1076,32 @@ public final class JobWorker implements AutoCloseable {
             }
             java.util.OptionalLong behind = consumer.currentLag(st.tp);
             if (behind.isPresent()) {
-                long l = behind.getAsLong();
-                boolean now = st.catchingUp ? l >= (s.catchUpLag() + 1) / 2 : l >= s.catchUpLag();
-                if (now != st.catchingUp) {
-                    st.catchingUp = now;
-                    if (now) {
-                        catchingUp.add(st.tp.partition());
-                    } else {
-                        catchingUp.remove(st.tp.partition());
-                    }
-                    log.info("event={} job={} partition={} lag={} flush_interval_ms={}", now ? "catch_up_started" : "catch_up_ended",
-                            spec.name(), st.tp.partition(), l, TimeUnit.NANOSECONDS.toMillis(now ? catchUpIntervalNanos : flushIntervalNanos));
-                }
+                updateCatchingUp(st, behind.getAsLong());
             }
             return st.catchingUp ? catchUpIntervalNanos : flushIntervalNanos;
+        }
+
+        /**
+         * The partition's catching-up state given {@code behind}, the records between its read position and its end
+         * offset. Called from {@link #flushInterval} while its buffer holds records and from {@link #updateLag} every
+         * 2 s: a partition whose last records were flushed by count has an empty buffer and would otherwise keep the
+         * state of its last check for as long as nothing new arrives.
+         */
+        private void updateCatchingUp(PartitionState st, long behind) {
+            if (catchUpIntervalNanos == flushIntervalNanos || s.catchUpLag() <= 0) {
+                return;
+            }
+            boolean now = st.catchingUp ? behind >= (s.catchUpLag() + 1) / 2 : behind >= s.catchUpLag();
+            if (now != st.catchingUp) {
+                st.catchingUp = now;
+                if (now) {
+                    catchingUp.put(st.tp.partition(), this);
+                } else {
+                    catchingUp.remove(st.tp.partition(), this);
+                }
+                log.info("event={} job={} partition={} lag={} flush_interval_ms={}", now ? "catch_up_started" : "catch_up_ended",
+                        spec.name(), st.tp.partition(), behind, TimeUnit.NANOSECONDS.toMillis(now ? catchUpIntervalNanos : flushIntervalNanos));
+            }
         }
 
         private void updateLag() {
@@ -1094,8 +1114,12 @@ public final class JobWorker implements AutoCloseable {
                         Long end = ends.get(tp);
                         if (st != null && end != null && !st.recovering) {
                             int p = tp.partition();
-                            if (lag.put(p, Math.max(0, end - st.committed)) == null) {
-                                gauges.add(Gauge.builder("vigil_aggregator_lag_records", lag, m -> m.getOrDefault(p, 0L).doubleValue())
+                            updateCatchingUp(st, Math.max(0, end - st.next));
+                            if (lag.put(p, new PartitionLag(this, Math.max(0, end - st.committed))) == null) {
+                                gauges.add(Gauge.builder("vigil_aggregator_lag_records", lag, m -> {
+                                    PartitionLag l = m.get(p);
+                                    return l == null ? 0.0 : l.records();
+                                })
                                         .description("records in the partition not yet stored (end offset minus committed flush end)")
                                         .tag("job", spec.name()).tag("partition", String.valueOf(p)).register(s.registry()));
                             }
@@ -1712,9 +1736,9 @@ public final class JobWorker implements AutoCloseable {
         m.put("state", state.name().toLowerCase(java.util.Locale.ROOT));
         long total = 0;
         Map<String, Long> perPartition = new TreeMap<>();
-        for (Map.Entry<Integer, Long> e : lag.entrySet()) {
-            total += e.getValue();
-            perPartition.put(String.valueOf(e.getKey()), e.getValue());
+        for (Map.Entry<Integer, PartitionLag> e : lag.entrySet()) {
+            total += e.getValue().records();
+            perPartition.put(String.valueOf(e.getKey()), e.getValue().records());
         }
         m.put("lag", total);
         m.put("lag_by_partition", perPartition);
@@ -1723,7 +1747,7 @@ public final class JobWorker implements AutoCloseable {
         m.put("rows_written", rowsWrittenCount.get());
         m.put("queued_flushes", queued());
         m.put("queued_bytes_estimate", queuedBytes.get());
-        m.put("catching_up_partitions", new TreeSet<>(catchingUp));
+        m.put("catching_up_partitions", new TreeSet<>(catchingUp.keySet()));
         m.put("newest_stored_event_ms", newestStoredEventMs == Long.MIN_VALUE ? null : newestStoredEventMs);
         m.put("series_overflow", limiter.overflowTotal());
         m.put("last_error", lastError);

@@ -61,6 +61,50 @@ class ITAggregatorCatchUp {
         }
     }
 
+    /**
+     * A partition whose last records are flushed by count while it is catching up has an empty buffer afterwards; it
+     * must still be reported caught up once it is at its end (the state is re-checked with the lag, every 2 s), not
+     * keep the catch-up state of its last check for as long as nothing new arrives. 20,000 records read 2,000 a poll
+     * with a catch-up lag of 1,000: the last check with records in the buffer sees 2,000 left (still catching up), then
+     * the last poll's records reach the 10,000-record count and cut the flush.
+     */
+    @Test
+    void aPartitionWhoseLastFlushIsCutByCountIsReportedCaughtUp() throws Exception {
+        String topic = PREFIX + "exact";
+        int events = 20_000;
+        try (TestEnv env = new TestEnv("catchupcount")) {
+            env.createTopic(topic, 1);
+            List<ProducerRecord<byte[], byte[]>> recs = new ArrayList<>(events);
+            Random rnd = new Random(11);
+            long now = System.currentTimeMillis();
+            for (int i = 0; i < events; i++) {
+                recs.add(EventGen.record(topic, EventGen.event(rnd, i, now, false, "")));
+            }
+            try (KafkaProducer<byte[], byte[]> p = env.producer()) {
+                EventGen.sendAll(p, recs);
+            }
+            Map<String, String> e = env.aggregatorEnv(PREFIX);
+            e.put("VIGIL_AGGREGATOR_DEFAULT_JOBS", "");
+            e.put("VIGIL_AGGREGATOR_CATCH_UP_LAG", "1000");
+            e.put("VIGIL_AGGREGATOR_CATCH_UP_FLUSH_INTERVAL", "10m");
+            AggregatorMain.Running agg = env.startAggregator(e);
+            try (ClickHouse ch = env.ch()) {
+                // the job's own interval (5 min) never elapses either: only the count cuts
+                agg.aggregator.putJob(new JobSpec("exact", topic, "events", List.of("series"), 10, "30d", null, "5m", events / 2, null), "test");
+                TestEnv.await("both flushes stored", Duration.ofSeconds(120), () -> TestEnv.longQuery(ch,
+                        "SELECT max(end_offset) FROM vigil_flush_log WHERE job = 'exact' AND state = 'done'") >= events);
+                assertThat(TestEnv.longQuery(ch, "SELECT count(DISTINCT start_offset) FROM vigil_flush_log WHERE job = 'exact' AND state = 'done'"))
+                        .as("flushes cut by count").isEqualTo(2L);
+                JobWorker w = agg.aggregator.workers().get("exact");
+                TestEnv.await("the partition reported caught up, lag 0", Duration.ofSeconds(15),
+                        () -> ((java.util.Collection<?>) w.status().get("catching_up_partitions")).isEmpty()
+                                && Long.valueOf(0).equals(((Map<?, ?>) w.status().get("lag_by_partition")).get("0")));
+            } finally {
+                agg.close();
+            }
+        }
+    }
+
     /** Runs a job over the whole topic in its own aggregator; returns its done flushes as [start, end) offsets. */
     private static List<long[]> runJob(TestEnv env, String job, long catchUpLag) throws Exception {
         Map<String, String> e = env.aggregatorEnv(PREFIX);
