@@ -28,16 +28,7 @@ class ITAggregatorCatchUp {
     @Test
     void aPartitionThatIsBehindIsFlushedByCountNotByItsInterval() throws Exception {
         try (TestEnv env = new TestEnv("catchup")) {
-            env.createTopic(TOPIC, 1);
-            List<ProducerRecord<byte[], byte[]>> recs = new ArrayList<>(EVENTS);
-            Random rnd = new Random(7);
-            long now = System.currentTimeMillis();
-            for (int i = 0; i < EVENTS; i++) {
-                recs.add(EventGen.record(TOPIC, EventGen.event(rnd, i, now, false, "")));
-            }
-            try (KafkaProducer<byte[], byte[]> p = env.producer()) {
-                EventGen.sendAll(p, recs);
-            }
+            produce(env, TOPIC, EVENTS, 7);
 
             List<long[]> withCatchUp = runJob(env, "behind", CATCH_UP_LAG);
             // while at least CATCH_UP_LAG records were left (and the catch-up interval is 10 minutes), only the count cut
@@ -73,16 +64,7 @@ class ITAggregatorCatchUp {
         String topic = PREFIX + "exact";
         int events = 20_000;
         try (TestEnv env = new TestEnv("catchupcount")) {
-            env.createTopic(topic, 1);
-            List<ProducerRecord<byte[], byte[]>> recs = new ArrayList<>(events);
-            Random rnd = new Random(11);
-            long now = System.currentTimeMillis();
-            for (int i = 0; i < events; i++) {
-                recs.add(EventGen.record(topic, EventGen.event(rnd, i, now, false, "")));
-            }
-            try (KafkaProducer<byte[], byte[]> p = env.producer()) {
-                EventGen.sendAll(p, recs);
-            }
+            produce(env, topic, events, 11);
             Map<String, String> e = env.aggregatorEnv(PREFIX);
             e.put("VIGIL_AGGREGATOR_DEFAULT_JOBS", "");
             e.put("VIGIL_AGGREGATOR_CATCH_UP_LAG", "1000");
@@ -102,6 +84,20 @@ class ITAggregatorCatchUp {
             } finally {
                 agg.close();
             }
+        }
+    }
+
+    /** A one-partition topic holding {@code events} events without client ids. */
+    private static void produce(TestEnv env, String topic, int events, long seed) throws Exception {
+        env.createTopic(topic, 1);
+        List<ProducerRecord<byte[], byte[]>> recs = new ArrayList<>(events);
+        Random rnd = new Random(seed);
+        long now = System.currentTimeMillis();
+        for (int i = 0; i < events; i++) {
+            recs.add(EventGen.record(topic, EventGen.event(rnd, i, now, false, "")));
+        }
+        try (KafkaProducer<byte[], byte[]> p = env.producer()) {
+            EventGen.sendAll(p, recs);
         }
     }
 
