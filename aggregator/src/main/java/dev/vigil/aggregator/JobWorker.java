@@ -27,6 +27,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -675,6 +676,12 @@ public final class JobWorker implements AutoCloseable {
             // Kafka's 45 s default bounds recovery after a crash (overridable by consumer properties).
             p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "10000");
             p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "3000");
+            // Incremental rebalancing: when an instance or a consumer thread joins or leaves, only the partitions that
+            // move are revoked (flushed, committed) and recovered by their new owner; with Kafka's eager default (range)
+            // every member gave up and recovered all of its partitions at every rebalance, client-id retry stores
+            // re-read from Kafka included. Instances with the client's default list (range, cooperative-sticky) share
+            // this protocol, so a rolling upgrade switches the group over (KIP-429's second step).
+            p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
             p.put(ConsumerConfig.CLIENT_ID_CONFIG, "vigil-aggregator-" + spec.name() + "-" + s.instance() + (members.length > 1 ? "-" + index : ""));
             s.consumerOverrides().forEach(p::put);
             // keys and values stay in the fetched batch's buffers (Kafka's ByteBufferDeserializer
