@@ -42,8 +42,9 @@ import dev.vigil.kafka.KafkaBroker;
  * ConsumerPerformance reads with one thread; the job reads with {@code consumers} threads (2 by
  * default: one per core of the reference machine), so the consumer CPU per event is printed too.
  * Both are warmed up first on a separate topic of {@code min(events / 2, 15,000,000)} events, which
- * the warm-up job reads as many times as it takes to read 30,000,000 (the JIT compiles Kafka's and
- * the job's code there, not in the measured run). With {@code -Dbench.repeats=N}
+ * the warm-up job reads as many times as it takes to read 30,000,000 (at least twice), alternating small, frequent
+ * flushes with the measured job's settings (the JIT compiles Kafka's and the job's code there, every path the
+ * measured run takes included, not in the measured run). With {@code -Dbench.repeats=N}
  * the job runs N times under new names, each followed by ConsumerPerformance, and the median of the N
  * ratios is printed: single runs move by ±20 % here.
  */
@@ -141,7 +142,7 @@ public final class AggregatorBenchmark {
                 // (pollOnce, afterPoll, Kafka's fetchRecords) need ~5,000 polls before C2 compiles them; with one pass
                 // of 5 M events (2,500 polls) they were still profiled C1 code for the first 2.5 s of a measured 10 M run
                 // (-XX:+PrintCompilation), whose C2 compiler threads took 0.2-0.3 cores.
-                int passes = Integer.getInteger("bench.warm-passes", (int) Math.max(1, (WARM_EVENTS + warm - 1) / warm));
+                int passes = Integer.getInteger("bench.warm-passes", (int) Math.max(2, (WARM_EVENTS + warm - 1) / warm)); // both kinds of pass
                 System.out.printf("warm-up: %d pass(es) over %d events, the odd ones with flush_interval %s, max_records_per_flush %d%n", passes, warm, WARM_FLUSH_INTERVAL,
                         WARM_MAX_RECORDS_PER_FLUSH);
                 for (int pass = 1; pass <= passes; pass++) {
