@@ -74,6 +74,13 @@ public final class AggregatorBenchmark {
      */
     static final String WARM_FLUSH_INTERVAL = System.getProperty("bench.warm-flush-interval", "500ms");
     static final int WARM_MAX_RECORDS_PER_FLUSH = Integer.getInteger("bench.warm-max-records-per-flush", 250_000);
+    /**
+     * The client ids' shape ({@code -Dbench.ids}): {@code short} (default, as before), {@code id-<n>}; {@code batch}, as the
+     * gateway derives them from a client's batch: a UUID batch id, {@code #} and the event's index in a batch of 500
+     * (~40 bytes, against ~10: every byte is hashed).
+     */
+    static final String IDS = System.getProperty("bench.ids", "short");
+    static final int ID_BATCH = 500;
 
     public static void main(String[] args) throws Exception {
         long n = args.length > 0 ? Long.parseLong(args[0]) : 2_000_000;
@@ -106,8 +113,8 @@ public final class AggregatorBenchmark {
             long t0 = System.nanoTime();
             long bytes = produce(kafka.bootstrapServers(), topic, n, seriesCount, idFraction, spreadMs, "inference");
             double produceSecs = (System.nanoTime() - t0) / 1e9;
-            System.out.printf("produced events=%d bytes=%d (%.1f B/event) in %.1f s, event times spread over %d ms%n", n, bytes,
-                    (double) bytes / n, produceSecs, spreadMs);
+            System.out.printf("produced events=%d bytes=%d (%.1f B/event) in %.1f s, event times spread over %d ms%s%n", n, bytes,
+                    (double) bytes / n, produceSecs, spreadMs, idFraction > 0 ? ", client ids like " + clientId(n - 1) : "");
             produce(kafka.bootstrapServers(), warmTopic, warm, seriesCount, idFraction, spreadMs, "warmup");
             consumerPerformance(kafka.bootstrapServers(), warmTopic, warm, "bench-warmup-consumer");
 
@@ -455,6 +462,18 @@ public final class AggregatorBenchmark {
         return out;
     }
 
+    /** The client id of the {@code i}-th event, in the shape {@link #IDS} names. */
+    static String clientId(long i) {
+        return switch (IDS) {
+            case "short" -> "id-" + i;
+            case "batch" -> {
+                Random r = new Random(i / ID_BATCH); // one batch id per ID_BATCH events
+                yield new java.util.UUID(r.nextLong(), r.nextLong()) + "#" + (i % ID_BATCH);
+            }
+            default -> throw new IllegalArgumentException("bench.ids must be short or batch: " + IDS);
+        };
+    }
+
     static long produce(String bootstrap, String topic, long n, int seriesCount, double idFraction, int spreadMs, String type) throws Exception {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -481,7 +500,7 @@ public final class AggregatorBenchmark {
                 m.put("latency_ms", Math.exp(3 + rnd.nextGaussian()));
                 m.put("error", rnd.nextInt(50) == 0 ? 1.0 : 0.0);
                 Event e = new Event(t.tenant(), now - rnd.nextInt(spreadMs), t.type(), t.dims(), m, null, t.experiments(),
-                        rnd.nextDouble() < idFraction ? "id-" + i : null, now);
+                        rnd.nextDouble() < idFraction ? clientId(i) : null, now);
                 byte[] v = RecordCodec.encode(e);
                 bytes += v.length;
                 prod.send(new ProducerRecord<>(topic, keys[s], v));
