@@ -471,28 +471,22 @@ public final class JobWorker implements AutoCloseable {
     // ---------------------------------------------------------------- consumer threads
 
     /**
-     * Feeds a partition's retry store on recovery, in offset order: the marked records as they are
-     * re-read from Kafka (their ids hashed as the hot path hashes them), merged with the hashes the
-     * older tables stored; each offset once.
+     * Feeds a partition's retry store on recovery, in offset order: the records whose id a flush
+     * accepted, as they are re-read from Kafka (their ids hashed as the hot path hashes them); each
+     * offset once.
      */
     private static final class SeenIdLoader {
         private final PartitionState st;
-        private final List<long[]> hashed; // {offset, time, hi, lo}, by offset
         private final long[] marked;       // ascending, distinct
         private final long minTs;
-        private int nextHashed;
         private int nextMarked;
         private int skipped;
-        private long last = Long.MIN_VALUE;
         private final EventScratch scratch = new EventScratch();
         private final long[] hash = new long[2];
-        private byte[] tenantBytes;
-        private String tenant;
         int loaded;
 
-        SeenIdLoader(PartitionState st, List<long[]> hashed, long[] marked, long minTs) {
+        SeenIdLoader(PartitionState st, long[] marked, long minTs) {
             this.st = st;
-            this.hashed = hashed;
             this.marked = marked;
             this.minTs = minTs;
         }
@@ -508,21 +502,14 @@ public final class JobWorker implements AutoCloseable {
                 return;
             }
             nextMarked++;
-            hashedBefore(o);
             if (rec.timestamp() < minTs || rec.value() == null) {
                 return;
             }
             byte[] v = rec.value();
             RecordCodec.scanEvent(v, 0, v.length, scratch);
             if (scratch.eventIdLen >= 0) {
-                // the hot path's byte hash, with the tenant decoded as decodeEvent decodes it (HotPathTest pins
-                // both to the String hash); the tenant String is reused while the bytes repeat
-                if (tenant == null || !java.util.Arrays.equals(v, scratch.tenantOff, scratch.tenantOff + scratch.tenantLen,
-                        tenantBytes, 0, tenantBytes.length)) {
-                    tenantBytes = java.util.Arrays.copyOfRange(v, scratch.tenantOff, scratch.tenantOff + scratch.tenantLen);
-                    tenant = new String(tenantBytes, StandardCharsets.UTF_8);
-                }
-                SeriesIds.idHash(tenant, v, scratch.eventIdOff, scratch.eventIdLen, hash);
+                // the hot path's hash over the record's bytes (HotPathTest pins it to the String one)
+                SeriesIds.idHash(v, scratch.tenantOff, scratch.tenantLen, v, scratch.eventIdOff, scratch.eventIdLen, hash);
                 add(hash[0], hash[1], o, rec.timestamp());
             }
         }
@@ -532,19 +519,8 @@ public final class JobWorker implements AutoCloseable {
             return skipped + (marked.length - nextMarked);
         }
 
-        /** Loads the stored hashes of offsets below {@code o}. */
-        void hashedBefore(long o) {
-            for (; nextHashed < hashed.size() && hashed.get(nextHashed)[0] < o; nextHashed++) {
-                long[] e = hashed.get(nextHashed);
-                if (e[0] != last) {
-                    add(e[2], e[3], e[0], e[1]);
-                }
-            }
-        }
-
         private void add(long hi, long lo, long offset, long ts) {
             st.seen.accept(hi, lo, offset, ts, st.watermark);
-            last = offset;
             loaded++;
         }
     }
@@ -868,35 +844,33 @@ public final class JobWorker implements AutoCloseable {
          * in {@code [r - N, r)} with record time {@code >= watermark(r) - W} (docs/exactly-once.md).
          * Since migration 8 a flush stores which of its records' ids it accepted (a bitmap); those
          * records are read again from Kafka and their ids hashed as the hot path hashes them. Flushes
-         * stored before kept the hashes themselves, in two older tables, merged in by offset until
-         * their TTL empties them. Returns the number of ids loaded.
+         * stored before kept each accepted id's offset, time and hash, in two older tables (until their
+         * TTL empties them): since the id hash changed (2026-11-27, evening, {@link SeriesIds#idHash})
+         * those hashes are not used; their records are re-read by offset like the marked ones.
+         * Returns the number of ids loaded.
          */
         private int loadSeenIds(PartitionState st, String where, long r) throws Exception {
             st.seen.clear(); // a recovery retried after a failed load starts over
             long from = Math.max(0, r - s.dedupMaxIds());
             long minTs = st.watermark == WM_NONE ? Long.MIN_VALUE : st.watermark - s.dedupWindowMs();
             String newerThan = st.watermark == WM_NONE ? "" : " >= " + minTs;
-            List<long[]> hashed = new ArrayList<>(); // {offset, time, hi, lo} from the older tables
-            s.ch().forEach("SELECT o, t, h, l FROM ("
-                    + "SELECT o, t, reinterpretAsInt64(hi) AS h, reinterpretAsInt64(lo) AS l FROM " + Migrations.SEEN_ID_BLOCKS
-                    + " ARRAY JOIN offsets AS o, ts AS t, id_hi AS hi, id_lo AS lo WHERE " + where + " AND end_offset > " + from
-                    + " AND start_offset < " + r + " AND o >= " + from + " AND o < " + r + (newerThan.isEmpty() ? "" : " AND t" + newerThan)
-                    + " UNION ALL "
-                    + "SELECT offset AS o, toUnixTimestamp64Milli(ts) AS t, reinterpretAsInt64(id_hi) AS h, reinterpretAsInt64(id_lo) AS l FROM "
-                    + Migrations.SEEN_IDS + " WHERE " + where + " AND offset >= " + from + " AND offset < " + r
-                    + (newerThan.isEmpty() ? "" : " AND toUnixTimestamp64Milli(ts)" + newerThan) + ") ORDER BY o",
-                    rs -> hashed.add(new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4)}));
-            java.util.stream.LongStream.Builder marked = java.util.stream.LongStream.builder();
+            java.util.stream.LongStream.Builder accepted = java.util.stream.LongStream.builder();
+            s.ch().forEach("SELECT o FROM " + Migrations.SEEN_ID_BLOCKS + " ARRAY JOIN offsets AS o, ts AS t WHERE " + where
+                    + " AND end_offset > " + from + " AND start_offset < " + r + " AND o >= " + from + " AND o < " + r
+                    + (newerThan.isEmpty() ? "" : " AND t" + newerThan)
+                    + " UNION ALL SELECT offset AS o FROM " + Migrations.SEEN_IDS + " WHERE " + where + " AND offset >= " + from
+                    + " AND offset < " + r + (newerThan.isEmpty() ? "" : " AND toUnixTimestamp64Milli(ts)" + newerThan),
+                    rs -> accepted.add(rs.getLong(1)));
             s.ch().forEach("SELECT start_offset, hex(marks) FROM " + Migrations.SEEN_ID_MARKS + " WHERE " + where + " AND end_offset > " + from
                     + " AND start_offset < " + r + (newerThan.isEmpty() ? "" : " AND toUnixTimestamp64Milli(max_ts)" + newerThan)
                     + " ORDER BY start_offset", rs -> FlushBuffer.SeenMarks.decode(rs.getLong(1), java.util.HexFormat.of().parseHex(rs.getString(2)), o -> {
                         if (o >= from && o < r) {
-                            marked.add(o);
+                            accepted.add(o);
                         }
                     }));
             // distinct: an offset twice is a flush stored twice beyond ClickHouse's deduplication window
-            long[] offsets = marked.build().sorted().distinct().toArray();
-            SeenIdLoader loader = new SeenIdLoader(st, hashed, offsets, minTs);
+            long[] offsets = accepted.build().sorted().distinct().toArray();
+            SeenIdLoader loader = new SeenIdLoader(st, offsets, minTs);
             if (offsets.length > 0) {
                 long first = readRange(st.tp, offsets[0], r, loader::record);
                 long missing = loader.missing();
@@ -906,7 +880,6 @@ public final class JobWorker implements AutoCloseable {
                             spec.name(), st.tp, missing, first);
                 }
             }
-            loader.hashedBefore(Long.MAX_VALUE);
             return loader.loaded;
         }
 
@@ -1254,7 +1227,7 @@ public final class JobWorker implements AutoCloseable {
             p.info = info;
             p.bucket = Math.floorDiv(e.time, bucketMs) * spec.bucketSeconds();
             if (e.eventIdLen >= 0) {
-                SeriesIds.idHash(info.tenant, b, e.eventIdOff, e.eventIdLen, idHash);
+                SeriesIds.idHash(b, e.tenantOff, e.tenantLen, b, e.eventIdOff, e.eventIdLen, idHash);
                 p.hasId = true;
                 p.idHi = idHash[0];
                 p.idLo = idHash[1];
@@ -1332,7 +1305,8 @@ public final class JobWorker implements AutoCloseable {
                 return; // nothing of this event is in this job's rollups: its id need not be remembered either
             }
             if (e.eventId() != null) {
-                if (!firstSight(st, r, SeriesIds.idHi(e.tenant(), e.eventId()), SeriesIds.idLo(e.tenant(), e.eventId()))) {
+                SeriesIds.idHash(e.tenant(), e.eventId(), idHash);
+                if (!firstSight(st, r, idHash[0], idHash[1])) {
                     return;
                 }
             }

@@ -108,12 +108,37 @@ class HotPathTest {
     @Test
     void byteIdHashEqualsTheStringHash() {
         long[] out = new long[2];
-        for (String id : new String[] {"", "evt-1", "b-123#45", "ünïcode-id", "\u00ff", "x".repeat(300)}) {
-            byte[] b = ("..." + id + "..").getBytes(StandardCharsets.UTF_8);
-            int len = id.getBytes(StandardCharsets.UTF_8).length;
-            SeriesIds.idHash("acme", b, 3, len, out);
-            assertThat(out[0]).as(id).isEqualTo(SeriesIds.idHi("acme", id));
-            assertThat(out[1]).as(id).isEqualTo(SeriesIds.idLo("acme", id));
+        for (String tenant : new String[] {"acme", "", "t\u00e9nant"}) {
+            for (String id : new String[] {"", "evt-1", "b-123#45", "ünïcode-id", "\u00ff", "x".repeat(300)}) {
+                // tenant and id inside a larger buffer, as in a record
+                byte[] t = tenant.getBytes(StandardCharsets.UTF_8);
+                byte[] b = (".." + tenant + "..." + id + "..").getBytes(StandardCharsets.UTF_8);
+                int len = id.getBytes(StandardCharsets.UTF_8).length;
+                SeriesIds.idHash(b, 2, t.length, b, 2 + t.length + 3, len, out);
+                assertThat(out[0]).as("%s / %s", tenant, id).isEqualTo(SeriesIds.idHi(tenant, id));
+                assertThat(out[1]).as("%s / %s", tenant, id).isEqualTo(SeriesIds.idLo(tenant, id));
+            }
+        }
+        // the tenant is part of the identity
+        assertThat(SeriesIds.idHi("a", "x")).isNotEqualTo(SeriesIds.idHi("b", "x"));
+    }
+
+    /** The id hash's core is MurmurHash3 x64 128: the same 128 bits as Guava's, at every length around the 16-byte blocks. */
+    @Test
+    void murmur3EqualsGuavasMurmur3() {
+        Random rnd = new Random(9);
+        long[] out = new long[2];
+        for (int len = 0; len <= 70; len++) {
+            for (int rep = 0; rep < 20; rep++) {
+                byte[] b = new byte[len + 5];
+                rnd.nextBytes(b);
+                int seed = rep == 0 ? 0 : rnd.nextInt(Integer.MAX_VALUE);
+                byte[] want = com.google.common.hash.Hashing.murmur3_128(seed).hashBytes(b, 2, len).asBytes();
+                java.nio.ByteBuffer w = java.nio.ByteBuffer.wrap(want).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                SeriesIds.murmur3(b, 2, len, seed, out);
+                assertThat(out[0]).as("h1, %d bytes, seed %d", len, seed).isEqualTo(w.getLong(0));
+                assertThat(out[1]).as("h2, %d bytes, seed %d", len, seed).isEqualTo(w.getLong(8));
+            }
         }
     }
 

@@ -86,6 +86,65 @@ class ITAggregatorUpgrade {
         }
     }
 
+    /**
+     * Client ids that an aggregator before migration 8 accepted are known to recovery only from the two older tables,
+     * which kept each accepted id's offset, time and hash. The id hash has changed since (SeriesIds.idHash), so recovery
+     * re-reads those records from Kafka by their offsets, as it does for the marked ones. The stored hashes are zeros
+     * here: a recovery that used them would let every client retry below count again.
+     */
+    @Test
+    void idsAcceptedBeforeTheMarksAreRecoveredFromTheirRecords() throws Exception {
+        String topic = PREFIX + "ids";
+        String job = "oldids";
+        int old = 2_000;
+        try (TestEnv env = new TestEnv("upgradeids")) {
+            env.createTopic(topic, 1);
+            Random rnd = new Random(3);
+            long now = System.currentTimeMillis();
+            List<ProducerRecord<byte[], byte[]>> accepted = new ArrayList<>(old);
+            List<ProducerRecord<byte[], byte[]>> later = new ArrayList<>(2 * old);
+            for (int i = 0; i < old; i++) {
+                accepted.add(EventGen.record(topic, EventGen.event(rnd, i, now, true, "b-1#")));
+            }
+            later.addAll(accepted); // client retries of every accepted event
+            for (int i = 0; i < old; i++) {
+                later.add(EventGen.record(topic, EventGen.event(rnd, i, now, true, "b-2#")));
+            }
+            try (KafkaProducer<byte[], byte[]> p = env.producer()) {
+                EventGen.sendAll(p, accepted);
+            }
+            Map<String, String> e = env.aggregatorEnv(PREFIX);
+            e.put("VIGIL_AGGREGATOR_DEFAULT_JOBS", "");
+            AggregatorMain.Running agg = env.startAggregator(e); // applies the migrations
+            try (ClickHouse ch = env.ch()) {
+                // what an aggregator before migration 8 stored for its flush [0, old): the flush log's rows, and each accepted
+                // id's offset and time (with a hash) in the table of migration 7 (first half) and of migration 4 (second half)
+                for (String state : List.of("intent", "done")) {
+                    ch.execute("INSERT INTO vigil_flush_log (job, topic, partition, start_offset, end_offset, state, watermark, records, max_event_ms, "
+                            + "instance, created_at) VALUES ('" + job + "', '" + topic + "', 0, 0, " + old + ", '" + state + "', " + now + ", " + old
+                            + ", " + now + ", 'pre-migration-8', now64(3))");
+                }
+                ch.execute("INSERT INTO vigil_seen_id_blocks (job, topic, partition, start_offset, end_offset, max_ts, offsets, ts, id_hi, id_lo) "
+                        + "SELECT '" + job + "', '" + topic + "', 0, 0, " + old / 2 + ", fromUnixTimestamp64Milli(toInt64(" + now + ")), "
+                        + "groupArray(toInt64(number)), groupArray(toInt64(" + now + ")), groupArray(toUInt64(0)), groupArray(toUInt64(0)) "
+                        + "FROM numbers(" + old / 2 + ")");
+                ch.execute("INSERT INTO vigil_seen_ids (job, topic, partition, offset, ts, id_hi, id_lo) SELECT '" + job + "', '" + topic
+                        + "', 0, toInt64(number), fromUnixTimestamp64Milli(toInt64(" + now + ")), 0, 0 FROM numbers(" + old / 2 + ", " + old / 2 + ")");
+                try (KafkaProducer<byte[], byte[]> p = env.producer()) {
+                    EventGen.sendAll(p, later);
+                }
+                agg.aggregator.putJob(new JobSpec(job, topic, "events", List.of("series"), 10, "30d", null, "300ms", null, null), "test");
+                TestEnv.await("flushes stored up to offset " + 3 * old, Duration.ofSeconds(120), () -> TestEnv.longQuery(ch,
+                        "SELECT max(end_offset) FROM vigil_flush_log WHERE job = '" + job + "' AND state = 'done'") >= 3L * old);
+                assertThat(agg.aggregator.workers().get(job).idsRecovered()).as("ids recovered from the older tables' offsets").isEqualTo(old);
+                assertThat(TestEnv.longQuery(ch, "SELECT sum(count) FROM vigil_rollup_10s WHERE kind = 'event' AND measure = ''"))
+                        .as("events stored: the new ones; the retries dropped").isEqualTo(old);
+            } finally {
+                agg.close();
+            }
+        }
+    }
+
     private static void produce(TestEnv env, int from, int n) throws Exception {
         Random rnd = new Random(from);
         long now = System.currentTimeMillis();
