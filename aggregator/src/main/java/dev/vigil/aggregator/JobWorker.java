@@ -1227,7 +1227,7 @@ public final class JobWorker implements AutoCloseable {
             p.info = info;
             p.bucket = Math.floorDiv(e.time, bucketMs) * spec.bucketSeconds();
             if (e.eventIdLen >= 0) {
-                SeriesIds.idHash(b, e.tenantOff, e.tenantLen, b, e.eventIdOff, e.eventIdLen, idHash);
+                SeriesIds.idHash(info.idSeed, b, e.eventIdOff, e.eventIdLen, idHash);
                 p.hasId = true;
                 p.idHi = idHash[0];
                 p.idLo = idHash[1];

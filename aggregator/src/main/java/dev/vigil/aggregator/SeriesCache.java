@@ -17,6 +17,8 @@ final class SeriesCache {
         final String tenant;
         final String type;
         final FlushBuffer.SeriesRef ref;
+        /** {@link SeriesIds#idSeed} of the tenant: the part of a client id's hash that the series fixes. */
+        final long idSeed;
         FlushBuffer.SeriesRef overflow;
         long admittedEpoch = -1;
 
@@ -28,6 +30,7 @@ final class SeriesCache {
             this.tenant = tenant;
             this.type = type;
             this.ref = ref;
+            this.idSeed = SeriesIds.idSeed(key, 0, tenantLen, new long[2]);
         }
     }
 

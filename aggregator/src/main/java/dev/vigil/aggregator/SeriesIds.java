@@ -80,8 +80,18 @@ public final class SeriesIds {
      * records in Kafka (docs/exactly-once.md), so the change needs no migration.
      */
     static void idHash(byte[] t, int toff, int tlen, byte[] id, int off, int len, long[] out) {
-        murmur3(t, toff, tlen, 0, out);
-        murmur3(id, off, len, out[0], out);
+        idHash(idSeed(t, toff, tlen, out), id, off, len, out);
+    }
+
+    /** The tenant's part of {@link #idHash}: computed once per series by the hot path ({@code SeriesCache.Entry}). */
+    static long idSeed(byte[] t, int off, int len, long[] scratch) {
+        murmur3(t, off, len, 0, scratch);
+        return scratch[0];
+    }
+
+    /** {@link #idHash} given the tenant's {@link #idSeed}. */
+    static void idHash(long seed, byte[] id, int off, int len, long[] out) {
+        murmur3(id, off, len, seed, out);
     }
 
     private static final VarHandle LE_LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);

@@ -153,6 +153,11 @@ class HotPathTest {
         int ha = SeriesCache.hash(s);
         assertThat(cache.get(s, ha)).isNull();
         SeriesCache.Entry ea = cache.put(s, ha, "t1", "inference", null);
+        // the entry's tenant seed completes a client id's hash as the tenant's bytes do
+        long[] viaSeed = new long[2];
+        byte[] id = "b-7#3".getBytes(StandardCharsets.UTF_8);
+        SeriesIds.idHash(ea.idSeed, id, 0, id.length, viaSeed);
+        assertThat(viaSeed).containsExactly(SeriesIds.idHi("t1", "b-7#3"), SeriesIds.idLo("t1", "b-7#3"));
         RecordCodec.visitEvent(RecordCodec.encode(a), s);
         assertThat(cache.get(s, SeriesCache.hash(s))).isSameAs(ea);
         RecordCodec.visitEvent(RecordCodec.encode(b), s);
