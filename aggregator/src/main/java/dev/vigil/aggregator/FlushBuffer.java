@@ -239,6 +239,32 @@ final class FlushBuffer {
         }
     }
 
+    /**
+     * Reads, without changing anything, what {@link #group} and {@link #row} will read for (ref, bucket): the group and
+     * its first measure rows. Returns a sum of what it read so that the JIT keeps the loads. See JobWorker's touch loop.
+     */
+    long touch(SeriesRef ref, long bucketSec) {
+        Group[] t = table;
+        int mask = t.length - 1;
+        int i = slot(ref, bucketSec, mask);
+        Group g = t[i];
+        if (g == null) {
+            return 0;
+        }
+        if (g.bucketSec != bucketSec) {
+            g = t[(i + 1) & mask];
+            if (g == null) {
+                return 0;
+            }
+        }
+        SeriesAgg[] r = g.rows;
+        long x = g.count + g.n;
+        for (int j = 0, n = Math.min(g.n, 2); j < n; j++) {
+            x += r[j].count;
+        }
+        return x;
+    }
+
     private static int slot(SeriesRef ref, long bucketSec, int mask) {
         long h = ((long) ref.hash ^ bucketSec * 0xC2B2AE3D27D4EB4FL) * 0x9E3779B97F4A7C15L;
         return (int) (h ^ h >>> 29) & mask;

@@ -172,6 +172,22 @@ class HotPathTest {
     }
 
     @Test
+    void touchingAGroupReadsItsRowsAndCreatesNothing() {
+        FlushBuffer buf = new FlushBuffer();
+        TreeMap<String, String> labels = new TreeMap<>(Map.of("model", "m1"));
+        FlushBuffer.SeriesRef ref = new FlushBuffer.SeriesRef("t", FlushBuffer.KIND_EVENT, "inference", SeriesIds.seriesId("inference", labels), labels);
+        FlushBuffer.Group g = buf.group(ref, 10);
+        g.add(1.0, false);
+        buf.addValue(buf.row(g, "latency_ms", 0), 3.0);
+        buf.addValue(buf.row(g, "error", 1), 0.0);
+        // the group's count, its rows' count and its two rows' counts
+        assertThat(buf.touch(ref, 10)).isEqualTo(1 + 2 + 1 + 1);
+        assertThat(buf.touch(ref, 20)).isZero();
+        assertThat(buf.seriesRows()).isEqualTo(3);
+        assertThat(buf.keys()).isEqualTo(3);
+    }
+
+    @Test
     void flushBufferMergesRowsOfEqualSeriesAcrossRefInstances() {
         FlushBuffer buf = new FlushBuffer();
         TreeMap<String, String> labels = new TreeMap<>(Map.of("model", "m1"));
