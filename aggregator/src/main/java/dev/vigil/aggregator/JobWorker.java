@@ -454,8 +454,9 @@ public final class JobWorker implements AutoCloseable {
      * False (and counted) if the client id (h, l) was already accepted in the partition's window: a
      * client retry. Otherwise remembers it, in memory and in the flush's marks.
      */
-    private boolean firstSight(PartitionState st, ConsumerRecord<ByteBuffer, ByteBuffer> r, long h, long l) {
-        if (!st.seen.firstSight(h, l, r.offset(), r.timestamp(), st.watermark)) {
+    private boolean firstSight(PartitionState st, ConsumerRecord<ByteBuffer, ByteBuffer> r, long h, long l, int index) {
+        if (!(index < 0 ? st.seen.firstSight(h, l, r.offset(), r.timestamp(), st.watermark)
+                : st.seen.firstSightBatch(h, l, index, r.offset(), r.timestamp(), st.watermark))) {
             duplicates.increment();
             return false;
         }
@@ -508,9 +509,15 @@ public final class JobWorker implements AutoCloseable {
             byte[] v = rec.value();
             RecordCodec.scanEvent(v, 0, v.length, scratch);
             if (scratch.eventIdLen >= 0) {
-                // the hot path's hash over the record's bytes (HotPathTest pins it to the String one)
-                SeriesIds.idHash(v, scratch.tenantOff, scratch.tenantLen, v, scratch.eventIdOff, scratch.eventIdLen, hash);
-                add(hash[0], hash[1], o, rec.timestamp());
+                // the hot path's key over the record's bytes (HotPathTest pins it to the String one)
+                long seed = SeriesIds.idSeed(v, scratch.tenantOff, scratch.tenantLen, hash);
+                int index = SeenIds.key(seed, v, scratch.eventIdOff, scratch.eventIdLen, hash);
+                if (index < 0) {
+                    st.seen.accept(hash[0], hash[1], o, rec.timestamp(), st.watermark);
+                } else {
+                    st.seen.acceptBatch(hash[0], hash[1], index, o, rec.timestamp(), st.watermark);
+                }
+                loaded++;
             }
         }
 
@@ -519,10 +526,6 @@ public final class JobWorker implements AutoCloseable {
             return skipped + (marked.length - nextMarked);
         }
 
-        private void add(long hi, long lo, long offset, long ts) {
-            st.seen.accept(hi, lo, offset, ts, st.watermark);
-            loaded++;
-        }
     }
 
     /**
@@ -549,8 +552,10 @@ public final class JobWorker implements AutoCloseable {
         /** Its bucket (seconds), set with {@link #info}. */
         long bucket;
         boolean hasId;
+        /** The client id's key in the retry store: its hash (of the prefix if batch-form), and its index or -1 ({@link SeenIds#key}). */
         long idHi;
         long idLo;
+        int idIndex;
 
         void clear(ConsumerRecord<ByteBuffer, ByteBuffer> record) {
             r = record;
@@ -588,6 +593,12 @@ public final class JobWorker implements AutoCloseable {
         final SeriesCache seriesCache = new SeriesCache(1 << 20);
         final Utf8Interner measureNames = new Utf8Interner(4096);
         final long[] idHash = new long[2];
+        /** The last batch-form id's prefix (see {@link #idKey}): its bytes, its tenant's seed and its hash. */
+        byte[] lastPrefix = new byte[64];
+        int lastPrefixLen = -1;
+        long lastPrefixSeed;
+        long lastPrefixHi;
+        long lastPrefixLo;
 
         Member(int index) {
             this.index = index;
@@ -974,7 +985,7 @@ public final class JobWorker implements AutoCloseable {
                 long t = 0;
                 for (int j = 0; j < k; j++) {
                     Prepared p = group[j];
-                    if (p.hasId) {
+                    if (p.hasId && p.idIndex < 0) { // a batch-form id's entry is usually the last one's
                         t += st.seen.touch(p.idHi, p.idLo);
                     }
                 }
@@ -1237,11 +1248,39 @@ public final class JobWorker implements AutoCloseable {
             p.info = info;
             p.bucket = Math.floorDiv(e.time, bucketMs) * spec.bucketSeconds();
             if (e.eventIdLen >= 0) {
-                SeriesIds.idHash(info.idSeed, b, e.eventIdOff, e.eventIdLen, idHash);
-                p.hasId = true;
+                idKey(p, info.idSeed, b, e.eventIdOff, e.eventIdLen);
+            }
+        }
+
+        /**
+         * {@link SeenIds#key} of the event's client id into {@code p}. A batch-form id's prefix (the gateway's batch id) is
+         * hashed once per run of records that share it and the tenant: the last one's hash is kept with a copy of its bytes.
+         */
+        private void idKey(Prepared p, long seed, byte[] b, int off, int len) {
+            p.hasId = true;
+            long form = SeenIds.batchForm(b, off, len);
+            if (form < 0) {
+                SeriesIds.idHash(seed, b, off, len, idHash);
                 p.idHi = idHash[0];
                 p.idLo = idHash[1];
+                p.idIndex = -1;
+                return;
             }
+            int n = (int) (form >>> 32);
+            if (seed != lastPrefixSeed || n != lastPrefixLen || !java.util.Arrays.equals(b, off, off + n, lastPrefix, 0, n)) {
+                SeriesIds.idHash(seed, b, off, n, idHash);
+                if (lastPrefix.length < n) {
+                    lastPrefix = new byte[Math.max(n, 2 * lastPrefix.length)];
+                }
+                System.arraycopy(b, off, lastPrefix, 0, n);
+                lastPrefixLen = n;
+                lastPrefixSeed = seed;
+                lastPrefixHi = idHash[0];
+                lastPrefixLo = idHash[1];
+            }
+            p.idHi = lastPrefixHi;
+            p.idLo = lastPrefixLo;
+            p.idIndex = (int) form;
         }
 
         /** The hot path's second half, in the partition's order: drops client retries and aggregates. */
@@ -1259,7 +1298,7 @@ public final class JobWorker implements AutoCloseable {
             if (info == null) {
                 return;
             }
-            if (p.hasId && !firstSight(st, r, p.idHi, p.idLo)) {
+            if (p.hasId && !firstSight(st, r, p.idHi, p.idLo, p.idIndex)) {
                 return;
             }
             EventScratch e = p.e;
@@ -1315,8 +1354,8 @@ public final class JobWorker implements AutoCloseable {
                 return; // nothing of this event is in this job's rollups: its id need not be remembered either
             }
             if (e.eventId() != null) {
-                SeriesIds.idHash(e.tenant(), e.eventId(), idHash);
-                if (!firstSight(st, r, idHash[0], idHash[1])) {
+                int index = SeenIds.key(e.tenant(), e.eventId(), idHash);
+                if (!firstSight(st, r, idHash[0], idHash[1], index)) {
                     return;
                 }
             }

@@ -57,6 +57,12 @@ final class SeenIds {
     private long head;
     private long tail;
     private long rebuiltAt;
+    /** Entries of batch-form ids, open addressing on (prefix hash); a dead entry (see {@link Batch}) is a tombstone. */
+    private Batch[] batches;
+    /** Entries in {@link #batches}, live or dead. */
+    private int batchesUsed;
+    /** The entry of the last batch-form id seen: a batch's records usually follow one another in a partition. */
+    private Batch lastBatch;
 
     SeenIds(long maxIds, long windowMs) {
         this(maxIds, windowMs, 0, REBUILD_EVERY);
@@ -85,6 +91,9 @@ final class SeenIds {
         head = firstSequence;
         tail = firstSequence;
         rebuiltAt = firstSequence;
+        batches = new Batch[MIN_BATCHES];
+        batchesUsed = 0;
+        lastBatch = null;
     }
 
     private static long mix(long h, long l) {
@@ -237,5 +246,243 @@ final class SeenIds {
         table = t;
         used = live;
         rebuiltAt = tail;
+    }
+
+    // ---------------------------------------------------------------- batch-form ids
+
+    private static final int MIN_BATCHES = 64;
+    /** Indices of more digits than this are not batch-form (the id is kept whole). */
+    private static final int MAX_INDEX_DIGITS = 6;
+
+    /**
+     * Whether the id {@code b[off, off + len)} is batch-form, {@code prefix#index} as the gateway derives an event's id
+     * from its batch's id and its position: a non-empty prefix, then {@code #}, then 1-6 decimal digits without a leading
+     * zero (except "0"). Returns {@code prefix length << 32 | index}, or -1 if the id is not of that form. A pure function
+     * of the id's bytes: an id is always kept the same way, so the two ways never disagree about one id (an id such as
+     * {@code "a#01"} is not batch-form and is kept whole, as an id distinct from {@code "a#1"}).
+     */
+    static long batchForm(byte[] b, int off, int len) {
+        int p = off + len - 1;
+        int index = 0;
+        int scale = 1;
+        int digits = 0;
+        while (p > off && digits <= MAX_INDEX_DIGITS) {
+            int c = b[p] - '0';
+            if (c < 0 || c > 9) {
+                break;
+            }
+            index += c * scale;
+            scale *= 10;
+            digits++;
+            p--;
+        }
+        if (digits == 0 || digits > MAX_INDEX_DIGITS || p <= off || b[p] != '#' || digits > 1 && b[p + 1] == '0') {
+            return -1;
+        }
+        return (long) (p - off) << 32 | index;
+    }
+
+    /**
+     * The store's key of a client id: for a batch-form id ({@link #batchForm}) its prefix's {@link SeriesIds#idHash} into
+     * {@code out} and its index returned, otherwise the whole id's hash and -1. {@code seed}: the tenant's
+     * {@link SeriesIds#idSeed}. The hot path, the decoding path and recovery all key ids with it.
+     */
+    static int key(long seed, byte[] id, int off, int len, long[] out) {
+        long form = batchForm(id, off, len);
+        if (form < 0) {
+            SeriesIds.idHash(seed, id, off, len, out);
+            return -1;
+        }
+        SeriesIds.idHash(seed, id, off, (int) (form >>> 32), out);
+        return (int) form;
+    }
+
+    /** {@link #key(long, byte[], int, int, long[])} of the Strings' UTF-8 bytes. */
+    static int key(String tenant, String eventId, long[] out) {
+        byte[] t = tenant.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] id = eventId.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return key(SeriesIds.idSeed(t, 0, t.length, out), id, 0, id.length, out);
+    }
+
+    /**
+     * The batch-form ids of one (tenant, prefix) accepted in the window: for each index, the sequence of its live
+     * occurrence in the ring (offset and time are there). Open addressing on the index; a slot whose sequence left the
+     * ring is a tombstone, taken by the next index whose probe passes it. The entry is dead, and its slot in
+     * {@link #batches} a tombstone, once its newest occurrence left the ring. Why: a batch's records usually follow one
+     * another in a partition, so the entry stays in the cache while they are decided, instead of one random slot of
+     * the main table (tens of MB at the default window) per id; and the prefix is hashed once per run of its records.
+     */
+    static final class Batch {
+        final long ph;
+        final long pl;
+        /** The newest sequence among its occurrences. */
+        long lastSeq;
+        /** index + 1; 0 = empty. */
+        int[] index = new int[8];
+        long[] seq = new long[8];
+        int used;
+
+        Batch(long ph, long pl) {
+            this.ph = ph;
+            this.pl = pl;
+        }
+    }
+
+    /** The entry of (ph, pl), created if there is none; a dead one is returned as it is (all its slots are tombstones). */
+    private Batch batch(long ph, long pl) {
+        Batch b = lastBatch;
+        if (b != null && b.ph == ph && b.pl == pl) {
+            return b;
+        }
+        Batch[] t = batches;
+        int mask = t.length - 1;
+        int free = -1;
+        int i = (int) mix(ph, pl) & mask;
+        for (Batch x; (x = t[i]) != null; i = (i + 1) & mask) {
+            if (x.ph == ph && x.pl == pl) {
+                return lastBatch = x;
+            }
+            if (free < 0 && x.lastSeq < head) {
+                free = i;
+            }
+        }
+        b = new Batch(ph, pl);
+        if (free >= 0) {
+            t[free] = b;
+        } else if (batchesUsed + 1 > t.length / 4 * 3) {
+            rebuildBatches();
+            insertBatch(b);
+        } else {
+            t[i] = b;
+            batchesUsed++;
+        }
+        return lastBatch = b;
+    }
+
+    /** Drops the dead entries and sizes the table at 4 to 8 times the live ones. */
+    private void rebuildBatches() {
+        Batch[] old = batches;
+        int live = 0;
+        for (Batch x : old) {
+            if (x != null && x.lastSeq >= head) {
+                live++;
+            }
+        }
+        batches = new Batch[Integer.highestOneBit(Math.max(MIN_BATCHES, live * 4)) * 2];
+        batchesUsed = 0;
+        lastBatch = null;
+        for (Batch x : old) {
+            if (x != null && x.lastSeq >= head) {
+                insertBatch(x);
+            }
+        }
+    }
+
+    private void insertBatch(Batch b) {
+        Batch[] t = batches;
+        int mask = t.length - 1;
+        int i = (int) mix(b.ph, b.pl) & mask;
+        while (t[i] != null) {
+            i = (i + 1) & mask;
+        }
+        t[i] = b;
+        batchesUsed++;
+    }
+
+    /** The slot of {@code index} in {@code b} (live or not), or {@code ~slot} of where it goes: the first tombstone on the probe, else the empty slot. */
+    private int findIndex(Batch b, int index) {
+        int[] ix = b.index;
+        int mask = ix.length - 1;
+        int key = index + 1;
+        int free = -1;
+        int i = home(index) & mask;
+        for (int k; (k = ix[i]) != 0; i = (i + 1) & mask) {
+            if (k == key) {
+                return i;
+            }
+            if (free < 0 && b.seq[i] < head) {
+                free = i;
+            }
+        }
+        return ~(free >= 0 ? free : i);
+    }
+
+    /** An index's home slot before masking (indices spread, whatever their pattern). */
+    private static int home(int index) {
+        int h = index * 0x9E3779B1;
+        return h ^ h >>> 16;
+    }
+
+    /** {@link #firstSight} of the batch-form id (prefix hash (ph, pl), index). */
+    boolean firstSightBatch(long ph, long pl, int index, long offset, long recordTs, long watermark) {
+        expire(offset);
+        Batch b = batch(ph, pl);
+        int i = findIndex(b, index);
+        if (i >= 0 && b.seq[i] >= head && ring[at(b.seq[i]) + 3] >= watermark - windowMs) {
+            return false;
+        }
+        storeBatch(b, index, i, ph, pl, offset, recordTs);
+        return true;
+    }
+
+    /** {@link #accept} of the batch-form id (prefix hash (ph, pl), index). */
+    void acceptBatch(long ph, long pl, int index, long offset, long recordTs, long watermark) {
+        expire(offset);
+        Batch b = batch(ph, pl);
+        storeBatch(b, index, findIndex(b, index), ph, pl, offset, recordTs);
+    }
+
+    private void storeBatch(Batch b, int index, int slot, long ph, long pl, long offset, long recordTs) {
+        if (tail - head == ring.length / 4) {
+            growRing();
+        }
+        if (tail - rebuiltAt >= rebuildEvery) {
+            rebuild(); // the main table's 32-bit sequences stay unambiguous whichever kind of id the occurrences are
+        }
+        if (slot < 0 && b.index[~slot] == 0 && b.used + 1 > b.index.length / 4 * 3) {
+            rehash(b);
+            slot = findIndex(b, index);
+        }
+        long seq = tail++;
+        int p = at(seq);
+        ring[p] = ph;
+        ring[p + 1] = pl;
+        ring[p + 2] = offset;
+        ring[p + 3] = recordTs;
+        int i = slot >= 0 ? slot : ~slot;
+        if (b.index[i] == 0) {
+            b.used++;
+        }
+        b.index[i] = index + 1;
+        b.seq[i] = seq;
+        b.lastSeq = seq;
+    }
+
+    /** Drops an entry's tombstones and sizes its slots at 4 to 8 times the live ones. */
+    private void rehash(Batch b) {
+        int[] oi = b.index;
+        long[] os = b.seq;
+        int live = 0;
+        for (int i = 0; i < oi.length; i++) {
+            if (oi[i] != 0 && os[i] >= head) {
+                live++;
+            }
+        }
+        int n = Integer.highestOneBit(Math.max(8, live * 4)) * 2;
+        b.index = new int[n];
+        b.seq = new long[n];
+        b.used = 0;
+        int mask = n - 1;
+        for (int j = 0; j < oi.length; j++) {
+            if (oi[j] != 0 && os[j] >= head) {
+                int i = home(oi[j] - 1) & mask;
+                while (b.index[i] != 0) {
+                    i = (i + 1) & mask;
+                }
+                b.index[i] = oi[j];
+                b.seq[i] = os[j];
+                b.used++;
+            }
+        }
     }
 }

@@ -127,6 +127,144 @@ class SeenIdsTest {
         assertThat(dups).as("duplicates seen").isBetween(10_000, 290_000);
     }
 
+    /**
+     * Batch-form ids (a prefix's hash and an index, kept in per-prefix entries) mixed with whole ids in one store decide
+     * exactly like the rule written plainly over (id, index): runs of one batch's records, batches resent whole or in part
+     * (client retries), resent after they left the window, interleaved batches, and indices of any pattern.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "sequences across 2^32 and rebuilt often: {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void batchFormIdsDecideLikeTheRuleWrittenPlainly(boolean wrap) {
+        Random rnd = new Random(43);
+        long maxIds = 20_000;
+        long window = 20_000;
+        SeenIds store = wrap ? new SeenIds(maxIds, window, (1L << 32) - 100_000, 1 << 14) : new SeenIds(maxIds, window);
+        java.util.Map<java.util.List<Long>, long[]> accepted = new java.util.HashMap<>();
+        long[] prefixes = new long[2_000];
+        for (int i = 0; i < prefixes.length; i++) {
+            prefixes[i] = rnd.nextLong();
+        }
+        long wm = Long.MIN_VALUE / 4;
+        int dups = 0;
+        int batchDups = 0;
+        long o = 0;
+        int n = 0;
+        long[] recent = new long[50];
+        int runs = 0;
+        while (n < 300_000) {
+            // one run: a batch's records (most), or a few whole ids
+            boolean batch = rnd.nextInt(4) != 0;
+            // a retry of one of the last 50 batches (a third of the runs), or a new batch
+            long ph = batch ? (rnd.nextInt(3) == 0 ? recent[rnd.nextInt(recent.length)] : rnd.nextLong()) : 0;
+            if (batch) {
+                recent[runs++ % recent.length] = ph;
+            }
+            long pl = ph * 31 + 7;
+            int runLength = 1 + rnd.nextInt(batch ? 300 : 5);
+            int stride = rnd.nextInt(10) == 0 ? 1 + rnd.nextInt(5000) : 1; // indices of any pattern now and then
+            int first = rnd.nextInt(3) == 0 ? rnd.nextInt(200) : 0; // a part of a batch resent
+            for (int j = 0; j < runLength; j++, n++) {
+                o += rnd.nextInt(5_000) == 0 ? 1 + rnd.nextInt(30_000) : 1;
+                long h;
+                long l;
+                int index;
+                if (batch) {
+                    h = ph;
+                    l = pl;
+                    index = (first + j * stride) % 999_999;
+                    if (rnd.nextInt(20) == 0) { // another batch's record in between
+                        h = prefixes[rnd.nextInt(prefixes.length)];
+                        l = h * 31 + 7;
+                        index = rnd.nextInt(50);
+                    }
+                } else {
+                    h = rnd.nextInt(3) == 0 ? prefixes[rnd.nextInt(50)] : rnd.nextLong(); // also equal to some prefixes' hashes
+                    l = h * 31 + 7;
+                    index = -1;
+                }
+                long ts = n / 3 + rnd.nextInt(40_000);
+                wm = Math.max(wm, ts);
+                java.util.List<Long> key = java.util.List.of(h, l, (long) index);
+                long[] prev = accepted.get(key);
+                boolean expected = prev != null && prev[0] >= o - maxIds && prev[1] >= wm - window;
+                boolean got = index < 0 ? !store.firstSight(h, l, o, ts, wm) : !store.firstSightBatch(h, l, index, o, ts, wm);
+                assertThat(got).as("record %d", n).isEqualTo(expected);
+                if (!got) {
+                    accepted.put(key, new long[] {o, ts});
+                } else {
+                    dups++;
+                    batchDups += index < 0 ? 0 : 1;
+                }
+            }
+        }
+        assertThat(batchDups).as("duplicates of batch-form ids").isBetween(5_000, 250_000);
+        assertThat(dups - batchDups).as("duplicates of whole ids").isPositive();
+    }
+
+    /** Recovery's accept of batch-form ids rebuilds a store that decides like the original. */
+    @Test
+    void batchFormIdsRebuiltDecideLikeTheOriginal() {
+        Random rnd = new Random(5);
+        long maxIds = 3_000;
+        long window = 1_000_000;
+        SeenIds live = new SeenIds(maxIds, window);
+        long[] ph = new long[6_000];
+        int[] ix = new int[6_000];
+        for (int o = 0; o < ph.length; o++) {
+            ph[o] = rnd.nextInt(40); // 40 batches, resent over and over
+            ix[o] = rnd.nextInt(300);
+        }
+        int cut = 4_000;
+        List<Boolean> decisions = new ArrayList<>();
+        List<long[]> accepted = new ArrayList<>();
+        for (int o = 0; o < ph.length; o++) {
+            boolean dup = !live.firstSightBatch(ph[o], 1, ix[o], o, o, o);
+            if (!dup) {
+                accepted.add(new long[] {ph[o], ix[o], o});
+            }
+            if (o >= cut) {
+                decisions.add(dup);
+            }
+        }
+        SeenIds rebuilt = new SeenIds(maxIds, window);
+        for (long[] a : accepted) {
+            if (a[2] >= cut - maxIds && a[2] < cut) {
+                rebuilt.acceptBatch(a[0], 1, (int) a[1], a[2], a[2], cut - 1);
+            }
+        }
+        List<Boolean> replay = new ArrayList<>();
+        for (int o = cut; o < ph.length; o++) {
+            replay.add(!rebuilt.firstSightBatch(ph[o], 1, ix[o], o, o, o));
+        }
+        assertThat(replay).isEqualTo(decisions);
+        assertThat(decisions).contains(true, false);
+    }
+
+    @Test
+    void batchFormIsAPrefixAHashAndACanonicalIndex() {
+        assertThat(form("b1#0")).isEqualTo(2L << 32);
+        assertThat(form("0e8c3a2b-4c1d-4f5e-9a7b-1c2d3e4f5a6b#499")).isEqualTo(36L << 32 | 499);
+        assertThat(form("a#b#12")).as("the last #").isEqualTo(3L << 32 | 12);
+        assertThat(form("a#999999")).isEqualTo(1L << 32 | 999_999);
+        for (String whole : new String[] {"#1", "a#", "a#01", "a#00", "a#1000000", "a1", "a#1x", "a#-1", "a#+1", "", "#", "12", "a# 1"}) {
+            assertThat(form(whole)).as(whole).isEqualTo(-1);
+        }
+        // the key of a batch-form id is its prefix's hash; of any other id, the whole id's
+        long[] a = new long[2];
+        long[] b = new long[2];
+        assertThat(SeenIds.key("acme", "batch-7#12", a)).isEqualTo(12);
+        SeriesIds.idHash("acme", "batch-7", b);
+        assertThat(a).isEqualTo(b);
+        assertThat(SeenIds.key("acme", "batch-7#012", a)).isEqualTo(-1);
+        SeriesIds.idHash("acme", "batch-7#012", b);
+        assertThat(a).isEqualTo(b);
+    }
+
+    private static long form(String id) {
+        byte[] b = ("xx" + id + "yy").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return SeenIds.batchForm(b, 2, b.length - 4);
+    }
+
     /** A store cleared after use (as a retried recovery does) decides like a new one, offsets starting over included. */
     @org.junit.jupiter.params.ParameterizedTest(name = "maxIds {0}")
     @org.junit.jupiter.params.provider.ValueSource(longs = {0, 3_000})
