@@ -57,9 +57,9 @@ final class SeenIds {
     private long head;
     private long tail;
     private long rebuiltAt;
-    /** Entries of batch-form ids, open addressing on (prefix hash); a dead entry (see {@link Batch}) is a tombstone. */
+    /** Entries of batch-form ids, open addressing on (prefix hash); {@link #TOMB} marks a released entry's slot. */
     private Batch[] batches;
-    /** Entries in {@link #batches}, live or dead. */
+    /** Slots of {@link #batches} in use: entries (live or dead) and tombstones. */
     private int batchesUsed;
     /** The entry of the last batch-form id seen: a batch's records usually follow one another in a partition. */
     private Batch lastBatch;
@@ -94,6 +94,7 @@ final class SeenIds {
         batches = new Batch[MIN_BATCHES];
         batchesUsed = 0;
         lastBatch = null;
+        order.clear();
     }
 
     private static long mix(long h, long l) {
@@ -307,14 +308,14 @@ final class SeenIds {
     /**
      * The batch-form ids of one (tenant, prefix) accepted in the window: for each index, the sequence of its live
      * occurrence in the ring (offset and time are there). Open addressing on the index; a slot whose sequence left the
-     * ring is a tombstone, taken by the next index whose probe passes it. The entry is dead, and its slot in
-     * {@link #batches} a tombstone, once its newest occurrence left the ring. Why: a batch's records usually follow one
+     * ring is a tombstone, taken by the next index whose probe passes it. The entry is dead once its newest occurrence
+     * left the ring ({@link #release} then takes it out of {@link #batches} for reuse). Why: a batch's records usually follow one
      * another in a partition, so the entry stays in the cache while they are decided, instead of one random slot of
      * the main table (tens of MB at the default window) per id; and the prefix is hashed once per run of its records.
      */
     static final class Batch {
-        final long ph;
-        final long pl;
+        long ph;
+        long pl;
         /** The newest sequence among its occurrences. */
         long lastSeq;
         /** index + 1; 0 = empty. */
@@ -322,9 +323,62 @@ final class SeenIds {
         long[] seq = new long[8];
         int used;
 
-        Batch(long ph, long pl) {
+        /** Empties the entry for the prefix (ph, pl), keeping its arrays unless they are large. */
+        Batch reset(long ph, long pl) {
             this.ph = ph;
             this.pl = pl;
+            lastSeq = Long.MIN_VALUE;
+            used = 0;
+            if (index.length > MAX_SPARE_SLOTS) {
+                index = new int[8];
+                seq = new long[8];
+            } else {
+                java.util.Arrays.fill(index, 0);
+            }
+            return this;
+        }
+    }
+
+    /** Entries of batch-form ids held (live, or dead and not yet released): for tests. */
+    int batchEntries() {
+        int n = 0;
+        for (Batch x : batches) {
+            n += x != null && x != TOMB ? 1 : 0;
+        }
+        return n;
+    }
+
+    /** Marks the slot of an entry taken out of {@link #batches}. */
+    private static final Batch TOMB = new Batch();
+    /** Entries kept for reuse, with their arrays of at most this many slots. */
+    private static final int SPARES = 64;
+    private static final int MAX_SPARE_SLOTS = 1024;
+    /** The entries in {@link #batches}, in the order they were created (which is about the order they die in). */
+    private final java.util.ArrayDeque<Batch> order = new java.util.ArrayDeque<>();
+    private final java.util.ArrayDeque<Batch> spares = new java.util.ArrayDeque<>();
+
+    /**
+     * Takes the dead entries at the head of {@link #order} out of the table, so that memory follows the live ids (a
+     * dead entry revived by a late retry holds the ones behind it until it dies again: at most a window later). The
+     * taken entries are reused, arrays and all: a new batch then allocates nothing.
+     */
+    private void release() {
+        for (Batch d; (d = order.peekFirst()) != null && d.lastSeq < head; ) {
+            order.pollFirst();
+            Batch[] t = batches;
+            int mask = t.length - 1;
+            for (int i = (int) mix(d.ph, d.pl) & mask; t[i] != null; i = (i + 1) & mask) {
+                if (t[i] == d) {
+                    t[i] = TOMB;
+                    break;
+                }
+            }
+            if (d == lastBatch) {
+                lastBatch = null;
+            }
+            if (spares.size() < SPARES) {
+                spares.push(d);
+            }
         }
     }
 
@@ -334,19 +388,22 @@ final class SeenIds {
         if (b != null && b.ph == ph && b.pl == pl) {
             return b;
         }
+        release();
         Batch[] t = batches;
         int mask = t.length - 1;
         int free = -1;
         int i = (int) mix(ph, pl) & mask;
         for (Batch x; (x = t[i]) != null; i = (i + 1) & mask) {
-            if (x.ph == ph && x.pl == pl) {
+            if (x == TOMB) {
+                if (free < 0) {
+                    free = i;
+                }
+            } else if (x.ph == ph && x.pl == pl) {
                 return lastBatch = x;
             }
-            if (free < 0 && x.lastSeq < head) {
-                free = i;
-            }
         }
-        b = new Batch(ph, pl);
+        b = (spares.isEmpty() ? new Batch() : spares.pop()).reset(ph, pl);
+        order.addLast(b);
         if (free >= 0) {
             t[free] = b;
         } else if (batchesUsed + 1 > t.length / 4 * 3) {
@@ -359,20 +416,19 @@ final class SeenIds {
         return lastBatch = b;
     }
 
-    /** Drops the dead entries and sizes the table at 4 to 8 times the live ones. */
+    /** Drops the tombstones and sizes the table at 4 to 8 times the entries (dead ones not yet released included). */
     private void rebuildBatches() {
         Batch[] old = batches;
-        int live = 0;
+        int n = 0;
         for (Batch x : old) {
-            if (x != null && x.lastSeq >= head) {
-                live++;
+            if (x != null && x != TOMB) {
+                n++;
             }
         }
-        batches = new Batch[Integer.highestOneBit(Math.max(MIN_BATCHES, live * 4)) * 2];
+        batches = new Batch[Integer.highestOneBit(Math.max(MIN_BATCHES, n * 4)) * 2];
         batchesUsed = 0;
-        lastBatch = null;
         for (Batch x : old) {
-            if (x != null && x.lastSeq >= head) {
+            if (x != null && x != TOMB) {
                 insertBatch(x);
             }
         }

@@ -240,6 +240,24 @@ class SeenIdsTest {
         assertThat(decisions).contains(true, false);
     }
 
+    /** Entries of batches whose ids left the window are released: memory follows the window, not the stream. */
+    @Test
+    void batchEntriesFollowTheWindow() {
+        SeenIds s = new SeenIds(10_000, Long.MAX_VALUE / 4);
+        Random rnd = new Random(3);
+        int most = 0;
+        for (long o = 0; o < 1_000_000; o++) {
+            long batch = o / 100; // runs of 100 records of one batch
+            assertThat(s.firstSightBatch(batch * 7919, batch, (int) (o % 100), o, o, o)).isTrue();
+            if (rnd.nextInt(1000) == 0) {
+                most = Math.max(most, s.batchEntries());
+            }
+        }
+        // 10,000 ids in the window = 100 live batches; the entries of at most one window more wait for release
+        assertThat(most).isBetween(100, 300);
+        assertThat(s.batchEntries()).isBetween(100, 300);
+    }
+
     @Test
     void batchFormIsAPrefixAHashAndACanonicalIndex() {
         assertThat(form("b1#0")).isEqualTo(2L << 32);
