@@ -514,7 +514,7 @@ final class SeenIds {
         b.lastSeq = seq;
     }
 
-    /** Drops an entry's tombstones and sizes its slots at 4 to 8 times the live ones. */
+    /** Drops an entry's tombstones and sizes its slots at 2 to 4 times the live ones (12 bytes a slot). */
     private void rehash(Batch b) {
         int[] oi = b.index;
         long[] os = b.seq;
@@ -524,7 +524,7 @@ final class SeenIds {
                 live++;
             }
         }
-        int n = Integer.highestOneBit(Math.max(8, live * 4)) * 2;
+        int n = Integer.highestOneBit(Math.max(8, live * 2)) * 2;
         b.index = new int[n];
         b.seq = new long[n];
         b.used = 0;
