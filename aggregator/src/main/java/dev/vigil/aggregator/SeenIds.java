@@ -318,6 +318,8 @@ final class SeenIds {
         long pl;
         /** The newest sequence among its occurrences. */
         long lastSeq;
+        /** The sequence at which it took its place in {@link #order}. */
+        long orderSeq;
         /** index + 1; 0 = empty. */
         int[] index = new int[8];
         long[] seq = new long[8];
@@ -358,12 +360,27 @@ final class SeenIds {
     private final java.util.ArrayDeque<Batch> spares = new java.util.ArrayDeque<>();
 
     /**
-     * Takes the dead entries at the head of {@link #order} out of the table, so that memory follows the live ids (a
-     * dead entry revived by a late retry holds the ones behind it until it dies again: at most a window later). The
-     * taken entries are reused, arrays and all: a new batch then allocates nothing.
+     * Takes the dead entries at the head of {@link #order} out of the table, so that memory follows the live ids. A
+     * live head that took an id more than a quarter of the window after its place in the order (a batch whose records
+     * came late) moves to the back instead of holding the release of the entries behind it, so a dead entry waits at
+     * most about a quarter of the window. The taken entries are reused, arrays and all: a new batch then allocates
+     * nothing.
      */
     private void release() {
-        for (Batch d; (d = order.peekFirst()) != null && d.lastSeq < head; ) {
+        for (int moved = 0; ; ) {
+            Batch d = order.peekFirst();
+            if (d == null) {
+                return;
+            }
+            if (d.lastSeq >= head) {
+                if (d.lastSeq - d.orderSeq <= maxIds / 4 || moved++ == 2) {
+                    return;
+                }
+                order.pollFirst();
+                d.orderSeq = d.lastSeq;
+                order.addLast(d);
+                continue;
+            }
             order.pollFirst();
             Batch[] t = batches;
             int mask = t.length - 1;
@@ -403,6 +420,7 @@ final class SeenIds {
             }
         }
         b = (spares.isEmpty() ? new Batch() : spares.pop()).reset(ph, pl);
+        b.orderSeq = tail;
         order.addLast(b);
         if (free >= 0) {
             t[free] = b;
