@@ -31,6 +31,9 @@ package dev.vigil.aggregator;
  * thread) and then a log rewritten and rehashed every ~0.6 x live ids (9 % of a consumer thread).
  * Memory: the ring is at most 32 bytes x the next power of two above maxIds, the table 8 bytes
  * x 4 to 8 times the live ids.
+ *
+ * <p>Ids of the gateway's batch form ({@code <batch_id>#<index>}, {@link #batchForm}) take the same ring and rule but
+ * not the table: an entry per (tenant, batch id) holds each index's occurrence ({@link Batch}, {@link #firstSightBatch}).
  */
 final class SeenIds {
     private static final long LOW = 0xFFFF_FFFFL;
@@ -193,19 +196,11 @@ final class SeenIds {
     }
 
     private void store(long h, long l, long offset, long recordTs, long k, int slot) {
-        if (tail - head == ring.length / 4) {
-            growRing();
-        }
         if (tail - rebuiltAt >= rebuildEvery || slot < 0 && table[~slot] == 0 && used + 1 > table.length / 4 * 3) {
             rebuild();
             slot = find(h, l, k);
         }
-        long seq = tail++;
-        int p = at(seq);
-        ring[p] = h;
-        ring[p + 1] = l;
-        ring[p + 2] = offset;
-        ring[p + 3] = recordTs;
+        long seq = append(h, l, offset, recordTs);
         // a found slot takes the key's newer occurrence (the older one stays in the ring until it expires);
         // otherwise a tombstone or an empty slot takes the key
         int i = slot >= 0 ? slot : ~slot;
@@ -213,6 +208,20 @@ final class SeenIds {
             used++;
         }
         table[i] = k | (seq & LOW);
+    }
+
+    /** Appends an occurrence to the ring (grown if full) and returns its sequence. */
+    private long append(long h, long l, long offset, long recordTs) {
+        if (tail - head == ring.length / 4) {
+            growRing();
+        }
+        long seq = tail++;
+        int p = at(seq);
+        ring[p] = h;
+        ring[p + 1] = l;
+        ring[p + 2] = offset;
+        ring[p + 3] = recordTs;
+        return seq;
     }
 
     private void growRing() {
@@ -507,9 +516,6 @@ final class SeenIds {
     }
 
     private void storeBatch(Batch b, int index, int slot, long ph, long pl, long offset, long recordTs) {
-        if (tail - head == ring.length / 4) {
-            growRing();
-        }
         if (tail - rebuiltAt >= rebuildEvery) {
             rebuild(); // the main table's 32-bit sequences stay unambiguous whichever kind of id the occurrences are
         }
@@ -517,12 +523,7 @@ final class SeenIds {
             rehash(b);
             slot = findIndex(b, index);
         }
-        long seq = tail++;
-        int p = at(seq);
-        ring[p] = ph;
-        ring[p + 1] = pl;
-        ring[p + 2] = offset;
-        ring[p + 3] = recordTs;
+        long seq = append(ph, pl, offset, recordTs);
         int i = slot >= 0 ? slot : ~slot;
         if (b.index[i] == 0) {
             b.used++;
