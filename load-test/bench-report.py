@@ -44,7 +44,7 @@ for k in ("cpu_model", "cpus", "mem_total", "kernel", "java", "date", "git"):
     p(f"| {k} | {machine.get(k, '?')} |")
 p()
 loads = []
-for step in ("gateway", "aggregator", "aggregator-long", "aggregator-ids", "query", "experiments", "jmh"):
+for step in ("gateway", "aggregator", "aggregator-long", "aggregator-ids", "aggregator-batch-ids", "query", "experiments", "jmh"):
     s, load = status(step)
     if load:
         loads.append((step, s, load))
@@ -119,7 +119,7 @@ def cp_fields(line):
     return field("nMsg.sec"), field("fetch.nMsg.sec")
 
 
-def aggregator_section(step, title, why):
+def aggregator_section(step, title, why, args=""):
     p("## " + title)
     p()
     agg = read(step + ".txt")
@@ -132,7 +132,7 @@ def aggregator_section(step, title, why):
     cp_after_rate, cp_after_fetch_rate = cp_fields(re.search(r"ConsumerPerformance after the job: (.*)", agg))
     cm = re.search(r"aggregator consumer threads \((\d+)\)", agg)
     consumers = cm.group(1) if cm else "?"
-    p("`aggregator/bench.sh " + str(m.group(1)) + "`: events produced to a topic (4 partitions, 1,000 series), then Kafka's "
+    p("`" + ("BENCH_JAVA_OPTS=-Dbench.ids=batch " if "batch" in step else "") + "aggregator/bench.sh " + str(m.group(1)) + args + "`: events produced to a topic (4 partitions, 1,000 series), then Kafka's "
       "`ConsumerPerformance` reads them (one thread), then one aggregator job with " + consumers + " consumer threads consumes, "
       "decodes, deduplicates, pre-aggregates and stores them in the embedded ClickHouse, then ConsumerPerformance reads the "
       "topic again (ClickHouse's merges settled first, as before the job). Both were warmed up first on another "
@@ -203,10 +203,19 @@ aggregator_section("aggregator-long", "Aggregator beside Kafka's ConsumerPerform
                    "weigh a third as much, so this is closer to the rate of an aggregator that runs for hours.")
 
 aggregator_section("aggregator-ids", "Aggregator beside Kafka's ConsumerPerformance, events with client ids",
-                   "Here every event carries a unique client id, as the gateway's do ({secs:.1f} s of consuming in the first run): "
+                   "Here every event carries a unique client id of no particular form (`id-<n>`, as a client's own `event_id`; "
+                   "{secs:.1f} s of consuming in the first run): "
                    "the job checks each id against the partition's retry window (the last 500,000 ids) and marks the records whose "
                    "id it accepted (a bit each, stored with the flush; docs/exactly-once.md). After the last run the job is started "
-                   "again on the same data, so every partition rebuilds its retry store by re-reading its marked records from Kafka.")
+                   "again on the same data, so every partition rebuilds its retry store by re-reading its marked records from Kafka.",
+                   " 4 1000 1.0")
+
+aggregator_section("aggregator-batch-ids", "Aggregator beside Kafka's ConsumerPerformance, events with batch-derived client ids",
+                   "The same with ids as the gateway derives them when a client sends a `batch_id` ({secs:.1f} s of consuming in "
+                   "the first run): `<batch id>#<index>`, a UUID per 500 events, so a partition reads runs of ~125 records of one "
+                   "batch. The retry store keeps such ids in an entry per batch (docs/exactly-once.md, \"Batch-form ids\"); the "
+                   "records are larger (129 bytes against 99), which ConsumerPerformance reads too.",
+                   " 4 1000 1.0")
 
 # --- query ---------------------------------------------------------------------------------------------
 p("## PromQL query latency beside hand-written SQL")
