@@ -214,7 +214,8 @@ aggregator_section("aggregator-batch-ids", "Aggregator beside Kafka's ConsumerPe
                    "The same with ids as the gateway derives them when a client sends a `batch_id` ({secs:.1f} s of consuming in "
                    "the first run): `<batch id>#<index>`, a UUID per 500 events, so a partition reads runs of ~125 records of one "
                    "batch. The retry store keeps such ids in an entry per batch (docs/exactly-once.md, \"Batch-form ids\"); the "
-                   "records are larger (129 bytes against 99), which ConsumerPerformance reads too.",
+                   "records are larger (129 bytes against 99), which ConsumerPerformance reads too. After the last run the job is "
+                   "started again on the same data: its partitions rebuild their retry stores, batch entries included.",
                    " 4 1000 1.0")
 
 # --- query ---------------------------------------------------------------------------------------------
