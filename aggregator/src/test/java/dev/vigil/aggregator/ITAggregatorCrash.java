@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.File;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -216,8 +217,11 @@ class ITAggregatorCrash {
 
     static Process startChild(TestEnv env, Map<String, String> aggEnv, int n) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        // the child's temporary files in the test's directory: lz4-java extracts its native library to a temporary
+        // file that only a JVM's normal exit deletes, and these children are SIGKILLed
+        Path tmp = Files.createDirectories(env.dir.resolve("tmp"));
         List<String> cmd = List.of(java, "-Xmx512m", "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-                "-cp", System.getProperty("java.class.path"), AggregatorMain.class.getName());
+                "-Djava.io.tmpdir=" + tmp, "-cp", System.getProperty("java.class.path"), AggregatorMain.class.getName());
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().putAll(aggEnv);
         File out = env.dir.resolve("aggregator-" + n + ".log").toFile();
