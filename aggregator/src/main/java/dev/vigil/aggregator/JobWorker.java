@@ -1259,28 +1259,26 @@ public final class JobWorker implements AutoCloseable {
         private void idKey(Prepared p, long seed, byte[] b, int off, int len) {
             p.hasId = true;
             long form = SeenIds.batchForm(b, off, len);
-            if (form < 0) {
-                SeriesIds.idHash(seed, b, off, len, idHash);
-                p.idHi = idHash[0];
-                p.idLo = idHash[1];
-                p.idIndex = -1;
+            int n = (int) (form >>> 32);
+            if (form >= 0 && seed == lastPrefixSeed && n == lastPrefixLen && java.util.Arrays.equals(b, off, off + n, lastPrefix, 0, n)) {
+                p.idHi = lastPrefixHi;
+                p.idLo = lastPrefixLo;
+                p.idIndex = (int) form;
                 return;
             }
-            int n = (int) (form >>> 32);
-            if (seed != lastPrefixSeed || n != lastPrefixLen || !java.util.Arrays.equals(b, off, off + n, lastPrefix, 0, n)) {
-                SeriesIds.idHash(seed, b, off, n, idHash);
+            p.idIndex = SeenIds.key(seed, b, off, len, idHash);
+            p.idHi = idHash[0];
+            p.idLo = idHash[1];
+            if (p.idIndex >= 0) {
                 if (lastPrefix.length < n) {
                     lastPrefix = new byte[Math.max(n, 2 * lastPrefix.length)];
                 }
                 System.arraycopy(b, off, lastPrefix, 0, n);
                 lastPrefixLen = n;
                 lastPrefixSeed = seed;
-                lastPrefixHi = idHash[0];
-                lastPrefixLo = idHash[1];
+                lastPrefixHi = p.idHi;
+                lastPrefixLo = p.idLo;
             }
-            p.idHi = lastPrefixHi;
-            p.idLo = lastPrefixLo;
-            p.idIndex = (int) form;
         }
 
         /** The hot path's second half, in the partition's order: drops client retries and aggregates. */
