@@ -113,6 +113,9 @@ public final class EventJsonParser {
                 // NaN / Infinity tokens parse, so they are rejected per event as not_finite rather than failing the body.
                 .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
                 .enable(StreamReadFeature.USE_FAST_DOUBLE_PARSER)
+                // The caller owns the stream: after a parse error EventsEndpoint reads the rest of a compressed body
+                // to tell a corrupt encoding from invalid JSON, which a closed stream could only answer "Stream closed".
+                .disable(StreamReadFeature.AUTO_CLOSE_SOURCE)
                 .streamReadConstraints(StreamReadConstraints.builder()
                         .maxNestingDepth(limits.maxJsonDepth())
                         .maxNumberLength(1000)

@@ -58,21 +58,23 @@ public final class EventsEndpoint implements Endpoint {
                 r = parser.parse(bytes, 0, len, ndjson, req.tenant(), headerBatch, now);
             }
         } else {
-            InputStream in = BodyDecoder.stream(new ByteBufInputStream(req.body().duplicate()), enc, limits.maxDecompressed());
-            try {
-                r = parser.parse(in, ndjson, req.tenant(), headerBatch, now);
-            } catch (RequestException e) {
-                if ("invalid_json".equals(e.code())) {
-                    // The parser reads while the body inflates, so it may meet the garbage of a corrupt
-                    // body before the decompressor's own check (gzip's CRC at the end) does: the body's
-                    // real fault is then the encoding. Reading the rest (bounded by the cap) tells which.
-                    try {
+            // closed here, not by the parser (which leaves its source open): the decompressor's native memory
+            try (InputStream in = BodyDecoder.stream(new ByteBufInputStream(req.body().duplicate()), enc, limits.maxDecompressed())) {
+                try {
+                    r = parser.parse(in, ndjson, req.tenant(), headerBatch, now);
+                } catch (RequestException e) {
+                    if ("invalid_json".equals(e.code())) {
+                        // The parser reads while the body inflates, so it may meet the garbage of a corrupt
+                        // body before the decompressor's own check (gzip's CRC at the end) does: the body's
+                        // real fault is then the encoding. Reading the rest (bounded by the cap) tells which;
+                        // a body that inflates cleanly keeps the parse error and its position.
                         in.transferTo(java.io.OutputStream.nullOutputStream());
-                    } catch (java.io.IOException ignored) {
-                        // the stream reports corruption as a RequestException; anything else keeps the parse error
                     }
+                    throw e;
                 }
-                throw e;
+            } catch (java.io.IOException e) {
+                // the stream reports corruption and the cap as RequestExceptions; this is only its close()
+                throw RequestException.badRequest("unreadable_body", "cannot read body: " + e.getMessage());
             }
         }
         return new Decoded(List.of(), List.of(), r.rejections(), r.total(), r.batchId(), true, r.records());

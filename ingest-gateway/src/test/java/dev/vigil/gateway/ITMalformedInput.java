@@ -275,6 +275,13 @@ class ITMalformedInput {
         byte[] badCrc = gzip("\u0010 not json at all".getBytes(java.nio.charset.StandardCharsets.UTF_8));
         badCrc[badCrc.length - 8] ^= 0x01;
         cs.add(c("gzip whose CRC is wrong, of bytes that are not JSON", events(badCrc, "application/json", "Content-Encoding", "gzip"), 400, "corrupt_body"));
+        // inflates cleanly to bytes that are not JSON: the JSON's error, not the encoding's (was corrupt_body "Stream closed")
+        cs.add(c("clean gzip of invalid JSON", events(gzip("{\"events\":[{\"type\": nope}]}".getBytes()), "application/json", "Content-Encoding", "gzip"),
+                400, "invalid_json"));
+        cs.add(c("clean gzip of an NDJSON line that is not JSON", events(gzip("{\"type\": nope}\n".getBytes()), "application/x-ndjson",
+                "Content-Encoding", "gzip"), 400, "invalid_json"));
+        cs.add(c("clean zstd of invalid JSON", events(Zstd.compress("[{\"type\": nope}]".getBytes()), "application/json", "Content-Encoding", "zstd"),
+                400, "invalid_json"));
         cs.add(c("not gzip at all", events("plain".getBytes(), "application/json", "Content-Encoding", "gzip"), 400, "corrupt_body"));
         cs.add(c("corrupt zstd", events(new byte[] {0x28, (byte) 0xB5, 0x2F, (byte) 0xFD, 1, 2, 3, 4, 5, 6}, "application/json", "Content-Encoding", "zstd"), 400, "corrupt_body"));
         cs.add(c("unsupported encoding", events("{}".getBytes(), "application/json", "Content-Encoding", "br"), 415, "unsupported_encoding"));
