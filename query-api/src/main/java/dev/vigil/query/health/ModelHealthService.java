@@ -487,7 +487,7 @@ public final class ModelHealthService {
             if (f.status().equals("critical")) status = "critical";
             else if (f.status().equals("warn") && !status.equals("critical")) status = "warn";
         }
-        return new ModelHealth(key.model(), key.version(), status, Instant.ofEpochMilli(ws), t, Instant.ofEpochMilli(bs),
+        return new ModelHealth(key.model(), key.version(), status, Instant.ofEpochMilli(ws), Instant.ofEpochMilli(te), Instant.ofEpochMilli(bs),
                 Instant.ofEpochMilli(ws), events.count, thr, errFig, Figure.info(p50, "ms"), Figure.info(p95, "ms"), p99Fig,
                 freshness, mh, notes);
     }
