@@ -146,6 +146,14 @@ public final class EventJsonParser {
     }
 
     private Result parse(JsonParser parser, boolean ndjson, String tenant, String headerBatchId, long nowMillis) {
+        if (headerBatchId != null) {
+            // the body's batch_id rule: an empty header made every such request's ids "#0", "#1", ..., so each one's
+            // events were dropped as retries of the first request's
+            Rejection r = names.value("batch_id", headerBatchId);
+            if (r != null) {
+                throw RequestException.badRequest("invalid_batch_id", EventsEndpoint.BATCH_ID_HEADER + " header: " + r.message());
+            }
+        }
         List<Parsed> parsed = new ArrayList<>();
         List<Rejection> rejections = new ArrayList<>();
         String batchId = null;

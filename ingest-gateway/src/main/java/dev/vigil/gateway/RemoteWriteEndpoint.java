@@ -39,6 +39,23 @@ public final class RemoteWriteEndpoint implements Endpoint {
         return "remote_write";
     }
 
+    /** The {@code proto} parameter of a Content-Type ({@code application/x-protobuf;proto=...}), or null. */
+    static String protoParameter(String contentType) {
+        if (contentType == null) {
+            return null;
+        }
+        String[] parts = contentType.split(";");
+        for (int i = 1; i < parts.length; i++) {
+            String p = parts[i].trim();
+            int eq = p.indexOf('=');
+            if (eq > 0 && p.substring(0, eq).trim().equalsIgnoreCase("proto")) {
+                String v = p.substring(eq + 1).trim();
+                return v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"") ? v.substring(1, v.length() - 1) : v;
+            }
+        }
+        return null;
+    }
+
     @Override
     public String kind() {
         return "sample";
@@ -49,6 +66,13 @@ public final class RemoteWriteEndpoint implements Endpoint {
         String ct = req.header(HttpHeaderNames.CONTENT_TYPE);
         if (ct != null && !ct.toLowerCase(Locale.ROOT).startsWith("application/x-protobuf")) {
             throw new RequestException(415, "unsupported_media_type", "remote write needs Content-Type application/x-protobuf, got '" + ct + "'");
+        }
+        String proto = protoParameter(ct);
+        if (proto != null && !proto.equals("prometheus.WriteRequest")) {
+            // Remote-Write 2.0 (io.prometheus.write.v2.Request) decodes as a 1.0 WriteRequest without error and without
+            // a single series: it must be refused, and with 415 its sender falls back to 1.0 (the 2.0 spec's rule)
+            throw new RequestException(415, "unsupported_media_type", "remote write message '" + proto
+                    + "' is not supported; send Remote-Write 1.0 (Content-Type application/x-protobuf;proto=prometheus.WriteRequest)");
         }
         String ce = req.header(HttpHeaderNames.CONTENT_ENCODING);
         BodyDecoder.Encoding enc = ce == null ? BodyDecoder.Encoding.SNAPPY : BodyDecoder.encoding(ce);

@@ -30,6 +30,20 @@ class EventJsonParserTest {
     }
 
     @Test
+    void theBatchIdHeaderFollowsTheBatchIdRules() {
+        String nd = "{\"type\":\"a\",\"ts\":" + NOW + "}\n";
+        // empty: every such request's ids would be "#0", "#1", ... and collide with each other's as retries
+        for (String bad : new String[] {"", "a\tb", "x".repeat(LIMITS.maxValueLength() + 1)}) {
+            assertThatThrownBy(() -> parse(nd, true, bad)).as("header %s", bad).isInstanceOfSatisfying(RequestException.class, e -> {
+                assertThat(e.status()).isEqualTo(400);
+                assertThat(e.code()).isEqualTo("invalid_batch_id");
+                assertThat(e.getMessage()).contains(EventsEndpoint.BATCH_ID_HEADER);
+            });
+        }
+        assertThat(parse(nd, true, "x".repeat(LIMITS.maxValueLength())).events()).hasSize(1);
+    }
+
+    @Test
     void rejectedEventsKeepTheirIndex() {
         var r = parse("{\"batch_id\":\"b\",\"events\":[{\"type\":\"a\"},{\"type\":\"a\",\"ts\":" + NOW + "}]}", false, null);
         assertThat(r.rejections()).extracting(Rejection::index, Rejection::field, Rejection::reason).containsExactly(

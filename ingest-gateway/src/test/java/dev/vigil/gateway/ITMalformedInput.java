@@ -282,6 +282,8 @@ class ITMalformedInput {
                 "Content-Encoding", "gzip"), 400, "invalid_json"));
         cs.add(c("clean zstd of invalid JSON", events(Zstd.compress("[{\"type\": nope}]".getBytes()), "application/json", "Content-Encoding", "zstd"),
                 400, "invalid_json"));
+        cs.add(c("empty X-Vigil-Batch-Id header", events(ev("").getBytes(), "application/x-ndjson", "X-Vigil-Batch-Id", ""), 400,
+                "invalid_batch_id"));
         cs.add(c("not gzip at all", events("plain".getBytes(), "application/json", "Content-Encoding", "gzip"), 400, "corrupt_body"));
         cs.add(c("corrupt zstd", events(new byte[] {0x28, (byte) 0xB5, 0x2F, (byte) 0xFD, 1, 2, 3, 4, 5, 6}, "application/json", "Content-Encoding", "zstd"), 400, "corrupt_body"));
         cs.add(c("unsupported encoding", events("{}".getBytes(), "application/json", "Content-Encoding", "br"), 415, "unsupported_encoding"));
@@ -302,6 +304,13 @@ class ITMalformedInput {
                 "Content-Encoding", "snappy"), new byte[] {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x07, 0, 0, 0}), 413, "decompressed_too_large"));
         cs.add(c("remote write not protobuf", http("POST", "/api/v1/write", h("Authorization", "Bearer " + KEY, "Content-Type", "application/x-protobuf",
                 "Content-Encoding", "snappy"), Snappy.compress(new byte[] {(byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 1})), 400, "invalid_protobuf"));
+        // Remote-Write 2.0 parses as an empty 1.0 request: refused with 415 (its senders then fall back to 1.0), never 204
+        cs.add(c("remote write 2.0", http("POST", "/api/v1/write", h("Authorization", "Bearer " + KEY, "Content-Type",
+                "application/x-protobuf;proto=io.prometheus.write.v2.Request", "Content-Encoding", "snappy"),
+                Snappy.compress(WriteRequest.newBuilder().addTimeseries(series("m", 1.0, t)).build().toByteArray())), 415, "unsupported_media_type"));
+        cs.add(ok("remote write 1.0 named", http("POST", "/api/v1/write", h("Authorization", "Bearer " + KEY, "Content-Type",
+                "application/x-protobuf;proto=prometheus.WriteRequest", "Content-Encoding", "snappy"),
+                Snappy.compress(WriteRequest.newBuilder().addTimeseries(series("m", 1.0, t)).build().toByteArray())), 204, "", 1));
         cs.add(c("remote write gzip", http("POST", "/api/v1/write", h("Authorization", "Bearer " + KEY, "Content-Type", "application/x-protobuf",
                 "Content-Encoding", "gzip"), gzip(new byte[4])), 415, "unsupported_encoding"));
         cs.add(c("remote write NaN value", rw(WriteRequest.newBuilder().addTimeseries(series("m", Double.NaN, t)).build()), 400, "not_finite"));

@@ -125,6 +125,37 @@ class ITQueryApiHttp {
         assertEquals("timeout", json.readTree(timeout.body()).get("errorType").asText());
     }
 
+    /** Requests the server cannot take as they are get 400 (or 404) in the Prometheus error format, never a 500 or silence. */
+    @Test
+    void malformedRequestsGetPrometheusErrors() throws Exception {
+        // form-encoded POST (as Grafana sends) with a bad escape: was 500 "internal"
+        var form = http.send(HttpRequest.newBuilder(URI.create(api.baseUrl() + "/api/v1/query")).header("Authorization", "Bearer key-acme")
+                .header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString("query=%zz")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(400, form.statusCode(), form.body());
+        assertEquals("bad_data", json.readTree(form.body()).get("errorType").asText());
+        // a label named "%": the path is decoded once (decoding twice made %25 an unterminated escape, a 500)
+        var pct = get("key-acme", "/api/v1/label/%25/values");
+        assertEquals(200, pct.statusCode(), pct.body());
+        assertEquals("[]", json.readTree(pct.body()).get("data").toString());
+        // a step too large for any clock: was a 500 (an overflow)
+        var step = get("key-acme", "/api/v1/query_range?query=up&start=0&end=100&step=99999999999999999999d");
+        assertEquals(400, step.statusCode(), step.body());
+        assertTrue(step.body().contains("out of range"), step.body());
+        var route = get("key-acme", "/api/v2/nothing");
+        assertEquals(404, route.statusCode(), route.body());
+        assertEquals("not_found", json.readTree(route.body()).get("errorType").asText());
+        // a bad escape in the URL itself (java.net.URI refuses to send one: a raw request): was a closed connection
+        try (var sock = new java.net.Socket("127.0.0.1", URI.create(api.baseUrl()).getPort())) {
+            sock.setSoTimeout(10_000);
+            sock.getOutputStream().write(("GET /api/v1/query?query=%zz HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer key-acme\r\n"
+                    + "Connection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            String answer = new String(sock.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
+            assertTrue(answer.contains("\"errorType\":\"bad_data\""), answer);
+        }
+    }
+
     @Test
     void tenantsAreIsolatedOverHttp() throws Exception {
         String q = "/api/v1/query?query=" + enc("sum(increase(inference_events_total[2h]))") + "&time=" + fx.end / 1000;

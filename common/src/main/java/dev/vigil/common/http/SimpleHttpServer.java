@@ -7,7 +7,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,6 +32,9 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 
 /**
@@ -52,6 +54,15 @@ public final class SimpleHttpServer implements AutoCloseable {
         void after();
     }
 
+    /** The answer the server gives by itself: no route, a malformed request, a full queue, a handler that failed. */
+    @FunctionalInterface
+    public interface ErrorBody {
+        FullHttpResponse of(HttpResponseStatus status, String message);
+
+        /** {@code {"error": message}}: the admin APIs' error shape. */
+        ErrorBody JSON = (status, message) -> Responses.json(status, java.util.Map.of("error", message));
+    }
+
     /**
      * How a server is set up.
      *
@@ -63,16 +74,18 @@ public final class SimpleHttpServer implements AutoCloseable {
      * @param readTimeoutSeconds  closes a connection idle this long; 0 for none
      * @param gzip                compresses answers of 4 KiB and more for clients that accept it
      * @param hook                runs around each handler; null for none
-     * @param busy                the 503 answer when the queue is full
+     * @param errors              the body of the answers the server gives by itself (404, 400, 414, 431, 500, 503)
      */
     public record Options(int maxBodyBytes, int workerThreads, int queueSize, String workerName, int maxInitialLineBytes,
-                          int readTimeoutSeconds, boolean gzip, RequestHook hook, Supplier<FullHttpResponse> busy) {
-        /** The admin APIs' defaults: 1,024 queued requests, 8 KiB request lines, 60 s read timeout, no gzip. */
+                          int readTimeoutSeconds, boolean gzip, RequestHook hook, ErrorBody errors) {
+        /** The admin APIs' defaults: 1,024 queued requests, 8 KiB request lines, 60 s read timeout, no gzip, JSON errors. */
         public static Options of(int maxBodyBytes, int workerThreads) {
-            return new Options(maxBodyBytes, workerThreads, 1024, "http-worker-", 8192, 60, false, null,
-                    () -> Responses.text(HttpResponseStatus.SERVICE_UNAVAILABLE, "server busy, retry later\n"));
+            return new Options(maxBodyBytes, workerThreads, 1024, "http-worker-", 8192, 60, false, null, ErrorBody.JSON);
         }
     }
+
+    /** Largest request header block (431 beyond it). */
+    static final int MAX_HEADER_BYTES = 16384;
 
     private record Mount(String prefix, boolean exact, Route route) {
     }
@@ -115,7 +128,7 @@ public final class SimpleHttpServer implements AutoCloseable {
                         if (options.readTimeoutSeconds() > 0) {
                             p.addLast(new ReadTimeoutHandler(options.readTimeoutSeconds()));
                         }
-                        p.addLast(new HttpServerCodec(options.maxInitialLineBytes(), 16384, 65536))
+                        p.addLast(new HttpServerCodec(options.maxInitialLineBytes(), MAX_HEADER_BYTES, 65536))
                                 .addLast(new HttpServerKeepAliveHandler());
                         if (options.gzip()) {
                             p.addLast(new HttpContentCompressor(6, 15, 8, 4096));
@@ -162,11 +175,25 @@ public final class SimpleHttpServer implements AutoCloseable {
     private final class Dispatcher extends SimpleChannelInboundHandler<FullHttpRequest> {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-            String path = new QueryStringDecoder(req.uri()).path();
-            Mount m = find(path);
+            if (req.decoderResult().isFailure()) {
+                // Netty hands on what it could not decode as a request for "/bad-request": answer what was wrong, and
+                // close (the connection's framing cannot be trusted after it)
+                write(ctx, malformed(req.decoderResult().cause()), false);
+                return;
+            }
             boolean keepAlive = HttpUtil.isKeepAlive(req);
+            String path;
+            try {
+                QueryStringDecoder uri = new QueryStringDecoder(req.uri());
+                path = uri.path();
+                uri.parameters(); // decodes every parameter now: a bad escape is the client's error, not the handler's
+            } catch (IllegalArgumentException e) {
+                write(ctx, options.errors().of(HttpResponseStatus.BAD_REQUEST, "malformed URL: " + e.getMessage()), keepAlive);
+                return;
+            }
+            Mount m = find(path);
             if (m == null) {
-                write(ctx, Responses.text(HttpResponseStatus.NOT_FOUND, "no route for " + path + "\n"), keepAlive);
+                write(ctx, options.errors().of(HttpResponseStatus.NOT_FOUND, "no route for " + path), keepAlive);
                 return;
             }
             req.retain();
@@ -181,7 +208,7 @@ public final class SimpleHttpServer implements AutoCloseable {
                         resp = m.route.handle(req, path);
                     } catch (Exception e) {
                         log.warn("request failed path={} error={}", path, e.toString());
-                        resp = Responses.text(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error: " + e.getMessage() + "\n");
+                        resp = options.errors().of(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error: " + e.getMessage());
                     } finally {
                         if (hook != null) {
                             hook.after();
@@ -197,10 +224,24 @@ public final class SimpleHttpServer implements AutoCloseable {
                 });
             } catch (RejectedExecutionException e) {
                 req.release();
-                FullHttpResponse busy = options.busy().get();
+                FullHttpResponse busy = options.errors().of(HttpResponseStatus.SERVICE_UNAVAILABLE, "server busy, retry later");
                 busy.headers().set("Retry-After", "1");
                 write(ctx, busy, keepAlive);
             }
+        }
+
+        private FullHttpResponse malformed(Throwable cause) {
+            if (cause instanceof TooLongHttpLineException) {
+                return options.errors().of(HttpResponseStatus.REQUEST_URI_TOO_LONG,
+                        "request line longer than " + options.maxInitialLineBytes() + " bytes (send a long query as a form-encoded POST body)");
+            }
+            if (cause instanceof TooLongHttpHeaderException) {
+                return options.errors().of(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "request headers longer than " + MAX_HEADER_BYTES + " bytes");
+            }
+            if (cause instanceof TooLongFrameException) {
+                return options.errors().of(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "request body larger than " + options.maxBodyBytes() + " bytes");
+            }
+            return options.errors().of(HttpResponseStatus.BAD_REQUEST, "malformed HTTP request: " + cause.getMessage());
         }
 
         private void write(ChannelHandlerContext ctx, FullHttpResponse resp, boolean keepAlive) {

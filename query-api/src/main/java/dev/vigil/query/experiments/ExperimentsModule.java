@@ -117,15 +117,17 @@ public final class ExperimentsModule implements QueryModule {
 
     FullHttpResponse handle(FullHttpRequest req, String routePath, String tenant) {
         String path = new QueryStringDecoder(req.uri()).path();
-        Map<String, List<String>> params = new QueryStringDecoder(req.uri()).parameters();
+        QueryStringDecoder uri = new QueryStringDecoder(req.uri());
+        Map<String, List<String>> params = uri.parameters();
         HttpMethod method = req.method();
         try {
             if (path.equals(PREFIX) || path.equals(PREFIX + "/")) {
                 if (!method.equals(HttpMethod.GET)) return notAllowed();
                 return list(tenant);
             }
-            String rest = path.substring(PREFIX.length() + 1);
-            String[] parts = rest.split("/");
+            // the raw path's segments, each decoded once (the route's path is decoded already: decoding it again
+            // turned %25 into an unterminated escape, a 500)
+            String[] parts = uri.rawPath().substring(PREFIX.length() + 1).split("/");
             if (parts.length == 1 && parts[0].equals("reports") && method.equals(HttpMethod.GET)) {
                 return HttpJson.ok(reports.reports(tenant));
             }

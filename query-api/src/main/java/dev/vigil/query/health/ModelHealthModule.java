@@ -95,14 +95,24 @@ public final class ModelHealthModule implements QueryModule {
             };
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("cannot read duration '" + s + "' (use e.g. 30m, 1h, 7d)");
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("duration '" + s + "' is out of range");
         }
     }
 
     static Instant parseTime(String s) {
         try {
-            return Instant.ofEpochMilli((long) (Double.parseDouble(s) * 1000));
+            double d = Double.parseDouble(s);
+            if (!Double.isFinite(d) || Math.abs(d * 1000) >= Long.MAX_VALUE) {
+                throw new IllegalArgumentException("time '" + s + "' is out of range");
+            }
+            return Instant.ofEpochMilli((long) (d * 1000));
         } catch (NumberFormatException e) {
-            return Instant.parse(s);
+            try {
+                return Instant.parse(s);
+            } catch (java.time.format.DateTimeParseException e2) {
+                throw new IllegalArgumentException("cannot read time '" + s + "' (unix seconds or RFC 3339, e.g. 2026-11-27T12:00:00Z)");
+            }
         }
     }
 
@@ -121,7 +131,8 @@ public final class ModelHealthModule implements QueryModule {
             if (path.equals(PREFIX) || path.equals(PREFIX + "/")) {
                 return HttpJson.ok(service.models(tenant, now, Duration.ofDays(30)));
             }
-            String[] parts = path.substring(PREFIX.length() + 1).split("/");
+            // split the raw path, then decode the model: a model named "org/m" comes as org%2Fm (decoding first split it)
+            String[] parts = q.rawPath().substring(PREFIX.length() + 1).split("/");
             if (parts.length != 2 || !parts[1].equals("health"))
                 return HttpJson.error(HttpResponseStatus.NOT_FOUND, "not_found", "unknown path " + path);
             String model = QueryStringDecoder.decodeComponent(parts[0]);
@@ -132,6 +143,10 @@ public final class ModelHealthModule implements QueryModule {
             Instant t = param(p, "time") == null ? now : parseTime(param(p, "time"));
             if (window.toMinutes() < 1 || baseline.toMinutes() < 1)
                 throw new IllegalArgumentException("window and baseline must be at least 1m (the data has minute resolution)");
+            // the sums cover whole minutes: a 90 s window counted the events of 1 minute and divided them by 90 s
+            if (window.toMillis() % 60_000 != 0 || baseline.toMillis() % 60_000 != 0)
+                throw new IllegalArgumentException("window and baseline must be whole minutes (the data has minute resolution), got "
+                        + window.toSeconds() + " s and " + baseline.toSeconds() + " s");
             if (window.plus(baseline).compareTo(MAX_SPAN) > 0)
                 throw new IllegalArgumentException("window + baseline must not exceed 90d (retention of vigil_rollup_1m)");
             String version = param(p, "version");

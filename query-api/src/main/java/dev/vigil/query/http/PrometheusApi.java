@@ -307,7 +307,7 @@ public final class PrometheusApi implements QueryModule {
         if (!rest.endsWith("/values")) {
             throw new ApiError("not_found", HttpResponseStatus.NOT_FOUND, "unknown path " + path);
         }
-        String name = QueryStringDecoder.decodeComponent(rest.substring(0, rest.length() - "/values".length()));
+        String name = rest.substring(0, rest.length() - "/values".length()); // the path is decoded once already
         if (name.startsWith("U__")) {
             name = unescapeUtf8Name(name);
         }
@@ -384,7 +384,7 @@ public final class PrometheusApi implements QueryModule {
     }
 
     /** Unix seconds (fractional) or RFC 3339. */
-    static long parseTime(String s, String param) {
+    public static long parseTime(String s, String param) {
         try {
             double d = Double.parseDouble(s);
             if (Double.isNaN(d) || Double.isInfinite(d)) {
@@ -405,30 +405,35 @@ public final class PrometheusApi implements QueryModule {
         }
     }
 
-    /** Seconds (fractional) or a Prometheus duration (5m, 1h30m). */
-    static long parseDuration(String s, String param) {
+    /** Seconds (fractional) or a Prometheus duration (5m, 1h30m); in milliseconds. */
+    public static long parseDuration(String s, String param) {
         try {
             double d = Double.parseDouble(s);
-            if (Double.isNaN(d) || Double.isInfinite(d) || d * 1000 > Long.MAX_VALUE) {
+            if (Double.isNaN(d) || Double.isInfinite(d) || Math.abs(d * 1000) >= Long.MAX_VALUE) {
                 throw new NumberFormatException();
             }
             return Math.round(d * 1000.0);
         } catch (NumberFormatException e) {
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)(ms|y|w|d|h|m|s)").matcher(s);
+            java.util.regex.Matcher m = DURATION_PART.matcher(s);
             long total = 0;
             int pos = 0;
-            while (m.find() && m.start() == pos) {
-                long n = Long.parseLong(m.group(1));
-                total += n * switch (m.group(2)) {
-                    case "ms" -> 1L;
-                    case "s" -> 1000L;
-                    case "m" -> 60_000L;
-                    case "h" -> 3_600_000L;
-                    case "d" -> 86_400_000L;
-                    case "w" -> 7 * 86_400_000L;
-                    default -> 365 * 86_400_000L;
-                };
-                pos = m.end();
+            try {
+                while (m.find() && m.start() == pos) {
+                    long n = Long.parseLong(m.group(1));
+                    total = Math.addExact(total, Math.multiplyExact(n, switch (m.group(2)) {
+                        case "ms" -> 1L;
+                        case "s" -> 1000L;
+                        case "m" -> 60_000L;
+                        case "h" -> 3_600_000L;
+                        case "d" -> 86_400_000L;
+                        case "w" -> 7 * 86_400_000L;
+                        default -> 365 * 86_400_000L;
+                    }));
+                    pos = m.end();
+                }
+            } catch (ArithmeticException | NumberFormatException tooLarge) {
+                throw new ApiError("bad_data", HttpResponseStatus.BAD_REQUEST,
+                        "invalid parameter \"" + param + "\": duration \"" + s + "\" is out of range");
             }
             if (pos == 0 || pos != s.length()) {
                 throw new ApiError("bad_data", HttpResponseStatus.BAD_REQUEST,
@@ -437,6 +442,8 @@ public final class PrometheusApi implements QueryModule {
             return total;
         }
     }
+
+    private static final java.util.regex.Pattern DURATION_PART = java.util.regex.Pattern.compile("(\\d+)(ms|y|w|d|h|m|s)");
 
     /** URL query parameters plus form-encoded POST body parameters. */
     public static final class Params {
@@ -453,8 +460,12 @@ public final class PrometheusApi implements QueryModule {
                 String ct = req.headers().get(HttpHeaderNames.CONTENT_TYPE, "");
                 if (ct.startsWith("application/x-www-form-urlencoded") || ct.isEmpty()) {
                     String body = req.content().toString(StandardCharsets.UTF_8);
-                    new QueryStringDecoder(body, StandardCharsets.UTF_8, false, 10_000).parameters()
-                            .forEach((k, v) -> all.computeIfAbsent(k, x -> new ArrayList<>()).addAll(v));
+                    try {
+                        new QueryStringDecoder(body, StandardCharsets.UTF_8, false, 10_000).parameters()
+                                .forEach((k, v) -> all.computeIfAbsent(k, x -> new ArrayList<>()).addAll(v));
+                    } catch (IllegalArgumentException e) {
+                        throw new ApiError("bad_data", HttpResponseStatus.BAD_REQUEST, "malformed form-encoded body: " + e.getMessage());
+                    }
                 }
             }
             return new Params(all);

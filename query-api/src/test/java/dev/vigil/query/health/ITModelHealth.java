@@ -60,11 +60,16 @@ class ITModelHealth {
             }
         }
         d.bucket("other", "inference", Map.of("model", "secret"), end, 10, new String[]{"score"}, new double[][]{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}});
+        d.bucket("slash", "inference", Map.of("model", "org/m%"), end, 10, new String[]{"score"}, new double[][]{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}});
         d.flush();
     }
 
     static JsonNode get(String uri) throws Exception {
-        var resp = module.handle(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, uri, Unpooled.EMPTY_BUFFER), uri, T);
+        return get(uri, T);
+    }
+
+    static JsonNode get(String uri, String tenant) throws Exception {
+        var resp = module.handle(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, uri, Unpooled.EMPTY_BUFFER), uri, tenant);
         JsonNode n = ExperimentJson.MAPPER.readTree(resp.content().toString(StandardCharsets.UTF_8));
         if (resp.status().code() >= 300) System.out.println(uri + " -> " + n);
         return n;
@@ -115,6 +120,31 @@ class ITModelHealth {
         // unknown model, bad parameters
         assertThat(get("/api/v1/models/secret/health").path("errorType").asText()).isEqualTo("not_found");
         assertThat(get("/api/v1/models/stable/health?window=banana").path("errorType").asText()).isEqualTo("bad_data");
+    }
+
+    /** Parameters the data cannot answer get 400 naming what was wrong (an overflow was a 500; a 90 s window miscounted). */
+    @Test
+    void parametersOutsideWhatTheDataAnswersAreBadData() throws Exception {
+        Map<String, String> cases = Map.of(
+                "window=99999999999999999d", "out of range",
+                "window=90s", "whole minutes",
+                "baseline=61s", "whole minutes",
+                "time=yesterday", "cannot read time 'yesterday'",
+                "time=1e300", "out of range");
+        for (var c : cases.entrySet()) {
+            JsonNode e = get("/api/v1/models/stable/health?" + c.getKey());
+            assertThat(e.path("errorType").asText()).as(c.getKey()).isEqualTo("bad_data");
+            assertThat(e.path("error").asText()).as(c.getKey()).contains(c.getValue());
+        }
+        assertThat(get("/api/v1/models/stable/health?window=120s").path("data").path("events").asLong()).isPositive();
+    }
+
+    /** A model name with '/' or '%' in it: sent escaped (as a client's URL encoder does), found, and decoded once. */
+    @Test
+    void aModelNameIsDecodedOnce() throws Exception {
+        JsonNode h = get("/api/v1/models/org%2Fm%25/health", "slash").path("data");
+        assertThat(h.path("model").asText()).isEqualTo("org/m%");
+        assertThat(h.path("events").asLong()).isEqualTo(10);
     }
 
     /** Concurrent requests for the same figures share one computation: each still gets exactly its own answer. */
