@@ -47,6 +47,12 @@ public final class Stack implements AutoCloseable {
     private final String chdbLib;
     private final Map<String, Process> procs = new ConcurrentHashMap<>();
     private final Map<String, Spec> specs = new LinkedHashMap<>();
+    /**
+     * The services' {@code java.io.tmpdir}, deleted by {@link #close()} and the shutdown hook: lz4-java extracts its native
+     * library there and deletes it only on a normal exit, so every SIGKILLed service left a {@code liblz4-java-*.so} in
+     * /tmp. Not under {@link #dir}, which the disk-full scenario puts on a nearly full filesystem.
+     */
+    private final Path tmp;
     private final Thread hook;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
@@ -65,6 +71,7 @@ public final class Stack implements AutoCloseable {
         this.apiKey = "lt-key-" + Long.toHexString(System.nanoTime());
         this.javaExe = ProcessHandle.current().info().command().orElse("java");
         Files.createDirectories(dir.resolve("logs"));
+        this.tmp = Files.createTempDirectory("vigil-stack-tmp-");
         String boot = "127.0.0.1:" + ports.kafka();
         String ch = "jdbc:clickhouse:http://127.0.0.1:" + ports.clickhouse() + "/default";
         specs.put("kafka", new Spec("kafka-broker", "dev.vigil.kafka.KafkaBrokerMain", Map.of("VIGIL_KAFKA_DATA_DIR", dir.resolve("kafka").toString(),
@@ -76,7 +83,10 @@ public final class Stack implements AutoCloseable {
         specs.put("gateway", new Spec("ingest-gateway", "dev.vigil.gateway.GatewayMain", with(common, "VIGIL_GATEWAY_PORT", "" + ports.gateway()), "512m"));
         specs.put("aggregator", new Spec("aggregator", "dev.vigil.aggregator.AggregatorMain", with(common, "VIGIL_AGGREGATOR_PORT", "" + ports.aggregator()), "512m"));
         specs.put("query-api", new Spec("query-api", "dev.vigil.query.QueryApiMain", with(common, "VIGIL_QUERY_PORT", "" + ports.query()), "512m"));
-        hook = new Thread(this::killAllNow, "stack-shutdown");
+        hook = new Thread(() -> {
+            killAllNow();
+            deleteTmp();
+        }, "stack-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
     }
 
@@ -179,6 +189,7 @@ public final class Stack implements AutoCloseable {
         cmd.addAll(List.of(JVM_FLAGS.split(" ")));
         cmd.add("-Xmx" + s.heap());
         cmd.add("-Dvigil.service=" + name);
+        cmd.add("-Djava.io.tmpdir=" + tmp);
         cmd.addAll(List.of("-cp", cp, s.main()));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().keySet().removeIf(k -> k.startsWith("VIGIL_"));
@@ -320,6 +331,22 @@ public final class Stack implements AutoCloseable {
         return p == null ? -1 : p.info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(-1.0);
     }
 
+    private void deleteTmp() {
+        for (Process p : procs.values()) {
+            try {
+                p.waitFor(5, TimeUnit.SECONDS); // a process still exiting may yet write there
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        try (Stream<Path> tree = Files.walk(tmp)) {
+            tree.sorted(java.util.Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
+        } catch (IOException | java.io.UncheckedIOException e) {
+            // best effort: a temp directory
+        }
+    }
+
     private void killAllNow() {
         for (Process p : procs.values()) {
             if (p.isAlive()) {
@@ -346,6 +373,7 @@ public final class Stack implements AutoCloseable {
             }
         }
         killAllNow();
+        deleteTmp();
         try {
             Runtime.getRuntime().removeShutdownHook(hook);
         } catch (IllegalStateException ignored) {
