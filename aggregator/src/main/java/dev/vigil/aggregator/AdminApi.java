@@ -5,9 +5,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.vigil.common.http.JsonProblems;
 import dev.vigil.common.http.Responses;
 import dev.vigil.common.http.SimpleHttpServer;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -61,7 +63,9 @@ public final class AdminApi {
         String[] seg = rest.substring(1).split("/");
         String name = seg[0];
         if (seg.length == 2 && seg[1].equals("history") && m.equals(HttpMethod.GET)) {
-            return Responses.json(HttpResponseStatus.OK, Map.of("name", name, "versions", agg.store().history(Aggregator.KIND_JOB, name)));
+            var versions = agg.store().history(Aggregator.KIND_JOB, name);
+            return versions.isEmpty() ? error(HttpResponseStatus.NOT_FOUND, "no job named " + name + " was ever stored")
+                    : Responses.json(HttpResponseStatus.OK, Map.of("name", name, "versions", versions));
         }
         if (seg.length != 1) {
             return error(HttpResponseStatus.NOT_FOUND, "no route for " + path);
@@ -86,6 +90,8 @@ public final class AdminApi {
                 }
                 o.put("name", name);
                 spec = GoalStore.JSON.treeToValue(o, JobSpec.class).normalized();
+            } catch (JsonProcessingException e) {
+                return error(HttpResponseStatus.BAD_REQUEST, "invalid job spec: " + JsonProblems.describe(e));
             } catch (Exception e) {
                 return error(HttpResponseStatus.BAD_REQUEST, "invalid job spec: " + e.getMessage());
             }
@@ -120,6 +126,8 @@ public final class AdminApi {
             TenantLimits l;
             try {
                 l = GoalStore.JSON.readValue(body(req), TenantLimits.class);
+            } catch (JsonProcessingException e) {
+                return error(HttpResponseStatus.BAD_REQUEST, "invalid limits: " + JsonProblems.describe(e));
             } catch (Exception e) {
                 return error(HttpResponseStatus.BAD_REQUEST, "invalid limits: " + e.getMessage());
             }

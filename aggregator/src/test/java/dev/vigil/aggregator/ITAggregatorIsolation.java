@@ -161,6 +161,15 @@ class ITAggregatorIsolation {
                 assertThat(agg.registry.scrape()).doesNotContain("vigil_aggregator_freshness_seconds{job=\"extra\"}",
                         "vigil_aggregator_queued_bytes{job=\"extra\"}", "vigil_aggregator_lag_records{job=\"extra\"");
                 assertThat(call(agg, "GET", "/api/v1/jobs/extra/history", null).get("versions")).hasSize(2);
+                assertThat(call(agg, "GET", "/api/v1/jobs/never-stored/history", null).get("_status").asInt()).isEqualTo(404);
+                // a spec or limits Jackson cannot read: the field and the accepted ones, not Java class names
+                JsonNode badSpec = call(agg, "PUT", "/api/v1/jobs/bad", "{\"source\": \"vigil.bad\", \"kind\": \"samples\", \"colour\": 1}");
+                assertThat(badSpec.get("_status").asInt()).isEqualTo(400);
+                assertThat(badSpec.get("error").asText()).contains("unknown field 'colour'", "expected one of:", "source")
+                        .doesNotContain("dev.vigil");
+                JsonNode badLimits = call(agg, "PUT", "/api/v1/limits/t1", "{\"max_series\": \"many\"}");
+                assertThat(badLimits.get("_status").asInt()).isEqualTo(400);
+                assertThat(badLimits.get("error").asText()).contains("max_series").doesNotContain("dev.vigil");
                 call(agg, "PUT", "/api/v1/jobs/kept", "{\"source\": \"vigil.kept\", \"kind\": \"samples\"}");
                 call(agg, "PUT", "/api/v1/limits/t1", "{\"max_series\": 100, \"max_series_per_metric\": 10}");
             } finally {

@@ -177,7 +177,7 @@ public final class ExperimentsModule implements QueryModule {
         } catch (ExperimentRegistry.InvalidExperimentException e) {
             return HttpJson.error(HttpResponseStatus.BAD_REQUEST, "bad_data", e.getMessage(), e.problems());
         } catch (JsonProcessingException e) {
-            return HttpJson.error(HttpResponseStatus.BAD_REQUEST, "bad_data", "malformed definition JSON: " + HttpJson.describe(e));
+            return HttpJson.error(HttpResponseStatus.BAD_REQUEST, "bad_data", "malformed definition JSON: " + dev.vigil.common.http.JsonProblems.describe(e));
         } catch (IllegalArgumentException e) {
             return HttpJson.error(HttpResponseStatus.BAD_REQUEST, "bad_data", e.getMessage());
         } catch (SQLException e) {
