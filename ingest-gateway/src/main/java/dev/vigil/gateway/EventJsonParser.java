@@ -476,8 +476,10 @@ public final class EventJsonParser {
     }
 
     static RequestException invalidJson(JsonProcessingException e) {
-        String msg = e.getOriginalMessage();
-        return position(e.getLocation(), "invalid_json", msg == null ? e.toString() : msg);
+        String msg = dev.vigil.common.http.JsonProblems.message(e);
+        // Jackson's UTF-8 decoder reports bytes that are not UTF-8 as a parse error: the documented code names them
+        String code = msg.startsWith("Invalid UTF-8") ? "invalid_utf8" : "invalid_json";
+        return position(e.getLocation(), code, msg);
     }
 
     static RequestException position(JsonLocation loc, String code, String message) {

@@ -63,7 +63,7 @@ public final class EventsEndpoint implements Endpoint {
                 try {
                     r = parser.parse(in, ndjson, req.tenant(), headerBatch, now);
                 } catch (RequestException e) {
-                    if ("invalid_json".equals(e.code())) {
+                    if ("invalid_json".equals(e.code()) || "invalid_utf8".equals(e.code())) {
                         // The parser reads while the body inflates, so it may meet the garbage of a corrupt
                         // body before the decompressor's own check (gzip's CRC at the end) does: the body's
                         // real fault is then the encoding. Reading the rest (bounded by the cap) tells which;

@@ -85,6 +85,9 @@ public final class OtlpEndpoints {
             try {
                 if (json) {
                     String text = utf8(bytes);
+                    if (text.isBlank()) {
+                        throw RequestException.badRequest("empty_body", "empty body: expected an OTLP JSON export request");
+                    }
                     checkDepth(text, 64);
                     JsonFormat.parser().ignoringUnknownFields().merge(text, builder);
                 } else {
@@ -98,7 +101,7 @@ public final class OtlpEndpoints {
                     throw re;
                 }
                 throw RequestException.badRequest(json ? "invalid_json" : "invalid_protobuf",
-                        "cannot parse OTLP " + (json ? "JSON" : "protobuf") + ": " + e);
+                        "cannot parse OTLP " + (json ? "JSON" : "protobuf") + ": " + withoutClassName(e));
             }
             return builder;
         }
@@ -157,6 +160,18 @@ public final class OtlpEndpoints {
             }
             return HttpReplies.bytes(200, "application/x-protobuf", m.toByteArray());
         }
+    }
+
+    /**
+     * The exception's message without a leading Java class name: the JSON parser (Gson, inside protobuf's JsonFormat)
+     * reports a truncated body as "java.io.EOFException: End of input at line 1 column 13 path $.resourceMetrics".
+     */
+    static String withoutClassName(RuntimeException e) {
+        String m = e.getMessage();
+        if (m == null) {
+            return e.getClass().getSimpleName();
+        }
+        return m.replaceFirst("^(?:[a-z_][a-z0-9_]*\\.)+[A-Z][A-Za-z0-9_$]*: ", "");
     }
 
     /** google.rpc.Status {int32 code = 1; string message = 2;}, encoded by hand. */

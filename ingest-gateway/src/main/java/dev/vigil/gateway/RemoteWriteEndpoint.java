@@ -79,6 +79,9 @@ public final class RemoteWriteEndpoint implements Endpoint {
         if (enc != BodyDecoder.Encoding.SNAPPY) {
             throw new RequestException(415, "unsupported_encoding", "remote write bodies must be snappy-compressed (Content-Encoding: snappy)");
         }
+        if (!req.body().isReadable()) {
+            throw RequestException.badRequest("empty_body", "empty body: expected a snappy-compressed WriteRequest");
+        }
         byte[] bytes = BodyDecoder.bytes(new ByteBufInputStream(req.body().duplicate()), enc, limits.maxDecompressed());
         WriteRequest wr;
         try {

@@ -58,6 +58,9 @@ class EventJsonParserTest {
             assertThat(e.status()).isEqualTo(400);
             assertThat(e.details()).containsEntry("line", 2);
         });
+        // Jackson nests the location where the object started: line and column, not its "[Source: REDACTED ...]"
+        assertThatThrownBy(() -> parse("{\"events\":[{\"type\":\"a\"", false, null)).isInstanceOfSatisfying(RequestException.class, e ->
+                assertThat(e.getMessage()).contains("line: 1, column: 12").doesNotContain("REDACTED"));
     }
 
     @Test

@@ -207,7 +207,7 @@ class ITMalformedInput {
         cs.add(c("deep nesting array", events(deep.toString()), 400, "invalid_json"));
         cs.add(c("deep nesting in dims", events(batch(ev("\"dims\":" + "{\"a\":".repeat(40) + "1" + "}".repeat(40)))), 400, "nesting depth"));
         cs.add(c("huge number literal", events(batch(ev("\"measures\":{\"x\":" + big + "}"))), 400, "invalid_json"));
-        cs.add(c("invalid UTF-8", events(badUtf8, "application/json"), 400, "invalid_json"));
+        cs.add(c("invalid UTF-8", events(badUtf8, "application/json"), 400, "invalid_utf8")); // the documented code (was invalid_json)
         cs.add(c("raw control char in string", events(batch(ev("\"dims\":{\"a\":\"x\u0002y\"}"))), 400, "invalid_json"));
         cs.add(c("unquoted key", events("{events:[]}"), 400, "invalid_json"));
         cs.add(c("single quotes", events("{'events':[]}"), 400, "invalid_json"));
@@ -284,6 +284,9 @@ class ITMalformedInput {
                 400, "invalid_json"));
         cs.add(c("empty X-Vigil-Batch-Id header", events(ev("").getBytes(), "application/x-ndjson", "X-Vigil-Batch-Id", ""), 400,
                 "invalid_batch_id"));
+        // a gzip body of bytes that are not UTF-8 inflates cleanly: the parser's code stands, not corrupt_body
+        byte[] notUtf8 = ("{\"events\":[{\"type\":\"caf\u00e9\",\"ts\":1}]}").getBytes(StandardCharsets.ISO_8859_1); // a Latin-1 é
+        cs.add(c("clean gzip of a body not UTF-8", events(gzip(notUtf8), "application/json", "Content-Encoding", "gzip"), 400, "invalid_utf8"));
         cs.add(c("not gzip at all", events("plain".getBytes(), "application/json", "Content-Encoding", "gzip"), 400, "corrupt_body"));
         cs.add(c("corrupt zstd", events(new byte[] {0x28, (byte) 0xB5, 0x2F, (byte) 0xFD, 1, 2, 3, 4, 5, 6}, "application/json", "Content-Encoding", "zstd"), 400, "corrupt_body"));
         cs.add(c("unsupported encoding", events("{}".getBytes(), "application/json", "Content-Encoding", "br"), 415, "unsupported_encoding"));
@@ -311,6 +314,8 @@ class ITMalformedInput {
         cs.add(ok("remote write 1.0 named", http("POST", "/api/v1/write", h("Authorization", "Bearer " + KEY, "Content-Type",
                 "application/x-protobuf;proto=prometheus.WriteRequest", "Content-Encoding", "snappy"),
                 Snappy.compress(WriteRequest.newBuilder().addTimeseries(series("m", 1.0, t)).build().toByteArray())), 204, "", 1));
+        cs.add(c("remote write empty body", http("POST", "/api/v1/write", h("Authorization", "Bearer " + KEY, "Content-Type", "application/x-protobuf",
+                "Content-Encoding", "snappy"), new byte[0]), 400, "empty_body"));
         cs.add(c("remote write gzip", http("POST", "/api/v1/write", h("Authorization", "Bearer " + KEY, "Content-Type", "application/x-protobuf",
                 "Content-Encoding", "gzip"), gzip(new byte[4])), 415, "unsupported_encoding"));
         cs.add(c("remote write NaN value", rw(WriteRequest.newBuilder().addTimeseries(series("m", Double.NaN, t)).build()), 400, "not_finite"));
@@ -323,6 +328,8 @@ class ITMalformedInput {
                 new byte[] {(byte) 0x0A, (byte) 0xFF, (byte) 0xFF, 0x01}), 400, "invalid_protobuf"));
         cs.add(c("otlp invalid JSON", http("POST", "/v1/logs", h("Authorization", "Bearer " + KEY, "Content-Type", "application/json"),
                 "{\"resourceLogs\":[{".getBytes()), 400, "invalid_json"));
+        cs.add(c("otlp empty JSON body", http("POST", "/v1/logs", h("Authorization", "Bearer " + KEY, "Content-Type", "application/json"),
+                new byte[0]), 400, "empty_body"));
         cs.add(c("otlp JSON deep nesting", http("POST", "/v1/logs", h("Authorization", "Bearer " + KEY, "Content-Type", "application/json"),
                 ("{\"resourceLogs\":" + "[".repeat(200) + "]".repeat(200) + "}").getBytes()), 400, "nested deeper"));
         cs.add(c("otlp wrong content type", http("POST", "/v1/metrics", h("Authorization", "Bearer " + KEY, "Content-Type", "text/csv"),

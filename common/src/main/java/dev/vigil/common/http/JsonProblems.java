@@ -27,8 +27,7 @@ public final class JsonProblems {
                 sb.append(" (expected one of: ").append(String.join(", ", known)).append(')');
             }
         } else {
-            // Jackson's nested locations name a redacted source: keep their line and column only
-            sb.append(String.valueOf(e.getOriginalMessage()).replaceAll("\\[Source: [^;\\]]*; ", "["));
+            sb.append(message(e));
             if (e instanceof JsonMappingException m) {
                 appendPath(sb, m, false);
             }
@@ -38,6 +37,15 @@ public final class JsonProblems {
             sb.append(" at line ").append(at.getLineNr()).append(", column ").append(at.getColumnNr());
         }
         return sb.toString();
+    }
+
+    /**
+     * Jackson's message without its own location suffix, and with the locations it nests ("start marker at [Source:
+     * REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); line: 1, column: 12]") cut to line and column.
+     */
+    public static String message(JsonProcessingException e) {
+        String m = e.getOriginalMessage();
+        return m == null ? e.getClass().getSimpleName() : m.replaceAll("\\[Source: [^;\\]]*; ", "[");
     }
 
     /** " in variants[1].allocation": the path to the value (for an unknown field, to the object that holds it). */
