@@ -49,6 +49,8 @@ public final class QueryApiMain {
             "Maximum points per series of a range query ((end-start)/step+1), as Prometheus' 11,000.");
     public static final ConfigKey<Long> MAX_SERIES = ConfigKey.longKey("query.max-series", 100_000, 1, 100_000_000,
             "Maximum series one query may select from storage.");
+    public static final ConfigKey<Integer> MAX_SERIES_LISTED = ConfigKey.intKey("query.max-series-listed", 100_000, 1, 10_000_000,
+            "Most series /api/v1/series, /labels and /label/<name>/values read; beyond it their answer is cut, with a warning.");
     public static final ConfigKey<Long> MAX_SAMPLES = ConfigKey.longKey("query.max-samples", 50_000_000, 1000, 2_000_000_000,
             "Maximum samples one query may hold in memory (Prometheus --query.max-samples).");
     public static final ConfigKey<Duration> TIMEOUT = ConfigKey.durationKey("query.timeout", "2m", Duration.ofMillis(100), Duration.ofHours(1),
@@ -86,7 +88,7 @@ public final class QueryApiMain {
             "Experiment definition files imported at startup as tenant=path (JSON array of definitions with id; an unchanged definition stores no new version).");
 
     public static final ConfigDef DEF = new ConfigDef().define(HOST, PORT, CLICKHOUSE_URL, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, API_KEYS,
-            MAX_POINTS, MAX_SERIES, MAX_SAMPLES, TIMEOUT, MAX_TIMEOUT, MAX_RANGE, LOOKBACK, BASE_BUCKET, CATALOGUE_TTL, PUSHDOWN, WORKERS,
+            MAX_POINTS, MAX_SERIES, MAX_SERIES_LISTED, MAX_SAMPLES, TIMEOUT, MAX_TIMEOUT, MAX_RANGE, LOOKBACK, BASE_BUCKET, CATALOGUE_TTL, PUSHDOWN, WORKERS,
             KAFKA_BOOTSTRAP, SELFMON_TARGETS, SELFMON_KAFKA, SELFMON_TOPIC_PREFIX, SELFMON_TENANT, SELFMON_INTERVAL, MODULES_EXPERIMENTS,
             MODULES_HEALTH, EXPERIMENTS_IMPORT).include(AlertingConfig.DEF);
 
@@ -99,7 +101,7 @@ public final class QueryApiMain {
 
     public static QueryApi.Settings settings(Config c) {
         PrometheusApi.Limits limits = new PrometheusApi.Limits(c.get(MAX_POINTS), c.get(MAX_SERIES), c.get(MAX_SAMPLES),
-                c.get(TIMEOUT).toMillis(), c.get(MAX_TIMEOUT).toMillis(), c.get(MAX_RANGE).toMillis(), 100_000);
+                c.get(TIMEOUT).toMillis(), c.get(MAX_TIMEOUT).toMillis(), c.get(MAX_RANGE).toMillis(), c.get(MAX_SERIES_LISTED));
         ClickHouseStorage.Settings st = new ClickHouseStorage.Settings(c.get(BASE_BUCKET), c.get(LOOKBACK).toMillis(),
                 c.get(CATALOGUE_TTL).toMillis(), System::currentTimeMillis);
         return new QueryApi.Settings(c.get(HOST), c.get(PORT), c.get(CLICKHOUSE_URL), c.get(CLICKHOUSE_USER), c.get(CLICKHOUSE_PASSWORD),

@@ -186,4 +186,24 @@ class ITQueryApiHttp {
         assertEquals(200, get(null, "/health/ready").statusCode());
         assertTrue(get(null, "/metrics").body().contains("vigil_query_requests"));
     }
+
+    /** {@code limit} as Prometheus has it: at most that many results, a warning when cut, never negative. */
+    @Test
+    void listingsHonourLimitWithAWarning() throws Exception {
+        String range = "&start=" + (fx.end - HOUR) / 1000 + "&end=" + fx.end / 1000;
+        String match = "match[]=" + enc("inference_events_total");
+        JsonNode all = json.readTree(get("key-acme", "/api/v1/series?" + match + range).body());
+        assertTrue(all.get("data").size() >= 2, all.toString());
+        assertTrue(all.path("warnings").isMissingNode(), all.toString());
+        for (String endpoint : new String[] {"/api/v1/series?", "/api/v1/labels?", "/api/v1/label/model/values?"}) {
+            JsonNode one = json.readTree(get("key-acme", endpoint + match + range + "&limit=1").body());
+            assertEquals(1, one.get("data").size(), endpoint + " " + one);
+            assertEquals("results truncated due to limit", one.path("warnings").path(0).asText(), endpoint + " " + one);
+            JsonNode enough = json.readTree(get("key-acme", endpoint + match + range + "&limit=100000").body());
+            assertTrue(enough.path("warnings").isMissingNode(), endpoint + " " + enough);
+            var negative = get("key-acme", endpoint + match + range + "&limit=-1");
+            assertEquals(400, negative.statusCode(), endpoint + " " + negative.body());
+        }
+        assertEquals(all.get("data").get(0), json.readTree(get("key-acme", "/api/v1/series?" + match + range + "&limit=1").body()).get("data").get(0));
+    }
 }

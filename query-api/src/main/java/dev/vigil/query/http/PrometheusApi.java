@@ -252,19 +252,57 @@ public final class PrometheusApi implements QueryModule {
         return new long[] {start, end};
     }
 
-    private int limit(Params p) {
-        int l = limits.maxSeriesListed;
-        if (p.has("limit")) {
-            try {
-                int x = Integer.parseInt(p.get("limit"));
-                if (x > 0) {
-                    l = Math.min(l, x);
-                }
-            } catch (NumberFormatException e) {
-                throw new ApiError("bad_data", HttpResponseStatus.BAD_REQUEST, "invalid parameter \"limit\": " + p.get("limit"));
-            }
+    /** The request's {@code limit} (Prometheus: at most that many results, 0 or absent for none; never negative), or 0. */
+    private static int limit(Params p) {
+        if (!p.has("limit")) {
+            return 0;
         }
-        return l;
+        int x;
+        try {
+            x = Integer.parseInt(p.get("limit"));
+        } catch (NumberFormatException e) {
+            throw new ApiError("bad_data", HttpResponseStatus.BAD_REQUEST, "invalid parameter \"limit\": " + p.get("limit"));
+        }
+        if (x < 0) {
+            throw new ApiError("bad_data", HttpResponseStatus.BAD_REQUEST, "invalid parameter \"limit\": must be non-negative, got " + x);
+        }
+        return x;
+    }
+
+    /**
+     * The listing's answer: at most the request's {@code limit} items, with Prometheus' warning when it cut them, and a
+     * warning too when the storage's read stopped at {@code query.max-series-listed} series (the list may then miss some).
+     */
+    private FullHttpResponse listing(List<?> items, int limit, boolean storageCut) {
+        List<String> warnings = new ArrayList<>();
+        List<?> out = items;
+        if (limit > 0 && items.size() > limit) {
+            out = items.subList(0, limit);
+            warnings.add("results truncated due to limit");
+        }
+        if (storageCut) {
+            warnings.add("results truncated: more than " + limits.maxSeriesListed + " series matched (query.max-series-listed)");
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("status", "success");
+        m.put("data", out);
+        if (!warnings.isEmpty()) {
+            m.put("warnings", warnings);
+        }
+        return Responses.json(HttpResponseStatus.OK, m);
+    }
+
+    /** Reads one series more than the cap, so that a cut read can be told from an exact one. */
+    private int readCap() {
+        return limits.maxSeriesListed == Integer.MAX_VALUE ? Integer.MAX_VALUE : limits.maxSeriesListed + 1;
+    }
+
+    private boolean cut(List<Labels> read) {
+        if (read.size() > limits.maxSeriesListed) {
+            read.subList(limits.maxSeriesListed, read.size()).clear();
+            return true;
+        }
+        return false;
     }
 
     private List<Labels> matchingSeries(Params p, String tenant, int limit) {
@@ -281,25 +319,31 @@ public final class PrometheusApi implements QueryModule {
         if (p.all("match[]").isEmpty()) {
             throw new ApiError("bad_data", HttpResponseStatus.BAD_REQUEST, "no match[] parameter provided");
         }
+        int limit = limit(p);
+        List<Labels> read = new ArrayList<>(matchingSeries(p, tenant, limit > 0 && limit < limits.maxSeriesListed ? limit + 1 : readCap()));
+        boolean cut = (limit == 0 || limit >= limits.maxSeriesListed) && cut(read);
         List<Map<String, String>> out = new ArrayList<>();
-        for (Labels l : matchingSeries(p, tenant, limit(p))) {
+        for (Labels l : read) {
             out.add(new LinkedHashMap<>(l.toMap()));
         }
-        return success(out);
+        return listing(out, limit, cut);
     }
 
     private FullHttpResponse labels(FullHttpRequest req, Params p, String path, String tenant) {
+        int limit = limit(p);
         TreeSet<String> names = new TreeSet<>();
-        List<Labels> ls = matchingSeries(p, tenant, limits.maxSeriesListed);
+        List<Labels> ls = matchingSeries(p, tenant, readCap());
         if (ls == null) {
             // every series of the tenant in the range
             ls = storage.series(tenant, guard(p), List.of(List.of(new Matcher(Matcher.Type.RE, Labels.METRIC_NAME, ".+"))),
-                    range(p)[0], range(p)[1], limits.maxSeriesListed);
+                    range(p)[0], range(p)[1], readCap());
         }
+        ls = new ArrayList<>(ls);
+        boolean cut = cut(ls);
         for (Labels l : ls) {
             names.addAll(l.names());
         }
-        return success(new ArrayList<>(names));
+        return listing(new ArrayList<>(names), limit, cut);
     }
 
     private FullHttpResponse labelValues(FullHttpRequest req, Params p, String path, String tenant) {
@@ -311,22 +355,26 @@ public final class PrometheusApi implements QueryModule {
         if (name.startsWith("U__")) {
             name = unescapeUtf8Name(name);
         }
+        int limit = limit(p);
         TreeSet<String> values = new TreeSet<>();
+        boolean cut = false;
         if (name.equals(Labels.METRIC_NAME) && p.all("match[]").isEmpty()) {
             values.addAll(storage.metricNames(tenant, guard(p)));
         } else {
-            List<Labels> ls = matchingSeries(p, tenant, limits.maxSeriesListed);
+            List<Labels> ls = matchingSeries(p, tenant, readCap());
             if (ls == null) {
                 ls = storage.series(tenant, guard(p), List.of(List.of(new Matcher(Matcher.Type.RE, Labels.METRIC_NAME, ".+"),
-                        new Matcher(Matcher.Type.NEQ, name, ""))), range(p)[0], range(p)[1], limits.maxSeriesListed);
+                        new Matcher(Matcher.Type.NEQ, name, ""))), range(p)[0], range(p)[1], readCap());
             }
+            ls = new ArrayList<>(ls);
+            cut = cut(ls);
             for (Labels l : ls) {
                 if (l.has(name)) {
                     values.add(l.get(name));
                 }
             }
         }
-        return success(new ArrayList<>(values));
+        return listing(new ArrayList<>(values), limit, cut);
     }
 
     private static String unescapeUtf8Name(String s) {
