@@ -122,6 +122,11 @@ public final class AdminApi {
             return Responses.json(HttpResponseStatus.OK, Map.of("limits", agg.limits()));
         }
         String tenant = rest.substring(1);
+        if (m.equals(HttpMethod.PUT) && !tenant.equals("*") && !tenant.matches("[A-Za-z0-9_.-]{1,64}")) {
+            // the rule api-keys holds tenants to: limits for any other name could never apply
+            return error(HttpResponseStatus.BAD_REQUEST, "invalid tenant '" + tenant + "': 1-64 of A-Z a-z 0-9 _ . - (as in api-keys), or "
+                    + "* for the default");
+        }
         if (m.equals(HttpMethod.PUT)) {
             TenantLimits l;
             try {

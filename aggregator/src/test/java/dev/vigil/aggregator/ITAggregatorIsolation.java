@@ -170,6 +170,9 @@ class ITAggregatorIsolation {
                 JsonNode badLimits = call(agg, "PUT", "/api/v1/limits/t1", "{\"max_series\": \"many\"}");
                 assertThat(badLimits.get("_status").asInt()).isEqualTo(400);
                 assertThat(badLimits.get("error").asText()).contains("max_series").doesNotContain("dev.vigil");
+                JsonNode badTenant = call(agg, "PUT", "/api/v1/limits/a%20b", "{\"max_series\": 100, \"max_series_per_metric\": 10}");
+                assertThat(badTenant.get("_status").asInt()).isEqualTo(400);
+                assertThat(badTenant.get("error").asText()).contains("invalid tenant 'a b'");
                 call(agg, "PUT", "/api/v1/jobs/kept", "{\"source\": \"vigil.kept\", \"kind\": \"samples\"}");
                 call(agg, "PUT", "/api/v1/limits/t1", "{\"max_series\": 100, \"max_series_per_metric\": 10}");
             } finally {
