@@ -49,7 +49,7 @@ public final class ReportGlossary {
         m.put("guardrail.observedHarm", "The estimated harm on the margin's scale; positive is worse, negative means the variant is better.");
         m.put("guardrail.harmUpperBound", "The worst harm that is still plausible; the guardrail passes when this is below the margin.");
         m.put("guardrail.harmLowerBound", "The smallest harm that is still plausible; above 0 means the variant is significantly worse.");
-        m.put("guardrail.powerPerGuardrail", "The chance, planned per guardrail, of passing when the variant is truly harmless; raised when there are many guardrails.");
+        m.put("guardrail.powerPerGuardrail", "The chance, planned per guardrail, of passing if the true harm is the harm observed so far (none when it looks harmless); raised when there are many guardrails.");
         m.put("guardrail.additionalUnitsNeeded", "Roughly how many more units (all variants together) are needed before this guardrail can be expected to pass.");
         m.put("trustworthy", "False when the traffic split is broken or this metric's data is unusable.");
         m.put("notes", "Data problems for this metric, in plain words.");
