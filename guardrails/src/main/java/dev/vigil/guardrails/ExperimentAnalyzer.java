@@ -392,8 +392,8 @@ public final class ExperimentAnalyzer {
     }
 
     private static String srmReason(SrmResult srm) {
-        return "Sample ratio mismatch: the traffic split differs from the plan (chi-square " + fmt(srm.chiSquare())
-                + ", p = " + fmt(srm.pValue()) + " < " + srm.threshold()
+        return "Sample ratio mismatch: the traffic split differs from the plan (always-valid p = " + fmt(srm.alwaysValidPValue())
+                + " < " + srm.threshold() + "; chi-square " + fmt(srm.chiSquare())
                 + "), so assignment or logging is broken and no result of this experiment can be trusted.";
     }
 

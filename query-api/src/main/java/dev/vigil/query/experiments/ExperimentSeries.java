@@ -17,7 +17,7 @@ import dev.vigil.query.api.DerivedSeriesProvider;
  *   <li>{@code vigil_experiment_guardrail_status{experiment,metric,variant}}: 0 PASS, 1 INCONCLUSIVE
  *       (also NO_DATA, with label {@code status="no_data"}), 2 FAIL;</li>
  *   <li>{@code vigil_experiment_srm_flag{experiment}}: 1 when the sample ratio mismatch test flags the experiment;</li>
- *   <li>{@code vigil_experiment_srm_p_value{experiment}}: its p-value.</li>
+ *   <li>{@code vigil_experiment_srm_p_value{experiment}}: its always-valid p-value (the one the flag compares with 0.001).</li>
  * </ul>
  * Values are the current report (cached briefly by {@link ExperimentReports}); they have no history:
  * the provider repeats the current value every 60 s over the part of the requested range that lies in
@@ -70,7 +70,7 @@ public final class ExperimentSeries implements DerivedSeriesProvider {
             var r = v.report();
             if (r.srm() != null) {
                 add(out, matchers, ts, r.srm().flagged() ? 1 : 0, "__name__", SRM_FLAG, "experiment", v.experimentId());
-                add(out, matchers, ts, r.srm().pValue(), "__name__", SRM_P_VALUE, "experiment", v.experimentId());
+                add(out, matchers, ts, r.srm().alwaysValidPValue(), "__name__", SRM_P_VALUE, "experiment", v.experimentId());
             }
             for (MetricResult m : r.metrics()) {
                 if (m.guardrail() == null) continue;
