@@ -176,6 +176,13 @@ public final class JobWorker implements AutoCloseable {
     private final AtomicLong idsRecovered = new AtomicLong();
     private final Map<String, TableMeters> byTable = new ConcurrentHashMap<>();
     private final Map<String, Counter> deadByReason = new ConcurrentHashMap<>();
+    /**
+     * Every reason a record of this job can be dead-lettered for. Their counters are registered at 0 when the job starts:
+     * a counter that appeared only with its first dead letter was scraped first at its burst's total, and
+     * {@code increase()} over it stayed 0, so the AggregatorDeadLetters alert missed a single burst.
+     */
+    static final List<String> DEAD_LETTER_REASONS = List.of("undecodable", "beyond_retention", "future_timestamp", "invalid_value",
+            "invalid_event", "invalid_sample");
 
     public JobWorker(JobSpec spec, long version, WorkerSettings settings) {
         this.spec = spec.normalized();
@@ -213,6 +220,9 @@ public final class JobWorker implements AutoCloseable {
         gauges.add(Gauge.builder("vigil_aggregator_queued_bytes", queuedBytes, AtomicLong::get)
                 .description("estimated heap of the flushes cut and not yet stored (paused at aggregator.max-queued-bytes)")
                 .tag("job", job).register(reg));
+        for (String reason : DEAD_LETTER_REASONS) {
+            deadLetterCounter(reason);
+        }
         members = new Member[this.spec.consumerCount()];
         for (int i = 0; i < members.length; i++) {
             members[i] = new Member(i);
@@ -369,8 +379,12 @@ public final class JobWorker implements AutoCloseable {
         pr.headers().add("vigil.dlq.source.offset", String.valueOf(r.offset()).getBytes(StandardCharsets.UTF_8));
         pr.headers().add("vigil.dlq.job", spec.name().getBytes(StandardCharsets.UTF_8));
         st.buf.addDeadLetter(pr);
-        deadByReason.computeIfAbsent(reason, k -> Counter.builder("vigil_aggregator_dead_letters").tag("job", spec.name())
-                .tag("reason", k).register(s.registry())).increment();
+        deadLetterCounter(reason).increment();
+    }
+
+    private Counter deadLetterCounter(String reason) {
+        return deadByReason.computeIfAbsent(reason, k -> Counter.builder("vigil_aggregator_dead_letters").tag("job", spec.name())
+                .tag("reason", k).register(s.registry()));
     }
 
     /** A copy of the remaining bytes of {@code b} (its position untouched); null for null. */

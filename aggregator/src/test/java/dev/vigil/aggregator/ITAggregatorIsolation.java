@@ -153,7 +153,10 @@ class ITAggregatorIsolation {
                 TestEnv.await("extra job writes exposures", Duration.ofSeconds(60), () -> TestEnv.longQuery(ch,
                         "SELECT count() FROM (SELECT unit_id FROM vigil_exposures WHERE tenant = 't9' GROUP BY unit_id)") == 200);
                 assertThat(agg.registry.scrape()).contains("vigil_aggregator_freshness_seconds{job=\"extra\"}",
-                        "vigil_aggregator_queued_bytes{job=\"extra\"}");
+                        "vigil_aggregator_queued_bytes{job=\"extra\"}",
+                        // at 0 before the first dead letter, so that increase() over them sees a first burst
+                        "vigil_aggregator_dead_letters_total{job=\"extra\",reason=\"undecodable\"} 0.0",
+                        "vigil_aggregator_dead_letters_total{job=\"extra\",reason=\"future_timestamp\"} 0.0");
                 assertThat(call(agg, "DELETE", "/api/v1/jobs/extra", null).get("_status").asInt()).isEqualTo(200);
                 assertThat(job(agg, "extra")).isNull();
                 // a stopped worker's gauges go with it (a restarted job registers its own instead of reading the old worker)
