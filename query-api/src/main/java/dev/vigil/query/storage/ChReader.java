@@ -90,7 +90,14 @@ public final class ChReader implements AutoCloseable {
                 s.serverSetting("max_execution_time", String.valueOf(Math.max(1, (remaining + 999) / 1000)));
             }
         }
-        CompletableFuture<QueryResponse> f = client.query(sql, escapeParams(params), s);
+        CompletableFuture<QueryResponse> f;
+        try {
+            f = client.query(sql, escapeParams(params), s);
+        } catch (RuntimeException e) {
+            // the client may fail before it returns a future (its retries exhausted in the caller's thread): an
+            // unreachable ClickHouse is 503 unavailable, not a 500 "internal"
+            throw new StorageException("ClickHouse query failed: " + e.getMessage(), e);
+        }
         if (guard != null) {
             guard.register(queryId, f, this);
         }
