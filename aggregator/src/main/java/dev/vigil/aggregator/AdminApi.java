@@ -4,16 +4,21 @@ import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.vigil.common.auth.ApiKeys;
 import dev.vigil.common.http.JsonProblems;
 import dev.vigil.common.http.Responses;
 import dev.vigil.common.http.SimpleHttpServer;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 
@@ -29,12 +34,38 @@ import io.netty.handler.codec.http.HttpResponseStatus;
  * PUT    /api/v1/limits/{tenant}           {"max_series": n, "max_series_per_metric": m}
  * DELETE /api/v1/limits/{tenant}
  * </pre>
+ * A change (PUT, DELETE) needs {@code Authorization: Bearer <key>} of an admin tenant ({@code aggregator.admin-tenants}):
+ * it can stop every job's ingest or fold a tenant's data into overflow series. Reads need no key, like /metrics.
  */
 public final class AdminApi {
     private final Aggregator agg;
+    private final ApiKeys keys;
+    private final Set<String> adminTenants;
 
-    public AdminApi(Aggregator agg) {
+    public AdminApi(Aggregator agg, ApiKeys keys, Set<String> adminTenants) {
         this.agg = agg;
+        this.keys = keys;
+        this.adminTenants = Set.copyOf(adminTenants);
+    }
+
+    /** Null when {@code req} may go on; else the refusal (401 without a valid key, 403 for a tenant that is not an admin). */
+    private FullHttpResponse refusal(FullHttpRequest req) {
+        HttpMethod m = req.method();
+        if (m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD)) {
+            return null;
+        }
+        Optional<String> tenant = keys.tenantOfAuthorization(req.headers().get(HttpHeaderNames.AUTHORIZATION));
+        if (tenant.isEmpty()) {
+            FullHttpResponse r = error(HttpResponseStatus.UNAUTHORIZED, "missing or invalid API key: changing jobs and limits needs"
+                    + " Authorization: Bearer <key> of an admin tenant (aggregator.admin-tenants: " + String.join(", ", new TreeSet<>(adminTenants)) + ")");
+            r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"vigil\"");
+            return r;
+        }
+        if (!adminTenants.contains(tenant.get())) {
+            return error(HttpResponseStatus.FORBIDDEN, "tenant " + tenant.get() + " may not change jobs and limits (aggregator.admin-tenants: "
+                    + String.join(", ", new TreeSet<>(adminTenants)) + ")");
+        }
+        return null;
     }
 
     public SimpleHttpServer mount(SimpleHttpServer server) {
@@ -52,6 +83,10 @@ public final class AdminApi {
     }
 
     private FullHttpResponse jobs(FullHttpRequest req, String path) throws Exception {
+        FullHttpResponse refused = refusal(req);
+        if (refused != null) {
+            return refused;
+        }
         String rest = path.substring("/api/v1/jobs".length());
         HttpMethod m = req.method();
         if (rest.isEmpty() || rest.equals("/")) {
@@ -116,6 +151,10 @@ public final class AdminApi {
     }
 
     private FullHttpResponse limits(FullHttpRequest req, String path) throws Exception {
+        FullHttpResponse refused = refusal(req);
+        if (refused != null) {
+            return refused;
+        }
         String rest = path.substring("/api/v1/limits".length());
         HttpMethod m = req.method();
         if (rest.isEmpty() || rest.equals("/")) {

@@ -34,6 +34,11 @@ public final class AggregatorMain {
 
     public static final ConfigKey<String> HOST = ConfigKey.stringKey("aggregator.host", "127.0.0.1", "admin API bind address");
     public static final ConfigKey<Integer> PORT = ConfigKey.intKey("aggregator.port", 8082, 0, 65535, "admin API port (0 = any free port)");
+    public static final ConfigKey<List<String>> API_KEYS = ConfigKey.listKey("api-keys", "",
+            "API keys: comma-separated tenant:key or tenant:sha256:<hex> (env VIGIL_API_KEYS), as the gateway's and the query API's;"
+                    + " the admin API accepts changes (PUT, DELETE) only with the key of an aggregator.admin-tenants tenant.");
+    public static final ConfigKey<List<String>> ADMIN_TENANTS = ConfigKey.listKey("aggregator.admin-tenants", "system",
+            "Tenants whose API key may change jobs and tenant limits through the admin API (its GETs need no key, like /metrics).");
     public static final ConfigKey<String> BOOTSTRAP = ConfigKey.stringKey("kafka.bootstrap-servers", "127.0.0.1:9092", "Kafka bootstrap servers");
     public static final ConfigKey<String> TOPIC_PREFIX = ConfigKey.stringKey("kafka.topic-prefix", Topics.DEFAULT_PREFIX, "prefix of the Vigil topics");
     public static final ConfigKey<String> CH_URL = ConfigKey.stringKey("clickhouse.url", "jdbc:clickhouse:http://127.0.0.1:8123/default", "ClickHouse JDBC URL");
@@ -98,7 +103,7 @@ public final class AggregatorMain {
     public static final ConfigKey<List<String>> CONSUMER_PROPS = ConfigKey.listKey("kafka.consumer-properties", "",
             "extra Kafka consumer properties for every job, as k=v pairs (e.g. session.timeout.ms=10000)");
 
-    public static final ConfigDef DEF = new ConfigDef().define(HOST, PORT, BOOTSTRAP, TOPIC_PREFIX, CH_URL, CH_USER, CH_PASSWORD, INSTANCE,
+    public static final ConfigDef DEF = new ConfigDef().define(HOST, PORT, API_KEYS, ADMIN_TENANTS, BOOTSTRAP, TOPIC_PREFIX, CH_URL, CH_USER, CH_PASSWORD, INSTANCE,
             GROUP_PREFIX, DEFAULT_JOBS, DEFAULT_EVENT_ROLLUPS, DEFAULT_EXPERIMENT_ROLLUPS, EXPERIMENTS_FLUSH_INTERVAL, DEFAULT_CONSUMERS, BUCKET_SECONDS, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, CATCH_UP_LAG, CATCH_UP_FLUSH_INTERVAL, MAX_KEYS_PER_FLUSH, MAX_BYTES_PER_FLUSH, MAX_QUEUED_BYTES, QUEUE_CAPACITY, FLUSH_PARALLELISM,
             DEDUP_MAX_IDS, DEDUP_WINDOW, MAX_AGE, MAX_FUTURE, MAX_SERIES, MAX_SERIES_PER_METRIC, SERIES_WINDOW, RECONCILE,
             CREATE_TOPICS, TOPIC_PARTITIONS, CONSUMER_PROPS);
@@ -244,7 +249,7 @@ public final class AggregatorMain {
         }
         SimpleHttpServer http = new SimpleHttpServer(1 << 20, 4);
         ObservabilityRoutes.mount(http, "aggregator", registry, health);
-        new AdminApi(agg).mount(http);
+        new AdminApi(agg, dev.vigil.common.auth.ApiKeys.parse(c.get(API_KEYS)), java.util.Set.copyOf(c.get(ADMIN_TENANTS))).mount(http);
         http.start(c.get(HOST), c.get(PORT));
         String address = "http://" + c.get(HOST) + ":" + http.port();
         return new Running(agg, ch, registry, http, producer, health, address);

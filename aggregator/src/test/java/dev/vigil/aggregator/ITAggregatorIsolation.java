@@ -36,7 +36,14 @@ class ITAggregatorIsolation {
     final HttpClient http = HttpClient.newHttpClient();
 
     JsonNode call(AggregatorMain.Running agg, String method, String path, String body) throws Exception {
+        return call(agg, method, path, body, TestEnv.ADMIN_KEY);
+    }
+
+    JsonNode call(AggregatorMain.Running agg, String method, String path, String body, String key) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agg.port() + path));
+        if (key != null) {
+            b.header("Authorization", "Bearer " + key);
+        }
         b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
         JsonNode n = GoalStore.JSON.readTree(r.body());
@@ -165,6 +172,15 @@ class ITAggregatorIsolation {
                         "vigil_aggregator_queued_bytes{job=\"extra\"}", "vigil_aggregator_lag_records{job=\"extra\"");
                 assertThat(call(agg, "GET", "/api/v1/jobs/extra/history", null).get("versions")).hasSize(2);
                 assertThat(call(agg, "GET", "/api/v1/jobs/never-stored/history", null).get("_status").asInt()).isEqualTo(404);
+                // changes need the key of an admin tenant (reads do not): none, or a tenant's own key, is refused
+                String kept = "{\"source\": \"vigil.kept\", \"kind\": \"samples\"}";
+                assertThat(call(agg, "PUT", "/api/v1/jobs/nokey", kept, null).get("_status").asInt()).isEqualTo(401);
+                assertThat(call(agg, "DELETE", "/api/v1/limits/t1", null, "wrong-key").get("_status").asInt()).isEqualTo(401);
+                JsonNode tenantKey = call(agg, "PUT", "/api/v1/limits/t1", "{\"max_series\": 1, \"max_series_per_metric\": 1}", TestEnv.TENANT_KEY);
+                assertThat(tenantKey.get("_status").asInt()).isEqualTo(403);
+                assertThat(tenantKey.get("error").asText()).contains("may not change");
+                assertThat(call(agg, "GET", "/api/v1/jobs", null, null).get("_status").asInt()).isEqualTo(200);
+                assertThat(job(agg, "nokey")).isNull();
                 // a spec or limits Jackson cannot read: the field and the accepted ones, not Java class names
                 JsonNode badSpec = call(agg, "PUT", "/api/v1/jobs/bad", "{\"source\": \"vigil.bad\", \"kind\": \"samples\", \"colour\": 1}");
                 assertThat(badSpec.get("_status").asInt()).isEqualTo(400);

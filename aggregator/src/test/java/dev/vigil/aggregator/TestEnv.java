@@ -111,8 +111,14 @@ final class TestEnv implements AutoCloseable {
     }
 
     /** Environment for an aggregator (in-process via Config, or a child JVM). */
+    /** The key of tenant "system", an admin of the aggregator's admin API (aggregator.admin-tenants' default). */
+    static final String ADMIN_KEY = "admin-key-it";
+    /** The key of an ordinary tenant. */
+    static final String TENANT_KEY = "tenant-key-it";
+
     Map<String, String> aggregatorEnv(String topicPrefix) {
         Map<String, String> env = new HashMap<>();
+        env.put("VIGIL_API_KEYS", "system:" + ADMIN_KEY + ",t1:" + TENANT_KEY);
         env.put("VIGIL_KAFKA_BOOTSTRAP_SERVERS", bootstrap());
         env.put("VIGIL_KAFKA_TOPIC_PREFIX", topicPrefix);
         env.put("VIGIL_CLICKHOUSE_URL", chUrl());

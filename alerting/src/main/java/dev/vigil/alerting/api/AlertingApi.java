@@ -231,7 +231,7 @@ public final class AlertingApi {
         if (notifier != null) {
             for (var t : notifier.targets()) {
                 if (t.kind() == dev.vigil.alerting.notify.TargetConfig.Kind.ALERTMANAGER && t.accepts(tenant)) {
-                    active.add(Map.of("url", t.endpoint().toString()));
+                    active.add(Map.of("url", dev.vigil.common.config.Redact.urls(t.endpoint().toString())));
                 }
             }
         }

@@ -30,6 +30,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vigil.alerting.Alert;
 import dev.vigil.alerting.AlertSink;
 import dev.vigil.alerting.Times;
+import dev.vigil.common.config.Redact;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -112,7 +113,9 @@ public final class Notifier implements AlertSink, AutoCloseable {
         Map<String, String> labels = new TreeMap<>(a.labels().asMap());
         config.externalLabels().forEach(labels::putIfAbsent);
         if (!config.tenantLabel().isEmpty()) {
-            labels.putIfAbsent(config.tenantLabel(), tenant);
+            // set by the server, whatever the rule says: a rule of tenant alice labelled vigil_tenant="bob" reached
+            // bob's routing (his pages, silences and inhibitions) indistinguishable from bob's own alerts
+            labels.put(config.tenantLabel(), tenant);
         }
         boolean resolved = a.resolvedAt() != Alert.NONE;
         long ends = resolved ? a.resolvedAt() : a.validUntil();
@@ -423,7 +426,8 @@ public final class Notifier implements AlertSink, AutoCloseable {
         }
 
         synchronized TargetStatus status() {
-            return new TargetStatus(cfg.name(), cfg.kind().name().toLowerCase(), cfg.endpoint().toString(), queued(), sentCount,
+            // shown to every tenant the target serves: no token or password a URL carries
+            return new TargetStatus(cfg.name(), cfg.kind().name().toLowerCase(), Redact.urls(cfg.endpoint().toString()), queued(), sentCount,
                     failedCount, droppedCount, dupCount, consecutiveFailures, lastError,
                     lastAttempt == Alert.NONE ? null : Times.rfc3339(lastAttempt),
                     lastSuccess == Alert.NONE ? null : Times.rfc3339(lastSuccess),

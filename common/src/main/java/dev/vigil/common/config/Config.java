@@ -89,7 +89,10 @@ public final class Config {
         return (T) values.get(key.name());
     }
 
-    /** Key = value lines for the startup log; values of keys whose name contains "key" or "password" are masked. */
+    /**
+     * Key = value lines for the startup log; values of keys whose name contains "password", "api-keys" or "secret" are
+     * masked, and URLs anywhere show no user info or query ({@link Redact#urls}: webhook tokens, passwords in URLs).
+     */
     public String describe() {
         StringBuilder sb = new StringBuilder();
         values.forEach((k, v) -> {
@@ -97,7 +100,7 @@ public final class Config {
             if (!sb.isEmpty()) {
                 sb.append(' ');
             }
-            sb.append(k).append('=').append(secret ? "***" : v);
+            sb.append(k).append('=').append(secret ? "***" : Redact.urls(String.valueOf(v)));
         });
         return sb.toString();
     }
