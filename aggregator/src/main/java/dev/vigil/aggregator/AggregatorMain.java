@@ -249,7 +249,12 @@ public final class AggregatorMain {
         }
         SimpleHttpServer http = new SimpleHttpServer(1 << 20, 4);
         ObservabilityRoutes.mount(http, "aggregator", registry, health);
-        new AdminApi(agg, dev.vigil.common.auth.ApiKeys.parse(c.get(API_KEYS)), java.util.Set.copyOf(c.get(ADMIN_TENANTS))).mount(http);
+        dev.vigil.common.auth.ApiKeys adminKeys = dev.vigil.common.auth.ApiKeys.parse(c.get(API_KEYS));
+        if (adminKeys.isEmpty()) {
+            log.warn("event=admin_api_read_only reason=\"no api-keys configured: the admin API refuses every change (PUT, DELETE);"
+                    + " set VIGIL_API_KEYS with a key of an aggregator.admin-tenants tenant\"");
+        }
+        new AdminApi(agg, adminKeys, java.util.Set.copyOf(c.get(ADMIN_TENANTS))).mount(http);
         http.start(c.get(HOST), c.get(PORT));
         String address = "http://" + c.get(HOST) + ":" + http.port();
         return new Running(agg, ch, registry, http, producer, health, address);

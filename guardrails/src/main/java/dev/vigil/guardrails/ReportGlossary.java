@@ -22,7 +22,7 @@ public final class ReportGlossary {
         m.put("srm.chiSquare", "How far the observed split is from the planned one; 0 means exactly as planned.");
         m.put("srm.degreesOfFreedom", "The number of variants minus one, which sets the scale of the chi-square statistic.");
         m.put("srm.pValue", "The chance of a split at least this uneven if randomisation works as planned, judged at this one look only (for reference).");
-        m.put("srm.alwaysValidPValue", "The same question asked so that it stays valid however often the report is looked at; below 0.001 the experiment is declared broken.");
+        m.put("srm.alwaysValidPValue", "The same question asked so that looking often does not raise false alarms: in a healthy experiment the chance that it ever falls below 0.001, at any look, is at most 0.001; below 0.001 the experiment is declared broken.");
         m.put("srm.threshold", "The p-value below which the traffic split is declared broken (0.001).");
         m.put("srm.flagged", "True when the traffic split is broken: no other number in the report can be trusted.");
         m.put("quantile", "For a quantile metric, which quantile is measured (0.95 = the value 95 % of events are at or below).");

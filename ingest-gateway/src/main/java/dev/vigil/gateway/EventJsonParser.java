@@ -129,6 +129,7 @@ public final class EventJsonParser {
      * {@code X-Vigil-Batch-Id} header, used when the body has none.
      */
     public Result parse(InputStream in, boolean ndjson, String tenant, String headerBatchId, long nowMillis) {
+        checkHeaderBatchId(headerBatchId);
         try {
             return parse(factory.createParser(in), ndjson, tenant, headerBatchId, nowMillis);
         } catch (IOException e) {
@@ -138,6 +139,7 @@ public final class EventJsonParser {
 
     /** As {@link #parse(InputStream, boolean, String, String, long)}, straight over bytes (no stream, no copy). */
     public Result parse(byte[] body, int off, int len, boolean ndjson, String tenant, String headerBatchId, long nowMillis) {
+        checkHeaderBatchId(headerBatchId);
         try {
             return parse(factory.createParser(body, off, len), ndjson, tenant, headerBatchId, nowMillis);
         } catch (IOException e) {
@@ -145,15 +147,21 @@ public final class EventJsonParser {
         }
     }
 
-    private Result parse(JsonParser parser, boolean ndjson, String tenant, String headerBatchId, long nowMillis) {
+    /**
+     * The body's batch_id rule for the header, checked before a parser is created (one created and not closed keeps its
+     * recycled buffers): an empty header made every such request's ids "#0", "#1", ..., so each one's events were
+     * dropped as retries of the first request's.
+     */
+    private void checkHeaderBatchId(String headerBatchId) {
         if (headerBatchId != null) {
-            // the body's batch_id rule: an empty header made every such request's ids "#0", "#1", ..., so each one's
-            // events were dropped as retries of the first request's
             Rejection r = names.value("batch_id", headerBatchId);
             if (r != null) {
                 throw RequestException.badRequest("invalid_batch_id", EventsEndpoint.BATCH_ID_HEADER + " header: " + r.message());
             }
         }
+    }
+
+    private Result parse(JsonParser parser, boolean ndjson, String tenant, String headerBatchId, long nowMillis) {
         List<Parsed> parsed = new ArrayList<>();
         List<Rejection> rejections = new ArrayList<>();
         String batchId = null;

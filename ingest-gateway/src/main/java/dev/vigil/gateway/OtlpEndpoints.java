@@ -94,8 +94,9 @@ public final class OtlpEndpoints {
                     builder.mergeFrom(bytes);
                 }
             } catch (InvalidProtocolBufferException e) {
+                // JsonFormat wraps the JSON parser's errors in this one, message and all ("java.io.EOFException: ...")
                 throw RequestException.badRequest(json ? "invalid_json" : "invalid_protobuf",
-                        "cannot parse OTLP " + (json ? "JSON" : "protobuf") + ": " + e.getMessage());
+                        "cannot parse OTLP " + (json ? "JSON" : "protobuf") + ": " + withoutClassName(e.getMessage()));
             } catch (RuntimeException e) {
                 if (e instanceof RequestException re) {
                     throw re;
@@ -167,11 +168,11 @@ public final class OtlpEndpoints {
      * reports a truncated body as "java.io.EOFException: End of input at line 1 column 13 path $.resourceMetrics".
      */
     static String withoutClassName(RuntimeException e) {
-        String m = e.getMessage();
-        if (m == null) {
-            return e.getClass().getSimpleName();
-        }
-        return m.replaceFirst("^(?:[a-z_][a-z0-9_]*\\.)+[A-Z][A-Za-z0-9_$]*: ", "");
+        return e.getMessage() == null ? e.getClass().getSimpleName() : withoutClassName(e.getMessage());
+    }
+
+    static String withoutClassName(String m) {
+        return m == null ? "" : m.replaceFirst("^(?:[a-z_][a-z0-9_]*\\.)+[A-Z][A-Za-z0-9_$]*: ", "");
     }
 
     /** google.rpc.Status {int32 code = 1; string message = 2;}, encoded by hand. */

@@ -328,6 +328,9 @@ class ITMalformedInput {
                 new byte[] {(byte) 0x0A, (byte) 0xFF, (byte) 0xFF, 0x01}), 400, "invalid_protobuf"));
         cs.add(c("otlp invalid JSON", http("POST", "/v1/logs", h("Authorization", "Bearer " + KEY, "Content-Type", "application/json"),
                 "{\"resourceLogs\":[{".getBytes()), 400, "invalid_json"));
+        // a truncated body: the parser's own words, without the Java class that carried them (java.io.EOFException)
+        cs.add(c("otlp truncated JSON", http("POST", "/v1/logs", h("Authorization", "Bearer " + KEY, "Content-Type", "application/json"),
+                "{\"resourceLogs\":[{".getBytes()), 400, "cannot parse OTLP JSON: End of input"));
         cs.add(c("otlp empty JSON body", http("POST", "/v1/logs", h("Authorization", "Bearer " + KEY, "Content-Type", "application/json"),
                 new byte[0]), 400, "empty_body"));
         cs.add(c("otlp JSON deep nesting", http("POST", "/v1/logs", h("Authorization", "Bearer " + KEY, "Content-Type", "application/json"),

@@ -233,7 +233,8 @@ public final class SimpleHttpServer implements AutoCloseable {
         private FullHttpResponse malformed(Throwable cause) {
             if (cause instanceof TooLongHttpLineException) {
                 return options.errors().of(HttpResponseStatus.REQUEST_URI_TOO_LONG,
-                        "request line longer than " + options.maxInitialLineBytes() + " bytes (send a long query as a form-encoded POST body)");
+                        "request line (or a chunk-size line) longer than " + options.maxInitialLineBytes()
+                                + " bytes (send a long query as a form-encoded POST body)");
             }
             if (cause instanceof TooLongHttpHeaderException) {
                 return options.errors().of(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "request headers longer than " + MAX_HEADER_BYTES + " bytes");
@@ -241,7 +242,8 @@ public final class SimpleHttpServer implements AutoCloseable {
             if (cause instanceof TooLongFrameException) {
                 return options.errors().of(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "request body larger than " + options.maxBodyBytes() + " bytes");
             }
-            return options.errors().of(HttpResponseStatus.BAD_REQUEST, "malformed HTTP request: " + cause.getMessage());
+            return options.errors().of(HttpResponseStatus.BAD_REQUEST, "malformed HTTP request: "
+                    + (cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage()));
         }
 
         private void write(ChannelHandlerContext ctx, FullHttpResponse resp, boolean keepAlive) {

@@ -116,6 +116,15 @@ public final class ModelHealthModule implements QueryModule {
         }
     }
 
+    /** The value {@code read} returns; its IllegalArgumentException's message prefixed with the parameter's name. */
+    private static <T> T named(String param, java.util.function.Supplier<T> read) {
+        try {
+            return read.get();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(param + ": " + e.getMessage(), e);
+        }
+    }
+
     private static String param(Map<String, List<String>> p, String name) {
         List<String> v = p.get(name);
         return v == null || v.isEmpty() || v.get(0).isBlank() ? null : v.get(0);
@@ -138,13 +147,13 @@ public final class ModelHealthModule implements QueryModule {
             String model = QueryStringDecoder.decodeComponent(parts[0]);
             Map<String, List<String>> p = q.parameters();
             HealthConventions conv = service.conventions();
-            Duration window = param(p, "window") == null ? conv.window() : parseDuration(param(p, "window"));
-            Duration baseline = param(p, "baseline") == null ? conv.baseline() : parseDuration(param(p, "baseline"));
+            Duration window = param(p, "window") == null ? conv.window() : named("window", () -> parseDuration(param(p, "window")));
+            Duration baseline = param(p, "baseline") == null ? conv.baseline() : named("baseline", () -> parseDuration(param(p, "baseline")));
             Instant t = param(p, "time") == null ? now : parseTime(param(p, "time"));
             if (window.toMinutes() < 1 || baseline.toMinutes() < 1)
                 throw new IllegalArgumentException("window and baseline must be at least 1m (the data has minute resolution)");
             // the sums cover whole minutes: a 90 s window counted the events of 1 minute and divided them by 90 s
-            if (window.toMillis() % 60_000 != 0 || baseline.toMillis() % 60_000 != 0)
+            if (window.getSeconds() % 60 != 0 || window.getNano() != 0 || baseline.getSeconds() % 60 != 0 || baseline.getNano() != 0)
                 throw new IllegalArgumentException("window and baseline must be whole minutes (the data has minute resolution), got "
                         + window.toSeconds() + " s and " + baseline.toSeconds() + " s");
             if (window.plus(baseline).compareTo(MAX_SPAN) > 0)
@@ -160,6 +169,9 @@ public final class ModelHealthModule implements QueryModule {
             return HttpJson.ok(service.evaluate(d, key, t, window, baseline));
         } catch (IllegalArgumentException | java.time.format.DateTimeParseException e) {
             return HttpJson.error(HttpResponseStatus.BAD_REQUEST, "bad_data", e.getMessage());
+        } catch (ArithmeticException e) {
+            // a duration Duration holds but no clock reaches (window=200000000000000m)
+            return HttpJson.error(HttpResponseStatus.BAD_REQUEST, "bad_data", "window, baseline or time out of range: " + e.getMessage());
         } catch (SQLException e) {
             return HttpJson.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "unavailable", "ClickHouse: " + e.getMessage());
         }

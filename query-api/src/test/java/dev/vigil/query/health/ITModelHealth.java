@@ -126,7 +126,8 @@ class ITModelHealth {
     @Test
     void parametersOutsideWhatTheDataAnswersAreBadData() throws Exception {
         Map<String, String> cases = Map.of(
-                "window=99999999999999999d", "out of range",
+                "window=99999999999999999d", "window: duration '99999999999999999d' is out of range",
+                "window=200000000000000m", "must not exceed 90d", // Duration holds it; converting it to milliseconds overflowed (a 500)
                 "window=90s", "whole minutes",
                 "baseline=61s", "whole minutes",
                 "time=yesterday", "cannot read time 'yesterday'",
