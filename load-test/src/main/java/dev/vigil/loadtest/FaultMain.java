@@ -24,6 +24,14 @@ import com.fasterxml.jackson.databind.SerializationFeature;
  * </pre>
  */
 public final class FaultMain {
+    static final String USAGE = """
+            usage: VIGIL_CHDB_LIB=$(scripts/fetch-chdb.sh) java --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \\
+                     -cp 'load-test/target/classes:load-test/target/lib/*' dev.vigil.loadtest.FaultMain \\
+                     [--scenarios all|baseline,gateway-kill,aggregator-kill,kafka-restart,clickhouse-restart,clickhouse-slow,disk-full]
+                     [--rate 2000] [--duration 40s] [--batch 100] [--connections 4] [--ports 31000] [--out DIR] [--repo .]
+                     [--chdb LIB] [--no-snapshot]
+            Scripted faults under load on loopback, each ending with the loss accounting (docs/reliability.md).""";
+
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** One scenario's outcome (a row of the reliability table). */
@@ -38,15 +46,8 @@ public final class FaultMain {
     }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> m = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            m.put(args[i].replaceFirst("^--", ""), args[i + 1]);
-        }
-        for (String a : args) {
-            if (a.equals("--no-snapshot")) {
-                m.put("no-snapshot", "true");
-            }
-        }
+        Map<String, String> m = ToolArgs.parse(args, USAGE, java.util.Set.of("scenarios", "rate", "duration", "batch", "connections",
+                "ports", "out", "repo", "chdb"), java.util.Set.of("no-snapshot"));
         Path repo = Path.of(m.getOrDefault("repo", ".")).toAbsolutePath().normalize();
         Path out = Path.of(m.getOrDefault("out", "/tmp/vigil-faults-" + System.currentTimeMillis()));
         Files.createDirectories(out);

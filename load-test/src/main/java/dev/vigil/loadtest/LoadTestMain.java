@@ -85,12 +85,31 @@ public final class LoadTestMain {
         }
     }
 
+    static final String USAGE = """
+            usage: java -cp 'load-test/target/classes:load-test/target/lib/*' dev.vigil.loadtest.LoadTestMain \\
+                     --url http://127.0.0.1:8080 --api-key KEY --rate EVENTS_PER_S --duration 30s (at most 600s) \\
+                     [--batch 500] [--connections 8] [--protocol json|otlp] [--mix inference|experiment|burst|mixed|accounting|demo]
+                     [--invalid-share 0.0] [--max-outstanding 2000] [--report-json out.json] [--quiet]
+                     [--ledger ledger.json [--run ID]] [--retry-for 60s] [--timeout 30s] [--no-retry] [--warmup 0s]
+                     [--fresh N] [--pool N]
+            Open-loop load against the gateway on loopback (docs/load-test.md).""";
+
+    /** The options {@link #parse} knows (an unknown one was ignored: a typo ran with the default). */
+    static final java.util.Set<String> OPTIONS = java.util.Set.of("url", "api-key", "rate", "duration", "batch", "connections", "protocol",
+            "mix", "invalid-share", "max-outstanding", "report-json", "quiet", "ledger", "run", "retry-for", "timeout", "no-retry",
+            "warmup", "fresh", "pool");
+
     public static void main(String[] args) throws Exception {
+        if (java.util.Arrays.asList(args).contains("--help") || java.util.Arrays.asList(args).contains("-h")) {
+            System.out.println(USAGE);
+            return;
+        }
         Options o;
         try {
             o = "demo".equalsIgnoreCase(System.getenv("VIGIL_LOADTEST_MODE")) && args.length == 0 ? demoOptions(System.getenv()) : parse(args);
         } catch (IllegalArgumentException e) {
             System.err.println("load-test: " + e.getMessage());
+            System.err.println(USAGE);
             System.exit(2);
             return;
         }
@@ -154,6 +173,10 @@ public final class LoadTestMain {
                 throw new IllegalArgumentException("unexpected argument '" + a + "'");
             }
             String k = a.substring(2);
+            String name = k.indexOf('=') > 0 ? k.substring(0, k.indexOf('=')) : k;
+            if (!OPTIONS.contains(name)) {
+                throw new IllegalArgumentException("unknown option --" + name);
+            }
             if (k.equals("quiet") || k.equals("no-retry")) {
                 m.put(k, "true");
                 continue;

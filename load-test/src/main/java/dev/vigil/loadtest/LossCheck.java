@@ -39,6 +39,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * </pre>
  */
 public final class LossCheck {
+    static final String USAGE = """
+            usage: java -cp 'load-test/target/classes:load-test/target/lib/*' dev.vigil.loadtest.LossCheck --ledger ledger.json
+                     --clickhouse http://127.0.0.1:8123 [--tenant demo] [--query-api http://127.0.0.1:9090 --api-key KEY]
+                     [--via sql|promql|both] [--wait 120s]
+            Compares what the gateway acknowledged (the ledger) with what Vigil stored, per series (docs/load-test.md).""";
+
     static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -82,10 +88,8 @@ public final class LossCheck {
     }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> m = new HashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            m.put(args[i].replaceFirst("^--", ""), args[i + 1]);
-        }
+        Map<String, String> m = ToolArgs.parse(args, USAGE, java.util.Set.of("ledger", "clickhouse", "tenant", "query-api", "api-key", "via",
+                "wait"), java.util.Set.of());
         Ledger l = Ledger.read(Path.of(m.getOrDefault("ledger", "ledger.json")));
         String tenant = m.getOrDefault("tenant", l.tenant.isEmpty() ? "demo" : l.tenant);
         String via = m.getOrDefault("via", "sql");

@@ -25,11 +25,16 @@ import java.util.concurrent.TimeUnit;
  * </pre>
  */
 public final class SoakMain {
+    static final String USAGE = """
+            usage: VIGIL_CHDB_LIB=$(scripts/fetch-chdb.sh) java --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \\
+                     -cp 'load-test/target/classes:load-test/target/lib/*' dev.vigil.loadtest.SoakMain \\
+                     [--duration 30m (at most 60m)] [--rate R (default: half the probed peak)] [--max-rate CAP]
+                     [--warmup 20s] [--probe 20s] [--ports 32000] [--out DIR] [--repo .] [--freshness-interval 2s] [--chdb LIB]
+            The soak at half the pipeline's peak: memory, freshness, CPU per service, loss check (docs/reliability.md).""";
+
     public static void main(String[] args) throws Exception {
-        Map<String, String> m = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            m.put(args[i].replaceFirst("^--", ""), args[i + 1]);
-        }
+        Map<String, String> m = ToolArgs.parse(args, USAGE, java.util.Set.of("duration", "rate", "max-rate", "warmup", "probe", "ports",
+                "out", "repo", "freshness-interval", "chdb"), java.util.Set.of());
         Path repo = Path.of(m.getOrDefault("repo", ".")).toAbsolutePath().normalize();
         Path out = Path.of(m.getOrDefault("out", "/tmp/vigil-soak-" + System.currentTimeMillis()));
         Files.createDirectories(out);
