@@ -44,7 +44,7 @@ public final class AggregatorMain {
     public static final ConfigKey<String> CH_URL = ConfigKey.stringKey("clickhouse.url", "jdbc:clickhouse:http://127.0.0.1:8123/default", "ClickHouse JDBC URL");
     public static final ConfigKey<String> CH_USER = ConfigKey.stringKey("clickhouse.user", "default", "ClickHouse user");
     public static final ConfigKey<String> CH_PASSWORD = ConfigKey.stringKey("clickhouse.password", "", "ClickHouse password");
-    public static final ConfigKey<String> INSTANCE = ConfigKey.stringKey("aggregator.instance-id", "", "instance name in the flush log (default host-pid)");
+    public static final ConfigKey<String> INSTANCE = ConfigKey.stringKey("aggregator.instance-id", "", "instance name in the flush log (default pid@host, the JVM's name)");
     public static final ConfigKey<String> GROUP_PREFIX = ConfigKey.stringKey("aggregator.group-prefix", "vigil-aggregator-", "consumer group = prefix + job name");
     public static final ConfigKey<List<String>> DEFAULT_JOBS = ConfigKey.listKey("aggregator.default-jobs", "events,experiments,samples",
             "jobs seeded into an empty goal state: events and experiments (both read topic <prefix>events), samples (topic <prefix>samples)");
