@@ -91,7 +91,7 @@ public final class LoadTestMain {
                      [--batch 500] [--connections 8] [--protocol json|otlp] [--mix inference|experiment|burst|mixed|accounting|demo]
                      [--invalid-share 0.0] [--max-outstanding 2000] [--report-json out.json] [--quiet]
                      [--ledger ledger.json [--run ID]] [--retry-for 60s] [--timeout 30s] [--no-retry] [--warmup 0s]
-                     [--fresh N] [--pool N]
+                     [--fresh (a new body per batch, as with --ledger)] [--pool N (pre-built bodies, default 64)]
             Open-loop load against the gateway on loopback (docs/load-test.md).""";
 
     /** The options {@link #parse} knows (an unknown one was ignored: a typo ran with the default). */
@@ -177,7 +177,7 @@ public final class LoadTestMain {
             if (!OPTIONS.contains(name)) {
                 throw new IllegalArgumentException("unknown option --" + name);
             }
-            if (k.equals("quiet") || k.equals("no-retry")) {
+            if (k.equals("quiet") || k.equals("no-retry") || k.equals("fresh")) {
                 m.put(k, "true");
                 continue;
             }
