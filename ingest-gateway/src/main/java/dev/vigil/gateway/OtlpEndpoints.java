@@ -330,9 +330,15 @@ public final class OtlpEndpoints {
             }
         }
 
-        /** Labels of a data point, or a rejection. */
+        /**
+         * Labels of a data point, or a rejection. Attributes whose names sanitise to the same label name are joined with
+         * ';' in the order of their original names (the OTel-to-Prometheus rule; the last one used to win silently).
+         * Names Vigil sets itself are refused rather than overwritten: {@code __name__}, {@code le} and {@code quantile}
+         * (a histogram's bucket or a summary's quantile label), {@code job} and {@code instance} (from the resource).
+         */
         private Object labels(SortedMap<String, String> base, List<KeyValue> attrs, String metric) {
             SortedMap<String, String> l = new TreeMap<>(base);
+            SortedMap<String, SortedMap<String, String>> byLabel = new TreeMap<>(); // label -> original name -> value
             for (KeyValue kv : attrs) {
                 String k = Names.sanitize(kv.getKey(), false);
                 String v = anyToString(kv.getValue());
@@ -342,20 +348,32 @@ public final class OtlpEndpoints {
                 if (v.isEmpty()) {
                     continue;
                 }
-                Rejection r = names.labelName(metric + "{" + kv.getKey() + "}", k);
-                if (r == null) {
-                    r = names.value(metric + "{" + kv.getKey() + "}", v);
+                if (RESERVED_LABELS.contains(k)) {
+                    return new Rejection(0, metric + "{" + kv.getKey() + "}", Rejection.INVALID_VALUE, "attribute " + kv.getKey()
+                            + " would become label " + k + ", which Vigil sets itself (" + String.join(", ", RESERVED_LABELS) + ")");
                 }
+                Rejection r = names.labelName(metric + "{" + kv.getKey() + "}", k);
                 if (r != null) {
                     return r;
                 }
-                l.put(k, v);
+                byLabel.computeIfAbsent(k, x -> new TreeMap<>()).put(kv.getKey(), v);
+            }
+            for (var e : byLabel.entrySet()) {
+                String v = String.join(";", e.getValue().values());
+                Rejection r = names.value(metric + "{" + e.getKey() + "}", v);
+                if (r != null) {
+                    return r;
+                }
+                l.put(e.getKey(), v);
             }
             if (l.size() > limits.maxDims()) {
                 return new Rejection(0, metric, Rejection.TOO_MANY, "more than " + limits.maxDims() + " labels");
             }
             return l;
         }
+
+        /** Label names a data point's attributes may not take (see {@link #labels}). */
+        static final List<String> RESERVED_LABELS = List.of("__name__", "instance", "job", "le", "quantile");
 
         @SuppressWarnings("unchecked")
         private int number(String tenant, String name, SortedMap<String, String> base, NumberDataPoint dp, int index, long now,
@@ -372,6 +390,10 @@ public final class OtlpEndpoints {
                 return index + 1;
             }
             Rejection w = window(t, now);
+            if (w == null && dp.getValueCase() == NumberDataPoint.ValueCase.VALUE_NOT_SET) {
+                // neither as_double nor as_int: nothing was measured (it was stored as 0)
+                w = new Rejection(0, name, Rejection.INVALID_VALUE, "data point has no value (neither as_double nor as_int)");
+            }
             double v = dp.hasAsInt() ? dp.getAsInt() : dp.getAsDouble();
             if (w == null && !Double.isFinite(v)) {
                 w = new Rejection(0, name, Rejection.NOT_FINITE, "value must be finite, got " + v);
@@ -431,6 +453,9 @@ public final class OtlpEndpoints {
         private int summary(String tenant, String name, SortedMap<String, String> base, SummaryDataPoint dp, int index,
                             long now, List<Sample> out, List<Rejection> rej) {
             checkCount(index);
+            if ((dp.getFlags() & FLAG_NO_RECORDED_VALUE) != 0) {
+                return index + 1; // as the other point types: nothing recorded (it was stored as _sum 0, _count 0)
+            }
             Rejection bad = names.metricName("name", name + "_count");
             Object l = bad == null ? labels(base, dp.getAttributesList(), name) : bad;
             if (l instanceof Rejection r) {
@@ -456,14 +481,32 @@ public final class OtlpEndpoints {
             return index + 1;
         }
 
+        /**
+         * A bucket bound or quantile as Prometheus writes it (Go's {@code strconv.FormatFloat(b, 'g', -1, 64)}, as client
+         * libraries and remote-write senders do): {@code 0.5}, {@code 1e-05}, {@code 1e+15}, so that one histogram sent by
+         * OTLP and by remote write is one set of series (Java's {@code 1.0E-5} made it two).
+         */
         static String le(double b) {
             if (b == Double.POSITIVE_INFINITY) {
                 return "+Inf";
             }
-            if (b == Math.rint(b) && Math.abs(b) < 1e15) {
-                return Long.toString((long) b);
+            if (b == Double.NEGATIVE_INFINITY) {
+                return "-Inf";
             }
-            return Double.toString(b);
+            if (b == 0) {
+                return "0";
+            }
+            // the shortest round-trip digits (Double.toString), in Go's %g layout: exponent form when the decimal
+            // exponent is < -4 or >= 6 (strconv uses precision 6 for that choice when printing the shortest digits)
+            java.math.BigDecimal d = new java.math.BigDecimal(Double.toString(b)).stripTrailingZeros();
+            int exp = d.precision() - d.scale() - 1;
+            if (exp < -4 || exp >= 6) {
+                String digits = d.unscaledValue().abs().toString();
+                String mant = digits.length() == 1 ? digits : digits.charAt(0) + "." + digits.substring(1);
+                String e = (exp < 0 ? "-" : "+") + (Math.abs(exp) < 10 ? "0" : "") + Math.abs(exp);
+                return (b < 0 ? "-" : "") + mant + "e" + e;
+            }
+            return d.toPlainString();
         }
 
         static SortedMap<String, String> with(SortedMap<String, String> l, String k, String v) {
