@@ -334,7 +334,8 @@ public final class OtlpEndpoints {
          * Labels of a data point, or a rejection. Attributes whose names sanitise to the same label name are joined with
          * ';' in the order of their original names (the OTel-to-Prometheus rule; the last one used to win silently).
          * Names Vigil sets itself are refused rather than overwritten: {@code __name__}, {@code le} and {@code quantile}
-         * (a histogram's bucket or a summary's quantile label), {@code job} and {@code instance} (from the resource).
+         * (a histogram's bucket or a summary's quantile label), and {@code job} and {@code instance} when the resource set
+         * them (its service.name, service.instance.id).
          */
         private Object labels(SortedMap<String, String> base, List<KeyValue> attrs, String metric) {
             SortedMap<String, String> l = new TreeMap<>(base);
@@ -348,9 +349,10 @@ public final class OtlpEndpoints {
                 if (v.isEmpty()) {
                     continue;
                 }
-                if (RESERVED_LABELS.contains(k)) {
+                if (RESERVED_LABELS.contains(k) || base.containsKey(k)) {
                     return new Rejection(0, metric + "{" + kv.getKey() + "}", Rejection.INVALID_VALUE, "attribute " + kv.getKey()
-                            + " would become label " + k + ", which Vigil sets itself (" + String.join(", ", RESERVED_LABELS) + ")");
+                            + " would become label " + k + ", which Vigil sets itself (" + String.join(", ", RESERVED_LABELS)
+                            + ", and job and instance from the resource)");
                 }
                 Rejection r = names.labelName(metric + "{" + kv.getKey() + "}", k);
                 if (r != null) {
@@ -373,7 +375,7 @@ public final class OtlpEndpoints {
         }
 
         /** Label names a data point's attributes may not take (see {@link #labels}). */
-        static final List<String> RESERVED_LABELS = List.of("__name__", "instance", "job", "le", "quantile");
+        static final List<String> RESERVED_LABELS = List.of("__name__", "le", "quantile");
 
         @SuppressWarnings("unchecked")
         private int number(String tenant, String name, SortedMap<String, String> base, NumberDataPoint dp, int index, long now,

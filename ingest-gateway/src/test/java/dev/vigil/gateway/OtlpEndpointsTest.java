@@ -69,11 +69,15 @@ class OtlpEndpointsTest {
 
     @Test
     void labelsVigilSetsItselfAreRefusedAsAttributes() {
-        for (String reserved : new String[] {"le", "quantile", "job", "instance", "__name__"}) {
+        // job comes from the resource's service.name here
+        for (String reserved : new String[] {"le", "quantile", "job", "__name__"}) {
             Decoded d = decode(gauge("g", "{" + T + ",\"asDouble\":1,\"attributes\":[{\"key\":\"" + reserved + "\",\"value\":{\"stringValue\":\"x\"}}]}"));
             assertThat(d.samples()).as(reserved).isEmpty();
             assertThat(d.rejections()).as(reserved).singleElement().satisfies(r -> assertThat(r.message()).contains("sets itself"));
         }
+        // instance: the resource has no service.instance.id, so a point may carry one
+        Decoded d = decode(gauge("g", "{" + T + ",\"asDouble\":1,\"attributes\":[{\"key\":\"instance\",\"value\":{\"stringValue\":\"i1\"}}]}"));
+        assertThat(d.samples()).extracting(s -> s.labels().get("instance")).containsExactly("i1");
     }
 
     @Test
