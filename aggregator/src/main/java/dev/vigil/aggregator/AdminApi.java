@@ -135,6 +135,8 @@ public final class AdminApi {
                 v = agg.putJob(spec, "admin-api");
             } catch (Aggregator.JobConflictException e) {
                 return error(HttpResponseStatus.CONFLICT, e.getMessage());
+            } catch (IllegalArgumentException e) {
+                return error(HttpResponseStatus.BAD_REQUEST, "invalid job spec: " + e.getMessage());
             }
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("name", name);

@@ -187,8 +187,18 @@ public final class Aggregator implements AutoCloseable {
             if (createTopics) {
                 ensureTopics(spec.source(), settings.deadLetterTopic());
             }
-            declaredErrors.remove(e.name());
-            workers.put(e.name(), new JobWorker(spec, e.version(), settings).start());
+            try {
+                workers.put(e.name(), new JobWorker(spec, e.version(), settings).start());
+                declaredErrors.remove(e.name());
+            } catch (RuntimeException ex) {
+                // one job that cannot start (a spec stored by an older version's looser checks) must not stop the
+                // others, nor the aggregator's start: it is reported as the job's error
+                String err = "cannot start v" + e.version() + ": " + ex;
+                if (!err.equals(declaredErrors.get(e.name()))) {
+                    log.error("event=job_start_failed job={} version={} error=\"{}\"", e.name(), e.version(), ex.toString());
+                }
+                declaredErrors.put(e.name(), err);
+            }
         }
         for (String name : new ArrayList<>(workers.keySet())) {
             if (!want.containsKey(name)) {
@@ -229,6 +239,10 @@ public final class Aggregator implements AutoCloseable {
      */
     public synchronized long putJob(JobSpec spec, String by) throws Exception {
         JobSpec n = spec.normalized();
+        if (n.source().equals(settings.deadLetterTopic())) {
+            // each record it cannot decode would be dead-lettered into the topic it reads, and read again, for ever
+            throw new IllegalArgumentException("source must not be the dead-letter topic " + settings.deadLetterTopic());
+        }
         Overlap o = overlapWith(n.name(), n, store.current(KIND_JOB).values(), x -> true);
         if (o != null) {
             throw new JobConflictException("job " + o.job() + " already writes " + o.rollups() + " from " + n.source()

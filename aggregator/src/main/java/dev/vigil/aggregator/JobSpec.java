@@ -1,6 +1,7 @@
 package dev.vigil.aggregator;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
@@ -68,6 +69,10 @@ public record JobSpec(
         if (source == null || source.isBlank()) {
             throw new IllegalArgumentException("source (a Kafka topic) is required");
         }
+        if (!source.matches("[a-zA-Z0-9._-]{1,249}")) {
+            // Kafka's own rule: the job would only fail later, on its first poll
+            throw new IllegalArgumentException("source must be a Kafka topic name (1-249 of a-z A-Z 0-9 . _ -), got '" + source + "'");
+        }
         if (!"events".equals(kind) && !"samples".equals(kind)) {
             throw new IllegalArgumentException("kind must be events or samples, got " + kind);
         }
@@ -83,10 +88,19 @@ public record JobSpec(
         if (b <= 0 || 60 % b != 0) {
             throw new IllegalArgumentException("bucket_seconds must divide 60, got " + b);
         }
-        String age = maxAge == null ? "7d" : maxAge;
-        Sizes.parseDuration(age);
-        String fi = flushInterval == null ? DEFAULT_FLUSH_INTERVAL : flushInterval;
-        Sizes.parseDuration(fi);
+        String age = maxAge == null ? "7d" : maxAge.strip();
+        within("max_age", age, Duration.ofSeconds(b), MAX_MAX_AGE);
+        String fi = flushInterval == null ? DEFAULT_FLUSH_INTERVAL : flushInterval.strip();
+        within("flush_interval", fi, MIN_FLUSH_INTERVAL, MAX_FLUSH_INTERVAL);
+        List<String> allow = new ArrayList<>();
+        for (String l : labelAllowList == null ? List.<String>of() : labelAllowList) {
+            if (l == null || !l.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+                throw new IllegalArgumentException("label_allow_list entries must be label names ([A-Za-z_][A-Za-z0-9_]*), got '" + l + "'");
+            }
+            if (!allow.contains(l)) {
+                allow.add(l);
+            }
+        }
         int mr = maxRecordsPerFlush == null ? DEFAULT_MAX_RECORDS_PER_FLUSH : maxRecordsPerFlush;
         if (mr < 1 || mr > MAX_MAX_RECORDS_PER_FLUSH) {
             throw new IllegalArgumentException("max_records_per_flush must be in [1, " + MAX_MAX_RECORDS_PER_FLUSH + "], got " + mr);
@@ -97,8 +111,25 @@ public record JobSpec(
         }
         // 1 is stored as absent: instances of a version without this field (which refuse unknown
         // fields) keep reading the specs a newer instance writes, unless someone asks for more
-        return new JobSpec(name, source, kind, List.copyOf(r), b, age, labelAllowList == null ? List.of() : List.copyOf(labelAllowList), fi, mr,
+        return new JobSpec(name, source, kind, List.copyOf(new java.util.LinkedHashSet<>(r)), b, age, List.copyOf(allow), fi, mr,
                 c == 1 ? null : c);
+    }
+
+    /** Bounds of the duration fields: a value outside them was stored and then overflowed when a worker started. */
+    static final Duration MAX_MAX_AGE = Duration.ofDays(3650);
+    static final Duration MIN_FLUSH_INTERVAL = Duration.ofMillis(1);
+    static final Duration MAX_FLUSH_INTERVAL = Duration.ofHours(24);
+
+    private static void within(String field, String value, Duration min, Duration max) {
+        Duration d;
+        try {
+            d = Sizes.parseDuration(value);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(field + ": " + e.getMessage());
+        }
+        if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+            throw new IllegalArgumentException(field + " must be in [" + Sizes.formatDuration(min) + ", " + Sizes.formatDuration(max) + "], got " + value);
+        }
     }
 
     /**
@@ -106,7 +137,9 @@ public record JobSpec(
      * what it reads under its own deduplication tokens, so two such jobs count every event twice.
      */
     public List<String> overlap(JobSpec other) {
-        if (!source.equals(other.source) || !kind.equals(other.kind)) {
+        // whatever their kinds: a topic holds one kind of record, so of two jobs of different kinds on one topic one
+        // dead-letters every record as undecodable while the other counts them
+        if (!source.equals(other.source)) {
             return List.of();
         }
         return rollups.stream().filter(other.rollups::contains).toList();

@@ -180,6 +180,15 @@ class ITAggregatorIsolation {
                 assertThat(tenantKey.get("_status").asInt()).isEqualTo(403);
                 assertThat(tenantKey.get("error").asText()).contains("may not change");
                 assertThat(call(agg, "GET", "/api/v1/jobs", null, null).get("_status").asInt()).isEqualTo(200);
+                // a job reading the dead-letter topic would dead-letter into what it reads, for ever
+                JsonNode readsDeadLetters = call(agg, "PUT", "/api/v1/jobs/dlq", "{\"source\": \"" + PREFIX + "dead-letters\", \"kind\": \"samples\"}");
+                assertThat(readsDeadLetters.get("_status").asInt()).isEqualTo(400);
+                assertThat(readsDeadLetters.get("error").asText()).contains("dead-letter topic");
+                // a duration no clock reaches was stored, then failed every reconcile and the aggregator's start
+                JsonNode overflow = call(agg, "PUT", "/api/v1/jobs/poison", "{\"source\": \"vigil.p\", \"kind\": \"samples\","
+                        + " \"flush_interval\": \"9223372036854775807ms\"}");
+                assertThat(overflow.get("_status").asInt()).isEqualTo(400);
+                assertThat(call(agg, "GET", "/api/v1/jobs/poison/history", null).get("_status").asInt()).isEqualTo(404);
                 assertThat(job(agg, "nokey")).isNull();
                 // a spec or limits Jackson cannot read: the field and the accepted ones, not Java class names
                 JsonNode badSpec = call(agg, "PUT", "/api/v1/jobs/bad", "{\"source\": \"vigil.bad\", \"kind\": \"samples\", \"colour\": 1}");

@@ -42,4 +42,40 @@ class JobSpecTest {
         assertThatThrownBy(() -> new JobSpec("r", "t", "events", List.of("raw"), null, null, null, null, null, null).normalized())
                 .hasMessageContaining("rollups for kind events must be among");
     }
+
+    private static JobSpec with(String source, String maxAge, String flushInterval, List<String> labels) {
+        return new JobSpec("j", source, "events", List.of("series", "series"), null, maxAge, labels, flushInterval, null, null);
+    }
+
+    /** Values that were stored and then broke the worker, or the whole aggregator's start, are refused when declared. */
+    @Test
+    void durationsTopicsAndLabelsAreCheckedWhenDeclared() {
+        // a flush interval no clock reaches overflowed when the worker converted it (and the aggregator did not start)
+        assertThatThrownBy(() -> with("vigil.events", null, "9223372036854775807ms", null).normalized())
+                .hasMessageStartingWith("flush_interval must be in [1ms, 1d]");
+        assertThatThrownBy(() -> with("vigil.events", null, "200000d", null).normalized()).hasMessageStartingWith("flush_interval");
+        assertThatThrownBy(() -> with("vigil.events", null, "0ms", null).normalized()).hasMessageStartingWith("flush_interval");
+        assertThatThrownBy(() -> with("vigil.events", null, "soon", null).normalized()).hasMessageStartingWith("flush_interval: ");
+        // max_age: at least one bucket (0s dead-lettered every event), at most ten years
+        assertThatThrownBy(() -> with("vigil.events", "0s", null, null).normalized()).hasMessageStartingWith("max_age must be in [10s, 3650d]");
+        assertThatThrownBy(() -> with("vigil.events", "4000d", null, null).normalized()).hasMessageStartingWith("max_age");
+        assertThat(with("vigil.events", " 7d ", null, null).normalized().maxAge()).isEqualTo("7d");
+        // a topic Kafka would refuse only at the first poll
+        for (String bad : new String[] {"bad topic!", " vigil.events", "t".repeat(250)}) {
+            assertThatThrownBy(() -> with(bad, null, null, null).normalized()).as(bad).hasMessageStartingWith("source must be a Kafka topic name");
+        }
+        assertThatThrownBy(() -> with("vigil.events", null, null, List.of("model", "bad label!")).normalized())
+                .hasMessageContaining("label_allow_list");
+        JobSpec ok = with("vigil.events", null, null, List.of("model", "model", "version")).normalized();
+        assertThat(ok.labelAllowList()).containsExactly("model", "version");
+        assertThat(ok.rollups()).containsExactly("series");
+    }
+
+    /** A samples job and an events job on one topic: one of them dead-letters every record, so they overlap. */
+    @Test
+    void jobsOfEitherKindOnOneTopicOverlap() {
+        JobSpec events = new JobSpec("e", "vigil.events", "events", List.of("series"), null, null, null, null, null, null).normalized();
+        JobSpec samples = new JobSpec("s", "vigil.events", "samples", List.of("series"), null, null, null, null, null, null).normalized();
+        assertThat(samples.overlap(events)).containsExactly("series");
+    }
 }
