@@ -78,6 +78,25 @@ public final class AdminApi {
         return req.content().toString(StandardCharsets.UTF_8);
     }
 
+    /**
+     * How request bodies are read: strictly. A duplicate key (which value did the operator mean?), anything after the
+     * object, a number given as a string or a fraction for a whole number are errors (they were taken: "10" and 10.5
+     * as 10, the last of two keys).
+     */
+    static final com.fasterxml.jackson.databind.ObjectMapper STRICT = strict();
+
+    private static com.fasterxml.jackson.databind.ObjectMapper strict() {
+        com.fasterxml.jackson.databind.ObjectMapper m = GoalStore.JSON.copy()
+                .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .disable(com.fasterxml.jackson.databind.DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+                .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+        m.coercionConfigFor(com.fasterxml.jackson.databind.type.LogicalType.Integer)
+                .setCoercion(com.fasterxml.jackson.databind.cfg.CoercionInputShape.String, com.fasterxml.jackson.databind.cfg.CoercionAction.Fail);
+        m.coercionConfigFor(com.fasterxml.jackson.databind.type.LogicalType.Textual)
+                .setCoercion(com.fasterxml.jackson.databind.cfg.CoercionInputShape.Integer, com.fasterxml.jackson.databind.cfg.CoercionAction.Fail);
+        return m;
+    }
+
     private static FullHttpResponse error(HttpResponseStatus st, String msg) {
         return Responses.json(st, Map.of("error", msg));
     }
@@ -116,7 +135,7 @@ public final class AdminApi {
         if (m.equals(HttpMethod.PUT)) {
             JobSpec spec;
             try {
-                JsonNode n = GoalStore.JSON.readTree(body(req));
+                JsonNode n = STRICT.readTree(body(req));
                 if (!(n instanceof ObjectNode o)) {
                     return error(HttpResponseStatus.BAD_REQUEST, "body must be a JSON object (a job spec)");
                 }
@@ -124,7 +143,7 @@ public final class AdminApi {
                     return error(HttpResponseStatus.BAD_REQUEST, "name in body (" + o.get("name").asText() + ") differs from path (" + name + ")");
                 }
                 o.put("name", name);
-                spec = GoalStore.JSON.treeToValue(o, JobSpec.class).normalized();
+                spec = STRICT.treeToValue(o, JobSpec.class).normalized();
             } catch (JsonProcessingException e) {
                 return error(HttpResponseStatus.BAD_REQUEST, "invalid job spec: " + JsonProblems.describe(e));
             } catch (Exception e) {
@@ -171,7 +190,7 @@ public final class AdminApi {
         if (m.equals(HttpMethod.PUT)) {
             TenantLimits l;
             try {
-                l = GoalStore.JSON.readValue(body(req), TenantLimits.class);
+                l = STRICT.readValue(body(req), TenantLimits.class);
             } catch (JsonProcessingException e) {
                 return error(HttpResponseStatus.BAD_REQUEST, "invalid limits: " + JsonProblems.describe(e));
             } catch (Exception e) {

@@ -248,7 +248,12 @@ public final class Aggregator implements AutoCloseable {
             throw new JobConflictException("job " + o.job() + " already writes " + o.rollups() + " from " + n.source()
                     + "; two jobs writing the same rollup from one topic would count every event twice");
         }
-        long v = store.put(KIND_JOB, n.name(), GoalStore.JSON.writeValueAsString(n), false, by);
+        String json = GoalStore.JSON.writeValueAsString(n);
+        GoalStore.Entry current = store.current(KIND_JOB).get(n.name());
+        if (current != null && current.spec().equals(json)) {
+            return current.version(); // the spec as it is: no new version, and no restart of its worker
+        }
+        long v = store.put(KIND_JOB, n.name(), json, false, by);
         reconcile();
         return v;
     }

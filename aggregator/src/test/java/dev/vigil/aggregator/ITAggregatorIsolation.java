@@ -189,6 +189,13 @@ class ITAggregatorIsolation {
                         + " \"flush_interval\": \"9223372036854775807ms\"}");
                 assertThat(overflow.get("_status").asInt()).isEqualTo(400);
                 assertThat(call(agg, "GET", "/api/v1/jobs/poison/history", null).get("_status").asInt()).isEqualTo(404);
+                // request bodies are read strictly: a duplicate key, trailing garbage, a number as a string or a fraction
+                for (String loose : new String[] {"{\"source\": \"vigil.l\", \"kind\": \"samples\", \"kind\": \"events\"}",
+                        "{\"source\": \"vigil.l\", \"kind\": \"samples\"} trailing",
+                        "{\"source\": \"vigil.l\", \"kind\": \"samples\", \"bucket_seconds\": \"10\"}",
+                        "{\"source\": \"vigil.l\", \"kind\": \"samples\", \"bucket_seconds\": 10.5}"}) {
+                    assertThat(call(agg, "PUT", "/api/v1/jobs/loose", loose).get("_status").asInt()).as(loose).isEqualTo(400);
+                }
                 assertThat(job(agg, "nokey")).isNull();
                 // a spec or limits Jackson cannot read: the field and the accepted ones, not Java class names
                 JsonNode badSpec = call(agg, "PUT", "/api/v1/jobs/bad", "{\"source\": \"vigil.bad\", \"kind\": \"samples\", \"colour\": 1}");
@@ -201,7 +208,11 @@ class ITAggregatorIsolation {
                 JsonNode badTenant = call(agg, "PUT", "/api/v1/limits/a%20b", "{\"max_series\": 100, \"max_series_per_metric\": 10}");
                 assertThat(badTenant.get("_status").asInt()).isEqualTo(400);
                 assertThat(badTenant.get("error").asText()).contains("invalid tenant 'a b'");
-                call(agg, "PUT", "/api/v1/jobs/kept", "{\"source\": \"vigil.kept\", \"kind\": \"samples\"}");
+                long keptVersion = call(agg, "PUT", "/api/v1/jobs/kept", "{\"source\": \"vigil.kept\", \"kind\": \"samples\"}").get("version").asLong();
+                // the same spec again: no new version (it restarted the worker and recovered every partition)
+                assertThat(call(agg, "PUT", "/api/v1/jobs/kept", "{\"source\": \"vigil.kept\", \"kind\": \"samples\"}").get("version").asLong())
+                        .isEqualTo(keptVersion);
+                assertThat(call(agg, "GET", "/api/v1/jobs/kept/history", null).get("versions")).hasSize(1);
                 call(agg, "PUT", "/api/v1/limits/t1", "{\"max_series\": 100, \"max_series_per_metric\": 10}");
             } finally {
                 agg.close();
