@@ -68,6 +68,32 @@ public final class AdminApi {
         return null;
     }
 
+    /** Who made a change, for the version history: "admin-api:" and the tenant of the key (refusal() checked it). */
+    private String by(FullHttpRequest req) {
+        return "admin-api:" + keys.tenantOfAuthorization(req.headers().get(HttpHeaderNames.AUTHORIZATION)).orElse("?");
+    }
+
+    /** Stored versions with each spec as JSON (it was a string holding JSON), null for a deletion. */
+    private static List<Map<String, Object>> historyView(List<GoalStore.Entry> versions) {
+        List<Map<String, Object>> out = new java.util.ArrayList<>();
+        for (GoalStore.Entry e : versions) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("version", e.version());
+            m.put("deleted", e.deleted());
+            JsonNode spec;
+            try {
+                spec = e.deleted() ? null : GoalStore.JSON.readTree(e.spec());
+            } catch (Exception ex) {
+                spec = com.fasterxml.jackson.databind.node.TextNode.valueOf(e.spec()); // unreadable: shown as stored
+            }
+            m.put("spec", spec);
+            m.put("updatedAt", e.updatedAt());
+            m.put("updatedBy", e.updatedBy());
+            out.add(m);
+        }
+        return out;
+    }
+
     public SimpleHttpServer mount(SimpleHttpServer server) {
         server.prefix("/api/v1/jobs", this::jobs);
         server.prefix("/api/v1/limits", this::limits);
@@ -119,7 +145,7 @@ public final class AdminApi {
         if (seg.length == 2 && seg[1].equals("history") && m.equals(HttpMethod.GET)) {
             var versions = agg.store().history(Aggregator.KIND_JOB, name);
             return versions.isEmpty() ? error(HttpResponseStatus.NOT_FOUND, "no job named " + name + " was ever stored")
-                    : Responses.json(HttpResponseStatus.OK, Map.of("name", name, "versions", versions));
+                    : Responses.json(HttpResponseStatus.OK, Map.of("name", name, "versions", historyView(versions)));
         }
         if (seg.length != 1) {
             return error(HttpResponseStatus.NOT_FOUND, "no route for " + path);
@@ -151,7 +177,7 @@ public final class AdminApi {
             }
             long v;
             try {
-                v = agg.putJob(spec, "admin-api");
+                v = agg.putJob(spec, by(req));
             } catch (Aggregator.JobConflictException e) {
                 return error(HttpResponseStatus.CONFLICT, e.getMessage());
             } catch (IllegalArgumentException e) {
@@ -164,7 +190,7 @@ public final class AdminApi {
             return Responses.json(HttpResponseStatus.OK, out);
         }
         if (m.equals(HttpMethod.DELETE)) {
-            return agg.deleteJob(name, "admin-api")
+            return agg.deleteJob(name, by(req))
                     ? Responses.json(HttpResponseStatus.OK, Map.of("name", name, "deleted", true))
                     : error(HttpResponseStatus.NOT_FOUND, "no job named " + name);
         }
@@ -196,17 +222,17 @@ public final class AdminApi {
             } catch (Exception e) {
                 return error(HttpResponseStatus.BAD_REQUEST, "invalid limits: " + e.getMessage());
             }
-            long v = agg.putLimits(tenant, l, "admin-api");
+            long v = agg.putLimits(tenant, l, by(req));
             return Responses.json(HttpResponseStatus.OK, Map.of("tenant", tenant, "version", v, "limits", l));
         }
         if (m.equals(HttpMethod.DELETE)) {
-            return agg.deleteLimits(tenant, "admin-api")
+            return agg.deleteLimits(tenant, by(req))
                     ? Responses.json(HttpResponseStatus.OK, Map.of("tenant", tenant, "deleted", true))
                     : error(HttpResponseStatus.NOT_FOUND, "no limits for " + tenant);
         }
         if (m.equals(HttpMethod.GET)) {
             return Responses.json(HttpResponseStatus.OK, Map.of("tenant", tenant, "limits", agg.limitsFor(tenant),
-                    "history", agg.store().history(Aggregator.KIND_LIMITS, tenant)));
+                    "history", historyView(agg.store().history(Aggregator.KIND_LIMITS, tenant))));
         }
         return error(HttpResponseStatus.METHOD_NOT_ALLOWED, "use GET, PUT or DELETE");
     }

@@ -212,7 +212,11 @@ class ITAggregatorIsolation {
                 // the same spec again: no new version (it restarted the worker and recovered every partition)
                 assertThat(call(agg, "PUT", "/api/v1/jobs/kept", "{\"source\": \"vigil.kept\", \"kind\": \"samples\"}").get("version").asLong())
                         .isEqualTo(keptVersion);
-                assertThat(call(agg, "GET", "/api/v1/jobs/kept/history", null).get("versions")).hasSize(1);
+                JsonNode keptHistory = call(agg, "GET", "/api/v1/jobs/kept/history", null).get("versions");
+                assertThat(keptHistory).hasSize(1);
+                // the spec as JSON (it was a string holding JSON) and who stored it (the admin key's tenant)
+                assertThat(keptHistory.get(0).get("spec").get("source").asText()).isEqualTo("vigil.kept");
+                assertThat(keptHistory.get(0).get("updatedBy").asText()).isEqualTo("admin-api:system");
                 call(agg, "PUT", "/api/v1/limits/t1", "{\"max_series\": 100, \"max_series_per_metric\": 10}");
             } finally {
                 agg.close();
