@@ -243,13 +243,14 @@ public final class Aggregator implements AutoCloseable {
             // each record it cannot decode would be dead-lettered into the topic it reads, and read again, for ever
             throw new IllegalArgumentException("source must not be the dead-letter topic " + settings.deadLetterTopic());
         }
-        Overlap o = overlapWith(n.name(), n, store.current(KIND_JOB).values(), x -> true);
+        Map<String, GoalStore.Entry> declaredNow = store.current(KIND_JOB); // one read for both checks below
+        Overlap o = overlapWith(n.name(), n, declaredNow.values(), x -> true);
         if (o != null) {
             throw new JobConflictException("job " + o.job() + " already writes " + o.rollups() + " from " + n.source()
                     + "; two jobs writing the same rollup from one topic would count every event twice");
         }
         String json = GoalStore.JSON.writeValueAsString(n);
-        GoalStore.Entry current = store.current(KIND_JOB).get(n.name());
+        GoalStore.Entry current = declaredNow.get(n.name());
         if (current != null && current.spec().equals(json)) {
             return current.version(); // the spec as it is: no new version, and no restart of its worker
         }

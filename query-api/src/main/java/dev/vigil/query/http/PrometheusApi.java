@@ -432,7 +432,7 @@ public final class PrometheusApi implements QueryModule {
     }
 
     /** Unix seconds (fractional) or RFC 3339. */
-    public static long parseTime(String s, String param) {
+    static long parseTime(String s, String param) {
         try {
             double d = Double.parseDouble(s);
             if (Double.isNaN(d) || Double.isInfinite(d)) {
@@ -454,7 +454,7 @@ public final class PrometheusApi implements QueryModule {
     }
 
     /** Seconds (fractional) or a Prometheus duration (5m, 1h30m); in milliseconds. */
-    public static long parseDuration(String s, String param) {
+    static long parseDuration(String s, String param) {
         try {
             double d = Double.parseDouble(s);
             if (Double.isNaN(d) || Double.isInfinite(d) || Math.abs(d * 1000) >= Long.MAX_VALUE) {
