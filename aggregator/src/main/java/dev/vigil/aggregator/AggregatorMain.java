@@ -106,7 +106,8 @@ public final class AggregatorMain {
     public static final ConfigDef DEF = new ConfigDef().define(HOST, PORT, API_KEYS, ADMIN_TENANTS, BOOTSTRAP, TOPIC_PREFIX, CH_URL, CH_USER, CH_PASSWORD, INSTANCE,
             GROUP_PREFIX, DEFAULT_JOBS, DEFAULT_EVENT_ROLLUPS, DEFAULT_EXPERIMENT_ROLLUPS, EXPERIMENTS_FLUSH_INTERVAL, DEFAULT_CONSUMERS, BUCKET_SECONDS, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, CATCH_UP_LAG, CATCH_UP_FLUSH_INTERVAL, MAX_KEYS_PER_FLUSH, MAX_BYTES_PER_FLUSH, MAX_QUEUED_BYTES, QUEUE_CAPACITY, FLUSH_PARALLELISM,
             DEDUP_MAX_IDS, DEDUP_WINDOW, MAX_AGE, MAX_FUTURE, MAX_SERIES, MAX_SERIES_PER_METRIC, SERIES_WINDOW, RECONCILE,
-            CREATE_TOPICS, TOPIC_PARTITIONS, CONSUMER_PROPS);
+            CREATE_TOPICS, TOPIC_PARTITIONS, CONSUMER_PROPS)
+            .define(Retention.KEYS.toArray(ConfigKey<?>[]::new));
 
     private AggregatorMain() {
     }
@@ -172,6 +173,7 @@ public final class AggregatorMain {
         String prefix = c.get(TOPIC_PREFIX);
         String instance = c.get(INSTANCE).isEmpty() ? ManagementFactory.getRuntimeMXBean().getName() : c.get(INSTANCE);
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        Map<String, Duration> retention = Retention.fromConfig(c);
         ClickHouse ch = new ClickHouse(c.get(CH_URL), c.get(CH_USER), c.get(CH_PASSWORD));
         long t0 = System.nanoTime();
         Exception last = null;
@@ -179,6 +181,7 @@ public final class AggregatorMain {
             try {
                 List<Integer> applied = Migrations.apply(ch);
                 log.info("event=migrations_checked applied_now={} took_ms={}", applied, (System.nanoTime() - t0) / 1_000_000);
+                Retention.apply(ch, retention);
                 last = null;
                 break;
             } catch (Exception e) {

@@ -15,6 +15,7 @@ import dev.vigil.query.api.QueryModule;
 import dev.vigil.query.api.TenantRoute;
 import dev.vigil.query.experiments.HttpJson;
 import dev.vigil.query.experiments.JdbcDataSource;
+import dev.vigil.query.storage.TableRetention;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpMethod;
@@ -31,11 +32,12 @@ import io.netty.handler.codec.http.QueryStringDecoder;
  */
 public final class ModelHealthModule implements QueryModule {
     public static final String PREFIX = "/api/v1/models";
-    static final Duration MAX_SPAN = Duration.ofDays(90);
 
     private final ModelHealthService service;
     private final ModelHealthSeries series;
     private final Clock clock;
+    /** window + baseline may reach back no further than the 1 m table keeps its rows (aggregator.retention.1m, 90d by default). */
+    private final TableRetention retention;
 
     /** Reads ClickHouse through {@code ds} with the default conventions. */
     public ModelHealthModule(DataSource ds, Clock clock) {
@@ -44,6 +46,7 @@ public final class ModelHealthModule implements QueryModule {
 
     public ModelHealthModule(DataSource ds, Clock clock, HealthConventions conventions) {
         this.service = new ModelHealthService(ds, conventions);
+        this.retention = TableRetention.of(ds, clock::millis);
         this.series = new ModelHealthSeries(service, clock);
         this.clock = clock;
     }
@@ -156,8 +159,10 @@ public final class ModelHealthModule implements QueryModule {
             if (window.getSeconds() % 60 != 0 || window.getNano() != 0 || baseline.getSeconds() % 60 != 0 || baseline.getNano() != 0)
                 throw new IllegalArgumentException("window and baseline must be whole minutes (the data has minute resolution), got "
                         + window.toSeconds() + " s and " + baseline.toSeconds() + " s");
-            if (window.plus(baseline).compareTo(MAX_SPAN) > 0)
-                throw new IllegalArgumentException("window + baseline must not exceed 90d (retention of vigil_rollup_1m)");
+            Duration kept = retention.of(TableRetention.ROLLUP_1M);
+            if (window.plus(baseline).compareTo(kept) > 0)
+                throw new IllegalArgumentException("window + baseline must not exceed " + dev.vigil.common.config.Sizes.formatDuration(kept)
+                        + " (the retention of vigil_rollup_1m, the minutes they are computed from)");
             String version = param(p, "version");
             ModelHealthService.Data d = service.fetch(tenant, model, version, version != null,
                     t.minus(window).minus(baseline), t);

@@ -65,6 +65,7 @@ public final class ClickHouseStorage {
 
     private final ChReader ch;
     private final Settings settings;
+    private final TableRetention retention;
     private final List<DerivedSeriesProvider> providers;
     private final Map<String, Catalogue> catalogues = new ConcurrentHashMap<>();
     private final Map<String, java.util.concurrent.atomic.AtomicLong> missReloads = new ConcurrentHashMap<>();
@@ -72,6 +73,7 @@ public final class ClickHouseStorage {
     public ClickHouseStorage(ChReader ch, Settings settings, List<DerivedSeriesProvider> providers) {
         this.ch = ch;
         this.settings = settings;
+        this.retention = TableRetention.of(ch, settings.clock);
         // kept as given, not copied: QueryApi passes a live view that the modules' providers are
         // added to after the storage is built (a copy here was empty, so no derived series were served)
         this.providers = java.util.Collections.unmodifiableList(providers);
@@ -182,20 +184,22 @@ public final class ClickHouseStorage {
     /**
      * The coarsest rollup table whose bucket divides the step, the range and the evaluation
      * timestamps (so every window (t - range, t] is a union of whole buckets: exact results) and
-     * whose retention covers the start; otherwise the finest table the retention allows.
+     * whose retention (its TTL, {@link TableRetention}) covers the start; otherwise the finest table
+     * the retention allows.
      */
     public Resolution chooseResolution(SelectHints h) {
         long now = settings.clock.getAsLong();
         long base = settings.baseBucketSeconds * 1000L;
-        Resolution r10 = new Resolution("vigil_rollup_10s", base);
-        Resolution r1m = new Resolution("vigil_rollup_1m", 60_000L);
-        Resolution r1h = new Resolution("vigil_rollup_1h", 3_600_000L);
-        long day = 86_400_000L;
+        Resolution r10 = new Resolution(TableRetention.ROLLUP_10S, base);
+        Resolution r1m = new Resolution(TableRetention.ROLLUP_1M, 60_000L);
+        Resolution r1h = new Resolution(TableRetention.ROLLUP_1H, 3_600_000L);
         List<Resolution> allowed = new ArrayList<>();
-        if (h.start() >= now - 7 * day + 3_600_000L) {
+        // a margin before the TTL's edge (an hour for the 10 s table, a day for the 1 m table, less for short
+        // retentions): a table's rows are dropped by whole parts (ttl_only_drop_parts), and clocks differ
+        if (h.start() >= now - keptWithMargin(TableRetention.ROLLUP_10S, 3_600_000L)) {
             allowed.add(r10);
         }
-        if (h.start() >= now - 90 * day + day) {
+        if (h.start() >= now - keptWithMargin(TableRetention.ROLLUP_1M, 86_400_000L)) {
             allowed.add(r1m);
         }
         allowed.add(r1h);
@@ -212,6 +216,17 @@ public final class ClickHouseStorage {
             }
         }
         return allowed.get(0);
+    }
+
+    /** How far back {@code table} surely holds its rows: its retention less a margin of at most {@code margin} (a tenth of it). */
+    private long keptWithMargin(String table, long margin) {
+        long kept = retention.of(table).toMillis();
+        return kept - Math.min(margin, kept / 10);
+    }
+
+    /** The rollup tables' retention as the query API last read it. */
+    public TableRetention retention() {
+        return retention;
     }
 
     // ------------------------------------------------------------------ querier
