@@ -63,7 +63,8 @@ final class FlushBuffer {
             this.bucketSec = bucketSec;
         }
 
-        void add(double value, boolean withHist) {
+        /** Returns the bytes its histogram grew by (see {@link Hist#addKey}). */
+        int add(double value, boolean withHist) {
             count++;
             sum += value;
             sumSq += value * value;
@@ -73,9 +74,7 @@ final class FlushBuffer {
             if (value > max) {
                 max = value;
             }
-            if (withHist) {
-                addKey(FastBuckets.key(value));
-            }
+            return withHist ? addKey(FastBuckets.key(value)) : 0;
         }
     }
 
@@ -182,8 +181,11 @@ final class FlushBuffer {
 
     // Retained heap per buffered key, measured with a throwaway probe (System.gc() before and after
     // 200,000 keys with a distinct unit id String each): per-unit row 232 B, exposure 225 B, unit
-    // histogram with 3 values 368 B, series row with its histogram window ~490 B. Rounded up.
-    static final int SERIES_ROW_BYTES = 512;
+    // histogram with 3 values 368 B. Rounded up. A series row without its histogram: its object (80 bytes; a group's
+    // 88 with its array of rows) and its share of the table; the histograms' arrays are counted as they grow
+    // (histBytes): with a fixed ~490 bytes a row (a latency's window) a buffer of rows whose values span twelve decades
+    // held three times its estimate (FlushBufferMemoryTest).
+    static final int SERIES_ROW_BYTES = 160;
     static final int UNIT_ROW_BYTES = 256;
     static final int UNIT_HIST_BYTES = 384;
     static final int DEAD_LETTER_OVERHEAD_BYTES = 512;
@@ -194,11 +196,14 @@ final class FlushBuffer {
      * {@code aggregator.max-queued-bytes} bound. Costs a few multiplications, so it is checked per record.
      */
     long approxBytes() {
-        return PENDING_BYTES + (long) seriesSize * SERIES_ROW_BYTES
+        return PENDING_BYTES + (long) seriesSize * SERIES_ROW_BYTES + histBytes
                 + (long) (units.size() + exposures.size() + unitDaily.size()) * UNIT_ROW_BYTES
                 + (long) unitHists.size() * UNIT_HIST_BYTES
                 + samples.capacity() + idMarks.bytes() + deadLetterBytes;
     }
+
+    /** The series rows' histogram arrays, as allocated (maintained where increments are applied). */
+    private long histBytes;
 
     /** Sum of the dead letters' value sizes plus a fixed overhead each (maintained by {@link #addDeadLetter}). */
     private long deadLetterBytes;
@@ -318,9 +323,11 @@ final class FlushBuffer {
         SeriesAgg[] rows = pendingRows;
         int[] keys = pendingKeys;
         int n = pending;
+        long grown = 0;
         for (int i = 0; i < n; i++) {
-            rows[i].addKey(keys[i]);
+            grown += rows[i].addKey(keys[i]);
         }
+        histBytes += grown;
         pending = 0;
     }
 
@@ -349,7 +356,7 @@ final class FlushBuffer {
     /** Slow path (samples, legacy event decoding): a new ref per call, merged by content. */
     void addSeries(String tenant, byte kind, String name, String measure, long seriesId, long bucketSec,
                    SortedMap<String, String> labels, double value, boolean withHist) {
-        series(new SeriesRef(tenant, kind, name, seriesId, labels), measure, bucketSec).add(value, withHist);
+        histBytes += series(new SeriesRef(tenant, kind, name, seriesId, labels), measure, bucketSec).add(value, withHist);
     }
 
     void addUnit(String tenant, String experiment, String variant, String type, String measure, String unit, int day, double value) {

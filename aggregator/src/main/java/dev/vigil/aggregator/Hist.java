@@ -22,33 +22,43 @@ class Hist {
     private byte[] dense;
     private IntLongMap rest;
 
-    final void addKey(int key) {
+    /** An array's header (12 bytes, and the length), as {@link FlushBuffer}'s estimates count it. */
+    static final int ARRAY_HEADER = 16;
+
+    /**
+     * Adds one count of {@code key}. Returns the bytes this histogram's arrays grew by (0 for the usual increment; the
+     * window's growth or the map's), so that the buffer's heap estimate counts each window as allocated: a row's window
+     * spans from a few keys to {@link #MAX_WINDOW} bytes, depending on the values, not on the number of rows.
+     */
+    final int addKey(int key) {
         byte[] d = dense;
         if (d != null) {
             int i = key - base;
             if (i >= 0 && i < d.length) {
                 if (++d[i] == 0) { // wrapped from 255: those 256 counts move to the map
-                    spill(key, 256);
+                    return spill(key, 256);
                 }
-                return;
+                return 0;
             }
+            int before = d.length;
             if (widen(key)) {
-                addKey(key);
-            } else {
-                spill(key, 1);
+                return dense.length - before + addKey(key);
             }
-            return;
+            return spill(key, 1);
         }
         dense = new byte[INITIAL];
         base = key - INITIAL / 2;
         dense[INITIAL / 2] = 1;
+        return ARRAY_HEADER + INITIAL;
     }
 
-    private void spill(int key, long n) {
+    private int spill(int key, long n) {
+        int before = rest == null ? 0 : rest.bytes();
         if (rest == null) {
             rest = new IntLongMap();
         }
         rest.add(key, n);
+        return rest.bytes() - before;
     }
 
     /** Grows the window to cover {@code key} if it stays within MAX_WINDOW keys. */

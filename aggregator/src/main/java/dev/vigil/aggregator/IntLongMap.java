@@ -59,6 +59,11 @@ final class IntLongMap {
         return size;
     }
 
+    /** The heap of its arrays and itself, as allocated (12 bytes a slot; twice the entries at most). */
+    int bytes() {
+        return 24 + 2 * Hist.ARRAY_HEADER + 12 * keys.length;
+    }
+
     /** A key and its count. */
     interface EntryConsumer {
         void accept(int key, long n);
