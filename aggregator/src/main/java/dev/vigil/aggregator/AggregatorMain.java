@@ -181,7 +181,6 @@ public final class AggregatorMain {
             try {
                 List<Integer> applied = Migrations.apply(ch);
                 log.info("event=migrations_checked applied_now={} took_ms={}", applied, (System.nanoTime() - t0) / 1_000_000);
-                Retention.apply(ch, retention);
                 last = null;
                 break;
             } catch (Exception e) {
@@ -192,6 +191,11 @@ public final class AggregatorMain {
         }
         if (last != null) {
             throw last;
+        }
+        try {
+            Retention.apply(ch, retention);
+        } catch (Exception e) { // ClickHouse answered the migrations: this is the ALTER itself (a grant, a refusal)
+            throw new IllegalStateException("could not set the tables' retention (aggregator.retention.*): " + e.getMessage(), e);
         }
         Properties pp = new Properties();
         pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, c.get(BOOTSTRAP));

@@ -1150,6 +1150,7 @@ public final class JobWorker implements AutoCloseable {
         private void cut(PartitionState st, long end) {
             // a replay of a flush an older aggregator logged: the same range, written its way (no 1 m and 1 h blocks)
             boolean rollUp = st.legacy.isEmpty() || !st.legacy.remove(st.start, end);
+            st.buf.applyPendingIncrements(); // so that the batch's bytes (max-queued-bytes) count the histograms' last growth
             FlushBatch b = new FlushBatch(spec.name(), st.tp, st.start, end, st.watermark, st.buf, rollUp);
             owners.put(b, st);
             queuedBytes.addAndGet(b.bytes);

@@ -14,6 +14,7 @@ import dev.vigil.common.config.Config;
 import dev.vigil.common.config.ConfigException;
 import dev.vigil.common.config.ConfigKey;
 import dev.vigil.common.config.Sizes;
+import dev.vigil.common.schema.Retentions;
 import dev.vigil.common.schema.TtlClause;
 
 /**
@@ -26,14 +27,18 @@ import dev.vigil.common.schema.TtlClause;
 public final class Retention {
     private static final Logger log = LoggerFactory.getLogger(Retention.class);
 
-    public static final ConfigKey<Duration> ROLLUP_10S = ConfigKey.durationKey("aggregator.retention.10s", "7d", Duration.ofHours(1),
-            Duration.ofDays(3650), "how long vigil_rollup_10s keeps its rows (the table's TTL; at most the 1 m table's)");
-    public static final ConfigKey<Duration> ROLLUP_1M = ConfigKey.durationKey("aggregator.retention.1m", "90d", Duration.ofHours(1),
-            Duration.ofDays(3650), "how long vigil_rollup_1m keeps its rows (at most the 1 h table's)");
-    public static final ConfigKey<Duration> ROLLUP_1H = ConfigKey.durationKey("aggregator.retention.1h", "730d", Duration.ofHours(1),
-            Duration.ofDays(3650), "how long vigil_rollup_1h keeps its rows");
-    public static final ConfigKey<Duration> SAMPLES = ConfigKey.durationKey("aggregator.retention.samples", "30d", Duration.ofHours(1),
-            Duration.ofDays(3650), "how long vigil_samples keeps raw samples (OTLP metrics, remote write)");
+    public static final ConfigKey<Duration> ROLLUP_10S = key("aggregator.retention.10s", Retentions.ROLLUP_10S_DEFAULT,
+            "how long vigil_rollup_10s keeps its rows (the table's TTL; at most the 1 m table's)");
+    public static final ConfigKey<Duration> ROLLUP_1M = key("aggregator.retention.1m", Retentions.ROLLUP_1M_DEFAULT,
+            "how long vigil_rollup_1m keeps its rows (at most the 1 h table's)");
+    public static final ConfigKey<Duration> ROLLUP_1H = key("aggregator.retention.1h", Retentions.ROLLUP_1H_DEFAULT,
+            "how long vigil_rollup_1h keeps its rows");
+    public static final ConfigKey<Duration> SAMPLES = key("aggregator.retention.samples", Retentions.SAMPLES_DEFAULT,
+            "how long vigil_samples keeps raw samples (OTLP metrics, remote write)");
+
+    private static ConfigKey<Duration> key(String name, Duration dflt, String doc) {
+        return ConfigKey.durationKey(name, Sizes.formatDuration(dflt), Duration.ofHours(1), Duration.ofDays(3650), doc);
+    }
 
     public static final List<ConfigKey<?>> KEYS = List.of(ROLLUP_10S, ROLLUP_1M, ROLLUP_1H, SAMPLES);
 
@@ -69,7 +74,8 @@ public final class Retention {
 
     /**
      * Sets each table's TTL to {@code wanted}, keeping the expression rows age by; returns what changed.
-     * Tables whose TTL already matches are not touched, so a restart with the same configuration costs one query.
+     * Tables whose TTL already matches are not touched, so a restart with the same configuration costs one query; a
+     * table whose TTL is of another shape (written by hand) is left as it is, with a warning.
      */
     public static List<Change> apply(ClickHouse ch, Map<String, Duration> wanted) throws Exception {
         Map<String, String> engines = new LinkedHashMap<>();
@@ -90,6 +96,14 @@ public final class Retention {
             }
             Optional<TtlClause.Ttl> ttl = TtlClause.parse(engine);
             if (ttl.isPresent() && ttl.get().retention().equals(w.getValue())) {
+                continue;
+            }
+            if (ttl.isEmpty() && TtlClause.hasTtl(engine)) {
+                // a TTL of another shape (a move to a volume, a WHERE, months): an operator's, which a MODIFY TTL would
+                // replace whole; left as it is, and said so at every start
+                log.warn("event=retention_not_applied table={} wanted={} reason=\"the table's TTL is not of the form <column> + INTERVAL n"
+                        + " UNIT (changed by hand?); change it by hand, or reset it to that form to let the aggregator manage it\" engine=\"{}\"",
+                        table, Sizes.formatDuration(w.getValue()), engine);
                 continue;
             }
             String expression = ttl.map(TtlClause.Ttl::expression).orElse(defaultExpression(table));

@@ -54,6 +54,12 @@ class ITRetention {
                 List<Retention.Change> back = Retention.apply(ch, Retention.fromConfig(Config.load(AggregatorMain.DEF, shorter)));
                 assertEquals(List.of(new Retention.Change(Migrations.ROLLUP_1H, java.util.Optional.of(Duration.ofDays(5)), Duration.ofDays(400))), back);
                 assertEquals(Duration.ofDays(400), retention(ch).get(Migrations.ROLLUP_1H));
+                // one of another shape (here a conditional delete; a move to a volume, say) is an operator's: left as it is
+                ch.execute("ALTER TABLE " + Migrations.ROLLUP_1H + " MODIFY TTL bucket + INTERVAL 100 DAY DELETE WHERE kind = 'sample'");
+                assertEquals(List.of(), Retention.apply(ch, Retention.fromConfig(Config.load(AggregatorMain.DEF, shorter))));
+                String engine = String.valueOf(ch.query("SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = '"
+                        + Migrations.ROLLUP_1H + "'").get(0).get("engine_full"));
+                assertTrue(engine.contains("TTL bucket + toIntervalDay(100) WHERE kind = 'sample'"), engine);
             }
         }
     }

@@ -36,15 +36,24 @@ public final class TtlClause {
         if (!m.find()) {
             return Optional.empty();
         }
-        long n = Long.parseLong(m.group(3));
-        Duration d = switch (m.group(2)) {
-            case "Second" -> Duration.ofSeconds(n);
-            case "Minute" -> Duration.ofMinutes(n);
-            case "Hour" -> Duration.ofHours(n);
-            case "Day" -> Duration.ofDays(n);
-            default -> Duration.ofDays(7 * n);
-        };
-        return Optional.of(new Ttl(m.group(1), d));
+        try {
+            long n = Long.parseLong(m.group(3));
+            Duration d = switch (m.group(2)) {
+                case "Second" -> Duration.ofSeconds(n);
+                case "Minute" -> Duration.ofMinutes(n);
+                case "Hour" -> Duration.ofHours(n);
+                case "Day" -> Duration.ofDays(n);
+                default -> Duration.ofDays(Math.multiplyExact(7, n));
+            };
+            return Optional.of(new Ttl(m.group(1), d));
+        } catch (ArithmeticException | NumberFormatException e) { // a count beyond what a Duration holds
+            return Optional.empty();
+        }
+    }
+
+    /** Whether {@code engineFull} has a TTL clause at all (of whatever shape). */
+    public static boolean hasTtl(String engineFull) {
+        return engineFull != null && engineFull.contains(" TTL ");
     }
 
     /** {@code INTERVAL n UNIT} in the largest of DAY, HOUR, MINUTE, SECOND that holds {@code d} whole. */

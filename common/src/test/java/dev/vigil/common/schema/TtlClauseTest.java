@@ -1,6 +1,7 @@
 package dev.vigil.common.schema;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -32,6 +33,11 @@ class TtlClauseTest {
         assertTrue(TtlClause.parse("MergeTree ORDER BY x TTL x + toIntervalDay(7) WHERE y = 1 SETTINGS a = 1").isEmpty());
         assertTrue(TtlClause.parse("MergeTree ORDER BY x TTL x + toIntervalDay(7), x + toIntervalDay(1) TO VOLUME 'cold'").isEmpty());
         assertTrue(TtlClause.parse("MergeTree ORDER BY x TTL x + toIntervalDay(7), x + toIntervalDay(1)").isEmpty());
+        // a count no Duration holds: not a TTL it can read, rather than an exception that stops the caller
+        assertTrue(TtlClause.parse("MergeTree ORDER BY x TTL x + toIntervalDay(99999999999999999999)").isEmpty());
+        assertTrue(TtlClause.parse("MergeTree ORDER BY x TTL x + toIntervalWeek(9223372036854775807)").isEmpty());
+        assertTrue(TtlClause.hasTtl("MergeTree ORDER BY x TTL x + toIntervalMonth(3)"));
+        assertFalse(TtlClause.hasTtl("MergeTree ORDER BY x SETTINGS index_granularity = 8192"));
     }
 
     @Test

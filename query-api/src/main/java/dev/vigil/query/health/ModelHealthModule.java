@@ -36,7 +36,7 @@ public final class ModelHealthModule implements QueryModule {
     private final ModelHealthService service;
     private final ModelHealthSeries series;
     private final Clock clock;
-    /** window + baseline may reach back no further than the 1 m table keeps its rows (aggregator.retention.1m, 90d by default). */
+    /** window + baseline may reach back no further than the 1 m table holds every minute (aggregator.retention.1m, 90d by default). */
     private final TableRetention retention;
 
     /** Reads ClickHouse through {@code ds} with the default conventions. */
@@ -159,10 +159,18 @@ public final class ModelHealthModule implements QueryModule {
             if (window.getSeconds() % 60 != 0 || window.getNano() != 0 || baseline.getSeconds() % 60 != 0 || baseline.getNano() != 0)
                 throw new IllegalArgumentException("window and baseline must be whole minutes (the data has minute resolution), got "
                         + window.toSeconds() + " s and " + baseline.toSeconds() + " s");
+            // the baseline must lie where the 1 m table still holds every minute (its retention, or its oldest row if it
+            // dropped what the 1 h table still has): an older baseline would be partly empty and its drift meaningless
             Duration kept = retention.of(TableRetention.ROLLUP_1M);
             if (window.plus(baseline).compareTo(kept) > 0)
                 throw new IllegalArgumentException("window + baseline must not exceed " + dev.vigil.common.config.Sizes.formatDuration(kept)
                         + " (the retention of vigil_rollup_1m, the minutes they are computed from)");
+            Instant from = t.minus(window).minus(baseline);
+            long complete = retention.completeSince(TableRetention.ROLLUP_1M, 0);
+            if (from.toEpochMilli() < complete)
+                throw new IllegalArgumentException("window + baseline reach back to " + from + ", before " + Instant.ofEpochMilli(complete)
+                        + ": vigil_rollup_1m, whose minutes they are computed from, holds every minute only from then on (its retention is "
+                        + dev.vigil.common.config.Sizes.formatDuration(kept) + ")");
             String version = param(p, "version");
             ModelHealthService.Data d = service.fetch(tenant, model, version, version != null,
                     t.minus(window).minus(baseline), t);

@@ -184,22 +184,20 @@ public final class ClickHouseStorage {
     /**
      * The coarsest rollup table whose bucket divides the step, the range and the evaluation
      * timestamps (so every window (t - range, t] is a union of whole buckets: exact results) and
-     * whose retention (its TTL, {@link TableRetention}) covers the start; otherwise the finest table
-     * the retention allows.
+     * that holds every row from the start on ({@link TableRetention#completeSince}: its retention, and what it dropped
+     * before a retention was made longer); otherwise the finest table that does.
      */
     public Resolution chooseResolution(SelectHints h) {
-        long now = settings.clock.getAsLong();
         long base = settings.baseBucketSeconds * 1000L;
         Resolution r10 = new Resolution(TableRetention.ROLLUP_10S, base);
         Resolution r1m = new Resolution(TableRetention.ROLLUP_1M, 60_000L);
         Resolution r1h = new Resolution(TableRetention.ROLLUP_1H, 3_600_000L);
         List<Resolution> allowed = new ArrayList<>();
-        // a margin before the TTL's edge (an hour for the 10 s table, a day for the 1 m table, less for short
-        // retentions): a table's rows are dropped by whole parts (ttl_only_drop_parts), and clocks differ
-        if (h.start() >= now - keptWithMargin(TableRetention.ROLLUP_10S, 3_600_000L)) {
+        // a margin inside the TTL (an hour for the 10 s table, a day for the 1 m table; a tenth of a short retention)
+        if (h.start() >= retention.completeSince(TableRetention.ROLLUP_10S, 3_600_000L)) {
             allowed.add(r10);
         }
-        if (h.start() >= now - keptWithMargin(TableRetention.ROLLUP_1M, 86_400_000L)) {
+        if (h.start() >= retention.completeSince(TableRetention.ROLLUP_1M, 86_400_000L)) {
             allowed.add(r1m);
         }
         allowed.add(r1h);
@@ -216,12 +214,6 @@ public final class ClickHouseStorage {
             }
         }
         return allowed.get(0);
-    }
-
-    /** How far back {@code table} surely holds its rows: its retention less a margin of at most {@code margin} (a tenth of it). */
-    private long keptWithMargin(String table, long margin) {
-        long kept = retention.of(table).toMillis();
-        return kept - Math.min(margin, kept / 10);
     }
 
     /** The rollup tables' retention as the query API last read it. */

@@ -131,7 +131,9 @@ class ITModelHealth {
                 "window=90s", "whole minutes",
                 "baseline=61s", "whole minutes",
                 "time=yesterday", "cannot read time 'yesterday'",
-                "time=1e300", "out of range");
+                "time=1e300", "out of range",
+                // a span within the retention that reaches back beyond it: a baseline the 1 m table no longer holds
+                "time=" + (System.currentTimeMillis() / 1000 - 89 * 86_400L) + "&window=1h&baseline=2d", "holds every minute only from then on");
         for (var c : cases.entrySet()) {
             JsonNode e = get("/api/v1/models/stable/health?" + c.getKey());
             assertThat(e.path("errorType").asText()).as(c.getKey()).isEqualTo("bad_data");
