@@ -77,6 +77,9 @@ public final class AggregatorMain {
     public static final ConfigKey<Long> MAX_QUEUED_BYTES = ConfigKey.bytesKey("aggregator.max-queued-bytes", "48MiB", 64L << 10, 8L << 30,
             "estimated heap of a job's cut flushes not yet stored before its partitions are paused (besides aggregator.queue-capacity); "
                     + "a job holds at most partitions x max-bytes-per-flush + this + one flush");
+    public static final ConfigKey<Long> SERIES_CACHE_BYTES = ConfigKey.bytesKey("aggregator.series-cache-bytes", "64MiB", 1L << 20, 16L << 30,
+            "estimated heap of each consumer thread's series cache (what it worked out for each series seen: ~1 KB for a"
+                    + " few labels) before it is cleared; a working set of series beyond it costs a full decode per event");
     public static final ConfigKey<Integer> FLUSH_PARALLELISM = ConfigKey.intKey("aggregator.flush-parallelism", 2, 1, 16,
             "flusher threads per job: flushes of different partitions are written to ClickHouse concurrently, each partition's in order");
     public static final ConfigKey<Integer> QUEUE_CAPACITY = ConfigKey.intKey("aggregator.queue-capacity", 4, 1, 1000,
@@ -104,7 +107,7 @@ public final class AggregatorMain {
             "extra Kafka consumer properties for every job, as k=v pairs (e.g. session.timeout.ms=10000)");
 
     public static final ConfigDef DEF = new ConfigDef().define(HOST, PORT, API_KEYS, ADMIN_TENANTS, BOOTSTRAP, TOPIC_PREFIX, CH_URL, CH_USER, CH_PASSWORD, INSTANCE,
-            GROUP_PREFIX, DEFAULT_JOBS, DEFAULT_EVENT_ROLLUPS, DEFAULT_EXPERIMENT_ROLLUPS, EXPERIMENTS_FLUSH_INTERVAL, DEFAULT_CONSUMERS, BUCKET_SECONDS, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, CATCH_UP_LAG, CATCH_UP_FLUSH_INTERVAL, MAX_KEYS_PER_FLUSH, MAX_BYTES_PER_FLUSH, MAX_QUEUED_BYTES, QUEUE_CAPACITY, FLUSH_PARALLELISM,
+            GROUP_PREFIX, DEFAULT_JOBS, DEFAULT_EVENT_ROLLUPS, DEFAULT_EXPERIMENT_ROLLUPS, EXPERIMENTS_FLUSH_INTERVAL, DEFAULT_CONSUMERS, BUCKET_SECONDS, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, CATCH_UP_LAG, CATCH_UP_FLUSH_INTERVAL, MAX_KEYS_PER_FLUSH, MAX_BYTES_PER_FLUSH, MAX_QUEUED_BYTES, SERIES_CACHE_BYTES, QUEUE_CAPACITY, FLUSH_PARALLELISM,
             DEDUP_MAX_IDS, DEDUP_WINDOW, MAX_AGE, MAX_FUTURE, MAX_SERIES, MAX_SERIES_PER_METRIC, SERIES_WINDOW, RECONCILE,
             CREATE_TOPICS, TOPIC_PARTITIONS, CONSUMER_PROPS)
             .define(Retention.KEYS.toArray(ConfigKey<?>[]::new));
@@ -205,7 +208,7 @@ public final class AggregatorMain {
         pp.put(ProducerConfig.CLIENT_ID_CONFIG, "vigil-aggregator-dlq-" + instance);
         KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer());
         WorkerSettings ws = new WorkerSettings(ch, producer, registry, t -> null, c.get(BOOTSTRAP), c.get(GROUP_PREFIX),
-                Topics.deadLetters(prefix), c.get(QUEUE_CAPACITY), c.get(FLUSH_PARALLELISM), c.get(MAX_KEYS_PER_FLUSH), c.get(MAX_BYTES_PER_FLUSH), c.get(MAX_QUEUED_BYTES), c.get(DEDUP_MAX_IDS),
+                Topics.deadLetters(prefix), c.get(QUEUE_CAPACITY), c.get(FLUSH_PARALLELISM), c.get(MAX_KEYS_PER_FLUSH), c.get(MAX_BYTES_PER_FLUSH), c.get(MAX_QUEUED_BYTES), c.get(SERIES_CACHE_BYTES), c.get(DEDUP_MAX_IDS),
                 c.get(DEDUP_WINDOW).toMillis(), c.get(MAX_FUTURE).toMillis(), c.get(SERIES_WINDOW).toMillis(), c.get(CATCH_UP_LAG), c.get(CATCH_UP_FLUSH_INTERVAL).toMillis(), instance,
                 consumerProps(c.get(CONSUMER_PROPS)));
         Aggregator agg = new Aggregator(new GoalStore(ch), ws, new TenantLimits(c.get(MAX_SERIES), c.get(MAX_SERIES_PER_METRIC)),

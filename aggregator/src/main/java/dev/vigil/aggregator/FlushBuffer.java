@@ -31,6 +31,10 @@ final class FlushBuffer {
         final long seriesId;
         final SortedMap<String, String> labels;
         final int hash;
+        /** Its heap with its Strings and labels, estimated ({@link #estimateBytes}): what a buffer or the series cache holding it counts. */
+        final int bytes;
+        /** The id of the last buffer that counted {@link #bytes} (a ref is counted once per buffer; an id, not the buffer, which it would keep alive). */
+        int countedIn;
 
         SeriesRef(String tenant, byte kind, String name, long seriesId, SortedMap<String, String> labels) {
             this.tenant = tenant;
@@ -39,6 +43,24 @@ final class FlushBuffer {
             this.seriesId = seriesId;
             this.labels = labels;
             this.hash = (Long.hashCode(seriesId) * 31 + tenant.hashCode()) * 31 + name.hashCode() * 7 + kind;
+            this.bytes = estimateBytes(tenant, name, labels);
+        }
+
+        /**
+         * The ref (40 bytes), its tenant and name Strings (decoded for it) and its labels as a TreeMap (48 bytes, 40 an
+         * entry, its Strings): per-label sizes are what a series costs beyond its rows, up to 32 labels of kilobytes each.
+         */
+        static int estimateBytes(String tenant, String name, SortedMap<String, String> labels) {
+            long b = 40 + str(tenant) + str(name) + 48;
+            for (Map.Entry<String, String> e : labels.entrySet()) {
+                b += 40 + str(e.getKey()) + str(e.getValue());
+            }
+            return (int) Math.min(Integer.MAX_VALUE, b);
+        }
+
+        /** A String with its byte array (compact strings: a byte a Latin-1 character, two otherwise; counted as two for the rest). */
+        static long str(String s) {
+            return 24 + 16 + 2L * s.length();
         }
 
         boolean sameSeries(SeriesRef o) {
@@ -196,7 +218,7 @@ final class FlushBuffer {
      * {@code aggregator.max-queued-bytes} bound. Costs a few multiplications, so it is checked per record.
      */
     long approxBytes() {
-        return PENDING_BYTES + (long) seriesSize * SERIES_ROW_BYTES + histBytes
+        return PENDING_BYTES + (long) seriesSize * SERIES_ROW_BYTES + histBytes + refBytes
                 + (long) (units.size() + exposures.size() + unitDaily.size()) * UNIT_ROW_BYTES
                 + (long) unitHists.size() * UNIT_HIST_BYTES
                 + samples.capacity() + idMarks.bytes() + deadLetterBytes;
@@ -204,6 +226,19 @@ final class FlushBuffer {
 
     /** The series rows' histogram arrays, as allocated (maintained where increments are applied). */
     private long histBytes;
+    /** The series refs its groups hold, each counted once (a ref shared with the series cache is counted in both). */
+    private long refBytes;
+    private static final java.util.concurrent.atomic.AtomicInteger IDS = new java.util.concurrent.atomic.AtomicInteger();
+    /** Tells this buffer from the others in {@link SeriesRef#countedIn} (never 0, a new ref's). */
+    private final int id = nextId();
+
+    private static int nextId() {
+        int i;
+        do {
+            i = IDS.incrementAndGet();
+        } while (i == 0);
+        return i;
+    }
 
     /** Sum of the dead letters' value sizes plus a fixed overhead each (maintained by {@link #addDeadLetter}). */
     private long deadLetterBytes;
@@ -232,6 +267,10 @@ final class FlushBuffer {
                 g = new Group(ref, bucketSec);
                 t[i] = g;
                 seriesSize++;
+                if (ref.countedIn != id) { // the first group of this series in this buffer: the buffer holds its ref
+                    ref.countedIn = id;
+                    refBytes += ref.bytes;
+                }
                 if (++groups * 2 > t.length) {
                     grow();
                 }

@@ -170,6 +170,7 @@ public final class JobWorker implements AutoCloseable {
     private final Counter consumed;
     private final Counter duplicates;
     private final Counter retries;
+    private final Counter seriesCacheResets;
     private final Timer flushLatency;
     private final Timer recoveryTime;
     private final AtomicLong partitionsRecovered = new AtomicLong();
@@ -206,6 +207,9 @@ public final class JobWorker implements AutoCloseable {
         duplicates = Counter.builder("vigil_aggregator_client_duplicates")
                 .description("events dropped because their event id was already accepted (client retries)").tag("job", job).register(reg);
         retries = Counter.builder("vigil_aggregator_flush_retries").tag("job", job).register(reg);
+        seriesCacheResets = Counter.builder("vigil_aggregator_series_cache_resets")
+                .description("consumer threads' series caches cleared because they were full (aggregator.series-cache-bytes): more distinct"
+                        + " series than they hold, each worked out again after a reset").tag("job", job).register(reg);
         flushLatency = Timer.builder("vigil_aggregator_flush_latency").description("from cutting a flush to its done row")
                 .tag("job", job).publishPercentiles(0.5, 0.99).register(reg);
         recoveryTime = Timer.builder("vigil_aggregator_partition_recovery")
@@ -604,7 +608,10 @@ public final class JobWorker implements AutoCloseable {
         final Prepared[] group = new Prepared[GROUP];
         /** Where the group's table touches go, so the JIT keeps the loads. */
         long touched;
-        final SeriesCache seriesCache = new SeriesCache(1 << 20);
+        final SeriesCache seriesCache = new SeriesCache(1 << 20, s.seriesCacheBytes());
+        /** When this member last logged its series cache's resets, and how many it has not logged yet. */
+        long cacheResetLoggedNanos;
+        long cacheResetsUnlogged;
         final Utf8Interner measureNames = new Utf8Interner(4096);
         final long[] idHash = new long[2];
         /** The last batch-form id's prefix (see {@link #idKey}): its bytes, its tenant's seed and its hash. */
@@ -1335,7 +1342,26 @@ public final class JobWorker implements AutoCloseable {
             SortedMap<String, String> labels = allowed(ev.dims());
             long sid = SeriesIds.seriesId(ev.type(), labels);
             FlushBuffer.SeriesRef ref = new FlushBuffer.SeriesRef(ev.tenant(), FlushBuffer.KIND_EVENT, ev.type(), sid, labels);
-            return seriesCache.put(e, hash, ev.tenant(), ev.type(), ref);
+            long resets = seriesCache.resets();
+            SeriesCache.Entry entry = seriesCache.put(e, hash, ev.tenant(), ev.type(), ref);
+            if (seriesCache.resets() != resets) {
+                seriesCacheReset();
+            }
+            return entry;
+        }
+
+        /** Counts a reset of the series cache; logs at most once a minute (a burst of new series can reset it every second). */
+        private void seriesCacheReset() {
+            seriesCacheResets.increment();
+            cacheResetsUnlogged++;
+            long now = System.nanoTime();
+            if (cacheResetLoggedNanos == 0 || now - cacheResetLoggedNanos >= TimeUnit.MINUTES.toNanos(1)) {
+                log.warn("event=series_cache_reset job={} member={} resets={} max_bytes={} (more distinct series than the cache holds: each is"
+                        + " decoded in full again; raise aggregator.series-cache-bytes, or lower the series limits)", spec.name(), index,
+                        cacheResetsUnlogged, s.seriesCacheBytes());
+                cacheResetLoggedNanos = now;
+                cacheResetsUnlogged = 0;
+            }
         }
 
         /** The reference path over a decoded {@link Event}. */

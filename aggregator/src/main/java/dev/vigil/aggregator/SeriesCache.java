@@ -5,8 +5,11 @@ package dev.vigil.aggregator;
  * decoded strings, the allowed labels, the series id and the interned {@link FlushBuffer.SeriesRef}
  * (built once by the exact, String-based code), so that a repeated series costs a hash of its
  * bytes and one comparison. Keys are the raw bytes: two byte strings that decode alike get two
- * entries with equal refs, which the flush buffer merges by content. Cleared when it holds
- * {@code maxEntries} (bounded under any input). One consumer thread only.
+ * entries with equal refs, which the flush buffer merges by content. Cleared when it would hold
+ * more than {@code maxEntries} or {@code maxBytes} of estimated heap (bounded under any input: a
+ * series costs its key bytes, its Strings and its labels, from a hundred bytes to tens of kilobytes,
+ * and a burst of new series would otherwise fill the heap before the series limits, which
+ * count series but do not free them, had any effect). One consumer thread only.
  */
 final class SeriesCache {
     static final class Entry {
@@ -34,12 +37,29 @@ final class SeriesCache {
         }
     }
 
+    /** An entry's own heap beyond its key bytes and its ref: the object, the key's array header, two table slots. */
+    static final int ENTRY_OVERHEAD_BYTES = 64 + 16 + 16;
+
     private final int maxEntries;
+    private final long maxBytes;
     private Entry[] table = new Entry[1024];
     private int size;
+    private long bytes;
+    private long resets;
 
-    SeriesCache(int maxEntries) {
+    SeriesCache(int maxEntries, long maxBytes) {
         this.maxEntries = maxEntries;
+        this.maxBytes = maxBytes;
+    }
+
+    /** The estimated heap of the entries (their refs included). */
+    long bytes() {
+        return bytes;
+    }
+
+    /** How many times it was cleared because it was full. */
+    long resets() {
+        return resets;
     }
 
     static int hash(EventScratch e) {
@@ -82,10 +102,14 @@ final class SeriesCache {
 
     /** Copies the scratch's series bytes into a new entry. */
     Entry put(EventScratch e, int hash, String tenant, String type, FlushBuffer.SeriesRef ref) {
-        if (size >= maxEntries) {
+        long eb = ENTRY_OVERHEAD_BYTES + e.tenantLen + e.typeLen + e.dimsLen + (ref == null ? 0 : ref.bytes);
+        if (size >= maxEntries || (size > 0 && bytes + eb > maxBytes)) {
             table = new Entry[1024];
             size = 0;
+            bytes = 0;
+            resets++;
         }
+        bytes += eb;
         byte[] key = new byte[e.tenantLen + e.typeLen + e.dimsLen];
         System.arraycopy(e.buf, e.tenantOff, key, 0, e.tenantLen);
         System.arraycopy(e.buf, e.typeOff, key, e.tenantLen, e.typeLen);

@@ -19,6 +19,7 @@ import io.micrometer.core.instrument.MeterRegistry;
  * @param maxKeysPerFlush   in-memory rows per partition before a flush is forced
  * @param maxBytesPerFlush  estimated heap of one partition's buffer before a flush is forced
  * @param maxQueuedBytes    estimated heap of a job's cut, not yet stored flushes before its partitions are paused
+ * @param seriesCacheBytes  estimated heap of a consumer thread's series cache before it is cleared
  * @param dedupMaxIds       per-partition id window in records (see SeenIds)
  * @param dedupWindowMs     per-partition id window in record time
  * @param maxFutureMs       events further in the future than this (vs record time) are dead-lettered
@@ -40,6 +41,7 @@ public record WorkerSettings(
         int maxKeysPerFlush,
         long maxBytesPerFlush,
         long maxQueuedBytes,
+        long seriesCacheBytes,
         long dedupMaxIds,
         long dedupWindowMs,
         long maxFutureMs,

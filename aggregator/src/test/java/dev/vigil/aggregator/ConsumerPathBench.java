@@ -76,7 +76,7 @@ public final class ConsumerPathBench {
     /** {@code JobWorker.handleEvent}'s fast path for events without ids, units or experiments. */
     private static final class Path {
         final EventScratch e = new EventScratch();
-        final SeriesCache cache = new SeriesCache(1 << 20);
+        final SeriesCache cache = new SeriesCache(1 << 20, Long.MAX_VALUE);
         final Utf8Interner measureNames = new Utf8Interner(4096);
         final FlushBuffer[] bufs;
         final long[] records;

@@ -92,6 +92,33 @@ class FlushBufferMemoryTest {
     }
 
     /**
+     * A cardinality burst: every group a series of its own, with four labels, each decoded into Strings of its own as the
+     * consumer does for a new series. The rows' refs and labels count (a fixed cost per row counted a quarter of them).
+     */
+    @Test
+    void theEstimateFollowsTheRetainedHeapOfRowsOfDistinctSeries() {
+        long before = usedAfterGc();
+        FlushBuffer f = new FlushBuffer();
+        for (int i = 0; i < 100_000; i++) {
+            TreeMap<String, String> labels = new TreeMap<>();
+            labels.put(new String("model"), "fraud-model-" + i % 97);
+            labels.put(new String("pod"), "inference-7d9f8c-" + i);
+            labels.put(new String("region"), "eu-west-" + i % 3);
+            labels.put(new String("version"), "v" + i % 11);
+            FlushBuffer.SeriesRef ref = new FlushBuffer.SeriesRef(new String("acme"), FlushBuffer.KIND_EVENT, new String("inference"), i, labels);
+            FlushBuffer.Group g = f.group(ref, 0);
+            g.add(1, false);
+            f.addValue(f.row(g, "latency_ms", 0), 10 + i % 7);
+        }
+        f.applyPendingIncrements();
+        long retained = usedAfterGc() - before;
+        long estimate = f.approxBytes();
+        assertThat(f.seriesRows()).isEqualTo(200_000);
+        assertThat((double) estimate / retained).as("estimate %d vs retained %d", estimate, retained).isBetween(0.8, 2.0);
+        assertThat(f.records).isZero(); // keeps f reachable until here
+    }
+
+    /**
      * The marks of accepted client ids: the offsets come back in order, the stored bitmap decodes to
      * the same offsets (bit i of the flush's record start + i), and a mark costs about a bit.
      */

@@ -40,7 +40,7 @@ public final class HotPathBench {
                 x += e.time;
             }
             long t1 = mx.getCurrentThreadCpuTime();
-            SeriesCache cache = new SeriesCache(1 << 20);
+            SeriesCache cache = new SeriesCache(1 << 20, Long.MAX_VALUE);
             for (byte[] r : recs) {
                 RecordCodec.visitEvent(r, e);
                 int h = SeriesCache.hash(e);

@@ -144,7 +144,7 @@ class HotPathTest {
 
     @Test
     void seriesCacheFindsTheSameBytesOnlyAndSurvivesAReset() {
-        SeriesCache cache = new SeriesCache(3);
+        SeriesCache cache = new SeriesCache(3, Long.MAX_VALUE);
         EventScratch s = new EventScratch();
         Event a = ev("t1", "inference", Map.of("model", "m1"));
         Event b = ev("t1", "inference", Map.of("model", "m2"));
