@@ -12,20 +12,10 @@ import org.junit.jupiter.api.Test;
  * follows the heap the buffer really retains (measured around full GCs).
  */
 class FlushBufferMemoryTest {
-    private static long usedAfterGc() {
-        Runtime r = Runtime.getRuntime();
-        long used = Long.MAX_VALUE;
-        for (int i = 0; i < 5; i++) {
-            System.gc();
-            used = Math.min(used, r.totalMemory() - r.freeMemory());
-        }
-        return used;
-    }
-
     @Test
     void theEstimateFollowsTheRetainedHeapOfAnExperimentHeavyBuffer() {
         Random rnd = new Random(3);
-        long before = usedAfterGc();
+        long before = HeapProbe.usedAfterGc();
         FlushBuffer f = new FlushBuffer();
         FlushBuffer.SeriesRef[] refs = new FlushBuffer.SeriesRef[2000];
         for (int i = 0; i < refs.length; i++) {
@@ -43,7 +33,7 @@ class FlushBufferMemoryTest {
             f.addValue(f.row(g, "latency_ms", 0), v);
         }
         f.applyPendingIncrements();
-        long retained = usedAfterGc() - before;
+        long retained = HeapProbe.usedAfterGc() - before;
         long estimate = f.approxBytes();
         assertThat(f.keys()).as("rows, not the client ids").isBetween(300_000, 320_000);
         // within [0.8, 2] of what the buffer holds: the bound it sets is neither blown nor uselessly tight
@@ -68,7 +58,7 @@ class FlushBufferMemoryTest {
 
     private static void assertEstimateFollowsSeriesRows(boolean wide) {
         Random rnd = new Random(7);
-        long before = usedAfterGc();
+        long before = HeapProbe.usedAfterGc();
         FlushBuffer f = new FlushBuffer();
         FlushBuffer.SeriesRef[] refs = new FlushBuffer.SeriesRef[5000];
         for (int i = 0; i < refs.length; i++) {
@@ -82,7 +72,7 @@ class FlushBufferMemoryTest {
             f.addValue(f.row(g, "error", 1), rnd.nextInt(50) == 0 ? 1.0 : 0.0);
         }
         f.applyPendingIncrements();
-        long retained = usedAfterGc() - before;
+        long retained = HeapProbe.usedAfterGc() - before;
         long estimate = f.approxBytes();
         assertThat(f.seriesRows()).isEqualTo(3 * 30_000);
         // measured: 1.12 (narrow) and 1.04 (wide); 0.34 for the wide rows before their windows were counted
@@ -97,7 +87,7 @@ class FlushBufferMemoryTest {
      */
     @Test
     void theEstimateFollowsTheRetainedHeapOfRowsOfDistinctSeries() {
-        long before = usedAfterGc();
+        long before = HeapProbe.usedAfterGc();
         FlushBuffer f = new FlushBuffer();
         for (int i = 0; i < 100_000; i++) {
             TreeMap<String, String> labels = new TreeMap<>();
@@ -111,7 +101,7 @@ class FlushBufferMemoryTest {
             f.addValue(f.row(g, "latency_ms", 0), 10 + i % 7);
         }
         f.applyPendingIncrements();
-        long retained = usedAfterGc() - before;
+        long retained = HeapProbe.usedAfterGc() - before;
         long estimate = f.approxBytes();
         assertThat(f.seriesRows()).isEqualTo(200_000);
         assertThat((double) estimate / retained).as("estimate %d vs retained %d", estimate, retained).isBetween(0.8, 2.0);

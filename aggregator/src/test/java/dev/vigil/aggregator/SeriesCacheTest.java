@@ -12,16 +12,6 @@ import dev.vigil.common.model.Event;
 
 /** The series cache is bounded by its estimated heap, and the estimate follows what it really holds. */
 class SeriesCacheTest {
-    private static long usedAfterGc() {
-        Runtime r = Runtime.getRuntime();
-        long used = Long.MAX_VALUE;
-        for (int i = 0; i < 5; i++) {
-            System.gc();
-            used = Math.min(used, r.totalMemory() - r.freeMemory());
-        }
-        return used;
-    }
-
     /** What the consumer thread does for a series it has not seen: decode, build the ref, cache it. */
     private static void putNew(SeriesCache cache, EventScratch s, int i, int labelLength) {
         TreeMap<String, String> dims = new TreeMap<>();
@@ -42,12 +32,12 @@ class SeriesCacheTest {
     @Test
     void theEstimateFollowsTheRetainedHeap() {
         EventScratch s = new EventScratch();
-        long before = usedAfterGc();
+        long before = HeapProbe.usedAfterGc();
         SeriesCache cache = new SeriesCache(1 << 20, Long.MAX_VALUE);
         for (int i = 0; i < 100_000; i++) {
             putNew(cache, s, i, 20);
         }
-        long retained = usedAfterGc() - before;
+        long retained = HeapProbe.usedAfterGc() - before;
         assertThat(cache.size()).isEqualTo(100_000);
         assertThat(cache.resets()).isZero();
         assertThat((double) cache.bytes() / retained).as("estimate %d vs retained %d", cache.bytes(), retained).isBetween(0.8, 2.0);
@@ -58,13 +48,13 @@ class SeriesCacheTest {
         EventScratch s = new EventScratch();
         long max = 4L << 20;
         SeriesCache cache = new SeriesCache(1 << 20, max);
-        long before = usedAfterGc();
+        long before = HeapProbe.usedAfterGc();
         long most = 0;
         for (int i = 0; i < 200_000; i++) {
             putNew(cache, s, i, 200); // labels of ~200 bytes: ~1.5 KB a series, 300 MB for all of them
             most = Math.max(most, cache.bytes());
         }
-        long retained = usedAfterGc() - before;
+        long retained = HeapProbe.usedAfterGc() - before;
         assertThat(most).isLessThanOrEqualTo(max);
         assertThat(cache.resets()).isGreaterThan(50);
         assertThat(retained).as("retained heap").isLessThan(2 * max);
