@@ -194,7 +194,7 @@ public final class JobWorker implements AutoCloseable {
         this.flushIntervalNanos = this.spec.flushIntervalDuration().toNanos();
         this.catchUpIntervalNanos = Math.max(flushIntervalNanos, TimeUnit.MILLISECONDS.toNanos(settings.catchUpFlushIntervalMs()));
         this.allow = new java.util.HashSet<>(this.spec.labelAllowList());
-        this.limiter = new SeriesLimiter(this.spec.name(), s.limits(), s.registry(), s.seriesWindowMs());
+        this.limiter = new SeriesLimiter(this.spec.name(), s.limits(), s.registry(), s.seriesWindowMs(), s.maxOverflowMetrics());
         this.isEvents = "events".equals(this.spec.kind());
         this.hasSeries = this.spec.has("series");
         this.hasExperiments = this.spec.has("experiments");

@@ -19,7 +19,11 @@ import io.micrometer.core.instrument.MeterRegistry;
  * values go to the tenant's overflow series of that metric (labels {@code __overflow__=true}),
  * so totals stay exact while memory and rows stay bounded. Every overflowed value is counted in
  * {@code vigil_aggregator_series_overflow_total{job,tenant,metric}} and the first one per tenant,
- * metric and window is logged. Memory: at most the sum of the limits of active tenants.
+ * metric and window is logged. Memory: at most the sum of the limits of active tenants: a metric
+ * is remembered only once it has a series admitted (a tenant at its limit sending ever new metric
+ * names, say with an id in them, adds nothing), and the overflow is counted and logged under at
+ * most {@code maxReportedMetrics} metric names per tenant over the process' life, then under
+ * {@value #OTHER_METRICS} (every counter stays registered, so they are bounded for good, not per window).
  * Shared by the job's consumer threads: {@link #admit} is synchronized (called once per series
  * and window by each thread), {@link #epoch} is a volatile read on the hot path.
  */
@@ -38,11 +42,17 @@ final class SeriesLimiter {
     private final long windowMs;
     private final Map<String, TenantState> tenants = new HashMap<>();
     private final Map<String, Counter> counters = new HashMap<>();
+    /** Per tenant, the metric names its overflow is counted and logged under (at most maxReportedMetrics). */
+    private final Map<String, Set<String>> reported = new HashMap<>();
+    private final int maxReportedMetrics;
+    /** The metric tag and log name of a tenant's overflow beyond its first maxReportedMetrics metrics. */
+    static final String OTHER_METRICS = "__other__";
     private volatile long windowStart = System.currentTimeMillis();
     private volatile long epoch;
     private volatile long overflowTotal;
 
-    SeriesLimiter(String job, Function<String, TenantLimits> limits, MeterRegistry registry, long windowMs) {
+    SeriesLimiter(String job, Function<String, TenantLimits> limits, MeterRegistry registry, long windowMs, int maxReportedMetrics) {
+        this.maxReportedMetrics = maxReportedMetrics;
         this.job = job;
         this.limits = limits;
         this.registry = registry;
@@ -77,23 +87,51 @@ final class SeriesLimiter {
             return true;
         }
         TenantLimits l = limits.apply(tenant);
-        int[] perMetric = t.perMetric.computeIfAbsent(metric, k -> new int[1]);
-        if (t.series.size() < l.maxSeries() && perMetric[0] < l.maxSeriesPerMetric()) {
+        int[] perMetric = t.perMetric.get(metric);
+        int ofMetric = perMetric == null ? 0 : perMetric[0];
+        if (t.series.size() < l.maxSeries() && ofMetric < l.maxSeriesPerMetric()) {
             t.series.add(seriesId);
-            perMetric[0]++;
+            if (perMetric == null) {
+                t.perMetric.put(metric, new int[] {1});
+            } else {
+                perMetric[0]++;
+            }
             return true;
         }
         overflowTotal++;
-        counters.computeIfAbsent(tenant + '\u0000' + metric, k -> Counter.builder("vigil_aggregator_series_overflow")
-                .description("values folded into the overflow series because a series limit was reached")
-                .tag("job", job).tag("tenant", tenant).tag("metric", metric).register(registry)).increment();
-        if (t.logged.add(metric)) {
+        String reportedAs = reportedAs(tenant, metric);
+        counters.computeIfAbsent(tenant + '\u0000' + reportedAs, k -> Counter.builder("vigil_aggregator_series_overflow")
+                .description("values folded into the overflow series because a series limit was reached (metric " + OTHER_METRICS
+                        + ": a tenant's metrics beyond aggregator.limits.max-overflow-metrics)")
+                .tag("job", job).tag("tenant", tenant).tag("metric", reportedAs).register(registry)).increment();
+        if (t.logged.add(reportedAs)) {
             boolean tenantFull = t.series.size() >= l.maxSeries();
-            log.warn("event=series_limit_reached job={} tenant={} metric={} limit={} value={} action=overflow_series",
-                    job, tenant, metric, tenantFull ? "max_series" : "max_series_per_metric",
-                    tenantFull ? l.maxSeries() : l.maxSeriesPerMetric());
+            log.warn("event=series_limit_reached job={} tenant={} metric={} limit={} value={} action=overflow_series{}",
+                    job, tenant, reportedAs, tenantFull ? "max_series" : "max_series_per_metric",
+                    tenantFull ? l.maxSeries() : l.maxSeriesPerMetric(), reportedAs.equals(OTHER_METRICS)
+                            ? " (more than " + maxReportedMetrics + " of its metrics overflowed: the others are counted and logged together; e.g. "
+                                    + metric + ")" : "");
         }
         return false;
+    }
+
+    /** The metric name a tenant's overflow of {@code metric} is counted and logged under: its own, or {@link #OTHER_METRICS}. */
+    private String reportedAs(String tenant, String metric) {
+        Set<String> r = reported.computeIfAbsent(tenant, k -> new HashSet<>());
+        if (r.contains(metric)) {
+            return metric;
+        }
+        if (r.size() < maxReportedMetrics) {
+            r.add(metric);
+            return metric;
+        }
+        return OTHER_METRICS;
+    }
+
+    /** How many metrics of {@code tenant} the current window remembers (those with a series admitted). */
+    synchronized int metricsRemembered(String tenant) {
+        TenantState t = tenants.get(tenant);
+        return t == null ? 0 : t.perMetric.size();
     }
 
     long overflowTotal() {

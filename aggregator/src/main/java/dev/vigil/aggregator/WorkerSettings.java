@@ -23,6 +23,7 @@ import io.micrometer.core.instrument.MeterRegistry;
  * @param dedupMaxIds       per-partition id window in records (see SeenIds)
  * @param dedupWindowMs     per-partition id window in record time
  * @param maxFutureMs       events further in the future than this (vs record time) are dead-lettered
+ * @param maxOverflowMetrics per tenant, the metric names a job counts and logs series-limit overflow under (then "__other__")
  * @param catchUpLag        a partition at least this many records behind its end offset is catching up (0: never)
  * @param catchUpFlushIntervalMs while catching up, a partition is flushed at this interval if it is longer than its job's
  * @param instance          this process (for the flush log)
@@ -46,6 +47,7 @@ public record WorkerSettings(
         long dedupWindowMs,
         long maxFutureMs,
         long seriesWindowMs,
+        int maxOverflowMetrics,
         long catchUpLag,
         long catchUpFlushIntervalMs,
         String instance,

@@ -1,0 +1,82 @@
+package dev.vigil.aggregator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+
+import dev.vigil.common.model.Event;
+
+/**
+ * The series limits through the real pipeline: series over a tenant's limits are folded into their metric's overflow
+ * series, so every event is still counted once; the overflow is counted by tenant and metric, under at most
+ * aggregator.limits.max-overflow-metrics names.
+ */
+class ITSeriesLimits {
+    private static final String PREFIX = "lim.";
+
+    private static Event ev(String tenant, String type, String pod, long now) {
+        return new Event(tenant, now - 5_000, type, new TreeMap<>(Map.of("pod", pod)), new TreeMap<>(Map.of("x", 1.0)), null,
+                new TreeMap<>(), null, now);
+    }
+
+    @Test
+    void seriesOverTheLimitsAreFoldedAndCountedNotDropped() throws Exception {
+        try (TestEnv env = new TestEnv("limits")) {
+            env.createTopic(PREFIX + "events", 1); // one partition: the series arrive in the order sent
+            env.createTopic(PREFIX + "samples", 1);
+            long now = System.currentTimeMillis();
+            // t1 may keep 3 series, 2 of a metric: a1, a2 kept, a3, a4 over the metric's limit; b1 kept (3 in all);
+            // then 24 new metrics, all over the tenant's limit. t2 stays under its limits.
+            List<String[]> order = new ArrayList<>();
+            for (String pod : new String[] {"1", "2", "3", "4"}) {
+                order.add(new String[] {"t1", "a", pod});
+            }
+            order.add(new String[] {"t1", "b", "1"});
+            for (char m = 'c'; m <= 'z'; m++) {
+                order.add(new String[] {"t1", String.valueOf(m), "1"});
+            }
+            order.add(new String[] {"t2", "a", "1"});
+            order.add(new String[] {"t2", "a", "2"});
+            List<ProducerRecord<byte[], byte[]>> recs = new ArrayList<>();
+            for (int round = 0; round < 10; round++) {
+                for (String[] o : order) {
+                    recs.add(EventGen.record(PREFIX + "events", ev(o[0], o[1], o[2], now)));
+                }
+            }
+            try (KafkaProducer<byte[], byte[]> p = env.producer()) {
+                EventGen.sendAll(p, recs);
+            }
+            Map<String, String> aggEnv = env.aggregatorEnv(PREFIX);
+            aggEnv.put("VIGIL_AGGREGATOR_LIMITS_MAX_SERIES_PER_TENANT", "3");
+            aggEnv.put("VIGIL_AGGREGATOR_LIMITS_MAX_SERIES_PER_METRIC", "2");
+            aggEnv.put("VIGIL_AGGREGATOR_LIMITS_MAX_OVERFLOW_METRICS", "2");
+            try (AggregatorMain.Running agg = env.startAggregator(aggEnv); ClickHouse ch = env.ch()) {
+                String events = "SELECT sum(count) FROM vigil_rollup_10s WHERE kind = 'event' AND measure = ''";
+                TestEnv.await("every event stored", Duration.ofSeconds(60), () -> TestEnv.longQuery(ch, events) >= recs.size());
+                assertThat(TestEnv.longQuery(ch, events)).as("nothing dropped, nothing twice").isEqualTo(recs.size());
+                assertThat(TestEnv.longQuery(ch, events + " AND tenant = 't1'")).isEqualTo(10L * 29);
+                // t1's own series: a1, a2, b1; everything else in the overflow series of its metric
+                assertThat(TestEnv.longQuery(ch, "SELECT count(DISTINCT name, series_id) FROM vigil_rollup_10s WHERE tenant = 't1' AND kind = 'event'"
+                        + " AND measure = '' AND NOT has(mapKeys(labels), '__overflow__')")).isEqualTo(3);
+                assertThat(TestEnv.longQuery(ch, events + " AND tenant = 't1' AND labels['__overflow__'] = 'true'")).isEqualTo(10L * 26);
+                assertThat(TestEnv.longQuery(ch, events + " AND tenant = 't1' AND name = 'a' AND labels['__overflow__'] = 'true'")).isEqualTo(20);
+                assertThat(TestEnv.longQuery(ch, events + " AND tenant = 't2' AND labels['__overflow__'] = 'true'")).isZero();
+                // counted by tenant and metric: a, then c, and the other 23 metrics together
+                String scrape = agg.registry.scrape();
+                assertThat(scrape).contains(
+                        "vigil_aggregator_series_overflow_total{job=\"events\",metric=\"a\",tenant=\"t1\"} 20.0",
+                        "vigil_aggregator_series_overflow_total{job=\"events\",metric=\"c\",tenant=\"t1\"} 10.0",
+                        "vigil_aggregator_series_overflow_total{job=\"events\",metric=\"__other__\",tenant=\"t1\"} 230.0");
+                assertThat(scrape).doesNotContain("metric=\"d\",tenant=\"t1\"").doesNotContain("tenant=\"t2\"} ");
+            }
+        }
+    }
+}
