@@ -15,7 +15,8 @@ final class FlushBatch {
     final long start;
     final long end;
     final long watermark;
-    final FlushBuffer buffer;
+    /** What it rolled up; null once written or given up ({@link #release}). */
+    FlushBuffer buffer;
     /** Writes its own 1 m and 1 h rows (false: the replay of an older aggregator's pending flush, see FlushBuffer.encode). */
     final boolean rollUp;
     final long createdNanos = System.nanoTime();
@@ -37,6 +38,13 @@ final class FlushBatch {
         this.buffer = buffer;
         this.rollUp = rollUp;
         this.bytes = buffer.approxBytes();
+    }
+
+    /** Drops what it holds once written (or given up): the consumer thread still needs its partition and offsets. */
+    void release() {
+        buffer = null;
+        blocks = null;
+        blockStored = null;
     }
 
     /** The block of the records whose client id this flush accepted (null if none). */

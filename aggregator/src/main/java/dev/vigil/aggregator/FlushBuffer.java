@@ -218,14 +218,30 @@ final class FlushBuffer {
      * {@code aggregator.max-queued-bytes} bound. Costs a few multiplications, so it is checked per record.
      */
     long approxBytes() {
-        return PENDING_BYTES + (long) seriesSize * SERIES_ROW_BYTES + histBytes + refBytes
+        return PENDING_BYTES + (long) seriesSize * SERIES_ROW_BYTES + histBytes + refBytes + keyChars
                 + (long) (units.size() + exposures.size() + unitDaily.size()) * UNIT_ROW_BYTES
                 + (long) unitHists.size() * UNIT_HIST_BYTES
                 + samples.capacity() + idMarks.bytes() + deadLetterBytes;
     }
 
-    /** The series rows' histogram arrays, as allocated (maintained where increments are applied). */
+    /** The series rows' histogram arrays and the unit histograms' maps, as allocated (maintained where values are added). */
     private long histBytes;
+    /**
+     * The characters of the per-unit keys' Strings, summed per key (the fixed per-row costs above hold Strings of a few
+     * characters; ids and names may be hundreds), counted at a byte each: a Latin-1 String's array. The keys an event
+     * creates share its Strings (a unit's row and its exposure hold the same unit id), which this counts once per key,
+     * so it is above what they hold for Latin-1 text and about right for other text (two bytes a character).
+     */
+    private long keyChars;
+
+    private static long chars(String... parts) {
+        long n = 0;
+        for (String p : parts) {
+            n += p.length();
+        }
+        return n;
+    }
+
     /** The series refs its groups hold, each counted once (a ref shared with the series cache is counted in both). */
     private long refBytes;
     private static final java.util.concurrent.atomic.AtomicInteger IDS = new java.util.concurrent.atomic.AtomicInteger();
@@ -399,7 +415,13 @@ final class FlushBuffer {
     }
 
     void addUnit(String tenant, String experiment, String variant, String type, String measure, String unit, int day, double value) {
-        double[] v = units.computeIfAbsent(new UnitKey(tenant, experiment, variant, type, measure, unit, day), k -> new double[3]);
+        UnitKey key = new UnitKey(tenant, experiment, variant, type, measure, unit, day);
+        double[] v = units.get(key);
+        if (v == null) {
+            v = new double[3];
+            units.put(key, v);
+            keyChars += chars(tenant, experiment, variant, type, measure, unit);
+        }
         v[0] += 1;
         v[1] += value;
         v[2] += value * value;
@@ -407,21 +429,39 @@ final class FlushBuffer {
 
     /** One event value of a measure into the unit's log-bucket histogram (quantile metrics). */
     void addUnitHist(String tenant, String experiment, String variant, String type, String measure, String unit, int day, double value) {
-        UnitHist h = unitHists.computeIfAbsent(new UnitHistKey(tenant, experiment, variant, type, measure, unit), k -> new UnitHist());
-        h.hist.add(FastBuckets.key(value), 1);
+        UnitHistKey key = new UnitHistKey(tenant, experiment, variant, type, measure, unit);
+        UnitHist h = unitHists.get(key);
+        if (h == null) {
+            h = new UnitHist();
+            unitHists.put(key, h);
+            keyChars += chars(tenant, experiment, variant, type, measure, unit);
+        }
+        // a unit's values may spread over thousands of buckets (a map of 12 bytes a slot): counted as it grows
+        histBytes += h.hist.add(FastBuckets.key(value), 1);
         h.lastDay = Math.max(h.lastDay, day);
     }
 
     /** Experiment-independent per-unit daily totals (the CUPED pre-period); measure "" counts events. */
     void addUnitDaily(String tenant, String type, String measure, String unit, int day, double value) {
-        double[] v = unitDaily.computeIfAbsent(new UnitDayKey(tenant, type, measure, unit, day), k -> new double[2]);
+        UnitDayKey key = new UnitDayKey(tenant, type, measure, unit, day);
+        double[] v = unitDaily.get(key);
+        if (v == null) {
+            v = new double[2];
+            unitDaily.put(key, v);
+            keyChars += chars(tenant, type, measure, unit);
+        }
         v[0] += 1;
         v[1] += value;
     }
 
     void addExposure(String tenant, String experiment, String variant, String unit, long timeMs) {
-        long[] v = exposures.computeIfAbsent(new ExposureKey(tenant, experiment, variant, unit),
-                k -> new long[] {Long.MAX_VALUE, Long.MIN_VALUE, 0});
+        ExposureKey key = new ExposureKey(tenant, experiment, variant, unit);
+        long[] v = exposures.get(key);
+        if (v == null) {
+            v = new long[] {Long.MAX_VALUE, Long.MIN_VALUE, 0};
+            exposures.put(key, v);
+            keyChars += chars(tenant, experiment, variant, unit);
+        }
         v[0] = Math.min(v[0], timeMs);
         v[1] = Math.max(v[1], timeMs);
         v[2]++;

@@ -53,12 +53,11 @@ class Hist {
     }
 
     private int spill(int key, long n) {
-        int before = rest == null ? 0 : rest.bytes();
         if (rest == null) {
             rest = new IntLongMap();
+            return rest.bytes() + rest.add(key, n);
         }
-        rest.add(key, n);
-        return rest.bytes() - before;
+        return rest.add(key, n);
     }
 
     /** Grows the window to cover {@code key} if it stays within MAX_WINDOW keys. */

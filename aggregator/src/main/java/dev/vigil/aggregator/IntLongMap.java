@@ -15,22 +15,25 @@ final class IntLongMap {
         vals = new long[8];
     }
 
-    void add(int key, long n) {
+    /** Adds {@code n} to {@code key}'s count; returns the bytes its arrays grew by (0 unless it doubled them). */
+    int add(int key, long n) {
         int mask = keys.length - 1;
         int i = mix(key) & mask;
         while (true) {
             int k = keys[i];
             if (k == key) {
                 vals[i] += n;
-                return;
+                return 0;
             }
             if (k == EMPTY) {
                 keys[i] = key;
                 vals[i] = n;
                 if (++size * 2 > keys.length) {
+                    int before = keys.length;
                     grow();
+                    return 12 * (keys.length - before);
                 }
-                return;
+                return 0;
             }
             i = (i + 1) & mask;
         }

@@ -85,6 +85,12 @@ public final class JobWorker implements AutoCloseable {
         final SeenIds seen = new SeenIds(s.dedupMaxIds(), s.dedupWindowMs());
         boolean recovering = true;
         boolean paused;
+        /**
+         * Set when a cut found the job's flush queue over its bounds: the rest of this poll's records of the partition are
+         * not read (the partition is sought back to {@link #next} and paused after the poll), so one poll cannot cut
+         * flushes without bound (one record can add a megabyte of per-unit rows; the pause alone acts between polls).
+         */
+        boolean held;
         long nextAttemptNanos;
         long recoveryBackoffMs = 200;
         long start;
@@ -724,10 +730,16 @@ public final class JobWorker implements AutoCloseable {
                     n = processEvents(st, recs.records(tp));
                 } else {
                     for (ConsumerRecord<ByteBuffer, ByteBuffer> r : recs.records(tp)) {
+                        if (st.held) {
+                            break;
+                        }
                         if (process(st, r, null)) {
                             n++;
                         }
                     }
+                }
+                if (st.held) {
+                    holdBack(st);
                 }
                 if (n > 0) {
                     consumed.increment(n);
@@ -1023,11 +1035,14 @@ public final class JobWorker implements AutoCloseable {
                 touched = t;
                 for (int j = 0; j < k; j++) {
                     Prepared p = group[j];
-                    if (process(st, p.r, p)) {
+                    if (!st.held && process(st, p.r, p)) {
                         n++;
                     }
                     p.r = null; // the record's buffers are not held past the poll
                     p.e.buf = null;
+                }
+                if (st.held) {
+                    return n;
                 }
             }
             return n;
@@ -1038,8 +1053,10 @@ public final class JobWorker implements AutoCloseable {
             if (r.offset() < st.next) {
                 return false;
             }
+            boolean cutNow = false;
             while (!st.forced.isEmpty() && st.forced.peekFirst() <= r.offset()) {
                 cut(st, st.forced.pollFirst());
+                cutNow = true;
             }
             if (st.buf.records == 0) {
                 st.bufStartedNanos = System.nanoTime();
@@ -1055,8 +1072,27 @@ public final class JobWorker implements AutoCloseable {
             if (st.forced.isEmpty() && (st.buf.records >= spec.maxRecordsPerFlush() || st.buf.keys() >= s.maxKeysPerFlush()
                     || st.buf.approxBytes() >= s.maxBytesPerFlush())) {
                 cut(st, st.next);
+                cutNow = true;
+            }
+            if (cutNow && overQueued()) {
+                st.held = true;
             }
             return true;
+        }
+
+        /** The job's cut, unstored flushes at or over their bounds (what {@link #backpressure} pauses at). */
+        private boolean overQueued() {
+            return queued() >= s.queueCapacity() || queuedBytes.get() >= s.maxQueuedBytes();
+        }
+
+        /** After a poll's records of a held partition: the rest is read again once the queue drains (see {@link PartitionState#held}). */
+        private void holdBack(PartitionState st) {
+            st.held = false;
+            consumer.seek(st.tp, st.next);
+            if (!st.paused) {
+                consumer.pause(List.of(st.tp));
+                st.paused = true;
+            }
         }
 
         private void afterPoll() {
@@ -1514,6 +1550,7 @@ public final class JobWorker implements AutoCloseable {
                     owners.remove(b); // not committed here (a dead member reads no completions): the flush log has it
                 }
             }
+            b.release(); // its buffer and blocks: a completed flush waits for the consumer's next poll as a (partition, offset) only
             lane.queue.pollFirst();
             queuedBytes.addAndGet(-b.bytes);
             lane.inFlight = null;
