@@ -261,7 +261,7 @@ final class FlushBuffer {
 
     void addDeadLetter(ProducerRecord<byte[], byte[]> pr) {
         deadLetters.add(pr);
-        deadLetterBytes += DEAD_LETTER_OVERHEAD_BYTES + (pr.value() == null ? 0 : pr.value().length);
+        deadLetterBytes += DEAD_LETTER_OVERHEAD_BYTES + (pr.value() == null ? 0 : pr.value().length) + (pr.key() == null ? 0 : pr.key().length);
     }
 
     boolean isEmpty() {

@@ -381,7 +381,14 @@ public final class JobWorker implements AutoCloseable {
     // ---------------------------------------------------------------- record handling
 
     private void deadLetter(PartitionState st, ConsumerRecord<ByteBuffer, ByteBuffer> r, String reason, String detail) {
-        ProducerRecord<byte[], byte[]> pr = new ProducerRecord<>(s.deadLetterTopic(), null, bytes(r.key()), bytes(r.value()));
+        // at most aggregator.dead-letter-max-bytes of the key and of the value: a record near Kafka's size limit plus
+        // these headers would not fit the dead-letter producer's requests, and its flush would be retried for ever
+        int max = s.deadLetterMaxBytes();
+        ProducerRecord<byte[], byte[]> pr = new ProducerRecord<>(s.deadLetterTopic(), null, head(r.key(), max), head(r.value(), max));
+        if (r.value() != null && r.value().remaining() > max || r.key() != null && r.key().remaining() > max) {
+            pr.headers().add("vigil.dlq.truncated", ("key=" + (r.key() == null ? 0 : r.key().remaining()) + " value="
+                    + (r.value() == null ? 0 : r.value().remaining())).getBytes(StandardCharsets.UTF_8));
+        }
         pr.headers().add("vigil.dlq.reason", reason.getBytes(StandardCharsets.UTF_8));
         pr.headers().add("vigil.dlq.detail", truncate(detail, 500).getBytes(StandardCharsets.UTF_8));
         pr.headers().add("vigil.dlq.source.topic", r.topic().getBytes(StandardCharsets.UTF_8));
@@ -395,6 +402,16 @@ public final class JobWorker implements AutoCloseable {
     private Counter deadLetterCounter(String reason) {
         return deadByReason.computeIfAbsent(reason, k -> Counter.builder("vigil_aggregator_dead_letters").tag("job", spec.name())
                 .tag("reason", k).register(s.registry()));
+    }
+
+    /** A copy of at most the first {@code max} remaining bytes of {@code b} (its position untouched); null for null. */
+    static byte[] head(ByteBuffer b, int max) {
+        if (b == null) {
+            return null;
+        }
+        byte[] a = new byte[Math.min(max, b.remaining())];
+        b.get(b.position(), a);
+        return a;
     }
 
     /** A copy of the remaining bytes of {@code b} (its position untouched); null for null. */

@@ -14,6 +14,7 @@ import io.micrometer.core.instrument.MeterRegistry;
  * @param bootstrapServers  Kafka bootstrap servers
  * @param groupPrefix       consumer group = prefix + job name
  * @param deadLetterTopic   where poison records go
+ * @param deadLetterMaxBytes a dead letter keeps at most this many bytes of the record's key and of its value
  * @param queueCapacity     flushes queued per job before its partitions are paused
  * @param flushParallelism  flusher threads per job; a partition always flushes on the same one (in order)
  * @param maxKeysPerFlush   in-memory rows per partition before a flush is forced
@@ -37,6 +38,7 @@ public record WorkerSettings(
         String bootstrapServers,
         String groupPrefix,
         String deadLetterTopic,
+        int deadLetterMaxBytes,
         int queueCapacity,
         int flushParallelism,
         int maxKeysPerFlush,
