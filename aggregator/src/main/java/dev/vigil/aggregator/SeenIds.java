@@ -329,9 +329,12 @@ final class SeenIds {
         long lastSeq;
         /** The sequence at which it took its place in {@link #order}. */
         long orderSeq;
-        /** index + 1; 0 = empty. */
-        int[] index = new int[8];
-        long[] seq = new long[8];
+        /**
+         * index + 1; 0 = empty. Two slots to begin with: a batch often has one record in a partition (one event per request,
+         * or a batch whose events spread over the partitions), where eight slots made an id cost ~290 bytes instead of ~180.
+         */
+        int[] index = new int[INITIAL_SLOTS];
+        long[] seq = new long[INITIAL_SLOTS];
         int used;
 
         /** Empties the entry for the prefix (ph, pl), keeping its arrays unless they are large. */
@@ -341,8 +344,8 @@ final class SeenIds {
             lastSeq = Long.MIN_VALUE;
             used = 0;
             if (index.length > MAX_SPARE_SLOTS) {
-                index = new int[8];
-                seq = new long[8];
+                index = new int[INITIAL_SLOTS];
+                seq = new long[INITIAL_SLOTS];
             } else {
                 java.util.Arrays.fill(index, 0);
             }
@@ -361,6 +364,8 @@ final class SeenIds {
 
     /** Marks the slot of an entry taken out of {@link #batches}. */
     private static final Batch TOMB = new Batch();
+    /** A new entry's slots (a power of two). */
+    private static final int INITIAL_SLOTS = 2;
     /** Entries kept for reuse, with their arrays of at most this many slots. */
     private static final int SPARES = 64;
     private static final int MAX_SPARE_SLOTS = 1024;
@@ -519,7 +524,8 @@ final class SeenIds {
         if (tail - rebuiltAt >= rebuildEvery) {
             rebuild(); // the main table's 32-bit sequences stay unambiguous whichever kind of id the occurrences are
         }
-        if (slot < 0 && b.index[~slot] == 0 && b.used + 1 > b.index.length / 4 * 3) {
+        // at most three quarters of the slots used (at least one stays empty: findIndex's probe ends at one)
+        if (slot < 0 && b.index[~slot] == 0 && b.used + 1 > b.index.length * 3 / 4) {
             rehash(b);
             slot = findIndex(b, index);
         }
@@ -543,7 +549,7 @@ final class SeenIds {
                 live++;
             }
         }
-        int n = Integer.highestOneBit(Math.max(8, live * 2)) * 2;
+        int n = Integer.highestOneBit(Math.max(INITIAL_SLOTS, live * 2)) * 2;
         b.index = new int[n];
         b.seq = new long[n];
         b.used = 0;

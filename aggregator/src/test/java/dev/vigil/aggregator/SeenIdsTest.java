@@ -244,6 +244,28 @@ class SeenIdsTest {
      * Entries of batches whose ids left the window are released: memory follows the window, not the stream, also when
      * some batches' records keep coming long after their first (which must not hold the release of the others).
      */
+    /**
+     * The heap a full window holds per id, for ids of the gateway's batch form: batches of many records in a partition
+     * (an SDK's batch whose events share a series), and batches of one record each (one event per request with a batch
+     * id, or a batch whose events spread over the partitions): the bound docs/aggregator.md gives ("Limits") per id.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "records of a batch in a partition: {0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 100})
+    void aFullWindowOfBatchFormIdsHoldsAboutTheDocumentedHeapPerId(int perBatch) {
+        int maxIds = 200_000;
+        long before = HeapProbe.usedAfterGc();
+        SeenIds s = new SeenIds(maxIds, Long.MAX_VALUE / 4);
+        for (long o = 0; o < 3L * maxIds; o++) { // three windows: the ring wrapped, dead entries released
+            long batch = o / perBatch;
+            assertThat(s.firstSightBatch(batch * 7919, batch, (int) (o % perBatch), o, o, o)).isTrue();
+        }
+        double perId = (HeapProbe.usedAfterGc() - before) / (double) maxIds;
+        // measured (2026-11-28): ~95 bytes with batches of 100; ~222 with batches of one (~294 before their entries began with
+        // two slots instead of eight)
+        assertThat(perId).as("bytes per id, batches of %d", perBatch).isLessThan(perBatch == 1 ? 250 : 110);
+        assertThat(s.batchEntries()).isPositive(); // keeps s reachable until here
+    }
+
     @org.junit.jupiter.params.ParameterizedTest(name = "with batches whose records come late: {0}")
     @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
     void batchEntriesFollowTheWindow(boolean late) {
