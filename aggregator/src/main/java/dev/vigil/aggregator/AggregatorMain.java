@@ -78,8 +78,9 @@ public final class AggregatorMain {
             "estimated heap of a job's cut flushes not yet stored before its partitions are paused (besides aggregator.queue-capacity); "
                     + "a job holds at most partitions x max-bytes-per-flush + this + one flush");
     public static final ConfigKey<Long> DEAD_LETTER_MAX_BYTES = ConfigKey.bytesKey("aggregator.dead-letter-max-bytes", "512KiB", 1L << 10, 900L << 10,
-            "a dead letter keeps at most this much of the poison record's key and of its value (header vigil.dlq.truncated gives the"
-                    + " sizes): with its headers it must fit the dead-letter producer's 1 MiB requests and the topic's message size");
+            "a dead letter keeps at most this much of the poison record's key and value together, the key at most half (header"
+                    + " vigil.dlq.truncated gives their sizes): with its headers it must fit the dead-letter producer's 1 MiB requests"
+                    + " and the topic's message size");
     public static final ConfigKey<Long> SERIES_CACHE_BYTES = ConfigKey.bytesKey("aggregator.series-cache-bytes", "64MiB", 1L << 20, 16L << 30,
             "estimated heap of each consumer thread's series cache (what it worked out for each series seen: ~1 KB for a"
                     + " few labels) before it is cleared; a working set of series beyond it costs a full decode per event");

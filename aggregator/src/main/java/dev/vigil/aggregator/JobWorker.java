@@ -381,13 +381,17 @@ public final class JobWorker implements AutoCloseable {
     // ---------------------------------------------------------------- record handling
 
     private void deadLetter(PartitionState st, ConsumerRecord<ByteBuffer, ByteBuffer> r, String reason, String detail) {
-        // at most aggregator.dead-letter-max-bytes of the key and of the value: a record near Kafka's size limit plus
-        // these headers would not fit the dead-letter producer's requests, and its flush would be retried for ever
+        // at most aggregator.dead-letter-max-bytes of the key and the value together (the key at most half of it): a record
+        // near Kafka's size limit plus these headers would not fit the dead-letter producer's requests, and its flush would
+        // be retried for ever
         int max = s.deadLetterMaxBytes();
-        ProducerRecord<byte[], byte[]> pr = new ProducerRecord<>(s.deadLetterTopic(), null, head(r.key(), max), head(r.value(), max));
-        if (r.value() != null && r.value().remaining() > max || r.key() != null && r.key().remaining() > max) {
-            pr.headers().add("vigil.dlq.truncated", ("key=" + (r.key() == null ? 0 : r.key().remaining()) + " value="
-                    + (r.value() == null ? 0 : r.value().remaining())).getBytes(StandardCharsets.UTF_8));
+        int keyLen = r.key() == null ? 0 : r.key().remaining();
+        int valueLen = r.value() == null ? 0 : r.value().remaining();
+        byte[] key = head(r.key(), Math.max(max / 2, max - valueLen));
+        byte[] value = head(r.value(), max - (key == null ? 0 : key.length));
+        ProducerRecord<byte[], byte[]> pr = new ProducerRecord<>(s.deadLetterTopic(), null, key, value);
+        if (keyLen + valueLen > max) {
+            pr.headers().add("vigil.dlq.truncated", ("key=" + keyLen + " value=" + valueLen).getBytes(StandardCharsets.UTF_8));
         }
         pr.headers().add("vigil.dlq.reason", reason.getBytes(StandardCharsets.UTF_8));
         pr.headers().add("vigil.dlq.detail", truncate(detail, 500).getBytes(StandardCharsets.UTF_8));
@@ -1211,15 +1215,18 @@ public final class JobWorker implements AutoCloseable {
             // a replay of a flush an older aggregator logged: the same range, written its way (no 1 m and 1 h blocks)
             boolean rollUp = st.legacy.isEmpty() || !st.legacy.remove(st.start, end);
             st.buf.applyPendingIncrements(); // so that the batch's bytes (max-queued-bytes) count the histograms' last growth
-            FlushBatch b = new FlushBatch(spec.name(), st.tp, st.start, end, st.watermark, st.buf, rollUp);
+            FlushBuffer cutBuf = st.buf;
+            FlushBatch b = new FlushBatch(spec.name(), st.tp, st.start, end, st.watermark, cutBuf, rollUp);
+            // the next buffer before the batch is handed over: once the lane has it, it may be written and released
+            // (b.buffer null) before this thread runs again
+            st.buf = new FlushBuffer(cutBuf);
+            st.start = end;
+            st.bufStartedNanos = System.nanoTime();
             owners.put(b, st);
             queuedBytes.addAndGet(b.bytes);
             Lane lane = laneOf(st.tp);
             lane.queue.addLast(b);
             LockSupport.unpark(lane.thread);
-            st.start = end;
-            st.buf = new FlushBuffer(b.buffer);
-            st.bufStartedNanos = System.nanoTime();
         }
 
         private void handleCompleted(boolean sync) {
@@ -1692,10 +1699,12 @@ public final class JobWorker implements AutoCloseable {
             return;
         }
         List<Future<?>> others = new ArrayList<>(todo.size() - 1);
+        List<FlushBuffer.Block> blocks = b.blocks;
+        boolean[] stored = b.blockStored; // locals: a lane given up (crash, close) releases b while these may still run
         for (int k : todo.subList(1, todo.size())) {
             others.add(blockWriters.submit(() -> {
-                insert(b, b.blocks.get(k));
-                b.blockStored[k] = true; // read after Future.get, which orders it
+                insert(b, blocks.get(k));
+                stored[k] = true; // read after Future.get, which orders it
                 return null;
             }));
         }

@@ -51,7 +51,9 @@ class ITOversizedPoison {
                 List<ConsumerRecord<byte[], byte[]>> dlq = env.readAll(PREFIX + "dead-letters", Duration.ofSeconds(30));
                 assertThat(dlq).hasSize(1);
                 ConsumerRecord<byte[], byte[]> d = dlq.getFirst();
-                assertThat(d.value()).hasSize(512 * 1024);
+                assertThat(d.key()).hasSize(6);
+                assertThat(d.value()).as("the head of the value, key and value within 512 KiB").hasSize(512 * 1024 - 6);
+                assertThat(d.value()[0]).isEqualTo((byte) 'x');
                 assertThat(new String(d.headers().lastHeader("vigil.dlq.truncated").value(), StandardCharsets.UTF_8)).isEqualTo("key=6 value=1048300");
                 assertThat(new String(d.headers().lastHeader("vigil.dlq.reason").value(), StandardCharsets.UTF_8)).isEqualTo("undecodable");
                 assertThat(agg.registry.scrape()).contains("vigil_aggregator_dead_letters_total{job=\"events\",reason=\"undecodable\"} 1.0");

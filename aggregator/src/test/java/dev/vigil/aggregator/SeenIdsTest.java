@@ -241,10 +241,6 @@ class SeenIdsTest {
     }
 
     /**
-     * Entries of batches whose ids left the window are released: memory follows the window, not the stream, also when
-     * some batches' records keep coming long after their first (which must not hold the release of the others).
-     */
-    /**
      * The heap a full window holds per id, for ids of the gateway's batch form: batches of many records in a partition
      * (an SDK's batch whose events share a series), and batches of one record each (one event per request with a batch
      * id, or a batch whose events spread over the partitions): the bound docs/aggregator.md gives ("Limits") per id.
@@ -266,6 +262,10 @@ class SeenIdsTest {
         assertThat(s.batchEntries()).isPositive(); // keeps s reachable until here
     }
 
+    /**
+     * Entries of batches whose ids left the window are released: memory follows the window, not the stream, also when
+     * some batches' records keep coming long after their first (which must not hold the release of the others).
+     */
     @org.junit.jupiter.params.ParameterizedTest(name = "with batches whose records come late: {0}")
     @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
     void batchEntriesFollowTheWindow(boolean late) {
