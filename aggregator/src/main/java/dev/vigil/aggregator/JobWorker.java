@@ -1109,7 +1109,9 @@ public final class JobWorker implements AutoCloseable {
         /** After a poll's records of a held partition: the rest is read again once the queue drains (see {@link PartitionState#held}). */
         private void holdBack(PartitionState st) {
             st.held = false;
-            consumer.seek(st.tp, st.next);
+            if (consumer.position(st.tp) != st.next) { // records of the poll left unread: fetched again later (else keep the fetched data)
+                consumer.seek(st.tp, st.next);
+            }
             if (!st.paused) {
                 consumer.pause(List.of(st.tp));
                 st.paused = true;
