@@ -1134,7 +1134,8 @@ public final class JobWorker implements AutoCloseable {
                         st.forced.pollFirst();
                         cut(st, b);
                     }
-                } else if (!st.buf.isEmpty() && (flushNow || now - st.bufStartedNanos >= flushInterval(st))) {
+                } else if (!st.buf.isEmpty() && (flushNow || now - st.bufStartedNanos >= flushInterval(st) && !overQueued())) {
+                    // (a flush by time waits while the queue is over its bounds: queued, it would be stored no sooner)
                     cut(st, st.next);
                 }
             }
