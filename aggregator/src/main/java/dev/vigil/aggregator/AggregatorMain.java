@@ -76,7 +76,7 @@ public final class AggregatorMain {
             "estimated heap of one partition's buffer (pre-aggregated rows, client ids, samples, dead letters) before a flush is forced");
     public static final ConfigKey<Long> MAX_QUEUED_BYTES = ConfigKey.bytesKey("aggregator.max-queued-bytes", "48MiB", 64L << 10, 8L << 30,
             "estimated heap of a job's cut flushes not yet stored before its partitions are paused (besides aggregator.queue-capacity); "
-                    + "a job holds at most partitions x max-bytes-per-flush + this + one flush");
+                    + "a job holds at most partitions x max-bytes-per-flush + this + one more flush per partition");
     public static final ConfigKey<Long> DEAD_LETTER_MAX_BYTES = ConfigKey.bytesKey("aggregator.dead-letter-max-bytes", "512KiB", 1L << 10, 900L << 10,
             "a dead letter keeps at most this much of the poison record's key and value together, the key at most half (header"
                     + " vigil.dlq.truncated gives their sizes): with its headers it must fit the dead-letter producer's 1 MiB requests"

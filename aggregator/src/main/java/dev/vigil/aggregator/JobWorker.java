@@ -1420,7 +1420,7 @@ public final class JobWorker implements AutoCloseable {
             long now = System.nanoTime();
             if (cacheResetLoggedNanos == 0 || now - cacheResetLoggedNanos >= TimeUnit.MINUTES.toNanos(1)) {
                 log.warn("event=series_cache_reset job={} member={} resets={} max_bytes={} (more distinct series than the cache holds: each is"
-                        + " decoded in full again; raise aggregator.series-cache-bytes, or lower the series limits)", spec.name(), index,
+                        + " decoded in full again: fix the client sending ever new label values, raise aggregator.series-cache-bytes, or add consumer threads)", spec.name(), index,
                         cacheResetsUnlogged, s.seriesCacheBytes());
                 cacheResetLoggedNanos = now;
                 cacheResetsUnlogged = 0;

@@ -14,7 +14,7 @@ import io.micrometer.core.instrument.MeterRegistry;
  * @param bootstrapServers  Kafka bootstrap servers
  * @param groupPrefix       consumer group = prefix + job name
  * @param deadLetterTopic   where poison records go
- * @param deadLetterMaxBytes a dead letter keeps at most this many bytes of the record's key and of its value
+ * @param deadLetterMaxBytes a dead letter keeps at most this many bytes of the record's key and value together
  * @param queueCapacity     flushes queued per job before its partitions are paused
  * @param flushParallelism  flusher threads per job; a partition always flushes on the same one (in order)
  * @param maxKeysPerFlush   in-memory rows per partition before a flush is forced
