@@ -31,8 +31,8 @@ final class FlushBuffer {
         final long seriesId;
         final SortedMap<String, String> labels;
         final int hash;
-        /** Its heap with its Strings and labels, estimated ({@link #estimateBytes}): what a buffer or the series cache holding it counts. */
-        final int bytes;
+        /** {@link #bytes()} once computed; -1 before (the slow path builds a ref per value, most of them merged and dropped). */
+        private int bytes = -1;
         /** The id of the last buffer that counted {@link #bytes} (a ref is counted once per buffer; an id, not the buffer, which it would keep alive). */
         int countedIn;
 
@@ -43,7 +43,14 @@ final class FlushBuffer {
             this.seriesId = seriesId;
             this.labels = labels;
             this.hash = (Long.hashCode(seriesId) * 31 + tenant.hashCode()) * 31 + name.hashCode() * 7 + kind;
-            this.bytes = estimateBytes(tenant, name, labels);
+        }
+
+        /** Its heap with its Strings and labels, estimated ({@link #estimateBytes}): what a buffer or the series cache holding it counts. */
+        int bytes() {
+            if (bytes < 0) {
+                bytes = estimateBytes(tenant, name, labels);
+            }
+            return bytes;
         }
 
         /**
@@ -285,7 +292,7 @@ final class FlushBuffer {
                 seriesSize++;
                 if (ref.countedIn != id) { // the first group of this series in this buffer: the buffer holds its ref
                     ref.countedIn = id;
-                    refBytes += ref.bytes;
+                    refBytes += ref.bytes();
                 }
                 if (++groups * 2 > t.length) {
                     grow();

@@ -420,12 +420,7 @@ public final class JobWorker implements AutoCloseable {
 
     /** A copy of the remaining bytes of {@code b} (its position untouched); null for null. */
     static byte[] bytes(ByteBuffer b) {
-        if (b == null) {
-            return null;
-        }
-        byte[] a = new byte[b.remaining()];
-        b.get(b.position(), a);
-        return a;
+        return head(b, Integer.MAX_VALUE);
     }
 
     private static String truncate(String s, int n) {
@@ -996,7 +991,7 @@ public final class JobWorker implements AutoCloseable {
         }
 
         private void backpressure() {
-            boolean stop = queued() >= s.queueCapacity() || queuedBytes.get() >= s.maxQueuedBytes() || anyLaneRetrying();
+            boolean stop = overQueued() || anyLaneRetrying();
             List<TopicPartition> pause = new ArrayList<>();
             List<TopicPartition> resume = new ArrayList<>();
             for (PartitionState st : parts.values()) {

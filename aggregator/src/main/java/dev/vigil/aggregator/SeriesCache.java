@@ -102,7 +102,7 @@ final class SeriesCache {
 
     /** Copies the scratch's series bytes into a new entry. */
     Entry put(EventScratch e, int hash, String tenant, String type, FlushBuffer.SeriesRef ref) {
-        long eb = ENTRY_OVERHEAD_BYTES + e.tenantLen + e.typeLen + e.dimsLen + (ref == null ? 0 : ref.bytes);
+        long eb = ENTRY_OVERHEAD_BYTES + e.tenantLen + e.typeLen + e.dimsLen + (ref == null ? 0 : ref.bytes());
         if (size >= maxEntries || (size > 0 && bytes + eb > maxBytes)) {
             table = new Entry[1024];
             size = 0;
