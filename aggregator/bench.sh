@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Aggregator benchmark: events consumed and rolled up per second beside Kafka's ConsumerPerformance
-# on the same topic, and rows stored per event. Usage: aggregator/bench.sh [events] [partitions] [series] [id-fraction] [consumers (default 2)] [spread-ms (default 60000)]
+# on the same topic, and rows stored per event. Usage: aggregator/bench.sh [events] [partitions] [series] [id-fraction] [consumers (default 2)] [spread-ms (default 10000 with -Dbench.times=ordered, the default; 60000 with shuffled)]
 # Set JFR=1 to record a flight recording (aggregator/target/bench.jfr), ASPROF=1 for async-profiler CPU samples (see below).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -44,7 +44,7 @@ for k in ("cpu_model", "cpus", "mem_total", "kernel", "java", "date", "git"):
     p(f"| {k} | {machine.get(k, '?')} |")
 p()
 loads = []
-for step in ("gateway", "aggregator", "aggregator-long", "aggregator-ids", "aggregator-batch-ids", "query", "experiments", "jmh"):
+for step in ("gateway", "aggregator", "aggregator-long", "aggregator-shuffled", "aggregator-ids", "aggregator-batch-ids", "query", "experiments", "jmh"):
     s, load = status(step)
     if load:
         loads.append((step, s, load))
@@ -119,7 +119,7 @@ def cp_fields(line):
     return field("nMsg.sec"), field("fetch.nMsg.sec")
 
 
-def aggregator_section(step, title, why, args=""):
+def aggregator_section(step, title, why, args="", opts=""):
     p("## " + title)
     p()
     agg = read(step + ".txt")
@@ -132,7 +132,9 @@ def aggregator_section(step, title, why, args=""):
     cp_after_rate, cp_after_fetch_rate = cp_fields(re.search(r"ConsumerPerformance after the job: (.*)", agg))
     cm = re.search(r"aggregator consumer threads \((\d+)\)", agg)
     consumers = cm.group(1) if cm else "?"
-    p("`" + ("BENCH_JAVA_OPTS=-Dbench.ids=batch " if "batch" in step else "") + "aggregator/bench.sh " + str(m.group(1)) + args + "`: events produced to a topic (4 partitions, 1,000 series), then Kafka's "
+    tm = re.search(r"event times (ordered|shuffled): (.*?)(?:, client ids like .*)?$", agg, re.M)
+    times = (" with event times " + tm.group(1) + " (" + tm.group(2) + ")") if tm else ""
+    p("`" + ("BENCH_JAVA_OPTS=" + opts + " " if opts else "") + "aggregator/bench.sh " + str(m.group(1)) + args + "`: events produced to a topic (4 partitions, 1,000 series" + times + "), then Kafka's "
       "`ConsumerPerformance` reads them (one thread), then one aggregator job with " + consumers + " consumer threads consumes, "
       "decodes, deduplicates, pre-aggregates and stores them in the embedded ClickHouse, then ConsumerPerformance reads the "
       "topic again (ClickHouse's merges settled first, as before the job). Both were warmed up first on another "
@@ -202,6 +204,13 @@ aggregator_section("aggregator-long", "Aggregator beside Kafka's ConsumerPerform
                    "The same with three times the events ({secs:.1f} s of consuming): the one-off costs of the short run "
                    "weigh a third as much, so this is closer to the rate of an aggregator that runs for hours.")
 
+aggregator_section("aggregator-shuffled", "Aggregator beside Kafka's ConsumerPerformance, steady state, event times shuffled (worst case)",
+                   "The steady state again with the former data shape ({secs:.1f} s of consuming): event times uniform over the "
+                   "last 60 s whatever the records' order, so every record may fall in any of six 10 s buckets of its series and "
+                   "every flush rewrites all of them. A stream read from Kafka is in arrival order, so this is not what the "
+                   "gateway's topics look like; it is the rollup's worst case for its working set and for ClickHouse's merges "
+                   "(docs/aggregator.md, \"2026-11-28, later\").", opts="-Dbench.times=shuffled")
+
 aggregator_section("aggregator-ids", "Aggregator beside Kafka's ConsumerPerformance, events with client ids",
                    "Here every event carries a unique client id of no particular form (`id-<n>`, as a client's own `event_id`; "
                    "{secs:.1f} s of consuming in the first run): "
@@ -216,7 +225,7 @@ aggregator_section("aggregator-batch-ids", "Aggregator beside Kafka's ConsumerPe
                    "batch. The retry store keeps such ids in an entry per batch (docs/exactly-once.md, \"Batch-form ids\"); the "
                    "records are larger (129 bytes against 99), which ConsumerPerformance reads too. After the last run the job is "
                    "started again on the same data: its partitions rebuild their retry stores, batch entries included.",
-                   " 4 1000 1.0")
+                   " 4 1000 1.0", opts="-Dbench.ids=batch")
 
 # --- query ---------------------------------------------------------------------------------------------
 p("## PromQL query latency beside hand-written SQL")

@@ -36,9 +36,13 @@ import dev.vigil.kafka.KafkaBroker;
  * Benchmark (not a test): events consumed and rolled up per second by one aggregator job, next
  * to Kafka's own ConsumerPerformance on the same topic in the same run, and rows stored per
  * event. Run with aggregator/bench.sh [events] [partitions] [series] [id-fraction] [consumers] [spread-ms].
- * Event times are spread uniformly over the {@code spread-ms} before the start (60,000 by default:
- * every flush then touches all six 10 s buckets of every series, the rollup's worst case; a live
- * stream read as it arrives spans a few seconds per flush, e.g. 2,000).
+ * Event times follow the records' order ({@code -Dbench.times=ordered}, the default since 2026-11-28): the topic is
+ * the backlog of a stream of {@code -Dbench.stream-rate} events/s (1,000,000, the goal's rate), each event up to
+ * {@code spread-ms} (10,000 by default: clients that buffer their events before sending) older than its place in
+ * the stream, which is how the gateway's topics look (records in arrival order; docs/aggregator.md, "2026-11-28,
+ * later"). With {@code -Dbench.times=shuffled} (the only shape before) times are spread uniformly over the
+ * {@code spread-ms} before the start whatever the order (60,000 by default: every record may fall in any of six 10 s
+ * buckets of its series, so every flush touches all of them: the rollup's worst case, kept as a figure of its own).
  * ConsumerPerformance reads with one thread; the job reads with {@code consumers} threads (2 by
  * default: one per core of the reference machine), so the consumer CPU per event is printed too.
  * Both are warmed up first on a separate topic of {@code min(events / 2, 15,000,000)} events, which
@@ -80,6 +84,10 @@ public final class AggregatorBenchmark {
      * (~40 bytes, against ~10: every byte is hashed).
      */
     static final String IDS = System.getProperty("bench.ids", "short");
+    /** Event times in the records' order ({@code ordered}) or uniform over the spread whatever the order ({@code shuffled}); see above. */
+    static final String TIMES = System.getProperty("bench.times", "ordered");
+    /** With ordered times: the rate (events/s) of the stream whose backlog the topic is, so n events span n / rate seconds. */
+    static final long STREAM_RATE = Long.getLong("bench.stream-rate", 1_000_000L);
     static final int ID_BATCH = 500;
 
     public static void main(String[] args) throws Exception {
@@ -88,7 +96,13 @@ public final class AggregatorBenchmark {
         int seriesCount = args.length > 2 ? Integer.parseInt(args[2]) : 1000;
         double idFraction = args.length > 3 ? Double.parseDouble(args[3]) : 0.0;
         int consumers = args.length > 4 ? Integer.parseInt(args[4]) : 2;
-        int spreadMs = args.length > 5 ? Integer.parseInt(args[5]) : 60_000;
+        if (!TIMES.equals("ordered") && !TIMES.equals("shuffled")) {
+            throw new IllegalArgumentException("bench.times must be ordered or shuffled: " + TIMES);
+        }
+        if (STREAM_RATE <= 0) {
+            throw new IllegalArgumentException("bench.stream-rate must be positive: " + STREAM_RATE);
+        }
+        int spreadMs = args.length > 5 ? Integer.parseInt(args[5]) : TIMES.equals("ordered") ? 10_000 : 60_000;
         EmbeddedClickHouse.deleteStaleTempDirs("vigil-agg-*"); // earlier runs' ClickHouse directories (the engine is up until exit)
         // bench.sh passes the directory and deletes it after this JVM (and the embedded engine in it) exits
         String given = System.getProperty("bench.dir");
@@ -113,8 +127,12 @@ public final class AggregatorBenchmark {
             long t0 = System.nanoTime();
             long bytes = produce(kafka.bootstrapServers(), topic, n, seriesCount, idFraction, spreadMs, "inference");
             double produceSecs = (System.nanoTime() - t0) / 1e9;
-            System.out.printf("produced events=%d bytes=%d (%.1f B/event) in %.1f s, event times spread over %d ms%s%n", n, bytes,
-                    (double) bytes / n, produceSecs, spreadMs, idFraction > 0 ? ", client ids like " + clientId(n - 1) : "");
+            String times = TIMES.equals("ordered")
+                    ? String.format("event times ordered: a backlog of a %,d events/s stream (%,d ms), each up to %,d ms older than its place", STREAM_RATE,
+                            n * 1000 / STREAM_RATE, spreadMs)
+                    : String.format("event times shuffled: uniform over the %,d ms before the start, whatever the order", spreadMs);
+            System.out.printf("produced events=%d bytes=%d (%.1f B/event) in %.1f s, %s%s%n", n, bytes,
+                    (double) bytes / n, produceSecs, times, idFraction > 0 ? ", client ids like " + clientId(n - 1) : "");
             produce(kafka.bootstrapServers(), warmTopic, warm, seriesCount, idFraction, spreadMs, "warmup");
             consumerPerformance(kafka.bootstrapServers(), warmTopic, warm, "bench-warmup-consumer");
 
@@ -484,6 +502,8 @@ public final class AggregatorBenchmark {
         p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, String.valueOf(128L * 1024 * 1024));
         Random rnd = new Random(1);
         long now = System.currentTimeMillis();
+        boolean ordered = TIMES.equals("ordered");
+        long span = n * 1000 / STREAM_RATE;
         byte[][] keys = new byte[seriesCount][];
         Event[] templates = new Event[seriesCount];
         for (int s = 0; s < seriesCount; s++) {
@@ -499,7 +519,9 @@ public final class AggregatorBenchmark {
                 SortedMap<String, Double> m = new TreeMap<>();
                 m.put("latency_ms", Math.exp(3 + rnd.nextGaussian()));
                 m.put("error", rnd.nextInt(50) == 0 ? 1.0 : 0.0);
-                Event e = new Event(t.tenant(), now - rnd.nextInt(spreadMs), t.type(), t.dims(), m, null, t.experiments(),
+                // ordered: the i-th event's place in the stream, from n / rate seconds ago to now; shuffled: now for all
+                long place = ordered ? now - span + i * 1000 / STREAM_RATE : now;
+                Event e = new Event(t.tenant(), place - rnd.nextInt(spreadMs), t.type(), t.dims(), m, null, t.experiments(),
                         rnd.nextDouble() < idFraction ? clientId(i) : null, now);
                 byte[] v = RecordCodec.encode(e);
                 bytes += v.length;
