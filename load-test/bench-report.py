@@ -133,7 +133,7 @@ def aggregator_section(step, title, why, args="", opts=""):
     cm = re.search(r"aggregator consumer threads \((\d+)\)", agg)
     consumers = cm.group(1) if cm else "?"
     tm = re.search(r"event times (ordered|shuffled): (.*?)(?:, client ids like .*)?$", agg, re.M)
-    times = (" with event times " + tm.group(1) + " (" + tm.group(2) + ")") if tm else ""
+    times = ("; event times " + tm.group(1) + ": " + tm.group(2)) if tm else ""
     p("`" + ("BENCH_JAVA_OPTS=" + opts + " " if opts else "") + "aggregator/bench.sh " + str(m.group(1)) + args + "`: events produced to a topic (4 partitions, 1,000 series" + times + "), then Kafka's "
       "`ConsumerPerformance` reads them (one thread), then one aggregator job with " + consumers + " consumer threads consumes, "
       "decodes, deduplicates, pre-aggregates and stores them in the embedded ClickHouse, then ConsumerPerformance reads the "
@@ -221,8 +221,8 @@ aggregator_section("aggregator-ids", "Aggregator beside Kafka's ConsumerPerforma
 
 aggregator_section("aggregator-batch-ids", "Aggregator beside Kafka's ConsumerPerformance, events with batch-derived client ids",
                    "The same with ids as the gateway derives them when a client sends a `batch_id` ({secs:.1f} s of consuming in "
-                   "the first run): `<batch id>#<index>`, a UUID per 500 events, so a partition reads runs of ~125 records of one "
-                   "batch. The retry store keeps such ids in an entry per batch (docs/exactly-once.md, \"Batch-form ids\"); the "
+                   "the first run): `<batch id>#<index>`, a UUID per 500 events of one tenant (a request has one API key), so a "
+                   "partition reads runs of ~125 records of one batch. The retry store keeps such ids in an entry per batch (docs/exactly-once.md, \"Batch-form ids\"); the "
                    "records are larger (129 bytes against 99), which ConsumerPerformance reads too. After the last run the job is "
                    "started again on the same data: its partitions rebuild their retry stores, batch entries included.",
                    " 4 1000 1.0", opts="-Dbench.ids=batch")
