@@ -63,6 +63,60 @@ for step, s, load in loads:
     p(f"| {step} | {s} | {load.get('load_before', '?')} | {load.get('load_after', '?')} | {load.get('seconds', '?')} |")
 p()
 
+# --- summary: each goal beside this run's figure ---------------------------------------------------------------
+def agg_headline(step):
+    """(median ratio, end-to-end events/s of the first run) of an aggregator step, or (None, None)."""
+    t = read(step + ".txt")
+    r = re.search(r"repeats: \d+; end to end / the faster neighbouring ConsumerPerformance (?:fetch\.)?nMsg.sec: \[[^\]]*\]; median ([\d.]+)", t)
+    e = re.search(r"stored in ClickHouse(?: and committed)? in [\d.]+ s = (\d+) events/s", t)
+    return (float(r.group(1)) if r else None), (int(e.group(1)) if e else None)
+
+
+def fmt(v, spec):
+    return "not measured" if v is None else format(v, spec)
+
+
+try:
+    gs = json.load(open(os.path.join(out, "gateway", "summary.json")))
+except Exception:
+    gs = None
+p("## Summary: the goals beside this run")
+p()
+p("Each figure is explained in its section below; \"met\" compares this run's figure with the goal and says nothing of "
+  "other runs (docs/aggregator.md and docs/gateway.md keep the record across runs).")
+p()
+p("| goal | this run | met |")
+p("|---|---|---|")
+if gs:
+    gr = gs.get("ratio_gateway_vs_producer_performance")
+    gp = gs.get("gateway_peak_events_per_sec")
+    p99 = gs.get("half_peak_latency_ms", {}).get("p99")
+    p(f"| gateway: 1,000,000 events/s sustained | {fmt(gp, ',')} events/s | {'yes' if gp and gp >= 1_000_000 else 'no'} |")
+    p(f"| gateway: bytes/s >= 0.9 of ProducerPerformance's | {gr} | {'yes' if gr is not None and float(gr) >= 0.9 else 'no'} |")
+    p(f"| gateway: p99 request latency < 50 ms at half the peak | {p99} ms | {'yes' if p99 is not None and float(p99) < 50 else 'no'} |")
+    heap = gs.get("double_peak_max_heap_used_mib")
+    p(f"| gateway: heap < 512 MB at twice the peak | {heap} MiB | {'yes' if heap is not None and float(heap) < 512 else 'no'} |")
+for step, what in (("aggregator", "10 M events"), ("aggregator-long", "30 M events (steady state)"),
+                   ("aggregator-shuffled", "30 M, event times shuffled (worst case)"),
+                   ("aggregator-ids", "10 M, a client id on every event"),
+                   ("aggregator-batch-ids", "10 M, batch-form client ids on every event")):
+    ratio, e2e = agg_headline(step)
+    p(f"| aggregator, {what}: >= 1,000,000 events/s end to end | {fmt(e2e, ',')} events/s (first run) | "
+      f"{'-' if e2e is None else 'yes' if e2e >= 1_000_000 else 'no'} |")
+    p(f"| aggregator, {what}: >= 0.7 of ConsumerPerformance | median {fmt(ratio, '.3f')} | "
+      f"{'-' if ratio is None else 'yes' if ratio >= 0.7 else 'no'} |")
+xs = re.sub(r"\x1b\[[0-9;]*m", "", read("experiments.txt"))
+one = re.search(r"one report, ms per run: \[([^\]]*)\]", xs)
+allr = re.search(r"all (\d+) reports \(all parts merged\), ms per run: \[([^\]]*)\]", xs)
+if one:
+    runs = sorted(int(v) for v in one.group(1).split(","))
+    med = runs[len(runs) // 2]
+    p(f"| experiments: one report < 200 ms | median {med} ms (runs {one.group(1)}; the first is cold) | {'yes' if med < 200 else 'no'} |")
+if allr:
+    runs = [int(v) for v in allr.group(2).split(",")]
+    p(f"| experiments: all {allr.group(1)} reports over the units < 5 s | {max(runs):,} ms at most (runs {allr.group(2)}) | {'yes' if max(runs) < 5000 else 'no'} |")
+p()
+
 # --- gateway ---------------------------------------------------------------------------------------
 p("## Gateway beside Kafka's ProducerPerformance")
 p()
