@@ -114,7 +114,11 @@ public final class TableRetention {
 
     /** The retention of {@code table} (one of the rollup tables) as its TTL says. */
     public Duration of(String table) {
-        Duration d = current().ttl.get(table);
+        return ttl(current(), table);
+    }
+
+    private static Duration ttl(State s, String table) {
+        Duration d = s.ttl.get(table);
         if (d == null) {
             throw new IllegalArgumentException("not a rollup table: " + table);
         }
@@ -129,7 +133,7 @@ public final class TableRetention {
     public long completeSince(String table, long margin) {
         State s = current();
         long now = clock.getAsLong();
-        long kept = of(table).toMillis();
+        long kept = ttl(s, table).toMillis(); // the same read as the oldest rows below
         long since = now - kept + Math.min(margin, kept / 10);
         String coarser = ROLLUP_10S.equals(table) ? ROLLUP_1M : ROLLUP_1M.equals(table) ? ROLLUP_1H : null;
         Long oldest = s.oldest.get(table);
