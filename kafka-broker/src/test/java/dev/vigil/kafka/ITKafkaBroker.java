@@ -1,6 +1,7 @@
 package dev.vigil.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -8,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -15,6 +17,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.InvalidTimestampException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
@@ -55,6 +58,25 @@ class ITKafkaBroker {
                 }
             }
             assertThat(values).hasSize(100).contains("v0", "v99");
+        }
+    }
+
+    /** The aggregator's client-id window follows record timestamps (docs/exactly-once.md): one far ahead is refused. */
+    @Test
+    void aRecordStampedMoreThanAnHourAheadIsRefused(@TempDir Path dir) throws Exception {
+        try (KafkaBroker broker = KafkaBroker.start(dir, 0)) {
+            try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
+                admin.createTopics(List.of(new NewTopic("t", 1, (short) 1))).all().get();
+            }
+            Properties p = new Properties();
+            p.put("bootstrap.servers", broker.bootstrapServers());
+            p.put("acks", "all");
+            try (KafkaProducer<String, String> producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer())) {
+                long now = System.currentTimeMillis();
+                producer.send(new ProducerRecord<>("t", 0, now + Duration.ofMinutes(50).toMillis(), "k", "within")).get();
+                assertThatThrownBy(() -> producer.send(new ProducerRecord<>("t", 0, now + Duration.ofHours(2).toMillis(), "k", "ahead")).get())
+                        .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(InvalidTimestampException.class);
+            }
         }
     }
 }
