@@ -103,15 +103,17 @@ public final class AggregatorMain {
     public static final ConfigKey<Duration> SERIES_WINDOW = ConfigKey.durationKey("aggregator.limits.window", "1h", Duration.ofSeconds(1), Duration.ofDays(1),
             "series limits count distinct series over this window");
     public static final ConfigKey<Integer> MAX_OVERFLOW_METRICS = ConfigKey.intKey("aggregator.limits.max-overflow-metrics", 100, 1, 100_000,
-            "per tenant and job, the metric names series-limit overflow is counted (vigil_aggregator_series_overflow_total) and logged under;"
-                    + " beyond them, under metric __other__ (the counters stay registered: this bounds them)");
+            "per tenant and job, the metric names series-limit overflow is stored (an overflow series each), counted"
+                    + " (vigil_aggregator_series_overflow_total) and logged under; beyond them, under metric __other__ (this bounds"
+                    + " the overflow series in the tables and the counters, which stay registered)");
     public static final ConfigKey<Duration> RECONCILE = ConfigKey.durationKey("aggregator.reconcile-interval", "5s", Duration.ofMillis(100), Duration.ofMinutes(10),
             "how often the goal state is re-read");
     public static final ConfigKey<Boolean> CREATE_TOPICS = ConfigKey.boolKey("aggregator.create-topics", true, "create missing source and dead-letter topics");
     public static final ConfigKey<Integer> TOPIC_PARTITIONS = ConfigKey.intKey("aggregator.topic-partitions", 4, 1, 10_000, "partitions of topics it creates");
 
     public static final ConfigKey<List<String>> CONSUMER_PROPS = ConfigKey.listKey("kafka.consumer-properties", "",
-            "extra Kafka consumer properties for every job, as k=v pairs (e.g. session.timeout.ms=10000)");
+            "extra Kafka consumer properties for every job, as k=v pairs (e.g. session.timeout.ms=10000); group.id, enable.auto.commit,"
+                    + " auto.offset.reset, isolation.level and the deserializers are fixed (refused here)");
 
     public static final ConfigDef DEF = new ConfigDef().define(HOST, PORT, API_KEYS, ADMIN_TENANTS, BOOTSTRAP, TOPIC_PREFIX, CH_URL, CH_USER, CH_PASSWORD, INSTANCE,
             GROUP_PREFIX, DEFAULT_JOBS, DEFAULT_EVENT_ROLLUPS, DEFAULT_EXPERIMENT_ROLLUPS, EXPERIMENTS_FLUSH_INTERVAL, DEFAULT_CONSUMERS, BUCKET_SECONDS, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, CATCH_UP_LAG, CATCH_UP_FLUSH_INTERVAL, MAX_KEYS_PER_FLUSH, MAX_BYTES_PER_FLUSH, MAX_QUEUED_BYTES, SERIES_CACHE_BYTES, DEAD_LETTER_MAX_BYTES, QUEUE_CAPACITY, FLUSH_PARALLELISM,
@@ -166,6 +168,15 @@ public final class AggregatorMain {
         }
     }
 
+    /**
+     * Consumer settings the exactly-once argument rests on (docs/exactly-once.md), so kafka.consumer-properties may not
+     * change them: offsets are committed by the job only after ClickHouse has the rows (auto-commit would commit them
+     * before), a job's group is its identity in the flush log, a new group reads from the start of the topic (latest
+     * would skip what is already there), only committed records count, and the hot path reads the values in place.
+     */
+    static final java.util.Set<String> FIXED_CONSUMER_PROPS = java.util.Set.of("group.id", "enable.auto.commit", "auto.offset.reset",
+            "isolation.level", "key.deserializer", "value.deserializer");
+
     static Map<String, Object> consumerProps(List<String> kvs) {
         Map<String, Object> m = new java.util.LinkedHashMap<>();
         for (String kv : kvs) {
@@ -174,7 +185,13 @@ public final class AggregatorMain {
                 throw new dev.vigil.common.config.ConfigException("config key kafka.consumer-properties has invalid entry '" + kv
                         + "'; accepted values: comma-separated key=value pairs");
             }
-            m.put(kv.substring(0, i).trim(), kv.substring(i + 1).trim());
+            String key = kv.substring(0, i).trim();
+            if (FIXED_CONSUMER_PROPS.contains(key)) {
+                throw new dev.vigil.common.config.ConfigException("config key kafka.consumer-properties may not set '" + key
+                        + "': the aggregator sets it itself, and its exactly-once effect depends on it (fixed: "
+                        + new java.util.TreeSet<>(FIXED_CONSUMER_PROPS) + "; docs/exactly-once.md)");
+            }
+            m.put(key, kv.substring(i + 1).trim());
         }
         return m;
     }

@@ -177,6 +177,8 @@ public final class JobWorker implements AutoCloseable {
     private final Counter duplicates;
     private final Counter retries;
     private final Counter seriesCacheResets;
+    private final Counter partitionsLost;
+    private final Counter flushesAbandoned;
     private final Timer flushLatency;
     private final Timer recoveryTime;
     private final AtomicLong partitionsRecovered = new AtomicLong();
@@ -216,6 +218,12 @@ public final class JobWorker implements AutoCloseable {
         seriesCacheResets = Counter.builder("vigil_aggregator_series_cache_resets")
                 .description("consumer threads' series caches cleared because they were full (aggregator.series-cache-bytes): more distinct"
                         + " series than they hold, each worked out again after a reset").tag("job", job).register(reg);
+        partitionsLost = Counter.builder("vigil_aggregator_partitions_lost")
+                .description("partitions this instance learnt it had lost (expelled from the group: no heartbeat within session.timeout.ms);"
+                        + " flushes it wrote meanwhile may have been stored twice (docs/exactly-once.md, zombie writer)").tag("job", job).register(reg);
+        flushesAbandoned = Counter.builder("vigil_aggregator_flushes_abandoned")
+                .description("flushes given up between two steps because their partition was released (its new owner stores those records)")
+                .tag("job", job).register(reg);
         flushLatency = Timer.builder("vigil_aggregator_flush_latency").description("from cutting a flush to its done row")
                 .tag("job", job).publishPercentiles(0.5, 0.99).register(reg);
         recoveryTime = Timer.builder("vigil_aggregator_partition_recovery")
@@ -480,12 +488,13 @@ public final class JobWorker implements AutoCloseable {
         if (info.admittedEpoch == epoch) {
             return info.ref;
         }
-        if (limiter.admit(info.tenant, info.type, info.ref.seriesId)) {
+        String to = limiter.overflowMetric(info.tenant, info.type, info.ref.seriesId);
+        if (to == null) {
             info.admittedEpoch = epoch;
             return info.ref;
         }
-        if (info.overflow == null) {
-            info.overflow = new FlushBuffer.SeriesRef(info.tenant, FlushBuffer.KIND_EVENT, info.type, SeriesIds.seriesId(info.type, OVERFLOW), OVERFLOW);
+        if (info.overflow == null) { // the same metric for good: SeriesLimiter.overflowMetric
+            info.overflow = new FlushBuffer.SeriesRef(info.tenant, FlushBuffer.KIND_EVENT, to, SeriesIds.seriesId(to, OVERFLOW), OVERFLOW);
         }
         return info.overflow;
     }
@@ -808,6 +817,7 @@ public final class JobWorker implements AutoCloseable {
                 for (TopicPartition tp : tps) {
                     drop(tp);
                 }
+                partitionsLost.increment(tps.size());
                 log.warn("event=partitions_lost job={} member={} partitions={}", spec.name(), index, tps);
             }
         }
@@ -1464,14 +1474,17 @@ public final class JobWorker implements AutoCloseable {
             if (hasSeries) {
                 SortedMap<String, String> labels = allowed(e.dims());
                 long sid = SeriesIds.seriesId(type, labels);
-                if (!limiter.admit(tenant, type, sid)) {
+                String name = type;
+                String to = limiter.overflowMetric(tenant, type, sid);
+                if (to != null) {
+                    name = to;
                     labels = OVERFLOW;
-                    sid = SeriesIds.seriesId(type, OVERFLOW);
+                    sid = SeriesIds.seriesId(to, OVERFLOW);
                 }
                 long bucket = Math.floorDiv(t, bucketMs) * spec.bucketSeconds();
-                st.buf.addSeries(tenant, FlushBuffer.KIND_EVENT, type, "", sid, bucket, labels, 1.0, false);
+                st.buf.addSeries(tenant, FlushBuffer.KIND_EVENT, name, "", sid, bucket, labels, 1.0, false);
                 for (Map.Entry<String, Double> m : e.measures().entrySet()) {
-                    st.buf.addSeries(tenant, FlushBuffer.KIND_EVENT, type, m.getKey(), sid, bucket, labels, m.getValue(), true);
+                    st.buf.addSeries(tenant, FlushBuffer.KIND_EVENT, name, m.getKey(), sid, bucket, labels, m.getValue(), true);
                 }
             }
             int day = (int) Math.floorDiv(t, 86_400_000L);
@@ -1524,12 +1537,15 @@ public final class JobWorker implements AutoCloseable {
             if (hasSeries && Double.isFinite(v)) {
                 SortedMap<String, String> labels = allowed(smp.labels());
                 long sid = SeriesIds.seriesId(smp.name(), labels);
-                if (!limiter.admit(smp.tenant(), smp.name(), sid)) {
+                String name = smp.name();
+                String to = limiter.overflowMetric(smp.tenant(), name, sid);
+                if (to != null) {
+                    name = to;
                     labels = OVERFLOW;
-                    sid = SeriesIds.seriesId(smp.name(), OVERFLOW);
+                    sid = SeriesIds.seriesId(to, OVERFLOW);
                 }
                 long bucket = Math.floorDiv(t, bucketMs) * spec.bucketSeconds();
-                st.buf.addSeries(smp.tenant(), FlushBuffer.KIND_SAMPLE, smp.name(), "", sid, bucket, labels, v, true);
+                st.buf.addSeries(smp.tenant(), FlushBuffer.KIND_SAMPLE, name, "", sid, bucket, labels, v, true);
             }
         }
 
@@ -1589,7 +1605,11 @@ public final class JobWorker implements AutoCloseable {
                 return false;
             }
             try {
-                write(b);
+                if (!write(b)) {
+                    flushesAbandoned.increment();
+                    log.warn("event=flush_abandoned job={} batch={} steps_done={} reason=partition_released", spec.name(), b, b.stepsDone);
+                    return false;
+                }
                 if (lane.retrying) {
                     log.info("event=job_recovered job={} batch={}", spec.name(), b);
                     laneRetrying(lane, false);
@@ -1618,7 +1638,17 @@ public final class JobWorker implements AutoCloseable {
         return truncate(i < 0 ? m : m.substring(0, i), 300);
     }
 
-    private void write(FlushBatch b) throws Exception {
+    /**
+     * Writes the flush's steps not done yet; false, leaving the rest undone, if the flush was cancelled between two steps:
+     * its partition was released (a revoke that stopped waiting for it, or lost), and a new owner may already have
+     * recovered past it, so a step begun now could store its records a second time. What is already stored is
+     * replayed with the same tokens by that owner if it saw the intent row; a step in progress is not stopped
+     * (docs/exactly-once.md, "Zombie writer").
+     */
+    private boolean write(FlushBatch b) throws Exception {
+        if (b.cancelled) {
+            return false;
+        }
         if (b.blocks == null) {
             List<FlushBuffer.Block> blocks = new ArrayList<>(b.buffer.encode(b.rollUp));
             FlushBuffer.Block ids = b.idBlock();
@@ -1630,6 +1660,9 @@ public final class JobWorker implements AutoCloseable {
         if (b.stepsDone < 1) {
             insertFlushLog(b, 1);
             b.stepsDone = 1;
+        }
+        if (b.cancelled) {
+            return false;
         }
         if (b.stepsDone < 2) {
             List<ProducerRecord<byte[], byte[]>> dl = b.buffer.deadLetters;
@@ -1651,9 +1684,15 @@ public final class JobWorker implements AutoCloseable {
             }
             b.stepsDone = 2;
         }
+        if (b.cancelled) {
+            return false;
+        }
         if (b.stepsDone < 3) {
             insertBlocks(b);
             b.stepsDone = 3;
+        }
+        if (b.cancelled) {
+            return false;
         }
         if (b.stepsDone < 4) {
             insertFlushLog(b, 2);
@@ -1663,6 +1702,7 @@ public final class JobWorker implements AutoCloseable {
         flushesDone.incrementAndGet();
         storedUpTo(b.buffer.maxEventMs);
         log.debug("event=flushed job={} batch={} records={} blocks={}", spec.name(), b, b.buffer.records, b.blocks.size());
+        return true;
     }
 
     /**

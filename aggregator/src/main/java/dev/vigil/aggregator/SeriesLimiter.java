@@ -16,8 +16,10 @@ import io.micrometer.core.instrument.MeterRegistry;
  * Per-tenant and per-metric series limits of one job, over a fixed window (an hour by default):
  * a series (name + labels) not yet seen in the window is admitted while the tenant has fewer
  * than {@code max_series} and the metric fewer than {@code max_series_per_metric}; otherwise its
- * values go to the tenant's overflow series of that metric (labels {@code __overflow__=true}),
- * so totals stay exact while memory and rows stay bounded. Every overflowed value is counted in
+ * values go to the tenant's overflow series of that metric (labels {@code __overflow__=true}), or,
+ * for a metric beyond the tenant's first {@code maxReportedMetrics} to overflow, of the metric
+ * {@value #OTHER_METRICS}, so totals per tenant stay exact while memory and the rows stored stay bounded
+ * (at most max_series + maxReportedMetrics + 1 series of a tenant per bucket). Every overflowed value is counted in
  * {@code vigil_aggregator_series_overflow_total{job,tenant,metric}} and the first one per tenant,
  * metric and window is logged. Memory: at most the sum of the limits of active tenants: a metric
  * is remembered only once it has a series admitted (a tenant at its limit sending ever new metric
@@ -79,12 +81,16 @@ final class SeriesLimiter {
         return epoch;
     }
 
-    /** True if the series may be stored as itself; false if its value goes to the overflow series. */
-    synchronized boolean admit(String tenant, String metric, long seriesId) {
+    /**
+     * Null if the series may be stored as itself; otherwise the metric whose overflow series takes its values:
+     * {@code metric} itself, or {@value #OTHER_METRICS} once the tenant's overflow has {@code maxReportedMetrics} other
+     * metric names (a metric keeps the answer it got first: the set of names only grows, for the process' life).
+     */
+    synchronized String overflowMetric(String tenant, String metric, long seriesId) {
         epoch();
         TenantState t = tenants.computeIfAbsent(tenant, k -> new TenantState());
         if (t.series.contains(seriesId)) {
-            return true;
+            return null;
         }
         TenantLimits l = limits.apply(tenant);
         int[] perMetric = t.perMetric.get(metric);
@@ -96,13 +102,13 @@ final class SeriesLimiter {
             } else {
                 perMetric[0]++;
             }
-            return true;
+            return null;
         }
         overflowTotal++;
         String reportedAs = reportedAs(tenant, metric);
         counters.computeIfAbsent(tenant + '\u0000' + reportedAs, k -> Counter.builder("vigil_aggregator_series_overflow")
-                .description("values folded into the overflow series because a series limit was reached (metric " + OTHER_METRICS
-                        + ": a tenant's metrics beyond aggregator.limits.max-overflow-metrics)")
+                .description("values folded into an overflow series because a series limit was reached (metric " + OTHER_METRICS
+                        + ": a tenant's metrics beyond aggregator.limits.max-overflow-metrics, stored under that name)")
                 .tag("job", job).tag("tenant", tenant).tag("metric", reportedAs).register(registry)).increment();
         if (t.logged.add(reportedAs)) {
             boolean tenantFull = t.series.size() >= l.maxSeries();
@@ -112,10 +118,10 @@ final class SeriesLimiter {
                             ? " (more than " + maxReportedMetrics + " of its metrics overflowed: the others are counted and logged together; e.g. "
                                     + metric + ")" : "");
         }
-        return false;
+        return reportedAs;
     }
 
-    /** The metric name a tenant's overflow of {@code metric} is counted and logged under: its own, or {@link #OTHER_METRICS}. */
+    /** The metric name a tenant's overflow of {@code metric} is stored, counted and logged under: its own, or {@link #OTHER_METRICS}. */
     private String reportedAs(String tenant, String metric) {
         Set<String> r = reported.computeIfAbsent(tenant, k -> new HashSet<>());
         if (r.contains(metric)) {

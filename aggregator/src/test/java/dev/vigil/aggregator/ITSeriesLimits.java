@@ -16,8 +16,8 @@ import dev.vigil.common.model.Event;
 
 /**
  * The series limits through the real pipeline: series over a tenant's limits are folded into their metric's overflow
- * series, so every event is still counted once; the overflow is counted by tenant and metric, under at most
- * aggregator.limits.max-overflow-metrics names.
+ * series, so every event is still counted once; the overflow is stored and counted by tenant and metric, under at most
+ * aggregator.limits.max-overflow-metrics names and __other__.
  */
 class ITSeriesLimits {
     private static final String PREFIX = "lim.";
@@ -69,6 +69,12 @@ class ITSeriesLimits {
                 assertThat(TestEnv.longQuery(ch, events + " AND tenant = 't1' AND labels['__overflow__'] = 'true'")).isEqualTo(10L * 26);
                 assertThat(TestEnv.longQuery(ch, events + " AND tenant = 't1' AND name = 'a' AND labels['__overflow__'] = 'true'")).isEqualTo(20);
                 assertThat(TestEnv.longQuery(ch, events + " AND tenant = 't2' AND labels['__overflow__'] = 'true'")).isZero();
+                // stored under at most max-overflow-metrics names (a, then c) and __other__: the tables stay bounded too
+                assertThat(TestEnv.longQuery(ch, "SELECT count(DISTINCT name, series_id) FROM vigil_rollup_10s WHERE tenant = 't1' AND kind = 'event'"
+                        + " AND measure = '' AND labels['__overflow__'] = 'true'")).isEqualTo(3);
+                assertThat(TestEnv.longQuery(ch, events + " AND tenant = 't1' AND name = 'c' AND labels['__overflow__'] = 'true'")).isEqualTo(10);
+                assertThat(TestEnv.longQuery(ch, events + " AND tenant = 't1' AND name = '__other__' AND labels['__overflow__'] = 'true'")).isEqualTo(230);
+                assertThat(TestEnv.longQuery(ch, events + " AND tenant = 't1' AND name = 'd'")).isZero();
                 // counted by tenant and metric: a, then c, and the other 23 metrics together
                 String scrape = agg.registry.scrape();
                 assertThat(scrape).contains(

@@ -23,30 +23,32 @@ class SeriesLimiterTest {
     void admitsUpToTheTenantAndMetricLimitsAndCountsTheRest() {
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
         SeriesLimiter l = new SeriesLimiter("events", t -> new TenantLimits(3, 2), reg, 3_600_000L, 100);
-        assertThat(l.admit("acme", "a", 1)).isTrue();
-        assertThat(l.admit("acme", "a", 2)).isTrue();
-        assertThat(l.admit("acme", "a", 3)).as("third series of a: over max_series_per_metric").isFalse();
-        assertThat(l.admit("acme", "a", 1)).as("an admitted series stays admitted").isTrue();
-        assertThat(l.admit("acme", "b", 4)).isTrue();
-        assertThat(l.admit("acme", "c", 5)).as("a fourth series: over max_series").isFalse();
-        assertThat(l.admit("other", "c", 5)).as("another tenant counts its own").isTrue();
+        assertThat(l.overflowMetric("acme", "a", 1)).isNull();
+        assertThat(l.overflowMetric("acme", "a", 2)).isNull();
+        assertThat(l.overflowMetric("acme", "a", 3)).as("third series of a: over max_series_per_metric").isEqualTo("a");
+        assertThat(l.overflowMetric("acme", "a", 1)).as("an admitted series stays admitted").isNull();
+        assertThat(l.overflowMetric("acme", "b", 4)).isNull();
+        assertThat(l.overflowMetric("acme", "c", 5)).as("a fourth series: over max_series").isEqualTo("c");
+        assertThat(l.overflowMetric("other", "c", 5)).as("another tenant counts its own").isNull();
         assertThat(overflowByMetric(reg, "acme")).isEqualTo(Map.of("a", 1.0, "c", 1.0));
         assertThat(l.overflowTotal()).isEqualTo(2);
     }
 
     /**
      * A tenant at its limit sending ever new metric names (an id in the event type, say): nothing is remembered for
-     * them, and the overflow is counted under at most max-overflow-metrics names plus __other__ (counters stay
-     * registered for the process' life: one per name would grow without bound).
+     * them, and the overflow is stored and counted under at most max-overflow-metrics names plus __other__ (counters
+     * stay registered for the process' life, and each name is an overflow series in the tables: one per name would
+     * grow without bound).
      */
     @Test
     void newMetricNamesOfAFullTenantCostNothingAndTheirCountersAreBounded() {
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
         SeriesLimiter l = new SeriesLimiter("events", t -> new TenantLimits(2, 2), reg, 3_600_000L, 3);
-        assertThat(l.admit("acme", "a", 1)).isTrue();
-        assertThat(l.admit("acme", "b", 2)).isTrue();
+        assertThat(l.overflowMetric("acme", "a", 1)).isNull();
+        assertThat(l.overflowMetric("acme", "b", 2)).isNull();
         for (int i = 0; i < 10_000; i++) {
-            assertThat(l.admit("acme", "signup_" + i, 100 + i)).isFalse();
+            assertThat(l.overflowMetric("acme", "signup_" + i, 100 + i)).as("stored under its own name, or with the others")
+                    .isEqualTo(i < 3 ? "signup_" + i : SeriesLimiter.OTHER_METRICS);
         }
         assertThat(l.metricsRemembered("acme")).as("only the metrics with admitted series").isEqualTo(2);
         Map<String, Double> counted = overflowByMetric(reg, "acme");
@@ -54,18 +56,20 @@ class SeriesLimiterTest {
         assertThat(counted.get(SeriesLimiter.OTHER_METRICS)).isEqualTo(9_997.0);
         assertThat(counted.values().stream().mapToDouble(Double::doubleValue).sum()).as("every value counted").isEqualTo(10_000.0);
         // a metric already reported keeps its own counter
-        assertThat(l.admit("acme", "signup_1", 99_999)).isFalse();
+        assertThat(l.overflowMetric("acme", "signup_1", 99_999)).isEqualTo("signup_1");
         assertThat(overflowByMetric(reg, "acme").get("signup_1")).isEqualTo(2.0);
+        assertThat(l.overflowMetric("acme", "signup_5", 99_998)).as("and one that went with the others stays there")
+                .isEqualTo(SeriesLimiter.OTHER_METRICS);
     }
 
     @Test
     void aNewWindowAdmitsAgain() throws InterruptedException {
         SeriesLimiter l = new SeriesLimiter("events", t -> new TenantLimits(1, 1), new SimpleMeterRegistry(), 50L, 100);
         long epoch = l.epoch();
-        assertThat(l.admit("acme", "a", 1)).isTrue();
-        assertThat(l.admit("acme", "a", 2)).isFalse();
+        assertThat(l.overflowMetric("acme", "a", 1)).isNull();
+        assertThat(l.overflowMetric("acme", "a", 2)).isEqualTo("a");
         Thread.sleep(60); // the window is 50 ms
         assertThat(l.epoch()).isGreaterThan(epoch);
-        assertThat(l.admit("acme", "a", 2)).isTrue();
+        assertThat(l.overflowMetric("acme", "a", 2)).isNull();
     }
 }
