@@ -180,7 +180,29 @@ final class FlushBuffer {
     long records;
     long maxEventMs = Long.MIN_VALUE;
 
+    /**
+     * The name a measure of a (tenant, metric) is stored under when a row for it is created: its own, or
+     * {@value #OTHER_MEASURE} past a limit ({@link SeriesLimiter#measureName}). Asked only when a group has no row of
+     * that name yet, so a measure within the limit costs nothing per event.
+     */
+    @FunctionalInterface
+    interface MeasureGate {
+        String measureName(String tenant, String metric, String measure);
+
+        MeasureGate ANY = (tenant, metric, measure) -> measure;
+    }
+
+    /** The measure that takes the values of measures past a tenant's limit of measure names. */
+    static final String OTHER_MEASURE = "__other__";
+
+    private final MeasureGate measures;
+
     FlushBuffer() {
+        this(MeasureGate.ANY);
+    }
+
+    FlushBuffer(MeasureGate measures) {
+        this.measures = measures;
         units = new HashMap<>();
         exposures = new HashMap<>();
         unitHists = new HashMap<>();
@@ -193,6 +215,7 @@ final class FlushBuffer {
      * ~14 times (JFR: HashMap.resize 4 % of the aggregator's samples).
      */
     FlushBuffer(FlushBuffer previous) {
+        measures = previous.measures;
         units = HashMap.newHashMap(previous.units.size());
         exposures = HashMap.newHashMap(previous.exposures.size());
         unitHists = HashMap.newHashMap(previous.unitHists.size());
@@ -337,11 +360,18 @@ final class FlushBuffer {
         return (int) (h ^ h >>> 29) & mask;
     }
 
-    /** The row of {@code measure} in {@code g} (the {@code hint}-th measure of its event), created empty if new. */
+    /**
+     * The row of {@code measure} in {@code g} (the {@code hint}-th measure of its event), created empty if new; the row
+     * of {@link #OTHER_MEASURE} instead if the measure is past its tenant's limit of measure names ({@link MeasureGate}).
+     */
     SeriesAgg row(Group g, String measure, int hint) {
         SeriesAgg a = g.find(measure, hint);
         if (a == null) {
-            a = new SeriesAgg(g.ref, measure, g.bucketSec);
+            String name = measures.measureName(g.ref.tenant, g.ref.name, measure);
+            if (!name.equals(measure) && (a = g.find(name, Integer.MAX_VALUE)) != null) {
+                return a;
+            }
+            a = new SeriesAgg(g.ref, name, g.bucketSec);
             if (g.n == g.rows.length) {
                 g.rows = java.util.Arrays.copyOf(g.rows, g.n * 2);
             }

@@ -103,14 +103,15 @@ public final class JobWorker implements AutoCloseable {
          * the way it wrote them, without their 1 m and 1 h rows, which the views add (see {@link FlushBuffer#encode(boolean)}).
          */
         final java.util.Map<Long, Long> legacy = new java.util.HashMap<>();
-        FlushBuffer buf = new FlushBuffer();
+        FlushBuffer buf;
         long bufStartedNanos;
         /** At least catch-up.lag records behind (until below half of it): flushed at the catch-up interval. */
         boolean catchingUp;
 
-        PartitionState(TopicPartition tp, Member member) {
+        PartitionState(TopicPartition tp, Member member, FlushBuffer.MeasureGate measures) {
             this.tp = tp;
             this.member = member;
+            this.buf = new FlushBuffer(measures);
         }
     }
 
@@ -202,7 +203,7 @@ public final class JobWorker implements AutoCloseable {
         this.flushIntervalNanos = this.spec.flushIntervalDuration().toNanos();
         this.catchUpIntervalNanos = Math.max(flushIntervalNanos, TimeUnit.MILLISECONDS.toNanos(settings.catchUpFlushIntervalMs()));
         this.allow = new java.util.HashSet<>(this.spec.labelAllowList());
-        this.limiter = new SeriesLimiter(this.spec.name(), s.limits(), s.registry(), s.seriesWindowMs(), s.maxOverflowMetrics());
+        this.limiter = new SeriesLimiter(this.spec.name(), s.limits(), s.registry(), s.seriesWindowMs(), s.maxOverflowMetrics(), s.maxMeasureNames());
         this.isEvents = "events".equals(this.spec.kind());
         this.hasSeries = this.spec.has("series");
         this.hasExperiments = this.spec.has("experiments");
@@ -778,7 +779,7 @@ public final class JobWorker implements AutoCloseable {
             @Override
             public void onPartitionsAssigned(Collection<TopicPartition> tps) {
                 for (TopicPartition tp : tps) {
-                    PartitionState st = new PartitionState(tp, Member.this);
+                    PartitionState st = new PartitionState(tp, Member.this, limiter::measureName);
                     parts.put(tp, st);
                     consumer.pause(List.of(tp));
                     st.paused = true;

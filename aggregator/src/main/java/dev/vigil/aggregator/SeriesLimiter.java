@@ -36,6 +36,9 @@ final class SeriesLimiter {
         final Set<Long> series = new HashSet<>();
         final Map<String, int[]> perMetric = new HashMap<>();
         final Set<String> logged = new HashSet<>();
+        /** The (metric, measure) names stored in the window, as metric + NUL + measure (at most maxMeasureNames). */
+        final Set<String> measures = new HashSet<>();
+        boolean measureLimitLogged;
     }
 
     private final String job;
@@ -47,14 +50,18 @@ final class SeriesLimiter {
     /** Per tenant, the metric names its overflow is counted and logged under (at most maxReportedMetrics). */
     private final Map<String, Set<String>> reported = new HashMap<>();
     private final int maxReportedMetrics;
+    private final int maxMeasureNames;
+    private final Map<String, Counter> measureCounters = new HashMap<>();
     /** The metric tag and log name of a tenant's overflow beyond its first maxReportedMetrics metrics. */
     static final String OTHER_METRICS = "__other__";
     private volatile long windowStart = System.currentTimeMillis();
     private volatile long epoch;
     private volatile long overflowTotal;
 
-    SeriesLimiter(String job, Function<String, TenantLimits> limits, MeterRegistry registry, long windowMs, int maxReportedMetrics) {
+    SeriesLimiter(String job, Function<String, TenantLimits> limits, MeterRegistry registry, long windowMs, int maxReportedMetrics,
+            int maxMeasureNames) {
         this.maxReportedMetrics = maxReportedMetrics;
+        this.maxMeasureNames = maxMeasureNames;
         this.job = job;
         this.limits = limits;
         this.registry = registry;
@@ -132,6 +139,37 @@ final class SeriesLimiter {
             return metric;
         }
         return OTHER_METRICS;
+    }
+
+    /**
+     * The measure name {@code measure} of the tenant's {@code metric} is stored under ({@link FlushBuffer.MeasureGate}): its
+     * own while the tenant has fewer than {@code maxMeasureNames} (metric, measure) names in the window, else
+     * {@link FlushBuffer#OTHER_MEASURE}. Why: each name is a row per series and bucket in the tables, so a client that
+     * puts an id in measure names would add rows without bound. Called when a flush buffer's group has no row of that
+     * name, so every value of a refused measure comes here once: counted in
+     * {@code vigil_aggregator_measure_overflow_total{job,tenant}}, logged once per tenant and window.
+     */
+    synchronized String measureName(String tenant, String metric, String measure) {
+        epoch();
+        TenantState t = tenants.computeIfAbsent(tenant, k -> new TenantState());
+        String key = metric + '\u0000' + measure;
+        if (t.measures.contains(key)) {
+            return measure;
+        }
+        if (t.measures.size() < maxMeasureNames) {
+            t.measures.add(key);
+            return measure;
+        }
+        measureCounters.computeIfAbsent(tenant, k -> Counter.builder("vigil_aggregator_measure_overflow")
+                .description("measure values stored as measure " + FlushBuffer.OTHER_MEASURE + " of their series because the tenant had"
+                        + " aggregator.limits.max-measure-names (metric, measure) names in the window")
+                .tag("job", job).tag("tenant", tenant).register(registry)).increment();
+        if (!t.measureLimitLogged) {
+            t.measureLimitLogged = true;
+            log.warn("event=measure_limit_reached job={} tenant={} metric={} measure={} limit={} action=other_measure", job, tenant, metric,
+                    measure, maxMeasureNames);
+        }
+        return FlushBuffer.OTHER_MEASURE;
     }
 
     /** How many metrics of {@code tenant} the current window remembers (those with a series admitted). */

@@ -25,6 +25,7 @@ import io.micrometer.core.instrument.MeterRegistry;
  * @param dedupWindowMs     per-partition id window in record time
  * @param maxFutureMs       events further in the future than this (vs record time) are dead-lettered
  * @param maxOverflowMetrics per tenant, the metric names a job counts and logs series-limit overflow under (then "__other__")
+ * @param maxMeasureNames   per tenant and window, the distinct (metric, measure) names a job stores (then measure "__other__")
  * @param catchUpLag        a partition at least this many records behind its end offset is catching up (0: never)
  * @param catchUpFlushIntervalMs while catching up, a partition is flushed at this interval if it is longer than its job's
  * @param instance          this process (for the flush log)
@@ -50,6 +51,7 @@ public record WorkerSettings(
         long maxFutureMs,
         long seriesWindowMs,
         int maxOverflowMetrics,
+        int maxMeasureNames,
         long catchUpLag,
         long catchUpFlushIntervalMs,
         String instance,

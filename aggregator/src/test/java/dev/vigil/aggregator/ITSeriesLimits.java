@@ -51,6 +51,14 @@ class ITSeriesLimits {
                     recs.add(EventGen.record(PREFIX + "events", ev(o[0], o[1], o[2], now)));
                 }
             }
+            // t3: one series whose events each carry one of ten measure names (an id in the name, say), with a limit of 5
+            // (metric, measure) names a tenant: y0-y4 stored, the values of y5-y9 in the series' measure __other__
+            for (int round = 0; round < 3; round++) {
+                for (int m = 0; m < 10; m++) {
+                    recs.add(EventGen.record(PREFIX + "events", new Event("t3", now - 5_000, "m", new TreeMap<>(Map.of("pod", "1")),
+                            new TreeMap<>(Map.of("y" + m, 2.0)), null, new TreeMap<>(), null, now)));
+                }
+            }
             try (KafkaProducer<byte[], byte[]> p = env.producer()) {
                 EventGen.sendAll(p, recs);
             }
@@ -58,11 +66,20 @@ class ITSeriesLimits {
             aggEnv.put("VIGIL_AGGREGATOR_LIMITS_MAX_SERIES_PER_TENANT", "3");
             aggEnv.put("VIGIL_AGGREGATOR_LIMITS_MAX_SERIES_PER_METRIC", "2");
             aggEnv.put("VIGIL_AGGREGATOR_LIMITS_MAX_OVERFLOW_METRICS", "2");
+            aggEnv.put("VIGIL_AGGREGATOR_LIMITS_MAX_MEASURE_NAMES", "5");
             try (AggregatorMain.Running agg = env.startAggregator(aggEnv); ClickHouse ch = env.ch()) {
                 String events = "SELECT sum(count) FROM vigil_rollup_10s WHERE kind = 'event' AND measure = ''";
                 TestEnv.await("every event stored", Duration.ofSeconds(60), () -> TestEnv.longQuery(ch, events) >= recs.size());
                 assertThat(TestEnv.longQuery(ch, events)).as("nothing dropped, nothing twice").isEqualTo(recs.size());
                 assertThat(TestEnv.longQuery(ch, events + " AND tenant = 't1'")).isEqualTo(10L * 29);
+                // t1's measure x under a, b, c and __other__: 4 names, within the limit
+                assertThat(TestEnv.longQuery(ch, "SELECT sum(count) FROM vigil_rollup_10s WHERE tenant = 't1' AND measure = 'x'")).isEqualTo(10L * 29);
+                String t3 = "SELECT sum(count) FROM vigil_rollup_10s WHERE tenant = 't3' AND name = 'm' AND measure ";
+                assertThat(TestEnv.longQuery(ch, "SELECT count(DISTINCT measure) FROM vigil_rollup_10s WHERE tenant = 't3' AND measure != ''"))
+                        .as("measure names stored for t3: five and __other__").isEqualTo(6);
+                assertThat(TestEnv.longQuery(ch, t3 + "IN ('y0', 'y1', 'y2', 'y3', 'y4')")).isEqualTo(15);
+                assertThat(TestEnv.longQuery(ch, t3 + "= '__other__'")).as("y5-y9's values, not dropped").isEqualTo(15);
+                assertThat(TestEnv.longQuery(ch, "SELECT toInt64(sum(sum)) FROM vigil_rollup_10s WHERE tenant = 't3' AND measure = '__other__'")).isEqualTo(30);
                 // t1's own series: a1, a2, b1; everything else in the overflow series of its metric
                 assertThat(TestEnv.longQuery(ch, "SELECT count(DISTINCT name, series_id) FROM vigil_rollup_10s WHERE tenant = 't1' AND kind = 'event'"
                         + " AND measure = '' AND NOT has(mapKeys(labels), '__overflow__')")).isEqualTo(3);
@@ -82,6 +99,8 @@ class ITSeriesLimits {
                         "vigil_aggregator_series_overflow_total{job=\"events\",metric=\"c\",tenant=\"t1\"} 10.0",
                         "vigil_aggregator_series_overflow_total{job=\"events\",metric=\"__other__\",tenant=\"t1\"} 230.0");
                 assertThat(scrape).doesNotContain("metric=\"d\",tenant=\"t1\"").doesNotContain("tenant=\"t2\"} ");
+                assertThat(scrape).contains("vigil_aggregator_measure_overflow_total{job=\"events\",tenant=\"t3\"} 15.0")
+                        .doesNotContain("vigil_aggregator_measure_overflow_total{job=\"events\",tenant=\"t1\"}");
             }
         }
     }

@@ -22,7 +22,7 @@ class SeriesLimiterTest {
     @Test
     void admitsUpToTheTenantAndMetricLimitsAndCountsTheRest() {
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
-        SeriesLimiter l = new SeriesLimiter("events", t -> new TenantLimits(3, 2), reg, 3_600_000L, 100);
+        SeriesLimiter l = new SeriesLimiter("events", t -> new TenantLimits(3, 2), reg, 3_600_000L, 100, 10_000);
         assertThat(l.overflowMetric("acme", "a", 1)).isNull();
         assertThat(l.overflowMetric("acme", "a", 2)).isNull();
         assertThat(l.overflowMetric("acme", "a", 3)).as("third series of a: over max_series_per_metric").isEqualTo("a");
@@ -43,7 +43,7 @@ class SeriesLimiterTest {
     @Test
     void newMetricNamesOfAFullTenantCostNothingAndTheirCountersAreBounded() {
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
-        SeriesLimiter l = new SeriesLimiter("events", t -> new TenantLimits(2, 2), reg, 3_600_000L, 3);
+        SeriesLimiter l = new SeriesLimiter("events", t -> new TenantLimits(2, 2), reg, 3_600_000L, 3, 10_000);
         assertThat(l.overflowMetric("acme", "a", 1)).isNull();
         assertThat(l.overflowMetric("acme", "b", 2)).isNull();
         for (int i = 0; i < 10_000; i++) {
@@ -64,12 +64,41 @@ class SeriesLimiterTest {
 
     @Test
     void aNewWindowAdmitsAgain() throws InterruptedException {
-        SeriesLimiter l = new SeriesLimiter("events", t -> new TenantLimits(1, 1), new SimpleMeterRegistry(), 50L, 100);
+        SeriesLimiter l = new SeriesLimiter("events", t -> new TenantLimits(1, 1), new SimpleMeterRegistry(), 50L, 100, 10_000);
         long epoch = l.epoch();
         assertThat(l.overflowMetric("acme", "a", 1)).isNull();
         assertThat(l.overflowMetric("acme", "a", 2)).isEqualTo("a");
         Thread.sleep(60); // the window is 50 ms
         assertThat(l.epoch()).isGreaterThan(epoch);
         assertThat(l.overflowMetric("acme", "a", 2)).isNull();
+    }
+
+    /** A tenant's (metric, measure) names past max-measure-names are stored as the series' measure __other__, counted. */
+    @Test
+    void measureNamesPastTheTenantsLimitGoToOtherAndAreCounted() {
+        SimpleMeterRegistry reg = new SimpleMeterRegistry();
+        SeriesLimiter l = new SeriesLimiter("events", t -> new TenantLimits(100, 100), reg, 3_600_000L, 100, 3);
+        assertThat(l.measureName("acme", "req", "latency_ms")).isEqualTo("latency_ms");
+        assertThat(l.measureName("acme", "req", "bytes")).isEqualTo("bytes");
+        assertThat(l.measureName("acme", "job", "latency_ms")).as("a pair: the same measure of another metric counts").isEqualTo("latency_ms");
+        assertThat(l.measureName("acme", "req", "id_1234")).isEqualTo(FlushBuffer.OTHER_MEASURE);
+        assertThat(l.measureName("acme", "req", "bytes")).as("a stored name stays stored").isEqualTo("bytes");
+        assertThat(l.measureName("other", "req", "id_1234")).as("each tenant its own names").isEqualTo("id_1234");
+
+        // through a flush buffer: ten measures, three names stored, the other values in __other__, every value counted once
+        FlushBuffer buf = new FlushBuffer(new SeriesLimiter("events", t -> new TenantLimits(100, 100), reg, 3_600_000L, 100, 3)::measureName);
+        FlushBuffer.SeriesRef ref = new FlushBuffer.SeriesRef("t", FlushBuffer.KIND_EVENT, "req", 1L, new java.util.TreeMap<>());
+        FlushBuffer.Group g = buf.group(ref, 0);
+        for (int round = 0; round < 2; round++) {
+            for (int m = 0; m < 10; m++) {
+                buf.addValue(buf.row(g, ("m" + m).intern(), m), 1.0);
+            }
+        }
+        Map<String, Long> counts = new HashMap<>();
+        for (int i = 0; i < g.n; i++) {
+            counts.put(g.rows[i].measure, g.rows[i].count);
+        }
+        assertThat(counts).isEqualTo(Map.of("m0", 2L, "m1", 2L, "m2", 2L, FlushBuffer.OTHER_MEASURE, 14L));
+        assertThat(reg.find("vigil_aggregator_measure_overflow").tag("tenant", "t").counter().count()).isEqualTo(14.0);
     }
 }
