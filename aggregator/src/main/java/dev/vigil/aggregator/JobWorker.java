@@ -636,6 +636,16 @@ public final class JobWorker implements AutoCloseable {
         long limiterEpoch;
         /** Set when this member's loop ended by an exception: its buffers are not flushed on the way out. */
         volatile boolean abandoned;
+        /**
+         * When this member last knew itself in its group: a heartbeat answered, or an assignment. A flush's intent is
+         * written only while this is recent (JobWorker.awaitGroupContact). Set by the consumer thread, read by the lanes.
+         */
+        volatile long groupContactNanos = System.nanoTime();
+        /** Half the session timeout: a member silent for longer may be expelled before its intent lands. */
+        volatile long contactLimitNanos = TimeUnit.SECONDS.toNanos(5);
+        /** The consumer's count of heartbeat responses (null: not found, and the guard is off), and its last value. */
+        org.apache.kafka.common.Metric heartbeats;
+        double heartbeatsSeen = -1;
         // hot-path state, this member's thread only
         final Prepared[] group = new Prepared[GROUP];
         /** Where the group's table touches go, so the JIT keeps the loads. */
@@ -728,6 +738,7 @@ public final class JobWorker implements AutoCloseable {
             // returns them in place): the hot path reads the value where it lies; a dead letter, a
             // series seen for the first time and the decoding path (samples, events the hot path
             // does not cover) copy the bytes out (bytes())
+            contactLimitNanos = TimeUnit.MILLISECONDS.toNanos(Long.parseLong(String.valueOf(p.get(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG))) / 2);
             return new KafkaConsumer<>(p, new ByteBufferDeserializer(), new ByteBufferDeserializer());
         }
 
@@ -742,6 +753,9 @@ public final class JobWorker implements AutoCloseable {
             recoverPartitions();
             backpressure();
             ConsumerRecords<ByteBuffer, ByteBuffer> recs = consumer.poll(Duration.ofMillis(50));
+            // after the poll: a poll that learnt the member was expelled has run onPartitionsLost (its flushes cancelled)
+            // before a heartbeat answered since then counts as contact
+            noteGroupContact();
             limiterEpoch = limiter.epoch();
             for (TopicPartition tp : recs.partitions()) {
                 PartitionState st = parts.get(tp);
@@ -778,6 +792,7 @@ public final class JobWorker implements AutoCloseable {
         private final class Listener implements ConsumerRebalanceListener {
             @Override
             public void onPartitionsAssigned(Collection<TopicPartition> tps) {
+                groupContactNanos = System.nanoTime();
                 for (TopicPartition tp : tps) {
                     PartitionState st = new PartitionState(tp, Member.this, limiter::measureName);
                     parts.put(tp, st);
@@ -801,7 +816,9 @@ public final class JobWorker implements AutoCloseable {
                     }
                 }
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                groupContactNanos = System.nanoTime(); // the coordinator has just told this member to give them up
                 while (!crashed && System.nanoTime() < deadline && pendingFor(tps)) {
+                    noteGroupContact();
                     sleepQuietly(10);
                 }
                 if (!crashed) {
@@ -1268,6 +1285,34 @@ public final class JobWorker implements AutoCloseable {
             }
         }
 
+        /**
+         * Notes contact with the group when the consumer's heartbeat thread got an answer since the last call (Kafka's
+         * {@code heartbeat-total}, counted as answers arrive). Consumer thread only.
+         */
+        private void noteGroupContact() {
+            if (heartbeats == null) {
+                if (heartbeatsSeen == -2) {
+                    return;
+                }
+                for (var m : consumer.metrics().entrySet()) {
+                    if (m.getKey().name().equals("heartbeat-total") && m.getKey().group().equals("consumer-coordinator-metrics")) {
+                        heartbeats = m.getValue();
+                    }
+                }
+                if (heartbeats == null) {
+                    heartbeatsSeen = -2;
+                    log.warn("event=group_contact_guard_off job={} member={} reason=\"no heartbeat-total metric in this consumer\"", spec.name(), index);
+                    return;
+                }
+            }
+            Object v = heartbeats.metricValue();
+            double n = v instanceof Number x ? x.doubleValue() : -1;
+            if (n != heartbeatsSeen) {
+                heartbeatsSeen = n;
+                groupContactNanos = System.nanoTime();
+            }
+        }
+
         private void gracefulDrain() {
             stopping();
             for (PartitionState st : parts.values()) {
@@ -1277,6 +1322,7 @@ public final class JobWorker implements AutoCloseable {
             }
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (System.nanoTime() < deadline && !allLanesIdle() && !crashed) {
+                noteGroupContact();
                 sleepQuietly(10);
             }
             handleCompleted(true);
@@ -1607,8 +1653,10 @@ public final class JobWorker implements AutoCloseable {
             }
             try {
                 if (!write(b)) {
-                    flushesAbandoned.increment();
-                    log.warn("event=flush_abandoned job={} batch={} steps_done={} reason=partition_released", spec.name(), b, b.stepsDone);
+                    if (b.cancelled) {
+                        flushesAbandoned.increment();
+                        log.warn("event=flush_abandoned job={} batch={} steps_done={} reason=partition_released", spec.name(), b, b.stepsDone);
+                    }
                     return false;
                 }
                 if (lane.retrying) {
@@ -1640,6 +1688,39 @@ public final class JobWorker implements AutoCloseable {
     }
 
     /**
+     * Waits until the member that cut {@code b} has heard from its group within half the session timeout; false if the
+     * flush is cancelled meanwhile. Why: a member cut off from Kafka but not from ClickHouse is expelled after the session
+     * timeout, and the partition's new owner resumes from the flush log as it finds it. An intent written after that
+     * would let this member store records the new owner stores too; an intent written while the member was surely
+     * still in the group is one the new owner finds and follows. What is left is an intent insert that takes longer
+     * than the other half of the session (docs/exactly-once.md, "Zombie writer").
+     */
+    private boolean awaitGroupContact(FlushBatch b) {
+        PartitionState owner = owners.get(b);
+        if (owner == null) {
+            return !b.cancelled;
+        }
+        Member m = owner.member;
+        boolean logged = false;
+        long heldSince = System.nanoTime();
+        while (System.nanoTime() - m.groupContactNanos > m.contactLimitNanos) {
+            if (b.cancelled || crashed || m.abandoned || !m.thread.isAlive()) {
+                return false;
+            }
+            if (!logged) {
+                logged = true;
+                log.warn("event=flush_held job={} batch={} reason=no_group_contact since_ms={}", spec.name(), b,
+                        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - m.groupContactNanos));
+            }
+            sleepQuietly(20);
+        }
+        if (logged) {
+            log.info("event=flush_released job={} batch={} held_ms={}", spec.name(), b, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - heldSince));
+        }
+        return !b.cancelled;
+    }
+
+    /**
      * Writes the flush's steps not done yet; false, leaving the rest undone, if the flush was cancelled between two steps:
      * its partition was released (a revoke that stopped waiting for it, or lost), and a new owner may already have
      * recovered past it, so a step begun now could store its records a second time. What is already stored is
@@ -1659,6 +1740,9 @@ public final class JobWorker implements AutoCloseable {
             b.blocks = blocks;
         }
         if (b.stepsDone < 1) {
+            if (!awaitGroupContact(b)) {
+                return false;
+            }
             insertFlushLog(b, 1);
             b.stepsDone = 1;
         }

@@ -3,13 +3,8 @@ package dev.vigil.aggregator;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Random;
 
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,8 +25,8 @@ class ITAggregatorScaleOut {
             env.createTopic(TOPIC, PARTITIONS);
             int first = 20_000;
             int second = 20_000;
-            produce(env, 0, first);
-            AggregatorMain.Running a = env.startAggregator(instance(env, "a"));
+            env.produceEvents(TOPIC, 0, first, true);
+            AggregatorMain.Running a = env.startAggregator(env.instanceEnv(PREFIX, "a"));
             AggregatorMain.Running b = null;
             try (ClickHouse ch = env.ch()) {
                 // one consumer thread per instance: the group's members are the instances
@@ -40,13 +35,13 @@ class ITAggregatorScaleOut {
                 JobWorker wa = a.aggregator.workers().get(JOB);
                 assertThat(wa.partitionsRecovered()).as("partitions the first instance recovered when it started").isEqualTo(PARTITIONS);
 
-                AggregatorMain.Running started = env.startAggregator(instance(env, "b"));
+                AggregatorMain.Running started = env.startAggregator(env.instanceEnv(PREFIX, "b"));
                 b = started;
                 TestEnv.await("the second instance reading partitions", Duration.ofSeconds(60), () -> {
                     JobWorker wb = started.aggregator.workers().get(JOB);
                     return wb != null && wb.partitionsRecovered() > 0;
                 });
-                produce(env, first, second);
+                env.produceEvents(TOPIC, first, second, true);
                 awaitStored(ch, first + second);
 
                 long moved = b.aggregator.workers().get(JOB).partitionsRecovered();
@@ -65,25 +60,7 @@ class ITAggregatorScaleOut {
         }
     }
 
-    private static Map<String, String> instance(TestEnv env, String id) {
-        Map<String, String> e = env.aggregatorEnv(PREFIX);
-        e.put("VIGIL_AGGREGATOR_DEFAULT_JOBS", "");
-        e.put("VIGIL_AGGREGATOR_INSTANCE_ID", id);
-        return e;
-    }
 
-    /** Events {@code from} to {@code from + n - 1}, nine in ten with a client id, keyed by series over the partitions. */
-    private static void produce(TestEnv env, int from, int n) throws Exception {
-        List<ProducerRecord<byte[], byte[]>> recs = new ArrayList<>(n);
-        Random rnd = new Random(from);
-        long now = System.currentTimeMillis();
-        for (int i = from; i < from + n; i++) {
-            recs.add(EventGen.record(TOPIC, EventGen.event(rnd, i, now, i % 10 != 0, "id-")));
-        }
-        try (KafkaProducer<byte[], byte[]> p = env.producer()) {
-            EventGen.sendAll(p, recs);
-        }
-    }
 
     /** Waits until the job's done flushes cover {@code records} records over all partitions. */
     private static void awaitStored(ClickHouse ch, long records) throws InterruptedException {

@@ -90,8 +90,21 @@ final class TestEnv implements AutoCloseable {
     }
 
     void restartKafka() {
+        restartKafka(Map.of());
+    }
+
+    /** Restarts the broker on the same ports and data with extra server properties (e.g. a second listener). */
+    void restartKafka(Map<String, String> overrides) {
         kafka.close();
-        kafka = KafkaBroker.start(dir.resolve("kafka"), kafkaPort, kafkaControllerPort, Map.of());
+        kafka = KafkaBroker.start(dir.resolve("kafka"), kafkaPort, kafkaControllerPort, overrides);
+    }
+
+    int kafkaPort() {
+        return kafkaPort;
+    }
+
+    int kafkaControllerPort() {
+        return kafkaControllerPort;
     }
 
     void createTopic(String name, int partitions) throws Exception {
@@ -128,6 +141,27 @@ final class TestEnv implements AutoCloseable {
         env.put("VIGIL_AGGREGATOR_RECONCILE_INTERVAL", "1s");
         env.put("VIGIL_AGGREGATOR_MAX_AGE", "30d");
         return env;
+    }
+
+    /** The environment of one of several instances in this JVM: no default jobs (the test declares them), its own id. */
+    Map<String, String> instanceEnv(String topicPrefix, String instanceId) {
+        Map<String, String> e = aggregatorEnv(topicPrefix);
+        e.put("VIGIL_AGGREGATOR_DEFAULT_JOBS", "");
+        e.put("VIGIL_AGGREGATOR_INSTANCE_ID", instanceId);
+        return e;
+    }
+
+    /** Events {@code from} to {@code from + n - 1} of {@link EventGen#event}, nine in ten with a client id if {@code ids}. */
+    void produceEvents(String topic, int from, int n, boolean ids) throws Exception {
+        java.util.List<org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]>> recs = new java.util.ArrayList<>(n);
+        java.util.Random rnd = new java.util.Random(from);
+        long now = System.currentTimeMillis();
+        for (int i = from; i < from + n; i++) {
+            recs.add(EventGen.record(topic, EventGen.event(rnd, i, now, ids && i % 10 != 0, "id-")));
+        }
+        try (KafkaProducer<byte[], byte[]> p = producer()) {
+            EventGen.sendAll(p, recs);
+        }
     }
 
     AggregatorMain.Running startAggregator(Map<String, String> env) throws Exception {
