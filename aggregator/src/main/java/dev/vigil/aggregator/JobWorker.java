@@ -1307,7 +1307,9 @@ public final class JobWorker implements AutoCloseable {
             }
             Object v = heartbeats.metricValue();
             double n = v instanceof Number x ? x.doubleValue() : -1;
-            if (n != heartbeatsSeen) {
+            // an answer that told the member it was expelled counts too, and its generation is reset: not contact (the
+            // next poll runs onPartitionsLost, which cancels the flushes)
+            if (n != heartbeatsSeen && consumer.groupMetadata().generationId() >= 0) {
                 heartbeatsSeen = n;
                 groupContactNanos = System.nanoTime();
             }
