@@ -58,6 +58,11 @@ public final class ClickHouse implements AutoCloseable {
         return url;
     }
 
+    /** Another client of the same server, database and credentials, with its own connections. */
+    public ClickHouse sameServer() throws SQLException {
+        return new ClickHouse(url, props.getProperty("user"), props.getProperty("password"));
+    }
+
     public Connection connect() throws SQLException {
         return DriverManager.getConnection(url, props);
     }

@@ -372,6 +372,7 @@ final class FlushBuffer {
                 return a;
             }
             a = new SeriesAgg(g.ref, name, g.bucketSec);
+            keyChars += name.length(); // the decoding path's names are Strings of their own per event (the hot path's are interned)
             if (g.n == g.rows.length) {
                 g.rows = java.util.Arrays.copyOf(g.rows, g.n * 2);
             }

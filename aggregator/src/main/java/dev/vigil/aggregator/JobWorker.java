@@ -131,6 +131,11 @@ public final class JobWorker implements AutoCloseable {
     private final Map<Integer, Member> catchingUp = new ConcurrentHashMap<>();
     private final java.util.Set<String> allow;
     private final SeriesLimiter limiter;
+    /**
+     * This job's own ClickHouse client, so its own pool of insert connections (client-v2: 10 a server): a job whose
+     * inserts hang (a slow table, a stalled merge) holds its own connections, never another job's.
+     */
+    private final ClickHouse ch;
     private final Member[] members;
     private final AtomicInteger membersRunning;
     private final Lane[] lanes;
@@ -179,6 +184,7 @@ public final class JobWorker implements AutoCloseable {
     private final Counter retries;
     private final Counter seriesCacheResets;
     private final Counter partitionsLost;
+    private final Counter nonFiniteSamples;
     private final Counter flushesAbandoned;
     private final Timer flushLatency;
     private final Timer recoveryTime;
@@ -203,6 +209,11 @@ public final class JobWorker implements AutoCloseable {
         this.flushIntervalNanos = this.spec.flushIntervalDuration().toNanos();
         this.catchUpIntervalNanos = Math.max(flushIntervalNanos, TimeUnit.MILLISECONDS.toNanos(settings.catchUpFlushIntervalMs()));
         this.allow = new java.util.HashSet<>(this.spec.labelAllowList());
+        try {
+            this.ch = settings.ch().sameServer();
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("cannot open a ClickHouse client for job " + spec.name() + ": " + e.getMessage(), e);
+        }
         this.limiter = new SeriesLimiter(this.spec.name(), s.limits(), s.registry(), s.seriesWindowMs(), s.maxOverflowMetrics(), s.maxMeasureNames());
         this.isEvents = "events".equals(this.spec.kind());
         this.hasSeries = this.spec.has("series");
@@ -219,6 +230,9 @@ public final class JobWorker implements AutoCloseable {
         seriesCacheResets = Counter.builder("vigil_aggregator_series_cache_resets")
                 .description("consumer threads' series caches cleared because they were full (aggregator.series-cache-bytes): more distinct"
                         + " series than they hold, each worked out again after a reset").tag("job", job).register(reg);
+        nonFiniteSamples = Counter.builder("vigil_aggregator_samples_not_rolled_up")
+                .description("samples whose value is NaN (staleness markers included) or infinite: kept raw if the job has the raw"
+                        + " rollup, but in no series rollup").tag("job", job).tag("reason", "non_finite").register(reg);
         partitionsLost = Counter.builder("vigil_aggregator_partitions_lost")
                 .description("partitions this instance learnt it had lost (expelled from the group: no heartbeat within session.timeout.ms);"
                         + " flushes it wrote meanwhile may have been stored twice (docs/exactly-once.md, zombie writer)").tag("job", job).register(reg);
@@ -869,12 +883,17 @@ public final class JobWorker implements AutoCloseable {
                     st.recovering = false;
                     return;
                 } catch (Exception e) {
+                    // one attempt per poll, failed or not: attempts that each wait for a hung ClickHouse (up to its
+                    // socket timeout) must not add up past max.poll.interval.ms in one poll
                     lastError = "recovery of " + st.tp + ": " + e;
                     lastErrorAtMs = System.currentTimeMillis();
                     log.warn("event=partition_recovery_failed job={} partition={} retry_in_ms={} error=\"{}\"", spec.name(), st.tp,
                             st.recoveryBackoffMs, e.toString());
                     st.nextAttemptNanos = now + TimeUnit.MILLISECONDS.toNanos(st.recoveryBackoffMs);
                     st.recoveryBackoffMs = Math.min(st.recoveryBackoffMs * 2, 30_000);
+                    return;
+                } finally {
+                    noteGroupContact(); // a recovery of a few seconds must not hold the job's lanes (awaitGroupContact)
                 }
             }
         }
@@ -886,7 +905,7 @@ public final class JobWorker implements AutoCloseable {
             OffsetAndMetadata com = consumer.committed(java.util.Set.of(tp), Duration.ofSeconds(30)).get(tp);
             long c = com == null ? -1 : com.offset();
             String where = "job = " + ClickHouse.q(spec.name()) + " AND topic = " + ClickHouse.q(tp.topic()) + " AND partition = " + tp.partition();
-            Long done = s.ch().queryLong("SELECT max(end_offset) FROM " + Migrations.FLUSH_LOG + " WHERE " + where
+            Long done = ch.queryLong("SELECT max(end_offset) FROM " + Migrations.FLUSH_LOG + " WHERE " + where
                     + " AND state = 'done' HAVING count() > 0");
             long r = Math.max(c, done == null ? -1 : done);
             long logStart = consumer.beginningOffsets(List.of(tp), Duration.ofSeconds(30)).get(tp);
@@ -897,11 +916,11 @@ public final class JobWorker implements AutoCloseable {
                         + " (records expired from Kafka before they were rolled up)", spec.name(), tp, r, logStart, logStart - r);
                 r = logStart;
             }
-            Long wm = s.ch().queryLong("SELECT watermark FROM " + Migrations.FLUSH_LOG + " WHERE " + where + " AND end_offset <= " + r
+            Long wm = ch.queryLong("SELECT watermark FROM " + Migrations.FLUSH_LOG + " WHERE " + where + " AND end_offset <= " + r
                     + " ORDER BY end_offset DESC LIMIT 1");
             TreeSet<Long> bounds = new TreeSet<>();
             st.legacy.clear();
-            s.ch().forEach("SELECT start_offset, end_offset, min(rolled_up) FROM " + Migrations.FLUSH_LOG + " WHERE " + where
+            ch.forEach("SELECT start_offset, end_offset, min(rolled_up) FROM " + Migrations.FLUSH_LOG + " WHERE " + where
                     + " AND state = 'intent' AND end_offset > " + r + " GROUP BY start_offset, end_offset ORDER BY start_offset", rs -> {
                         bounds.add(rs.getLong(1));
                         bounds.add(rs.getLong(2));
@@ -943,13 +962,13 @@ public final class JobWorker implements AutoCloseable {
             long minTs = st.watermark == WM_NONE ? Long.MIN_VALUE : st.watermark - s.dedupWindowMs();
             String newerThan = st.watermark == WM_NONE ? "" : " >= " + minTs;
             java.util.stream.LongStream.Builder accepted = java.util.stream.LongStream.builder();
-            s.ch().forEach("SELECT o FROM " + Migrations.SEEN_ID_BLOCKS + " ARRAY JOIN offsets AS o, ts AS t WHERE " + where
+            ch.forEach("SELECT o FROM " + Migrations.SEEN_ID_BLOCKS + " ARRAY JOIN offsets AS o, ts AS t WHERE " + where
                     + " AND end_offset > " + from + " AND start_offset < " + r + " AND o >= " + from + " AND o < " + r
                     + (newerThan.isEmpty() ? "" : " AND t" + newerThan)
                     + " UNION ALL SELECT offset AS o FROM " + Migrations.SEEN_IDS + " WHERE " + where + " AND offset >= " + from
                     + " AND offset < " + r + (newerThan.isEmpty() ? "" : " AND toUnixTimestamp64Milli(ts)" + newerThan),
                     rs -> accepted.add(rs.getLong(1)));
-            s.ch().forEach("SELECT start_offset, hex(marks) FROM " + Migrations.SEEN_ID_MARKS + " WHERE " + where + " AND end_offset > " + from
+            ch.forEach("SELECT start_offset, hex(marks) FROM " + Migrations.SEEN_ID_MARKS + " WHERE " + where + " AND end_offset > " + from
                     + " AND start_offset < " + r + (newerThan.isEmpty() ? "" : " AND toUnixTimestamp64Milli(max_ts)" + newerThan)
                     + " ORDER BY start_offset", rs -> FlushBuffer.SeenMarks.decode(rs.getLong(1), java.util.HexFormat.of().parseHex(rs.getString(2)), o -> {
                         if (o >= from && o < r) {
@@ -1000,6 +1019,7 @@ public final class JobWorker implements AutoCloseable {
                         throw new IllegalStateException("job stopping while re-reading client ids of " + tp);
                     }
                     ConsumerRecords<byte[], byte[]> recs = c.poll(Duration.ofMillis(200));
+                    noteGroupContact(); // the member's own heartbeats go on meanwhile
                     for (ConsumerRecord<byte[], byte[]> rec : recs.records(tp)) {
                         if (rec.offset() >= to) {
                             return first;
@@ -1583,6 +1603,9 @@ public final class JobWorker implements AutoCloseable {
                 long sid = SeriesIds.seriesId(smp.name(), smp.labels());
                 st.buf.samples.str(smp.tenant()).str(smp.name()).i64(sid).strMap(smp.labels()).i64(t).f64(v).endRow();
             }
+            if (hasSeries && !Double.isFinite(v)) {
+                nonFiniteSamples.increment(); // NaN (Prometheus' staleness marker among them) or an infinity: no rollup row
+            }
             if (hasSeries && Double.isFinite(v)) {
                 SortedMap<String, String> labels = allowed(smp.labels());
                 long sid = SeriesIds.seriesId(smp.name(), labels);
@@ -1758,7 +1781,8 @@ public final class JobWorker implements AutoCloseable {
                 for (ProducerRecord<byte[], byte[]> pr : dl) {
                     fs.add(s.deadLetters().send(pr));
                 }
-                s.deadLetters().flush();
+                // no producer.flush(): the producer is shared by every job, and flush() waits for all of their sends;
+                // these futures complete within the producer's linger (5 ms) once their batch is sent
                 for (Future<RecordMetadata> f : fs) {
                     f.get(60, TimeUnit.SECONDS);
                 }
@@ -1857,7 +1881,7 @@ public final class JobWorker implements AutoCloseable {
 
     private void insert(FlushBatch b, FlushBuffer.Block blk) throws Exception {
         long t0 = System.nanoTime();
-        ClickHouse.InsertResult res = s.ch().insert(blk.table(), blk.columns(), blk.rows(), b.token(blk.table()));
+        ClickHouse.InsertResult res = ch.insert(blk.table(), blk.columns(), blk.rows(), b.token(blk.table()));
         TableMeters tm = byTable.computeIfAbsent(blk.table(), this::tableMeters);
         tm.insert().record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
         tm.rows().increment(blk.rows().rows());
@@ -1899,7 +1923,7 @@ public final class JobWorker implements AutoCloseable {
         rb.str(b.job).str(b.tp.topic()).i32(b.tp.partition()).i64(b.start).i64(b.end).u8(stateCode).i64(b.watermark)
                 .i64(b.buffer.records).i64(b.buffer.maxEventMs).str(s.instance()).i64(System.currentTimeMillis())
                 .u8(b.rollUp ? 1 : 0).endRow();
-        s.ch().insert(Migrations.FLUSH_LOG, FLUSH_LOG_COLUMNS, rb, b.token(Migrations.FLUSH_LOG + (stateCode == 1 ? "/intent" : "/done")));
+        ch.insert(Migrations.FLUSH_LOG, FLUSH_LOG_COLUMNS, rb, b.token(Migrations.FLUSH_LOG + (stateCode == 1 ? "/intent" : "/done")));
     }
 
     private static void sleepQuietly(long ms) {
@@ -1944,6 +1968,7 @@ public final class JobWorker implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         blockWriters.shutdown();
+        ch.close();
         removeGauges();
         log.info("event=job_stopped job={} version={}", spec.name(), version);
     }
@@ -1982,6 +2007,7 @@ public final class JobWorker implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         blockWriters.shutdown(); // in-flight inserts finish or not, as in a crash
+        ch.close();
         removeGauges();
     }
 

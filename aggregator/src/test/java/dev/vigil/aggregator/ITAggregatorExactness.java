@@ -38,6 +38,8 @@ class ITAggregatorExactness {
     static final int N = 40_000;
     static final int RETRIES = 3_000;
     static final int SAMPLES = 4_000;
+    /** Samples whose value is NaN or infinite: stored raw, in no rollup, counted. */
+    static final int NON_FINITE = 30;
     static double sampleSum;
     static Map<String, Long> dlqExpected = new TreeMap<>();
     /** Events with a client id and a unit: the ids the experiments job (unit rollups only) remembers. */
@@ -93,6 +95,11 @@ class ITAggregatorExactness {
             Sample s = new Sample("t" + (1 + i % 2), "node_load", labels, now - i * 100L, v);
             recs.add(new ProducerRecord<>(PREFIX + "samples", s.seriesKey().getBytes(StandardCharsets.UTF_8), RecordCodec.encode(s)));
         }
+        double[] nonFinite = {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY};
+        for (int i = 0; i < NON_FINITE; i++) {
+            Sample s = new Sample("t1", "node_gone", new TreeMap<>(Map.of("instance", "i" + i)), now - i * 100L, nonFinite[i % 3]);
+            recs.add(new ProducerRecord<>(PREFIX + "samples", s.seriesKey().getBytes(StandardCharsets.UTF_8), RecordCodec.encode(s)));
+        }
         try (KafkaProducer<byte[], byte[]> p = env.producer()) {
             EventGen.sendAll(p, recs);
         }
@@ -129,7 +136,7 @@ class ITAggregatorExactness {
         try (ClickHouse ch = env.ch()) {
             TestEnv.await("all events rolled up", Duration.ofSeconds(120), () -> TestEnv.longQuery(ch,
                     "SELECT sum(count) FROM vigil_rollup_10s WHERE kind = 'event' AND measure = ''") == expected.events
-                    && TestEnv.longQuery(ch, "SELECT count() FROM vigil_samples") == SAMPLES);
+                    && TestEnv.longQuery(ch, "SELECT count() FROM vigil_samples") == SAMPLES + NON_FINITE);
             // let any straggling (wrong) flush land before asserting equality
             TestEnv.await("jobs idle", Duration.ofSeconds(60), () -> agg.aggregator.jobStatus().stream()
                     .allMatch(j -> ((Number) j.get("lag")).longValue() == 0 && ((Number) j.get("queued_flushes")).intValue() == 0));
@@ -232,7 +239,7 @@ class ITAggregatorExactness {
 
             // samples: raw and rolled up
             assertThat(TestEnv.longQuery(ch, "SELECT sum(count) FROM vigil_rollup_10s WHERE kind = 'sample'")).isEqualTo(SAMPLES);
-            Double s = ch.query("SELECT sum(value) AS s FROM vigil_samples").getFirst().get("s") instanceof Number n ? n.doubleValue() : null;
+            Double s = ch.query("SELECT sum(value) AS s FROM vigil_samples WHERE name = 'node_load'").getFirst().get("s") instanceof Number n ? n.doubleValue() : null;
             assertThat(s).isCloseTo(sampleSum, within(1e-6));
 
             // client retries were dropped, and the seen ids were stored for recovery
@@ -257,6 +264,8 @@ class ITAggregatorExactness {
         assertThat(metrics).contains("vigil_aggregator_client_duplicates_total{job=\"events\"} " + RETRIES + ".0");
         assertThat(metrics).contains("vigil_aggregator_lag_records{job=\"events\",partition=\"0\"}");
         assertThat(metrics).contains("vigil_aggregator_freshness_seconds{job=\"events\"}");
+        // the non-finite samples: raw only, and counted where the series rollup skipped them
+        assertThat(metrics).contains("vigil_aggregator_samples_not_rolled_up_total{job=\"samples\",reason=\"non_finite\"} " + NON_FINITE + ".0");
     }
 
     static String header(ConsumerRecord<byte[], byte[]> r, String name) {
