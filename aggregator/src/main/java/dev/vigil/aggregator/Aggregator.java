@@ -43,6 +43,13 @@ public final class Aggregator implements AutoCloseable {
     private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("aggregator-reconciler").daemon(true).factory());
     private volatile boolean closed;
+    /**
+     * Workers being stopped (a removed, replaced or refused version), by job name, each on a thread of its own: a worker
+     * whose flush ClickHouse refuses takes 35-85 s to stop, and reconcile (so every admin change, and the restart of
+     * other failed jobs) waited for it under its lock until 2026-11-28. A job's next version starts only once the
+     * previous one has stopped (by the reconcile its stop triggers).
+     */
+    private final Map<String, Thread> stopping = new ConcurrentHashMap<>();
 
     /**
      * @param settingsWithoutLimits worker settings; its limits function is replaced by this aggregator's
@@ -159,6 +166,9 @@ public final class Aggregator implements AutoCloseable {
             if (w != null && w.version() == e.version() && w.state() != JobWorker.State.STOPPED && w.state() != JobWorker.State.FAILED) {
                 continue;
             }
+            if (w == null && stopping.containsKey(e.name())) {
+                continue; // its previous version is still stopping; started by the reconcile that stop triggers
+            }
             JobSpec spec;
             try {
                 spec = GoalStore.JSON.readValue(e.spec(), JobSpec.class).normalized();
@@ -175,14 +185,15 @@ public final class Aggregator implements AutoCloseable {
                 declaredErrors.put(e.name(), clash);
                 if (w != null) {
                     workers.remove(e.name());
-                    w.close();
+                    stopAsync(e.name(), w);
                 }
                 continue;
             }
             if (w != null) {
                 log.info("event=job_restarting job={} from_version={} to_version={} state={}", e.name(), w.version(), e.version(), w.state());
                 workers.remove(e.name());
-                w.close();
+                stopAsync(e.name(), w);
+                continue; // started once the old version has stopped
             }
             if (createTopics) {
                 ensureTopics(spec.source(), settings.deadLetterTopic());
@@ -204,10 +215,37 @@ public final class Aggregator implements AutoCloseable {
             if (!want.containsKey(name)) {
                 JobWorker w = workers.remove(name);
                 log.info("event=job_removed job={} version={}", name, w.version());
-                w.close();
+                stopAsync(name, w);
             }
         }
         lastReconcileError = null;
+    }
+
+    /** Stops {@code w} off the reconcile lock; when it has stopped, reconciles again (a next version may wait for it). */
+    private void stopAsync(String name, JobWorker w) {
+        Thread t = Thread.ofPlatform().name("job-stop-" + name).unstarted(() -> {
+            try {
+                w.close();
+            } catch (RuntimeException ex) {
+                log.warn("event=job_stop_failed job={} version={} error=\"{}\"", name, w.version(), ex.toString());
+            } finally {
+                stopping.remove(name, Thread.currentThread());
+                if (!closed) {
+                    try {
+                        loop.execute(this::reconcileQuietly);
+                    } catch (java.util.concurrent.RejectedExecutionException ignored) {
+                        // closing
+                    }
+                }
+            }
+        });
+        stopping.put(name, t);
+        t.start();
+    }
+
+    /** Whether a stopped version of the job is still stopping (for tests and status). */
+    public boolean stopping(String name) {
+        return stopping.containsKey(name);
     }
 
     private void ensureTopics(String... topics) {
@@ -306,7 +344,7 @@ public final class Aggregator implements AutoCloseable {
                 m.put("name", n);
                 GoalStore.Entry e = declared.get(n);
                 m.put("version", e == null ? null : e.version());
-                m.put("state", "not_running");
+                m.put("state", stopping.containsKey(n) ? "stopping_previous_version" : "not_running");
                 m.put("last_error", declaredErrors.get(n));
             }
             out.add(m);
@@ -331,6 +369,7 @@ public final class Aggregator implements AutoCloseable {
             for (JobWorker w : workers.values()) {
                 stoppers.add(Thread.ofPlatform().start(w::close));
             }
+            stoppers.addAll(stopping.values());
             for (Thread t : stoppers) {
                 try {
                     t.join(90_000);

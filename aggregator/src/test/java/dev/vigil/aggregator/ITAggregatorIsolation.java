@@ -115,6 +115,19 @@ class ITAggregatorIsolation {
                 assertThat(dlq).hasSize(2 * poison);
                 assertThat(ITAggregatorExactness.header(dlq.getFirst(), "vigil.dlq.reason")).isEqualTo("undecodable");
 
+                // a new version of the broken job: its old worker takes 35 s or more to stop (its drain waits for a flush
+                // ClickHouse refuses), and that happens off the reconcile lock, so admin changes answer meanwhile
+                com.fasterxml.jackson.databind.node.ObjectNode samplesSpec = (com.fasterxml.jackson.databind.node.ObjectNode) job(agg, "samples").get("spec");
+                samplesSpec.put("flush_interval", "1s");
+                long t0 = System.nanoTime();
+                assertThat(call(agg, "PUT", "/api/v1/jobs/samples", samplesSpec.toString()).get("_status").asInt()).isEqualTo(200);
+                assertThat(call(agg, "PUT", "/api/v1/limits/t2", "{\"max_series\": 1000, \"max_series_per_metric\": 100}").get("_status").asInt())
+                        .isEqualTo(200);
+                long answeredMs = (System.nanoTime() - t0) / 1_000_000;
+                assertThat(agg.aggregator.stopping("samples")).as("the old version still stopping").isTrue();
+                assertThat(answeredMs).as("both changes answered before the old version stopped (it takes 30 s or more)").isLessThan(20_000);
+                assertThat(job(agg, "samples").get("state").asText()).isEqualTo("stopping_previous_version");
+
                 // the table comes back: the job resumes from where it stopped, nothing lost
                 for (String stmt : Migrations.ALL.get(2).statements()) {
                     ch.execute(stmt);
@@ -166,6 +179,7 @@ class ITAggregatorIsolation {
                         "vigil_aggregator_dead_letters_total{job=\"extra\",reason=\"future_timestamp\"} 0.0");
                 assertThat(call(agg, "DELETE", "/api/v1/jobs/extra", null).get("_status").asInt()).isEqualTo(200);
                 assertThat(job(agg, "extra")).isNull();
+                TestEnv.await("extra job stopped", Duration.ofSeconds(60), () -> !agg.aggregator.stopping("extra"));
                 // a stopped worker's gauges go with it (a restarted job registers its own instead of reading the old worker)
                 // (counters stay: a job restarted under the same name keeps counting on them)
                 assertThat(agg.registry.scrape()).doesNotContain("vigil_aggregator_freshness_seconds{job=\"extra\"}",
