@@ -5,10 +5,16 @@ import java.util.Arrays;
 
 /**
  * UTF-8 byte ranges to Strings (measure names): the same String instance for the same bytes, no
- * allocation on a hit. Bounded: cleared when it holds {@code maxEntries}. One thread only.
+ * allocation on a hit. Bounded: cleared when it holds {@code maxEntries}, or names of more than {@code maxBytes} in all
+ * (counted as their bytes twice, the key's copy and the String's, plus overheads); a name longer than that on its own
+ * is not kept. Why bytes too: a writer other than the gateway (whose names are at most 128 characters by default) may
+ * send names as long as a record, and 4,096 of those would be gigabytes. One thread only.
  */
 final class Utf8Interner {
     private final int maxEntries;
+    private final long maxBytes;
+    /** What the kept names hold, as counted by {@link #cost}. */
+    private long bytes;
     private byte[][] keys = new byte[64][];
     private String[] vals = new String[64];
     private int[] hashes = new int[64];
@@ -18,8 +24,16 @@ final class Utf8Interner {
     private final byte[][] lastBytes = new byte[8][];
     private final String[] last = new String[8];
 
+    /** A byte bound far above 4,096 names of the gateway's 128 characters (~2.5 MiB). */
+    static final long DEFAULT_MAX_BYTES = 8L << 20;
+
     Utf8Interner(int maxEntries) {
+        this(maxEntries, DEFAULT_MAX_BYTES);
+    }
+
+    Utf8Interner(int maxEntries, long maxBytes) {
         this.maxEntries = maxEntries;
+        this.maxBytes = maxBytes;
     }
 
     /**
@@ -56,12 +70,18 @@ final class Utf8Interner {
             i = (i + 1) & mask;
         }
         String s = new String(b, off, len, StandardCharsets.UTF_8);
-        if (size >= maxEntries) {
+        long c = cost(len);
+        if (c > maxBytes) {
+            return s; // not kept: it alone would pass the bound
+        }
+        if (size >= maxEntries || bytes + c > maxBytes) {
             keys = new byte[64][];
             vals = new String[64];
             hashes = new int[64];
             size = 0;
+            bytes = 0;
         }
+        bytes += c;
         if ((size + 1) * 2 > keys.length) {
             byte[][] ok = keys;
             String[] ov = vals;
@@ -78,6 +98,16 @@ final class Utf8Interner {
         put(Arrays.copyOfRange(b, off, off + len), s, h);
         size++;
         return s;
+    }
+
+    /** A kept name's heap: the key's copy and the String's bytes (at most twice the UTF-8 length each), and headers. */
+    private static long cost(int len) {
+        return 2L * len + 2L * len + 96;
+    }
+
+    /** What the kept names hold, as counted (for tests). */
+    long bytesHeld() {
+        return bytes;
     }
 
     private void put(byte[] k, String v, int h) {

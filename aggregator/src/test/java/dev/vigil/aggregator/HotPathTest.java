@@ -62,6 +62,26 @@ class HotPathTest {
         assertThat(names.get(9, b, 10, 5)).as("beyond the remembered positions").isEqualTo("error");
     }
 
+    /** Names as long as a record (a writer other than the gateway) are bounded by bytes, not only by count. */
+    @Test
+    void internedNamesAreBoundedInBytes() {
+        Utf8Interner names = new Utf8Interner(4096, 100_000);
+        byte[] b = new byte[30_000];
+        java.util.Arrays.fill(b, (byte) 'x');
+        for (int i = 0; i < 1_000; i++) {
+            b[i % b.length] = (byte) ('a' + i % 26);
+            b[(i * 7) % b.length] = (byte) ('a' + i % 23);
+            assertThat(names.get(b, 0, 5_000 + i)).hasSize(5_000 + i);
+            assertThat(names.bytesHeld()).isLessThanOrEqualTo(100_000);
+        }
+        String huge = names.get(b, 0, 25_000); // 4 x 25,000 + 96 > 100,000
+        assertThat(huge).as("a name past the bound alone is returned, not kept").hasSize(25_000);
+        assertThat(names.get(b, 0, 25_000)).isEqualTo(huge).isNotSameAs(huge);
+        assertThat(names.bytesHeld()).isLessThanOrEqualTo(100_000);
+        String kept = names.get(b, 0, 100);
+        assertThat(names.get(b, 0, 100)).as("short names are still interned").isSameAs(kept);
+    }
+
     @Test
     void measureOrderCheckAgreesWithUnsignedByteOrder() {
         Random rnd = new Random(5);
