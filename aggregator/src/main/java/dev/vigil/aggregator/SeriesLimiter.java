@@ -66,12 +66,22 @@ final class SeriesLimiter {
         this.limits = limits;
         this.registry = registry;
         this.windowMs = windowMs;
+        // counters an earlier worker of this job registered (a restart, a new version): their metric names count as
+        // reported, so a restart adds no counters and a metric keeps the name its overflow is stored under
+        for (Counter c : registry.find("vigil_aggregator_series_overflow").tag("job", job).counters()) {
+            String tenant = c.getId().getTag("tenant");
+            String metric = c.getId().getTag("metric");
+            counters.put(tenant + '\u0000' + metric, c);
+            if (!OTHER_METRICS.equals(metric)) {
+                reported.computeIfAbsent(tenant, k -> new HashSet<>()).add(metric);
+            }
+        }
     }
 
     /**
      * The current window's number (starting a new window when due). Within one window a series
      * once admitted stays admitted, so a caller may remember "admitted in epoch e" and skip
-     * {@link #admit} while {@code epoch()} still returns e.
+     * {@link #overflowMetric} while {@code epoch()} still returns e.
      */
     long epoch() {
         long now = System.currentTimeMillis();

@@ -101,4 +101,22 @@ class SeriesLimiterTest {
         assertThat(counts).isEqualTo(Map.of("m0", 2L, "m1", 2L, "m2", 2L, FlushBuffer.OTHER_MEASURE, 14L));
         assertThat(reg.find("vigil_aggregator_measure_overflow").tag("tenant", "t").counter().count()).isEqualTo(14.0);
     }
+
+    /** A worker restarted (or replaced by a new version) finds the counters of the one before: no new ones, same names. */
+    @Test
+    void aRestartedLimiterKeepsTheReportedNamesAndAddsNoCounters() {
+        SimpleMeterRegistry reg = new SimpleMeterRegistry();
+        SeriesLimiter first = new SeriesLimiter("events", t -> new TenantLimits(1, 1), reg, 3_600_000L, 2, 10_000);
+        assertThat(first.overflowMetric("acme", "a", 1)).isNull();
+        for (int m = 0; m < 4; m++) {
+            assertThat(first.overflowMetric("acme", "m" + m, 100 + m)).isEqualTo(m < 2 ? "m" + m : SeriesLimiter.OTHER_METRICS);
+        }
+        SeriesLimiter again = new SeriesLimiter("events", t -> new TenantLimits(1, 1), reg, 3_600_000L, 2, 10_000);
+        assertThat(again.overflowMetric("acme", "a", 1)).isNull();
+        assertThat(again.overflowMetric("acme", "m1", 201)).as("stored under its own name, as before the restart").isEqualTo("m1");
+        for (int m = 4; m < 8; m++) {
+            assertThat(again.overflowMetric("acme", "m" + m, 100 + m)).isEqualTo(SeriesLimiter.OTHER_METRICS);
+        }
+        assertThat(overflowByMetric(reg, "acme")).isEqualTo(Map.of("m0", 1.0, "m1", 2.0, SeriesLimiter.OTHER_METRICS, 6.0));
+    }
 }
