@@ -185,6 +185,7 @@ public final class JobWorker implements AutoCloseable {
     private final Counter seriesCacheResets;
     private final Counter partitionsLost;
     private final Counter nonFiniteSamples;
+    private final Counter experimentsWithoutUnit;
     private final Counter flushesAbandoned;
     private final Timer flushLatency;
     private final Timer recoveryTime;
@@ -233,6 +234,10 @@ public final class JobWorker implements AutoCloseable {
         nonFiniteSamples = Counter.builder("vigil_aggregator_samples_not_rolled_up")
                 .description("samples whose value is NaN (staleness markers included) or infinite: kept raw if the job has the raw"
                         + " rollup, but in no series rollup").tag("job", job).tag("reason", "non_finite").register(reg);
+        experimentsWithoutUnit = Counter.builder("vigil_aggregator_events_not_rolled_up")
+                .description("events with experiment assignments but no unit_id, read by a job with experiment rollups: the unit is what"
+                        + " those rollups count, so the event has no rows there (its series rows, in a job with those, are stored)")
+                .tag("job", job).tag("reason", "experiments_without_unit").register(reg);
         partitionsLost = Counter.builder("vigil_aggregator_partitions_lost")
                 .description("partitions this instance learnt it had lost (expelled from the group: no heartbeat within session.timeout.ms);"
                         + " flushes it wrote meanwhile may have been stored twice (docs/exactly-once.md, zombie writer)").tag("job", job).register(reg);
@@ -620,9 +625,12 @@ public final class JobWorker implements AutoCloseable {
         long idHi;
         long idLo;
         int idIndex;
+        /** Experiment assignments without a unit, in a job with experiment rollups: counted when processed. */
+        boolean experimentsWithoutUnit;
 
         void clear(ConsumerRecord<ByteBuffer, ByteBuffer> record) {
             r = record;
+            experimentsWithoutUnit = false;
             deadReason = null;
             deadDetail = null;
             decoded = false;
@@ -1394,6 +1402,7 @@ public final class JobWorker implements AutoCloseable {
                     return;
                 }
             }
+            p.experimentsWithoutUnit = e.experimentCount > 0 && e.unitLen < 0 && (hasExperiments || hasExposures);
             if (!hasSeries) {
                 // nothing of this event is in this job's rollups (events with a unit that the unit
                 // rollups need take handleEventDecoded above): no seen id, no series lookup
@@ -1450,6 +1459,9 @@ public final class JobWorker implements AutoCloseable {
             if (p.decoded) {
                 handleEventDecoded(st, r);
                 return;
+            }
+            if (p.experimentsWithoutUnit) {
+                experimentsWithoutUnit.increment();
             }
             SeriesCache.Entry info = p.info;
             if (info == null) {
@@ -1526,6 +1538,9 @@ public final class JobWorker implements AutoCloseable {
                 }
             }
             String unit = e.unitId();
+            if (unit == null && !e.experiments().isEmpty() && (hasExperiments || hasExposures)) {
+                experimentsWithoutUnit.increment();
+            }
             if (!hasSeries && !unitRollupsTake(unit != null, !e.experiments().isEmpty())) {
                 return; // nothing of this event is in this job's rollups: its id need not be remembered either
             }

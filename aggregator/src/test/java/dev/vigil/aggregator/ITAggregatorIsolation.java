@@ -169,9 +169,16 @@ class ITAggregatorIsolation {
                     Event e = new Event("t9", now, "exposure", new TreeMap<>(), new TreeMap<>(), "u" + i, new TreeMap<>(Map.of("exp-x", "a")), null, now);
                     extra.add(EventGen.record("vigil.extra", e));
                 }
+                // assignments without a unit: nothing an exposure can count, and counted as such
+                for (int i = 0; i < 20; i++) {
+                    extra.add(EventGen.record("vigil.extra", new Event("t9", now, "exposure", new TreeMap<>(), new TreeMap<>(), null,
+                            new TreeMap<>(Map.of("exp-x", "a")), null, now)));
+                }
                 EventGen.sendAll(p, extra);
                 TestEnv.await("extra job writes exposures", Duration.ofSeconds(60), () -> TestEnv.longQuery(ch,
                         "SELECT count() FROM (SELECT unit_id FROM vigil_exposures WHERE tenant = 't9' GROUP BY unit_id)") == 200);
+                TestEnv.await("events without a unit counted", Duration.ofSeconds(30), () -> agg.registry.scrape().contains(
+                        "vigil_aggregator_events_not_rolled_up_total{job=\"extra\",reason=\"experiments_without_unit\"} 20.0"));
                 assertThat(agg.registry.scrape()).contains("vigil_aggregator_freshness_seconds{job=\"extra\"}",
                         "vigil_aggregator_queued_bytes{job=\"extra\"}",
                         // at 0 before the first dead letter, so that increase() over them sees a first burst
