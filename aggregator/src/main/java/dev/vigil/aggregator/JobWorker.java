@@ -665,9 +665,11 @@ public final class JobWorker implements AutoCloseable {
         volatile long groupContactNanos = System.nanoTime();
         /** Half the session timeout: a member silent for longer may be expelled before its intent lands. */
         volatile long contactLimitNanos = TimeUnit.SECONDS.toNanos(5);
-        /** The consumer's count of heartbeat responses (null: not found, and the guard is off), and its last value. */
+        /** The consumer's count of heartbeat responses (null until found), and its last value. */
         org.apache.kafka.common.Metric heartbeats;
         double heartbeatsSeen = -1;
+        /** The consumer has no such count (another group protocol): the guard is off, intents are never held. */
+        boolean contactGuardOff;
         // hot-path state, this member's thread only
         final Prepared[] group = new Prepared[GROUP];
         /** Where the group's table touches go, so the JIT keeps the loads. */
@@ -1319,7 +1321,7 @@ public final class JobWorker implements AutoCloseable {
          */
         private void noteGroupContact() {
             if (heartbeats == null) {
-                if (heartbeatsSeen == -2) {
+                if (contactGuardOff) {
                     return;
                 }
                 for (var m : consumer.metrics().entrySet()) {
@@ -1328,7 +1330,9 @@ public final class JobWorker implements AutoCloseable {
                     }
                 }
                 if (heartbeats == null) {
-                    heartbeatsSeen = -2;
+                    // without a way to tell contact, holding intents would hold them for ever: the guard is off instead
+                    contactGuardOff = true;
+                    contactLimitNanos = Long.MAX_VALUE;
                     log.warn("event=group_contact_guard_off job={} member={} reason=\"no heartbeat-total metric in this consumer\"", spec.name(), index);
                     return;
                 }

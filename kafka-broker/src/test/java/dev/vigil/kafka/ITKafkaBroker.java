@@ -25,18 +25,24 @@ import org.junit.jupiter.api.io.TempDir;
 
 class ITKafkaBroker {
 
+    /** Topic "t" with {@code partitions} partitions, and a producer that waits for every replica. */
+    private static KafkaProducer<String, String> topicAndProducer(KafkaBroker broker, int partitions) throws Exception {
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic("t", partitions, (short) 1))).all().get();
+        }
+        Properties p = new Properties();
+        p.put("bootstrap.servers", broker.bootstrapServers());
+        p.put("acks", "all");
+        return new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
+    }
+
+
     @Test
     void recordsSurviveABrokerRestartOnTheSameDataDirectory(@TempDir Path dir) throws Exception {
         int port;
         try (KafkaBroker broker = KafkaBroker.start(dir, 0)) {
             port = broker.port();
-            try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
-                admin.createTopics(List.of(new NewTopic("t", 2, (short) 1))).all().get();
-            }
-            Properties p = new Properties();
-            p.put("bootstrap.servers", broker.bootstrapServers());
-            p.put("acks", "all");
-            try (KafkaProducer<String, String> producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer())) {
+            try (KafkaProducer<String, String> producer = topicAndProducer(broker, 2)) {
                 for (int i = 0; i < 100; i++) {
                     producer.send(new ProducerRecord<>("t", "k" + i, "v" + i)).get();
                 }
@@ -65,13 +71,7 @@ class ITKafkaBroker {
     @Test
     void aRecordStampedMoreThanAnHourAheadIsRefused(@TempDir Path dir) throws Exception {
         try (KafkaBroker broker = KafkaBroker.start(dir, 0)) {
-            try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
-                admin.createTopics(List.of(new NewTopic("t", 1, (short) 1))).all().get();
-            }
-            Properties p = new Properties();
-            p.put("bootstrap.servers", broker.bootstrapServers());
-            p.put("acks", "all");
-            try (KafkaProducer<String, String> producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer())) {
+            try (KafkaProducer<String, String> producer = topicAndProducer(broker, 1)) {
                 long now = System.currentTimeMillis();
                 producer.send(new ProducerRecord<>("t", 0, now + Duration.ofMinutes(50).toMillis(), "k", "within")).get();
                 assertThatThrownBy(() -> producer.send(new ProducerRecord<>("t", 0, now + Duration.ofHours(2).toMillis(), "k", "ahead")).get())
