@@ -240,7 +240,8 @@ public final class JobWorker implements AutoCloseable {
                 .tag("job", job).tag("reason", "experiments_without_unit").register(reg);
         partitionsLost = Counter.builder("vigil_aggregator_partitions_lost")
                 .description("partitions this instance learnt it had lost (expelled from the group: no heartbeat within session.timeout.ms);"
-                        + " flushes it wrote meanwhile may have been stored twice (docs/exactly-once.md, zombie writer)").tag("job", job).register(reg);
+                        + " flushes it held meanwhile are given up; one whose intent was already being written may be stored twice"
+                        + " (docs/exactly-once.md, zombie writer)").tag("job", job).register(reg);
         flushesAbandoned = Counter.builder("vigil_aggregator_flushes_abandoned")
                 .description("flushes given up between two steps because their partition was released (its new owner stores those records)")
                 .tag("job", job).register(reg);
