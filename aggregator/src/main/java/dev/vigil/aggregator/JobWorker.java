@@ -541,6 +541,36 @@ public final class JobWorker implements AutoCloseable {
 
     // ---------------------------------------------------------------- consumer threads
 
+    /** {@link #recordIdKey} of a record without a client id. */
+    static final int NO_ID = Integer.MIN_VALUE;
+
+    /**
+     * {@link SeenIds#key} of the event record's client id over the record's bytes, as the hot path keys it (HotPathTest
+     * pins it to the String key for valid UTF-8); {@link #NO_ID} if it has none. Recovery keys the re-read records with it.
+     */
+    static int recordIdKey(byte[] v, EventScratch scratch, long[] hash) {
+        RecordCodec.scanEvent(v, 0, v.length, scratch);
+        if (scratch.eventIdLen < 0) {
+            return NO_ID;
+        }
+        long seed = SeriesIds.idSeed(v, scratch.tenantOff, scratch.tenantLen, hash);
+        return SeenIds.key(seed, v, scratch.eventIdOff, scratch.eventIdLen, hash);
+    }
+
+    /**
+     * The key of a decoded event's client id ({@code e.eventId()} not null; {@code v} the record it was decoded from), the
+     * same as the hot path's and recovery's for the same record. The decoder replaces bytes that are not valid UTF-8 with
+     * U+FFFD (only a writer other than the gateway writes them), so the Strings' UTF-8 bytes are then not the record's,
+     * and a key over them would differ from the key recovery rebuilds from the record: a client retry after a recovery
+     * would be counted again. Such Strings are keyed over the record's bytes instead (one more scan, only for them).
+     */
+    static int decodedIdKey(Event e, byte[] v, EventScratch scratch, long[] hash) {
+        if (e.eventId().indexOf('\uFFFD') < 0 && e.tenant().indexOf('\uFFFD') < 0) {
+            return SeenIds.key(e.tenant(), e.eventId(), hash);
+        }
+        return recordIdKey(v, scratch, hash);
+    }
+
     /**
      * Feeds a partition's retry store on recovery, in offset order: the records whose id a flush
      * accepted, as they are re-read from Kafka (their ids hashed as the hot path hashes them); each
@@ -576,12 +606,8 @@ public final class JobWorker implements AutoCloseable {
             if (rec.timestamp() < minTs || rec.value() == null) {
                 return;
             }
-            byte[] v = rec.value();
-            RecordCodec.scanEvent(v, 0, v.length, scratch);
-            if (scratch.eventIdLen >= 0) {
-                // the hot path's key over the record's bytes (HotPathTest pins it to the String one)
-                long seed = SeriesIds.idSeed(v, scratch.tenantOff, scratch.tenantLen, hash);
-                int index = SeenIds.key(seed, v, scratch.eventIdOff, scratch.eventIdLen, hash);
+            int index = recordIdKey(rec.value(), scratch, hash);
+            if (index != NO_ID) {
                 if (index < 0) {
                     st.seen.accept(hash[0], hash[1], o, rec.timestamp(), st.watermark);
                 } else {
@@ -681,6 +707,8 @@ public final class JobWorker implements AutoCloseable {
         long cacheResetsUnlogged;
         final Utf8Interner measureNames = new Utf8Interner(4096);
         final long[] idHash = new long[2];
+        /** For {@link #decodedIdKey}'s scan of a decoded record. */
+        final EventScratch rekeyScratch = new EventScratch();
         /** The last batch-form id's prefix (see {@link #idKey}): its bytes, its tenant's seed and its hash. */
         byte[] lastPrefix = new byte[64];
         int lastPrefixLen = -1;
@@ -1521,8 +1549,9 @@ public final class JobWorker implements AutoCloseable {
         /** The reference path over a decoded {@link Event}. */
         private void handleEventDecoded(PartitionState st, ConsumerRecord<ByteBuffer, ByteBuffer> r) {
             Event e;
+            byte[] rec = bytes(r.value());
             try {
-                e = RecordCodec.decodeEvent(bytes(r.value()));
+                e = RecordCodec.decodeEvent(rec);
             } catch (RuntimeException ex) {
                 deadLetter(st, r, "undecodable", ex.getMessage());
                 return;
@@ -1550,7 +1579,7 @@ public final class JobWorker implements AutoCloseable {
                 return; // nothing of this event is in this job's rollups: its id need not be remembered either
             }
             if (e.eventId() != null) {
-                int index = SeenIds.key(e.tenant(), e.eventId(), idHash);
+                int index = decodedIdKey(e, rec, rekeyScratch, idHash);
                 if (!firstSight(st, r, idHash[0], idHash[1], index)) {
                     return;
                 }

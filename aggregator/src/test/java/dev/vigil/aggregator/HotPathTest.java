@@ -143,6 +143,55 @@ class HotPathTest {
         assertThat(SeriesIds.idHi("a", "x")).isNotEqualTo(SeriesIds.idHi("b", "x"));
     }
 
+    /**
+     * A record whose id (or tenant) is not valid UTF-8, as only a writer other than the gateway sends it: the decoding
+     * path keys it as the hot path and recovery do (over the record's bytes), not over the decoded Strings, whose U+FFFD
+     * replaced the bytes; otherwise a client retry after a recovery would be counted again.
+     */
+    @Test
+    void decodedIdKeyIsTheRecordsKeyEvenForInvalidUtf8() {
+        long now = 1_700_000_000_000L;
+        for (String id : new String[] {"evt-\u00e9", "b-\u00e9#7"}) {
+            for (boolean badTenant : new boolean[] {false, true}) {
+                String tenant = badTenant ? "t\u00e9" : "acme";
+                byte[] v = RecordCodec.encode(new Event(tenant, now, "inference", new TreeMap<>(), new TreeMap<>(Map.of("ms", 1.0)), null,
+                        new TreeMap<>(), id, now));
+                // break one UTF-8 sequence (0xC3 0xA9 -> 0xFF 0xA9: the same length): the id's, else the tenant's
+                int first = indexOfE9(v, 0);
+                int second = indexOfE9(v, first + 1);
+                int at = badTenant || second < 0 ? first : second; // the tenant's comes first
+                byte[] bad = v.clone();
+                bad[at] = (byte) 0xFF;
+                for (byte[] rec : List.of(v, bad)) {
+                    Event e = RecordCodec.decodeEvent(rec);
+                    long[] viaRecord = new long[2];
+                    int indexViaRecord = JobWorker.recordIdKey(rec, new EventScratch(), viaRecord);
+                    long[] viaDecoded = new long[2];
+                    int indexViaDecoded = JobWorker.decodedIdKey(e, rec, new EventScratch(), viaDecoded);
+                    assertThat(viaDecoded).as("%s, tenant %s, %s", id, tenant, rec == v ? "valid" : "broken").isEqualTo(viaRecord);
+                    assertThat(indexViaDecoded).isEqualTo(indexViaRecord).isNotEqualTo(JobWorker.NO_ID);
+                }
+                // and the Strings' key would not have been the record's: what the test guards against
+                long[] viaStrings = new long[2];
+                Event broken = RecordCodec.decodeEvent(bad);
+                SeenIds.key(broken.tenant(), broken.eventId(), viaStrings);
+                long[] viaRecord = new long[2];
+                JobWorker.recordIdKey(bad, new EventScratch(), viaRecord);
+                assertThat(viaStrings).isNotEqualTo(viaRecord);
+            }
+        }
+    }
+
+    /** Where the UTF-8 bytes of \u00e9 (0xC3 0xA9) begin in {@code b}, from {@code from}; -1 if nowhere. */
+    private static int indexOfE9(byte[] b, int from) {
+        for (int i = from; i + 1 < b.length; i++) {
+            if (b[i] == (byte) 0xC3 && b[i + 1] == (byte) 0xA9) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /** The id hash's core is MurmurHash3 x64 128: the same 128 bits as Guava's, at every length around the 16-byte blocks. */
     @Test
     void murmur3EqualsGuavasMurmur3() {
