@@ -77,6 +77,11 @@ public final class AggregatorMain {
     public static final ConfigKey<Long> MAX_QUEUED_BYTES = ConfigKey.bytesKey("aggregator.max-queued-bytes", "48MiB", 64L << 10, 8L << 30,
             "estimated heap of a job's cut flushes not yet stored before its partitions are paused (besides aggregator.queue-capacity); "
                     + "a job holds at most partitions x max-bytes-per-flush + this + one more flush per partition");
+    public static final ConfigKey<Long> MEMORY_BUDGET = ConfigKey.bytesKey("aggregator.memory-budget", "0", 0, 1L << 40,
+            "heap the jobs of this instance may hold by their estimates (flush buffers, client-retry stores, series caches, cut"
+                    + " flushes; 0: 70% of the JVM's maximum heap): what the retry stores, caches and cut flushes leave of it is shared"
+                    + " by the partitions held as their flush buffers' limit (at least 1 MiB, at most aggregator.max-bytes-per-flush);"
+                    + " an estimate over it is logged (event=memory_over_budget) and published (vigil_aggregator_memory_estimated_bytes)");
     public static final ConfigKey<Long> DEAD_LETTER_MAX_BYTES = ConfigKey.bytesKey("aggregator.dead-letter-max-bytes", "512KiB", 1L << 10, 900L << 10,
             "a dead letter keeps at most this much of the poison record's key and value together, the key at most half (header"
                     + " vigil.dlq.truncated gives their sizes): with its headers it must fit the dead-letter producer's 1 MiB requests"
@@ -119,7 +124,7 @@ public final class AggregatorMain {
                     + " auto.offset.reset, isolation.level and the deserializers are fixed (refused here)");
 
     public static final ConfigDef DEF = new ConfigDef().define(HOST, PORT, API_KEYS, ADMIN_TENANTS, BOOTSTRAP, TOPIC_PREFIX, CH_URL, CH_USER, CH_PASSWORD, INSTANCE,
-            GROUP_PREFIX, DEFAULT_JOBS, DEFAULT_EVENT_ROLLUPS, DEFAULT_EXPERIMENT_ROLLUPS, EXPERIMENTS_FLUSH_INTERVAL, DEFAULT_CONSUMERS, BUCKET_SECONDS, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, CATCH_UP_LAG, CATCH_UP_FLUSH_INTERVAL, MAX_KEYS_PER_FLUSH, MAX_BYTES_PER_FLUSH, MAX_QUEUED_BYTES, SERIES_CACHE_BYTES, DEAD_LETTER_MAX_BYTES, QUEUE_CAPACITY, FLUSH_PARALLELISM,
+            GROUP_PREFIX, DEFAULT_JOBS, DEFAULT_EVENT_ROLLUPS, DEFAULT_EXPERIMENT_ROLLUPS, EXPERIMENTS_FLUSH_INTERVAL, DEFAULT_CONSUMERS, BUCKET_SECONDS, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, CATCH_UP_LAG, CATCH_UP_FLUSH_INTERVAL, MAX_KEYS_PER_FLUSH, MAX_BYTES_PER_FLUSH, MAX_QUEUED_BYTES, MEMORY_BUDGET, SERIES_CACHE_BYTES, DEAD_LETTER_MAX_BYTES, QUEUE_CAPACITY, FLUSH_PARALLELISM,
             DEDUP_MAX_IDS, DEDUP_WINDOW, MAX_AGE, MAX_FUTURE, MAX_SERIES, MAX_SERIES_PER_METRIC, SERIES_WINDOW, MAX_OVERFLOW_METRICS, MAX_MEASURE_NAMES, RECONCILE,
             CREATE_TOPICS, TOPIC_PARTITIONS, CONSUMER_PROPS)
             .define(Retention.KEYS.toArray(ConfigKey<?>[]::new));
@@ -234,10 +239,14 @@ public final class AggregatorMain {
         pp.put(ProducerConfig.LINGER_MS_CONFIG, "5");
         pp.put(ProducerConfig.CLIENT_ID_CONFIG, "vigil-aggregator-dlq-" + instance);
         KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer());
+        MemoryBudget memory = new MemoryBudget(c.get(MEMORY_BUDGET));
+        io.micrometer.core.instrument.Gauge.builder("vigil_aggregator_memory_budget_bytes", memory, MemoryBudget::budget)
+                .description("aggregator.memory-budget: what the jobs' estimated heap (vigil_aggregator_memory_estimated_bytes) should stay within")
+                .register(registry);
         WorkerSettings ws = new WorkerSettings(ch, producer, registry, t -> null, c.get(BOOTSTRAP), c.get(GROUP_PREFIX),
                 Topics.deadLetters(prefix), (int) (long) c.get(DEAD_LETTER_MAX_BYTES), c.get(QUEUE_CAPACITY), c.get(FLUSH_PARALLELISM), c.get(MAX_KEYS_PER_FLUSH), c.get(MAX_BYTES_PER_FLUSH), c.get(MAX_QUEUED_BYTES), c.get(SERIES_CACHE_BYTES), c.get(DEDUP_MAX_IDS),
                 c.get(DEDUP_WINDOW).toMillis(), c.get(MAX_FUTURE).toMillis(), c.get(SERIES_WINDOW).toMillis(), c.get(MAX_OVERFLOW_METRICS), c.get(MAX_MEASURE_NAMES), c.get(CATCH_UP_LAG), c.get(CATCH_UP_FLUSH_INTERVAL).toMillis(), instance,
-                consumerProps(c.get(CONSUMER_PROPS)));
+                consumerProps(c.get(CONSUMER_PROPS)), memory);
         Aggregator agg = new Aggregator(new GoalStore(ch), ws, new TenantLimits(c.get(MAX_SERIES), c.get(MAX_SERIES_PER_METRIC)),
                 c.get(CREATE_TOPICS), c.get(TOPIC_PARTITIONS));
         List<JobSpec> seed = new ArrayList<>();

@@ -187,6 +187,7 @@ public final class JobWorker implements AutoCloseable {
     private final Counter nonFiniteSamples;
     private final Counter experimentsWithoutUnit;
     private final Counter flushesAbandoned;
+    private final Counter memoryCuts;
     private final Timer flushLatency;
     private final Timer recoveryTime;
     private final AtomicLong partitionsRecovered = new AtomicLong();
@@ -259,6 +260,20 @@ public final class JobWorker implements AutoCloseable {
         gauges.add(Gauge.builder("vigil_aggregator_queued_bytes", queuedBytes, AtomicLong::get)
                 .description("estimated heap of the flushes cut and not yet stored (paused at aggregator.max-queued-bytes)")
                 .tag("job", job).register(reg));
+        memoryCuts = Counter.builder("vigil_aggregator_flushes_cut_for_memory")
+                .description("flushes cut before aggregator.max-bytes-per-flush because the partitions held share the memory budget"
+                        + " (aggregator.memory-budget): smaller flushes, more parts")
+                .tag("job", job).register(reg);
+        for (String part : List.of("flush_buffers", "retry_stores", "series_caches", "queued_flushes")) {
+            gauges.add(Gauge.builder("vigil_aggregator_memory_estimated_bytes", memory, h -> switch (part) {
+                        case "flush_buffers" -> h.flushBuffers();
+                        case "retry_stores" -> h.retryStores();
+                        case "series_caches" -> h.seriesCaches();
+                        default -> h.queuedFlushes();
+                    })
+                    .description("heap this job holds by its own estimates (sum over jobs against vigil_aggregator_memory_budget_bytes)")
+                    .tag("job", job).tag("part", part).register(reg));
+        }
         for (String reason : DEAD_LETTER_REASONS) {
             deadLetterCounter(reason);
         }
@@ -276,6 +291,7 @@ public final class JobWorker implements AutoCloseable {
     }
 
     public JobWorker start() {
+        s.memory().register(memory);
         for (Member m : members) {
             m.thread.start();
         }
@@ -709,6 +725,13 @@ public final class JobWorker implements AutoCloseable {
         final long[] idHash = new long[2];
         /** For {@link #decodedIdKey}'s scan of a decoded record. */
         final EventScratch rekeyScratch = new EventScratch();
+        /** What this member holds by its estimates, published after each poll for the memory budget ({@link #accountMemory}). */
+        volatile long heldBuffers;
+        volatile long heldRetryStores;
+        volatile long heldSeriesCache;
+        volatile int heldPartitions;
+        /** Its partitions' flush-buffer allowance ({@link MemoryBudget#bufferAllowance}), worked out after each poll. */
+        long bytesPerFlush = s.maxBytesPerFlush();
         /** The last batch-form id's prefix (see {@link #idKey}): its bytes, its tenant's seed and its hash. */
         byte[] lastPrefix = new byte[64];
         int lastPrefixLen = -1;
@@ -758,6 +781,7 @@ public final class JobWorker implements AutoCloseable {
                         log.debug("consumer close: {}", t.toString());
                     }
                 }
+                withdrawMemory();
                 memberStopped();
                 log.info("event=job_consumer_stopped job={} member={} crashed={} state={}", spec.name(), index, crashed, state);
             }
@@ -1173,7 +1197,11 @@ public final class JobWorker implements AutoCloseable {
             }
             st.next = r.offset() + 1;
             if (st.forced.isEmpty() && (st.buf.records >= spec.maxRecordsPerFlush() || st.buf.keys() >= s.maxKeysPerFlush()
-                    || st.buf.approxBytes() >= s.maxBytesPerFlush())) {
+                    || st.buf.approxBytes() >= bytesPerFlush)) {
+                if (bytesPerFlush < s.maxBytesPerFlush() && st.buf.approxBytes() >= bytesPerFlush && st.buf.approxBytes() < s.maxBytesPerFlush()
+                        && st.buf.records < spec.maxRecordsPerFlush() && st.buf.keys() < s.maxKeysPerFlush()) {
+                    memoryCuts.increment();
+                }
                 cut(st, st.next);
                 cutNow = true;
             }
@@ -1198,6 +1226,40 @@ public final class JobWorker implements AutoCloseable {
                 consumer.pause(List.of(st.tp));
                 st.paused = true;
             }
+        }
+
+        /**
+         * Publishes what this member holds (its partitions' buffers and retry stores, its series cache) and works out its
+         * partitions' flush-buffer allowance from every job's totals (MemoryBudget): a few reads per job, once per poll.
+         */
+        private void accountMemory() {
+            long b = 0;
+            long r = 0;
+            for (PartitionState st : parts.values()) {
+                b += st.buf.approxBytes();
+                r += st.seen.approxBytes();
+            }
+            heldBuffers = b;
+            heldRetryStores = r;
+            heldSeriesCache = seriesCache.bytes();
+            heldPartitions = parts.size();
+            MemoryBudget budget = s.memory();
+            MemoryBudget.Totals t = budget.totals();
+            bytesPerFlush = budget.bufferAllowance(t, s.maxBytesPerFlush());
+            if (budget.overAndDueForLog(t)) {
+                log.warn("event=memory_over_budget job={} estimated={} budget={} partitions={} flush_buffers={} retry_stores={} series_caches={}"
+                                + " queued_flushes={} allowance_per_partition={} (add instances or heap: docs/operations.md, AggregatorMemoryOverBudget)",
+                        spec.name(), t.total(), budget.budget(), t.partitions(), t.flushBuffers(), t.retryStores(), t.seriesCaches(),
+                        t.queuedFlushes(), bytesPerFlush);
+            }
+        }
+
+        /** Withdraws this member's part of the estimate (its thread ends: what it held goes with it). */
+        private void withdrawMemory() {
+            heldBuffers = 0;
+            heldRetryStores = 0;
+            heldSeriesCache = 0;
+            heldPartitions = 0;
         }
 
         private void afterPoll() {
@@ -1225,6 +1287,7 @@ public final class JobWorker implements AutoCloseable {
                 lastLagUpdateNanos = now;
                 updateLag();
             }
+            accountMemory();
         }
 
         /**
@@ -2027,6 +2090,43 @@ public final class JobWorker implements AutoCloseable {
             s.registry().remove(g);
         }
         gauges.clear();
+        s.memory().unregister(memory); // (its members' buffers and stores are released with the worker)
+    }
+
+    /** This job's part of the memory budget: its members' estimates as they published them after their last poll. */
+    private final MemoryBudget.Holder memory = new MemoryBudget.Holder() {
+        @Override
+        public long flushBuffers() {
+            return overMembers(m -> m.heldBuffers);
+        }
+
+        @Override
+        public long retryStores() {
+            return overMembers(m -> m.heldRetryStores);
+        }
+
+        @Override
+        public long seriesCaches() {
+            return overMembers(m -> m.heldSeriesCache);
+        }
+
+        @Override
+        public long queuedFlushes() {
+            return queuedBytes.get();
+        }
+
+        @Override
+        public int partitions() {
+            return (int) overMembers(m -> m.heldPartitions);
+        }
+    };
+
+    private long overMembers(java.util.function.ToLongFunction<Member> f) {
+        long n = 0;
+        for (Member m : members) {
+            n += f.applyAsLong(m);
+        }
+        return n;
     }
 
     /**

@@ -66,6 +66,8 @@ final class SeenIds {
     private int batchesUsed;
     /** The entry of the last batch-form id seen: a batch's records usually follow one another in a partition. */
     private Batch lastBatch;
+    /** Slots of the entries held (in {@link #order} and {@link #spares}), for {@link #approxBytes}. */
+    private long batchSlots;
 
     SeenIds(long maxIds, long windowMs) {
         this(maxIds, windowMs, 0, REBUILD_EVERY);
@@ -98,6 +100,22 @@ final class SeenIds {
         batchesUsed = 0;
         lastBatch = null;
         order.clear();
+        batchSlots = 0;
+        for (Batch b : spares) {
+            batchSlots += b.index.length;
+        }
+    }
+
+    /** An entry's heap besides its slots: the object (56 bytes), its two arrays' headers, its place in a deque. */
+    private static final long BATCH_OVERHEAD = 96;
+
+    /**
+     * The store's heap by its arrays and entries (the aggregator's memory estimate, {@link MemoryBudget}):
+     * {@code SeenIdsTest} checks it against the heap a full window retains.
+     */
+    long approxBytes() {
+        return HeapSizes.array(8L * table.length) + HeapSizes.array(8L * ring.length) + HeapSizes.array(4L * batches.length)
+                + BATCH_OVERHEAD * (order.size() + spares.size()) + 12L * batchSlots;
     }
 
     private static long mix(long h, long l) {
@@ -409,6 +427,8 @@ final class SeenIds {
             }
             if (spares.size() < SPARES) {
                 spares.push(d);
+            } else {
+                batchSlots -= d.index.length;
             }
         }
     }
@@ -433,7 +453,15 @@ final class SeenIds {
                 return lastBatch = x;
             }
         }
-        b = (spares.isEmpty() ? new Batch() : spares.pop()).reset(ph, pl);
+        if (spares.isEmpty()) {
+            b = new Batch();
+            batchSlots += b.index.length;
+        } else {
+            b = spares.pop();
+        }
+        int slots = b.index.length;
+        b.reset(ph, pl);
+        batchSlots += b.index.length - slots;
         b.orderSeq = tail;
         order.addLast(b);
         if (free >= 0) {
@@ -550,6 +578,7 @@ final class SeenIds {
             }
         }
         int n = Integer.highestOneBit(Math.max(INITIAL_SLOTS, live * 2)) * 2;
+        batchSlots += n - oi.length;
         b.index = new int[n];
         b.seq = new long[n];
         b.used = 0;

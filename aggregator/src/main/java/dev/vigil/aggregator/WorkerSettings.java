@@ -30,6 +30,7 @@ import io.micrometer.core.instrument.MeterRegistry;
  * @param catchUpFlushIntervalMs while catching up, a partition is flushed at this interval if it is longer than its job's
  * @param instance          this process (for the flush log)
  * @param consumerOverrides extra Kafka consumer properties
+ * @param memory            the process' memory budget, shared by every job (flush-buffer allowances, estimates)
  */
 public record WorkerSettings(
         ClickHouse ch,
@@ -55,5 +56,6 @@ public record WorkerSettings(
         long catchUpLag,
         long catchUpFlushIntervalMs,
         String instance,
-        Map<String, Object> consumerOverrides) {
+        Map<String, Object> consumerOverrides,
+        MemoryBudget memory) {
 }

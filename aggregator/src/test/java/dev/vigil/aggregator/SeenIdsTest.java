@@ -255,11 +255,29 @@ class SeenIdsTest {
             long batch = o / perBatch;
             assertThat(s.firstSightBatch(batch * 7919, batch, (int) (o % perBatch), o, o, o)).isTrue();
         }
-        double perId = (HeapProbe.usedAfterGc() - before) / (double) maxIds;
+        long retained = HeapProbe.usedAfterGc() - before;
+        double perId = retained / (double) maxIds;
         // measured (2026-11-28): ~95 bytes with batches of 100; ~222 with batches of one (~294 before their entries began with
         // two slots instead of eight)
         assertThat(perId).as("bytes per id, batches of %d", perBatch).isLessThan(perBatch == 1 ? 250 : 110);
+        // the store's own estimate (the aggregator's memory budget) follows what it retains
+        assertThat((double) s.approxBytes() / retained).as("estimate %d vs retained %d", s.approxBytes(), retained).isBetween(0.8, 1.5);
         assertThat(s.batchEntries()).isPositive(); // keeps s reachable until here
+    }
+
+    /** The same for ids of no particular form (the table of slots and the ring). */
+    @Test
+    void theEstimateFollowsTheHeapAFullWindowOfOtherIdsRetains() {
+        int maxIds = 200_000;
+        long before = HeapProbe.usedAfterGc();
+        SeenIds s = new SeenIds(maxIds, Long.MAX_VALUE / 4);
+        for (long o = 0; o < 3L * maxIds; o++) {
+            assertThat(s.firstSight(o * 0x9E3779B97F4A7C15L, o, o, o, o)).isTrue();
+        }
+        long retained = HeapProbe.usedAfterGc() - before;
+        assertThat((double) s.approxBytes() / retained).as("estimate %d vs retained %d", s.approxBytes(), retained).isBetween(0.8, 1.5);
+        s.clear();
+        assertThat(s.approxBytes()).isLessThan(64 * 1024); // and it follows a clear
     }
 
     /**
