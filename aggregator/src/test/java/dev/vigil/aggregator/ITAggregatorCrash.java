@@ -31,7 +31,8 @@ import dev.vigil.common.model.Event;
 /**
  * Crash safety: under load the aggregator runs as a child JVM that is SIGKILLed at random
  * moments, Kafka and ClickHouse are restarted once, clients retry already-acknowledged batches
- * (same event ids) throughout; at the end every event is counted exactly once.
+ * (same event ids) throughout; at the end every event is counted exactly once. The test command
+ * kills it 4 times; {@code -Dcrash.kills=N} (aggregator/crash-campaign.sh, 24 by default) as often as the issue's campaign asks.
  */
 class ITAggregatorCrash {
     private static final Logger log = LoggerFactory.getLogger(ITAggregatorCrash.class);
@@ -64,7 +65,10 @@ class ITAggregatorCrash {
                         }
                         List<Sent> batch = new ArrayList<>();
                         if (!batches.isEmpty() && rnd.nextInt(5) == 0) {
-                            batch = batches.get(rnd.nextInt(batches.size()));    // a client retry of an acknowledged batch
+                            // a client retry of an acknowledged batch, among the last 2,000 (800,000 events): within the
+                            // retry window (500,000 records a partition of 4) however long the campaign runs
+                            int from = Math.max(0, batches.size() - 2_000);
+                            batch = batches.get(from + rnd.nextInt(batches.size() - from));
                             retried[0] += batch.size();
                         } else {
                             for (int i = 0; i < 400; i++) {
@@ -114,7 +118,7 @@ class ITAggregatorCrash {
             aggEnv.put("VIGIL_KAFKA_CONSUMER_PROPERTIES", "session.timeout.ms=6000,heartbeat.interval.ms=1000");
             // two consumers per job: each restart rebalances the partitions over both members
             aggEnv.put("VIGIL_AGGREGATOR_DEFAULT_CONSUMERS", "2");
-            int kills = 4;
+            int kills = Integer.getInteger("crash.kills", 4);
             for (int k = 0; k < kills; k++) {
                 Process child = startChild(env, aggEnv, k);
                 waitForLog(env.dir.resolve("aggregator-" + k + ".log"), "event=partition_recovered", Duration.ofSeconds(60));
