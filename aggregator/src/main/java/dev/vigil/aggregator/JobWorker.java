@@ -1669,19 +1669,24 @@ public final class JobWorker implements AutoCloseable {
                 }
             }
             int day = (int) Math.floorDiv(t, 86_400_000L);
+            boolean unitMeasures = unit != null && (hasUnitDaily || hasExperiments && !e.experiments().isEmpty());
+            String[] names = unitMeasures ? unitMeasureNames(tenant, type, e.measures()) : null;
             if (unit != null && hasUnitDaily) {
                 st.buf.addUnitDaily(tenant, type, "", unit, day, 1.0);
+                int i = 0;
                 for (Map.Entry<String, Double> m : e.measures().entrySet()) {
-                    st.buf.addUnitDaily(tenant, type, m.getKey(), unit, day, m.getValue());
+                    st.buf.addUnitDaily(tenant, type, names[i++], unit, day, m.getValue());
                 }
             }
             if (unit != null && !e.experiments().isEmpty()) {
                 for (Map.Entry<String, String> x : e.experiments().entrySet()) {
                     if (hasExperiments) {
                         st.buf.addUnit(tenant, x.getKey(), x.getValue(), type, "", unit, day, 1.0);
+                        int i = 0;
                         for (Map.Entry<String, Double> m : e.measures().entrySet()) {
-                            st.buf.addUnit(tenant, x.getKey(), x.getValue(), type, m.getKey(), unit, day, m.getValue());
-                            st.buf.addUnitHist(tenant, x.getKey(), x.getValue(), type, m.getKey(), unit, day, m.getValue());
+                            String name = names[i++];
+                            st.buf.addUnit(tenant, x.getKey(), x.getValue(), type, name, unit, day, m.getValue());
+                            st.buf.addUnitHist(tenant, x.getKey(), x.getValue(), type, name, unit, day, m.getValue());
                         }
                     }
                     if (hasExposures) {
@@ -1689,6 +1694,21 @@ public final class JobWorker implements AutoCloseable {
                     }
                 }
             }
+        }
+
+        /**
+         * The names an event's measures take in the per-unit rows, in its measures' order: each measure's own, or
+         * {@value FlushBuffer#OTHER_MEASURE} past the tenant's limit of (metric, measure) names, as in the series rows
+         * (the same names, the same limiter). A unit row per measure name and unit: without the limit, ever new measure
+         * names (an id in a name) made the experiment tables' rows unbounded however few the units.
+         */
+        private String[] unitMeasureNames(String tenant, String type, Map<String, Double> measures) {
+            String[] names = new String[measures.size()];
+            int i = 0;
+            for (String m : measures.keySet()) {
+                names[i++] = limiter.measureName(tenant, type, m);
+            }
+            return names;
         }
 
         private void handleSample(PartitionState st, ConsumerRecord<ByteBuffer, ByteBuffer> r) {

@@ -59,6 +59,14 @@ class ITSeriesLimits {
                             new TreeMap<>(Map.of("y" + m, 2.0)), null, new TreeMap<>(), null, now)));
                 }
             }
+            // t4: the same with a unit and an experiment: the experiments job's per-unit rows take the same limit (y5-y9 as
+            // __other__), where until 2026-11-28 every measure name made rows of its own
+            for (int round = 0; round < 3; round++) {
+                for (int m = 0; m < 10; m++) {
+                    recs.add(EventGen.record(PREFIX + "events", new Event("t4", now - 5_000, "m", new TreeMap<>(Map.of("pod", "1")),
+                            new TreeMap<>(Map.of("y" + m, 2.0)), "u" + round, new TreeMap<>(Map.of("exp-1", "a")), null, now)));
+                }
+            }
             try (KafkaProducer<byte[], byte[]> p = env.producer()) {
                 EventGen.sendAll(p, recs);
             }
@@ -80,6 +88,13 @@ class ITSeriesLimits {
                 assertThat(TestEnv.longQuery(ch, t3 + "IN ('y0', 'y1', 'y2', 'y3', 'y4')")).isEqualTo(15);
                 assertThat(TestEnv.longQuery(ch, t3 + "= '__other__'")).as("y5-y9's values, not dropped").isEqualTo(15);
                 assertThat(TestEnv.longQuery(ch, "SELECT toInt64(sum(sum)) FROM vigil_rollup_10s WHERE tenant = 't3' AND measure = '__other__'")).isEqualTo(30);
+                String units = "SELECT sum(count) FROM vigil_experiment_units WHERE tenant = 't4'";
+                TestEnv.await("t4's unit rows stored", Duration.ofSeconds(60), () -> TestEnv.longQuery(ch, units + " AND measure = ''") >= 30);
+                assertThat(TestEnv.longQuery(ch, units + " AND measure = ''")).isEqualTo(30);
+                assertThat(TestEnv.longQuery(ch, "SELECT count(DISTINCT measure) FROM vigil_experiment_units WHERE tenant = 't4' AND measure != ''"))
+                        .as("measure names in t4's unit rows: five and __other__").isEqualTo(6);
+                assertThat(TestEnv.longQuery(ch, units + " AND measure IN ('y0', 'y1', 'y2', 'y3', 'y4')")).isEqualTo(15);
+                assertThat(TestEnv.longQuery(ch, units + " AND measure = '__other__'")).as("y5-y9's values, not dropped").isEqualTo(15);
                 // t1's own series: a1, a2, b1; everything else in the overflow series of its metric
                 assertThat(TestEnv.longQuery(ch, "SELECT count(DISTINCT name, series_id) FROM vigil_rollup_10s WHERE tenant = 't1' AND kind = 'event'"
                         + " AND measure = '' AND NOT has(mapKeys(labels), '__overflow__')")).isEqualTo(3);
@@ -99,7 +114,8 @@ class ITSeriesLimits {
                         "vigil_aggregator_series_overflow_total{job=\"events\",metric=\"c\",tenant=\"t1\"} 10.0",
                         "vigil_aggregator_series_overflow_total{job=\"events\",metric=\"__other__\",tenant=\"t1\"} 230.0");
                 assertThat(scrape).doesNotContain("metric=\"d\",tenant=\"t1\"").doesNotContain("tenant=\"t2\"} ");
-                assertThat(scrape).contains("vigil_aggregator_measure_overflow_total{job=\"events\",tenant=\"t3\"} 15.0")
+                assertThat(scrape).contains("vigil_aggregator_measure_overflow_total{job=\"events\",tenant=\"t3\"} 15.0",
+                                "vigil_aggregator_measure_overflow_total{job=\"experiments\",tenant=\"t4\"} 15.0")
                         .doesNotContain("vigil_aggregator_measure_overflow_total{job=\"events\",tenant=\"t1\"}");
             }
         }
