@@ -7,10 +7,12 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -264,6 +266,15 @@ public final class JobWorker implements AutoCloseable {
                 .description("flushes cut before aggregator.max-bytes-per-flush because the partitions held share the memory budget"
                         + " (aggregator.memory-budget): smaller flushes, more parts")
                 .tag("job", job).register(reg);
+        for (String reason : DEAD_LETTER_REASONS) {
+            deadLetterCounter(reason);
+        }
+        members = new Member[this.spec.consumerCount()];
+        for (int i = 0; i < members.length; i++) {
+            members[i] = new Member(i);
+        }
+        membersRunning = new AtomicInteger(members.length);
+        // after the members: the gauges read them
         for (String part : List.of("flush_buffers", "retry_stores", "series_caches", "queued_flushes")) {
             gauges.add(Gauge.builder("vigil_aggregator_memory_estimated_bytes", memory, h -> switch (part) {
                         case "flush_buffers" -> h.flushBuffers();
@@ -274,14 +285,6 @@ public final class JobWorker implements AutoCloseable {
                     .description("heap this job holds by its own estimates (sum over jobs against vigil_aggregator_memory_budget_bytes)")
                     .tag("job", job).tag("part", part).register(reg));
         }
-        for (String reason : DEAD_LETTER_REASONS) {
-            deadLetterCounter(reason);
-        }
-        members = new Member[this.spec.consumerCount()];
-        for (int i = 0; i < members.length; i++) {
-            members[i] = new Member(i);
-        }
-        membersRunning = new AtomicInteger(members.length);
         lanes = new Lane[Math.max(1, s.flushParallelism())];
         for (int i = 0; i < lanes.length; i++) {
             lanes[i] = new Lane("job-" + job + "-flusher-" + i);
@@ -723,6 +726,13 @@ public final class JobWorker implements AutoCloseable {
         long cacheResetsUnlogged;
         final Utf8Interner measureNames = new Utf8Interner(4096);
         final long[] idHash = new long[2];
+        /**
+         * The measure names the limiter admitted in its current window ({@link #limiterEpoch}), per tenant and metric: the
+         * per-unit rows ask per event, and an admitted name stays admitted until the window ends, so this thread asks the
+         * shared, synchronized limiter only for names it has not seen admitted (at most what the limiter itself holds).
+         */
+        final Map<String, Map<String, Set<String>>> admittedMeasures = new HashMap<>();
+        long admittedMeasuresEpoch = Long.MIN_VALUE;
         /** For {@link #decodedIdKey}'s scan of a decoded record. */
         final EventScratch rekeyScratch = new EventScratch();
         /** What this member holds by its estimates, published after each poll for the memory budget ({@link #accountMemory}). */
@@ -1247,7 +1257,7 @@ public final class JobWorker implements AutoCloseable {
             MemoryBudget.Totals t = budget.totals();
             bytesPerFlush = budget.bufferAllowance(t, s.maxBytesPerFlush());
             if (budget.overAndDueForLog(t)) {
-                log.warn("event=memory_over_budget job={} estimated={} budget={} partitions={} flush_buffers={} retry_stores={} series_caches={}"
+                log.warn("event=memory_over_budget reported_by_job={} estimated={} budget={} partitions={} flush_buffers={} retry_stores={} series_caches={}"
                                 + " queued_flushes={} allowance_per_partition={} (add instances or heap: docs/operations.md, AggregatorMemoryOverBudget)",
                         spec.name(), t.total(), budget.budget(), t.partitions(), t.flushBuffers(), t.retryStores(), t.seriesCaches(),
                         t.queuedFlushes(), bytesPerFlush);
@@ -1703,10 +1713,22 @@ public final class JobWorker implements AutoCloseable {
          * names (an id in a name) made the experiment tables' rows unbounded however few the units.
          */
         private String[] unitMeasureNames(String tenant, String type, Map<String, Double> measures) {
+            if (admittedMeasuresEpoch != limiterEpoch) { // a new limiter window: names are admitted anew
+                admittedMeasures.clear();
+                admittedMeasuresEpoch = limiterEpoch;
+            }
+            Set<String> admitted = admittedMeasures.computeIfAbsent(tenant, k -> new HashMap<>()).computeIfAbsent(type, k -> new HashSet<>());
             String[] names = new String[measures.size()];
             int i = 0;
             for (String m : measures.keySet()) {
-                names[i++] = limiter.measureName(tenant, type, m);
+                String name = m;
+                if (!admitted.contains(m)) {
+                    name = limiter.measureName(tenant, type, m); // counts and logs a refused one, every time
+                    if (name.equals(m)) {
+                        admitted.add(m);
+                    }
+                }
+                names[i++] = name;
             }
             return names;
         }

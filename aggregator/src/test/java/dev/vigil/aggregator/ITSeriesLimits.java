@@ -75,6 +75,8 @@ class ITSeriesLimits {
             aggEnv.put("VIGIL_AGGREGATOR_LIMITS_MAX_SERIES_PER_METRIC", "2");
             aggEnv.put("VIGIL_AGGREGATOR_LIMITS_MAX_OVERFLOW_METRICS", "2");
             aggEnv.put("VIGIL_AGGREGATOR_LIMITS_MAX_MEASURE_NAMES", "5");
+            // unit_daily too: its per-unit rows take the same limit
+            aggEnv.put("VIGIL_AGGREGATOR_DEFAULT_EXPERIMENT_ROLLUPS", "experiments,exposures,unit_daily");
             try (AggregatorMain.Running agg = env.startAggregator(aggEnv); ClickHouse ch = env.ch()) {
                 String events = "SELECT sum(count) FROM vigil_rollup_10s WHERE kind = 'event' AND measure = ''";
                 TestEnv.await("every event stored", Duration.ofSeconds(60), () -> TestEnv.longQuery(ch, events) >= recs.size());
@@ -95,6 +97,11 @@ class ITSeriesLimits {
                         .as("measure names in t4's unit rows: five and __other__").isEqualTo(6);
                 assertThat(TestEnv.longQuery(ch, units + " AND measure IN ('y0', 'y1', 'y2', 'y3', 'y4')")).isEqualTo(15);
                 assertThat(TestEnv.longQuery(ch, units + " AND measure = '__other__'")).as("y5-y9's values, not dropped").isEqualTo(15);
+                String daily = "SELECT sum(count) FROM vigil_unit_daily WHERE tenant = 't4'";
+                TestEnv.await("t4's unit_daily rows stored", Duration.ofSeconds(60), () -> TestEnv.longQuery(ch, daily + " AND measure = ''") >= 30);
+                assertThat(TestEnv.longQuery(ch, "SELECT count(DISTINCT measure) FROM vigil_unit_daily WHERE tenant = 't4' AND measure != ''"))
+                        .as("measure names in t4's unit_daily rows: five and __other__").isEqualTo(6);
+                assertThat(TestEnv.longQuery(ch, daily + " AND measure = '__other__'")).isEqualTo(15);
                 // t1's own series: a1, a2, b1; everything else in the overflow series of its metric
                 assertThat(TestEnv.longQuery(ch, "SELECT count(DISTINCT name, series_id) FROM vigil_rollup_10s WHERE tenant = 't1' AND kind = 'event'"
                         + " AND measure = '' AND NOT has(mapKeys(labels), '__overflow__')")).isEqualTo(3);

@@ -371,10 +371,11 @@ public final class AggregatorBenchmark {
         int partitions = ch.queryLong("SELECT uniqExact(partition) FROM vigil_flush_log WHERE job = '" + job + "'").intValue();
         long t0 = System.nanoTime();
         agg.aggregator.putJob(spec(job, topic, consumers), "bench");
-        JobWorker w = agg.aggregator.workers().get(job);
-        while (w.partitionsRecovered() < partitions) {
+        // the job's earlier version was deleted: the new one starts once that one has stopped (Aggregator.stopAsync)
+        JobWorker w;
+        while ((w = agg.aggregator.workers().get(job)) == null || w.partitionsRecovered() < partitions) {
             if (System.nanoTime() - t0 > TimeUnit.MINUTES.toNanos(5)) {
-                throw new IllegalStateException("recovery of " + job + " not done after 5 minutes: " + w.status());
+                throw new IllegalStateException("recovery of " + job + " not done after 5 minutes: " + (w == null ? "not started" : w.status()));
             }
             Thread.sleep(5);
         }
