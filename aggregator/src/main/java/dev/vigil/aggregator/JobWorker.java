@@ -1717,14 +1717,16 @@ public final class JobWorker implements AutoCloseable {
                 admittedMeasures.clear();
                 admittedMeasuresEpoch = limiterEpoch;
             }
-            Set<String> admitted = admittedMeasures.computeIfAbsent(tenant, k -> new HashMap<>()).computeIfAbsent(type, k -> new HashSet<>());
+            Map<String, Set<String>> ofTenant = admittedMeasures.get(tenant);
+            Set<String> admitted = ofTenant == null ? null : ofTenant.get(type);
             String[] names = new String[measures.size()];
             int i = 0;
             for (String m : measures.keySet()) {
                 String name = m;
-                if (!admitted.contains(m)) {
+                if (admitted == null || !admitted.contains(m)) {
                     name = limiter.measureName(tenant, type, m); // counts and logs a refused one, every time
-                    if (name.equals(m)) {
+                    if (name.equals(m)) { // only admitted names are kept, so this holds no more than the limiter does
+                        admitted = admittedMeasures.computeIfAbsent(tenant, k -> new HashMap<>()).computeIfAbsent(type, k -> new HashSet<>());
                         admitted.add(m);
                     }
                 }
