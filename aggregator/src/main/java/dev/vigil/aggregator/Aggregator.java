@@ -62,7 +62,7 @@ public final class Aggregator implements AutoCloseable {
         WorkerSettings w = settingsWithoutLimits;
         this.settings = new WorkerSettings(w.ch(), w.deadLetters(), w.registry(), this::limitsFor, w.bootstrapServers(), w.groupPrefix(),
                 w.deadLetterTopic(), w.deadLetterMaxBytes(), w.queueCapacity(), w.flushParallelism(), w.maxKeysPerFlush(), w.maxBytesPerFlush(), w.maxQueuedBytes(), w.seriesCacheBytes(), w.dedupMaxIds(), w.dedupWindowMs(), w.maxFutureMs(),
-                w.seriesWindowMs(), w.maxOverflowMetrics(), w.maxMeasureNames(), w.catchUpLag(), w.catchUpFlushIntervalMs(), w.instance(), w.consumerOverrides(), w.memory());
+                w.seriesWindowMs(), w.maxOverflowMetrics(), w.maxMeasureNames(), w.maxTenants(), w.catchUpLag(), w.catchUpFlushIntervalMs(), w.instance(), w.consumerOverrides(), w.memory());
     }
 
     public TenantLimits limitsFor(String tenant) {

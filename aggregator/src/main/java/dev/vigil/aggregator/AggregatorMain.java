@@ -114,6 +114,10 @@ public final class AggregatorMain {
     public static final ConfigKey<Integer> MAX_MEASURE_NAMES = ConfigKey.intKey("aggregator.limits.max-measure-names", 10_000, 1, 1_000_000,
             "per tenant and job, the distinct (metric, measure) names stored in the current series window; a measure beyond them is"
                     + " stored as measure __other__ of its series (counted in vigil_aggregator_measure_overflow_total)");
+    public static final ConfigKey<Integer> MAX_TENANTS = ConfigKey.intKey("aggregator.limits.max-tenants", 10_000, 1, 10_000_000,
+            "per job and series window, the tenants whose series and measure names are limited one by one; a tenant beyond them"
+                    + " (only a writer other than the gateway sends ever new ones) is stored as its series __other__{__overflow__=\"true\"}"
+                    + " with measure __other__ until the window ends, counted under tenant __other__ (this bounds the limiter's memory)");
     public static final ConfigKey<Duration> RECONCILE = ConfigKey.durationKey("aggregator.reconcile-interval", "5s", Duration.ofMillis(100), Duration.ofMinutes(10),
             "how often the goal state is re-read");
     public static final ConfigKey<Boolean> CREATE_TOPICS = ConfigKey.boolKey("aggregator.create-topics", true, "create missing source and dead-letter topics");
@@ -125,7 +129,7 @@ public final class AggregatorMain {
 
     public static final ConfigDef DEF = new ConfigDef().define(HOST, PORT, API_KEYS, ADMIN_TENANTS, BOOTSTRAP, TOPIC_PREFIX, CH_URL, CH_USER, CH_PASSWORD, INSTANCE,
             GROUP_PREFIX, DEFAULT_JOBS, DEFAULT_EVENT_ROLLUPS, DEFAULT_EXPERIMENT_ROLLUPS, EXPERIMENTS_FLUSH_INTERVAL, DEFAULT_CONSUMERS, BUCKET_SECONDS, FLUSH_INTERVAL, MAX_RECORDS_PER_FLUSH, CATCH_UP_LAG, CATCH_UP_FLUSH_INTERVAL, MAX_KEYS_PER_FLUSH, MAX_BYTES_PER_FLUSH, MAX_QUEUED_BYTES, MEMORY_BUDGET, SERIES_CACHE_BYTES, DEAD_LETTER_MAX_BYTES, QUEUE_CAPACITY, FLUSH_PARALLELISM,
-            DEDUP_MAX_IDS, DEDUP_WINDOW, MAX_AGE, MAX_FUTURE, MAX_SERIES, MAX_SERIES_PER_METRIC, SERIES_WINDOW, MAX_OVERFLOW_METRICS, MAX_MEASURE_NAMES, RECONCILE,
+            DEDUP_MAX_IDS, DEDUP_WINDOW, MAX_AGE, MAX_FUTURE, MAX_SERIES, MAX_SERIES_PER_METRIC, SERIES_WINDOW, MAX_OVERFLOW_METRICS, MAX_MEASURE_NAMES, MAX_TENANTS, RECONCILE,
             CREATE_TOPICS, TOPIC_PARTITIONS, CONSUMER_PROPS)
             .define(Retention.KEYS.toArray(ConfigKey<?>[]::new));
 
@@ -245,7 +249,7 @@ public final class AggregatorMain {
                 .register(registry);
         WorkerSettings ws = new WorkerSettings(ch, producer, registry, t -> null, c.get(BOOTSTRAP), c.get(GROUP_PREFIX),
                 Topics.deadLetters(prefix), (int) (long) c.get(DEAD_LETTER_MAX_BYTES), c.get(QUEUE_CAPACITY), c.get(FLUSH_PARALLELISM), c.get(MAX_KEYS_PER_FLUSH), c.get(MAX_BYTES_PER_FLUSH), c.get(MAX_QUEUED_BYTES), c.get(SERIES_CACHE_BYTES), c.get(DEDUP_MAX_IDS),
-                c.get(DEDUP_WINDOW).toMillis(), c.get(MAX_FUTURE).toMillis(), c.get(SERIES_WINDOW).toMillis(), c.get(MAX_OVERFLOW_METRICS), c.get(MAX_MEASURE_NAMES), c.get(CATCH_UP_LAG), c.get(CATCH_UP_FLUSH_INTERVAL).toMillis(), instance,
+                c.get(DEDUP_WINDOW).toMillis(), c.get(MAX_FUTURE).toMillis(), c.get(SERIES_WINDOW).toMillis(), c.get(MAX_OVERFLOW_METRICS), c.get(MAX_MEASURE_NAMES), c.get(MAX_TENANTS), c.get(CATCH_UP_LAG), c.get(CATCH_UP_FLUSH_INTERVAL).toMillis(), instance,
                 consumerProps(c.get(CONSUMER_PROPS)), memory);
         Aggregator agg = new Aggregator(new GoalStore(ch), ws, new TenantLimits(c.get(MAX_SERIES), c.get(MAX_SERIES_PER_METRIC)),
                 c.get(CREATE_TOPICS), c.get(TOPIC_PARTITIONS));

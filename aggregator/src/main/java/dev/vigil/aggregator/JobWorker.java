@@ -218,7 +218,7 @@ public final class JobWorker implements AutoCloseable {
         } catch (java.sql.SQLException e) {
             throw new IllegalStateException("cannot open a ClickHouse client for job " + spec.name() + ": " + e.getMessage(), e);
         }
-        this.limiter = new SeriesLimiter(this.spec.name(), s.limits(), s.registry(), s.seriesWindowMs(), s.maxOverflowMetrics(), s.maxMeasureNames());
+        this.limiter = new SeriesLimiter(this.spec.name(), s.limits(), s.registry(), s.seriesWindowMs(), s.maxOverflowMetrics(), s.maxMeasureNames(), s.maxTenants());
         this.isEvents = "events".equals(this.spec.kind());
         this.hasSeries = this.spec.has("series");
         this.hasExperiments = this.spec.has("experiments");

@@ -51,6 +51,12 @@ final class SeriesLimiter {
     private final Map<String, Set<String>> reported = new HashMap<>();
     private final int maxReportedMetrics;
     private final int maxMeasureNames;
+    /** Tenants the window keeps state for; a tenant beyond them is stored without ({@link #untracked}). */
+    private final int maxTenants;
+    /** Whether the window has logged a tenant beyond {@link #maxTenants}. */
+    private boolean tenantLimitLogged;
+    /** The tenant tag under which the values of tenants beyond {@link #maxTenants} are counted. */
+    static final String OTHER_TENANTS = "__other__";
     private final Map<String, Counter> measureCounters = new HashMap<>();
     /** The metric tag and log name of a tenant's overflow beyond its first maxReportedMetrics metrics. */
     static final String OTHER_METRICS = "__other__";
@@ -60,6 +66,12 @@ final class SeriesLimiter {
 
     SeriesLimiter(String job, Function<String, TenantLimits> limits, MeterRegistry registry, long windowMs, int maxReportedMetrics,
             int maxMeasureNames) {
+        this(job, limits, registry, windowMs, maxReportedMetrics, maxMeasureNames, Integer.MAX_VALUE);
+    }
+
+    SeriesLimiter(String job, Function<String, TenantLimits> limits, MeterRegistry registry, long windowMs, int maxReportedMetrics,
+            int maxMeasureNames, int maxTenants) {
+        this.maxTenants = maxTenants;
         this.maxReportedMetrics = maxReportedMetrics;
         this.maxMeasureNames = maxMeasureNames;
         this.job = job;
@@ -89,6 +101,7 @@ final class SeriesLimiter {
             synchronized (this) {
                 if (now - windowStart >= windowMs) {
                     tenants.clear();
+                    tenantLimitLogged = false;
                     // epoch before windowStart: a thread that sees the new window start also sees the new epoch
                     epoch++;
                     windowStart = now;
@@ -105,7 +118,11 @@ final class SeriesLimiter {
      */
     synchronized String overflowMetric(String tenant, String metric, long seriesId) {
         epoch();
-        TenantState t = tenants.computeIfAbsent(tenant, k -> new TenantState());
+        TenantState t = tenant(tenant);
+        if (t == null) {
+            untracked(tenant, metric, false);
+            return OTHER_METRICS;
+        }
         if (t.series.contains(seriesId)) {
             return null;
         }
@@ -123,10 +140,7 @@ final class SeriesLimiter {
         }
         overflowTotal++;
         String reportedAs = reportedAs(tenant, metric);
-        counters.computeIfAbsent(tenant + '\u0000' + reportedAs, k -> Counter.builder("vigil_aggregator_series_overflow")
-                .description("values folded into an overflow series because a series limit was reached (metric " + OTHER_METRICS
-                        + ": a tenant's metrics beyond aggregator.limits.max-overflow-metrics, stored under that name)")
-                .tag("job", job).tag("tenant", tenant).tag("metric", reportedAs).register(registry)).increment();
+        seriesOverflowCounter(tenant, reportedAs).increment();
         if (t.logged.add(reportedAs)) {
             boolean tenantFull = t.series.size() >= l.maxSeries();
             log.warn("event=series_limit_reached job={} tenant={} metric={} limit={} value={} action=overflow_series{}",
@@ -161,7 +175,11 @@ final class SeriesLimiter {
      */
     synchronized String measureName(String tenant, String metric, String measure) {
         epoch();
-        TenantState t = tenants.computeIfAbsent(tenant, k -> new TenantState());
+        TenantState t = tenant(tenant);
+        if (t == null) {
+            untracked(tenant, metric, true);
+            return FlushBuffer.OTHER_MEASURE;
+        }
         String key = metric + '\u0000' + measure;
         if (t.measures.contains(key)) {
             return measure;
@@ -170,16 +188,61 @@ final class SeriesLimiter {
             t.measures.add(key);
             return measure;
         }
-        measureCounters.computeIfAbsent(tenant, k -> Counter.builder("vigil_aggregator_measure_overflow")
-                .description("measure values stored as measure " + FlushBuffer.OTHER_MEASURE + " of their series because the tenant had"
-                        + " aggregator.limits.max-measure-names (metric, measure) names in the window")
-                .tag("job", job).tag("tenant", tenant).register(registry)).increment();
+        measureOverflowCounter(tenant).increment();
         if (!t.measureLimitLogged) {
             t.measureLimitLogged = true;
             log.warn("event=measure_limit_reached job={} tenant={} metric={} measure={} limit={} action=other_measure", job, tenant, metric,
                     measure, maxMeasureNames);
         }
         return FlushBuffer.OTHER_MEASURE;
+    }
+
+    private Counter seriesOverflowCounter(String tenant, String metric) {
+        return counters.computeIfAbsent(tenant + '\u0000' + metric, k -> Counter.builder("vigil_aggregator_series_overflow")
+                .description("values folded into an overflow series because a series limit was reached (metric " + OTHER_METRICS
+                        + ": a tenant's metrics beyond aggregator.limits.max-overflow-metrics, stored under that name; tenant "
+                        + OTHER_TENANTS + ": tenants beyond aggregator.limits.max-tenants)")
+                .tag("job", job).tag("tenant", tenant).tag("metric", metric).register(registry));
+    }
+
+    private Counter measureOverflowCounter(String tenant) {
+        return measureCounters.computeIfAbsent(tenant, k -> Counter.builder("vigil_aggregator_measure_overflow")
+                .description("measure values stored as measure " + FlushBuffer.OTHER_MEASURE + " of their series because the tenant had"
+                        + " aggregator.limits.max-measure-names (metric, measure) names in the window (tenant " + OTHER_TENANTS
+                        + ": tenants beyond aggregator.limits.max-tenants)")
+                .tag("job", job).tag("tenant", tenant).register(registry));
+    }
+
+    /** The window's state of {@code tenant}, created while the window has fewer than {@link #maxTenants}; else null. */
+    private TenantState tenant(String tenant) {
+        TenantState t = tenants.get(tenant);
+        if (t == null && tenants.size() < maxTenants) {
+            t = new TenantState();
+            tenants.put(tenant, t);
+        }
+        return t;
+    }
+
+    /**
+     * A value of a tenant beyond the window's {@link #maxTenants}: stored as that tenant's series {@value #OTHER_METRICS}
+     * (measure {@link FlushBuffer#OTHER_MEASURE}), so its totals stay exact, with no state kept for it. Counted under
+     * tenant {@value #OTHER_TENANTS} (one counter whatever the tenants), logged once per window with an example. Only a
+     * writer other than the gateway (whose tenants are its API keys) can send ever new tenants: without this, each one
+     * added state to the window and the limiter's memory had no bound.
+     */
+    private void untracked(String tenant, String metric, boolean measure) {
+        if (measure) {
+            measureOverflowCounter(OTHER_TENANTS).increment();
+        } else {
+            overflowTotal++;
+            seriesOverflowCounter(OTHER_TENANTS, OTHER_METRICS).increment();
+        }
+        if (!tenantLimitLogged) {
+            tenantLimitLogged = true;
+            log.warn("event=tenant_limit_reached job={} tenant={} metric={} limit={} action=other_series (tenants beyond the limit are"
+                    + " stored as their series {} and counted under tenant {} until the window ends)", job, tenant, metric, maxTenants,
+                    OTHER_METRICS, OTHER_TENANTS);
+        }
     }
 
     /** How many metrics of {@code tenant} the current window remembers (those with a series admitted). */

@@ -26,6 +26,7 @@ import io.micrometer.core.instrument.MeterRegistry;
  * @param maxFutureMs       events further in the future than this (vs record time) are dead-lettered
  * @param maxOverflowMetrics per tenant, the metric names a job counts and logs series-limit overflow under (then "__other__")
  * @param maxMeasureNames   per tenant and window, the distinct (metric, measure) names a job stores (then measure "__other__")
+ * @param maxTenants        per window, the tenants a job keeps limiter state for (others stored as their series "__other__")
  * @param catchUpLag        a partition at least this many records behind its end offset is catching up (0: never)
  * @param catchUpFlushIntervalMs while catching up, a partition is flushed at this interval if it is longer than its job's
  * @param instance          this process (for the flush log)
@@ -53,6 +54,7 @@ public record WorkerSettings(
         long seriesWindowMs,
         int maxOverflowMetrics,
         int maxMeasureNames,
+        int maxTenants,
         long catchUpLag,
         long catchUpFlushIntervalMs,
         String instance,

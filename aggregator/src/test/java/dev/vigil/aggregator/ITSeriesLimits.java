@@ -67,6 +67,13 @@ class ITSeriesLimits {
                             new TreeMap<>(Map.of("y" + m, 2.0)), "u" + round, new TreeMap<>(Map.of("exp-1", "a")), null, now)));
                 }
             }
+            // t5-t9: tenants beyond the window's four (aggregator.limits.max-tenants): stored as their series __other__
+            for (int t = 5; t <= 9; t++) {
+                for (int i = 0; i < 5; i++) {
+                    recs.add(EventGen.record(PREFIX + "events", new Event("t" + t, now - 5_000, "new-" + t + "-" + i,
+                            new TreeMap<>(Map.of("pod", "p" + i)), new TreeMap<>(Map.of("x", 3.0)), null, new TreeMap<>(), null, now)));
+                }
+            }
             try (KafkaProducer<byte[], byte[]> p = env.producer()) {
                 EventGen.sendAll(p, recs);
             }
@@ -75,6 +82,7 @@ class ITSeriesLimits {
             aggEnv.put("VIGIL_AGGREGATOR_LIMITS_MAX_SERIES_PER_METRIC", "2");
             aggEnv.put("VIGIL_AGGREGATOR_LIMITS_MAX_OVERFLOW_METRICS", "2");
             aggEnv.put("VIGIL_AGGREGATOR_LIMITS_MAX_MEASURE_NAMES", "5");
+            aggEnv.put("VIGIL_AGGREGATOR_LIMITS_MAX_TENANTS", "4");
             // unit_daily too: its per-unit rows take the same limit
             aggEnv.put("VIGIL_AGGREGATOR_DEFAULT_EXPERIMENT_ROLLUPS", "experiments,exposures,unit_daily");
             try (AggregatorMain.Running agg = env.startAggregator(aggEnv); ClickHouse ch = env.ch()) {
@@ -90,6 +98,13 @@ class ITSeriesLimits {
                 assertThat(TestEnv.longQuery(ch, t3 + "IN ('y0', 'y1', 'y2', 'y3', 'y4')")).isEqualTo(15);
                 assertThat(TestEnv.longQuery(ch, t3 + "= '__other__'")).as("y5-y9's values, not dropped").isEqualTo(15);
                 assertThat(TestEnv.longQuery(ch, "SELECT toInt64(sum(sum)) FROM vigil_rollup_10s WHERE tenant = 't3' AND measure = '__other__'")).isEqualTo(30);
+                // t5-t9, beyond the four tenants: every event stored, as one series __other__ each, measure __other__
+                assertThat(TestEnv.longQuery(ch, events + " AND tenant IN ('t5', 't6', 't7', 't8', 't9') AND name = '__other__'"
+                        + " AND labels['__overflow__'] = 'true'")).isEqualTo(25);
+                assertThat(TestEnv.longQuery(ch, "SELECT count(DISTINCT tenant, name, series_id) FROM vigil_rollup_10s WHERE tenant IN"
+                        + " ('t5', 't6', 't7', 't8', 't9')")).isEqualTo(5);
+                assertThat(TestEnv.longQuery(ch, "SELECT toInt64(sum(sum)) FROM vigil_rollup_10s WHERE tenant = 't7' AND measure = '__other__'"))
+                        .isEqualTo(15);
                 String units = "SELECT sum(count) FROM vigil_experiment_units WHERE tenant = 't4'";
                 TestEnv.await("t4's unit rows stored", Duration.ofSeconds(60), () -> TestEnv.longQuery(ch, units + " AND measure = ''") >= 30);
                 assertThat(TestEnv.longQuery(ch, units + " AND measure = ''")).isEqualTo(30);
@@ -122,7 +137,9 @@ class ITSeriesLimits {
                         "vigil_aggregator_series_overflow_total{job=\"events\",metric=\"__other__\",tenant=\"t1\"} 230.0");
                 assertThat(scrape).doesNotContain("metric=\"d\",tenant=\"t1\"").doesNotContain("tenant=\"t2\"} ");
                 assertThat(scrape).contains("vigil_aggregator_measure_overflow_total{job=\"events\",tenant=\"t3\"} 15.0",
-                                "vigil_aggregator_measure_overflow_total{job=\"experiments\",tenant=\"t4\"} 15.0")
+                                "vigil_aggregator_measure_overflow_total{job=\"experiments\",tenant=\"t4\"} 15.0",
+                        "vigil_aggregator_series_overflow_total{job=\"events\",metric=\"__other__\",tenant=\"__other__\"} 25.0",
+                        "vigil_aggregator_measure_overflow_total{job=\"events\",tenant=\"__other__\"} 25.0")
                         .doesNotContain("vigil_aggregator_measure_overflow_total{job=\"events\",tenant=\"t1\"}");
             }
         }

@@ -35,6 +35,32 @@ class SeriesLimiterTest {
     }
 
     /**
+     * Ever new tenants (only a writer other than the gateway sends them): beyond max-tenants in the window they keep no
+     * state and are stored as their series __other__ with measure __other__, counted under tenant __other__; the tenants
+     * the window tracks keep their own limits; a new window tracks anew.
+     */
+    @Test
+    void tenantsBeyondTheLimitKeepNoStateAndAreStoredAsOtherSeries() throws Exception {
+        SimpleMeterRegistry reg = new SimpleMeterRegistry();
+        SeriesLimiter l = new SeriesLimiter("events", t -> new TenantLimits(100, 100), reg, 200L, 100, 10_000, 2);
+        assertThat(l.overflowMetric("a", "m", 1)).isNull();
+        assertThat(l.overflowMetric("b", "m", 1)).isNull();
+        for (int i = 0; i < 1_000; i++) {
+            assertThat(l.overflowMetric("new-" + i, "m", 1)).isEqualTo(SeriesLimiter.OTHER_METRICS);
+            assertThat(l.measureName("new-" + i, "m", "x")).isEqualTo(FlushBuffer.OTHER_MEASURE);
+        }
+        assertThat(l.metricsRemembered("new-5")).as("no state for a tenant beyond the limit").isZero();
+        assertThat(l.overflowMetric("a", "m", 2)).as("a tracked tenant keeps its own limits").isNull();
+        assertThat(l.measureName("b", "m", "x")).isEqualTo("x");
+        assertThat(overflowByMetric(reg, SeriesLimiter.OTHER_TENANTS)).isEqualTo(Map.of(SeriesLimiter.OTHER_METRICS, 1_000.0));
+        assertThat(reg.find("vigil_aggregator_measure_overflow").tag("tenant", SeriesLimiter.OTHER_TENANTS).counter().count()).isEqualTo(1_000.0);
+        assertThat(reg.find("vigil_aggregator_series_overflow").counters()).as("one counter whatever the tenants").hasSize(1);
+        Thread.sleep(250); // the next window
+        l.epoch();
+        assertThat(l.overflowMetric("new-7", "m", 1)).as("tracked in a new window").isNull();
+    }
+
+    /**
      * A tenant at its limit sending ever new metric names (an id in the event type, say): nothing is remembered for
      * them, and the overflow is stored and counted under at most max-overflow-metrics names plus __other__ (counters
      * stay registered for the process' life, and each name is an overflow series in the tables: one per name would
