@@ -1927,7 +1927,11 @@ public final class JobWorker implements AutoCloseable {
             insertFlushLog(b, 1);
             b.stepsDone = 1;
         }
-        if (b.cancelled) {
+        // again before anything is stored: the intent insert may have outlasted half the member's session (a slow
+        // ClickHouse), and the group may have given the partition to another instance meanwhile, which recovered before
+        // the intent row landed and cuts its own flushes. Held here, such a flush is given up when the member learns it
+        // lost the partition (what is left of the race: an expulsion between this check and the inserts)
+        if (b.stepsDone < 3 && !awaitGroupContact(b)) {
             return false;
         }
         if (b.stepsDone < 2) {
