@@ -68,6 +68,11 @@ final class TestEnv implements AutoCloseable {
         return "jdbc:clickhouse:http://127.0.0.1:" + chPort;
     }
 
+    /** The embedded ClickHouse's HTTP port (for a proxy in front of it). */
+    int clickHousePort() {
+        return chPort;
+    }
+
     String chUrl() {
         return baseUrl() + "/" + database;
     }
