@@ -1761,8 +1761,7 @@ public final class JobWorker implements AutoCloseable {
             }
             if (hasSeries && !Double.isFinite(v)) {
                 nonFiniteSamples.increment(); // NaN (Prometheus' staleness marker among them) or an infinity: no rollup row
-            }
-            if (hasSeries && Double.isFinite(v)) {
+            } else if (hasSeries) {
                 SortedMap<String, String> labels = allowed(smp.labels());
                 long sid = SeriesIds.seriesId(smp.name(), labels);
                 String name = smp.name();

@@ -100,7 +100,10 @@ final class Utf8Interner {
         return s;
     }
 
-    /** A kept name's heap: the key's copy and the String's bytes (at most twice the UTF-8 length each), and headers. */
+    /**
+     * A kept name's heap, counted high: the key's copy and the String's bytes at twice the UTF-8 length each (a String
+     * may hold UTF-16; the key holds the UTF-8 bytes once, so this overstates it), and headers.
+     */
     private static long cost(int len) {
         return 2L * len + 2L * len + 96;
     }

@@ -28,8 +28,8 @@ class ITMemoryBudget {
             env.createTopic(PREFIX + "events", 4);
             env.createTopic(PREFIX + "samples", 1);
             long now = System.currentTimeMillis();
-            // a series per event (a pod each), every event with a client id: ~10,000 rows (~2-3 MiB of buffer) per partition,
-            // ~40 MB of series cache
+            // a series per event (a pod each), every event with a client id: ~10,000 rows a partition, whose buffers pass the
+            // 1 MiB floor, and a series cache entry per event (the assertions below bound what was published)
             int events = 40_000;
             List<ProducerRecord<byte[], byte[]>> recs = new ArrayList<>();
             for (int i = 0; i < events; i++) {
