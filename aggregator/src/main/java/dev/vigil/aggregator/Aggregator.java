@@ -60,7 +60,17 @@ public final class Aggregator implements AutoCloseable {
         this.createTopics = createTopics;
         this.topicPartitions = topicPartitions;
         WorkerSettings w = settingsWithoutLimits;
-        this.settings = new WorkerSettings(w.ch(), w.deadLetters(), w.registry(), this::limitsFor, w.bootstrapServers(), w.groupPrefix(),
+        this.settings = new WorkerSettings(w.ch(), w.deadLetterProducers(), w.registry(), new TenantLimits.Source() {
+                    @Override
+                    public TenantLimits apply(String tenant) {
+                        return limitsFor(tenant);
+                    }
+
+                    @Override
+                    public boolean declared(String tenant) {
+                        return !"*".equals(tenant) && limits.containsKey(tenant);
+                    }
+                }, w.bootstrapServers(), w.groupPrefix(),
                 w.deadLetterTopic(), w.deadLetterMaxBytes(), w.queueCapacity(), w.flushParallelism(), w.maxKeysPerFlush(), w.maxBytesPerFlush(), w.maxQueuedBytes(), w.seriesCacheBytes(), w.dedupMaxIds(), w.dedupWindowMs(), w.maxFutureMs(),
                 w.seriesWindowMs(), w.maxOverflowMetrics(), w.maxMeasureNames(), w.maxTenants(), w.catchUpLag(), w.catchUpFlushIntervalMs(), w.instance(), w.consumerOverrides(), w.memory());
     }

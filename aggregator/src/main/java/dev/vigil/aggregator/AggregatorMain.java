@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Properties;
 
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
@@ -117,7 +118,8 @@ public final class AggregatorMain {
     public static final ConfigKey<Integer> MAX_TENANTS = ConfigKey.intKey("aggregator.limits.max-tenants", 10_000, 1, 10_000_000,
             "per job and series window, the tenants whose series and measure names are limited one by one; a tenant beyond them"
                     + " (only a writer other than the gateway sends ever new ones) is stored as its series __other__{__overflow__=\"true\"}"
-                    + " with measure __other__ until the window ends, counted under tenant __other__ (this bounds the limiter's memory)");
+                    + " with measure __other__ until the window ends, counted under tenant __other__ (this bounds the limiter's memory);"
+                    + " tenants with limits of their own in the goal state are always tracked");
     public static final ConfigKey<Duration> RECONCILE = ConfigKey.durationKey("aggregator.reconcile-interval", "5s", Duration.ofMillis(100), Duration.ofMinutes(10),
             "how often the goal state is re-read");
     public static final ConfigKey<Boolean> CREATE_TOPICS = ConfigKey.boolKey("aggregator.create-topics", true, "create missing source and dead-letter topics");
@@ -146,17 +148,15 @@ public final class AggregatorMain {
         public final ClickHouse ch;
         public final PrometheusMeterRegistry registry;
         private final SimpleHttpServer http;
-        private final KafkaProducer<byte[], byte[]> producer;
         private final Health health;
         private final String address;
 
         Running(Aggregator aggregator, ClickHouse ch, PrometheusMeterRegistry registry, SimpleHttpServer http,
-                KafkaProducer<byte[], byte[]> producer, Health health, String address) {
+                Health health, String address) {
             this.aggregator = aggregator;
             this.ch = ch;
             this.registry = registry;
             this.http = http;
-            this.producer = producer;
             this.health = health;
             this.address = address;
         }
@@ -174,7 +174,6 @@ public final class AggregatorMain {
         public void close() {
             health.markShuttingDown();
             aggregator.close();
-            producer.close(Duration.ofSeconds(10));
             http.close();
             ch.close();
         }
@@ -241,13 +240,17 @@ public final class AggregatorMain {
         pp.put(ProducerConfig.ACKS_CONFIG, "all");
         pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         pp.put(ProducerConfig.LINGER_MS_CONFIG, "5");
-        pp.put(ProducerConfig.CLIENT_ID_CONFIG, "vigil-aggregator-dlq-" + instance);
-        KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer());
+        java.util.function.Function<String, Producer<byte[], byte[]>> deadLetterProducers = job -> {
+            Properties p = new Properties();
+            p.putAll(pp);
+            p.put(ProducerConfig.CLIENT_ID_CONFIG, "vigil-aggregator-dlq-" + instance + "-" + job);
+            return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+        };
         MemoryBudget memory = new MemoryBudget(c.get(MEMORY_BUDGET));
         io.micrometer.core.instrument.Gauge.builder("vigil_aggregator_memory_budget_bytes", memory, MemoryBudget::budget)
                 .description("aggregator.memory-budget: what the jobs' estimated heap (vigil_aggregator_memory_estimated_bytes) should stay within")
                 .register(registry);
-        WorkerSettings ws = new WorkerSettings(ch, producer, registry, t -> null, c.get(BOOTSTRAP), c.get(GROUP_PREFIX),
+        WorkerSettings ws = new WorkerSettings(ch, deadLetterProducers, registry, t -> null, c.get(BOOTSTRAP), c.get(GROUP_PREFIX),
                 Topics.deadLetters(prefix), (int) (long) c.get(DEAD_LETTER_MAX_BYTES), c.get(QUEUE_CAPACITY), c.get(FLUSH_PARALLELISM), c.get(MAX_KEYS_PER_FLUSH), c.get(MAX_BYTES_PER_FLUSH), c.get(MAX_QUEUED_BYTES), c.get(SERIES_CACHE_BYTES), c.get(DEDUP_MAX_IDS),
                 c.get(DEDUP_WINDOW).toMillis(), c.get(MAX_FUTURE).toMillis(), c.get(SERIES_WINDOW).toMillis(), c.get(MAX_OVERFLOW_METRICS), c.get(MAX_MEASURE_NAMES), c.get(MAX_TENANTS), c.get(CATCH_UP_LAG), c.get(CATCH_UP_FLUSH_INTERVAL).toMillis(), instance,
                 consumerProps(c.get(CONSUMER_PROPS)), memory);
@@ -307,6 +310,6 @@ public final class AggregatorMain {
         new AdminApi(agg, adminKeys, java.util.Set.copyOf(c.get(ADMIN_TENANTS))).mount(http);
         http.start(c.get(HOST), c.get(PORT));
         String address = "http://" + c.get(HOST) + ":" + http.port();
-        return new Running(agg, ch, registry, http, producer, health, address);
+        return new Running(agg, ch, registry, http, health, address);
     }
 }

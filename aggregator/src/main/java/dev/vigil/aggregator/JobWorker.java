@@ -1662,6 +1662,11 @@ public final class JobWorker implements AutoCloseable {
             }
             String tenant = e.tenant();
             String type = e.type();
+            int day = (int) Math.floorDiv(t, 86_400_000L);
+            boolean unitMeasures = unit != null && (hasUnitDaily || hasExperiments && !e.experiments().isEmpty());
+            // decided once for the event's rows of every kind: in a job with series and unit rollups, a refused value is
+            // counted once (the series rows take the names as decided: __other__ passes the limiter uncounted)
+            String[] names = unitMeasures ? unitMeasureNames(tenant, type, e.measures()) : null;
             if (hasSeries) {
                 SortedMap<String, String> labels = allowed(e.dims());
                 long sid = SeriesIds.seriesId(type, labels);
@@ -1674,13 +1679,12 @@ public final class JobWorker implements AutoCloseable {
                 }
                 long bucket = Math.floorDiv(t, bucketMs) * spec.bucketSeconds();
                 st.buf.addSeries(tenant, FlushBuffer.KIND_EVENT, name, "", sid, bucket, labels, 1.0, false);
+                int i = 0;
                 for (Map.Entry<String, Double> m : e.measures().entrySet()) {
-                    st.buf.addSeries(tenant, FlushBuffer.KIND_EVENT, name, m.getKey(), sid, bucket, labels, m.getValue(), true);
+                    String measure = names != null ? names[i++] : m.getKey();
+                    st.buf.addSeries(tenant, FlushBuffer.KIND_EVENT, name, measure, sid, bucket, labels, m.getValue(), true);
                 }
             }
-            int day = (int) Math.floorDiv(t, 86_400_000L);
-            boolean unitMeasures = unit != null && (hasUnitDaily || hasExperiments && !e.experiments().isEmpty());
-            String[] names = unitMeasures ? unitMeasureNames(tenant, type, e.measures()) : null;
             if (unit != null && hasUnitDaily) {
                 st.buf.addUnitDaily(tenant, type, "", unit, day, 1.0);
                 int i = 0;
@@ -1938,9 +1942,8 @@ public final class JobWorker implements AutoCloseable {
             if (!dl.isEmpty()) {
                 List<Future<RecordMetadata>> fs = new ArrayList<>(dl.size());
                 for (ProducerRecord<byte[], byte[]> pr : dl) {
-                    fs.add(s.deadLetters().send(pr));
+                    fs.add(deadLetterProducer().send(pr));
                 }
-                // no producer.flush(): the producer is shared by every job, and flush() waits for all of their sends;
                 // these futures complete within the producer's linger (5 ms) once their batch is sent
                 for (Future<RecordMetadata> f : fs) {
                     f.get(60, TimeUnit.SECONDS);
@@ -2128,8 +2131,33 @@ public final class JobWorker implements AutoCloseable {
         }
         blockWriters.shutdown();
         ch.close();
+        closeDeadLetters(Duration.ofSeconds(10));
         removeGauges();
         log.info("event=job_stopped job={} version={}", spec.name(), version);
+    }
+
+    /** This job's dead-letter producer ({@link WorkerSettings#deadLetterProducers}), created with its first dead letter. */
+    private org.apache.kafka.clients.producer.Producer<byte[], byte[]> deadLetters;
+    private boolean deadLettersClosed;
+
+    private synchronized org.apache.kafka.clients.producer.Producer<byte[], byte[]> deadLetterProducer() {
+        if (deadLettersClosed) {
+            // a flusher still running after the job stopped (a crash): its flush fails, and is replayed by the next owner
+            throw new IllegalStateException("job " + spec.name() + " stopped: its dead-letter producer is closed");
+        }
+        if (deadLetters == null) {
+            deadLetters = s.deadLetterProducers().apply(spec.name());
+        }
+        return deadLetters;
+    }
+
+    /** Closes the dead-letter producer, waiting at most {@code timeout} for sends in flight (none after a graceful stop). */
+    private synchronized void closeDeadLetters(Duration timeout) {
+        deadLettersClosed = true;
+        if (deadLetters != null) {
+            deadLetters.close(timeout);
+            deadLetters = null;
+        }
     }
 
     private void removeGauges() {
@@ -2204,6 +2232,7 @@ public final class JobWorker implements AutoCloseable {
         }
         blockWriters.shutdown(); // in-flight inserts finish or not, as in a crash
         ch.close();
+        closeDeadLetters(Duration.ZERO); // dead letters not sent yet are lost with the crash, and resent by the replay
         removeGauges();
     }
 

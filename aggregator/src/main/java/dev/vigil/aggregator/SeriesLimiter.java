@@ -4,7 +4,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Function;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,7 +41,7 @@ final class SeriesLimiter {
     }
 
     private final String job;
-    private final Function<String, TenantLimits> limits;
+    private final TenantLimits.Source limits;
     private final MeterRegistry registry;
     private final long windowMs;
     private final Map<String, TenantState> tenants = new HashMap<>();
@@ -64,12 +63,12 @@ final class SeriesLimiter {
     private volatile long epoch;
     private volatile long overflowTotal;
 
-    SeriesLimiter(String job, Function<String, TenantLimits> limits, MeterRegistry registry, long windowMs, int maxReportedMetrics,
+    SeriesLimiter(String job, TenantLimits.Source limits, MeterRegistry registry, long windowMs, int maxReportedMetrics,
             int maxMeasureNames) {
         this(job, limits, registry, windowMs, maxReportedMetrics, maxMeasureNames, Integer.MAX_VALUE);
     }
 
-    SeriesLimiter(String job, Function<String, TenantLimits> limits, MeterRegistry registry, long windowMs, int maxReportedMetrics,
+    SeriesLimiter(String job, TenantLimits.Source limits, MeterRegistry registry, long windowMs, int maxReportedMetrics,
             int maxMeasureNames, int maxTenants) {
         this.maxTenants = maxTenants;
         this.maxReportedMetrics = maxReportedMetrics;
@@ -171,9 +170,14 @@ final class SeriesLimiter {
      * {@link FlushBuffer#OTHER_MEASURE}. Why: each name is a row per series and bucket in the tables, so a client that
      * puts an id in measure names would add rows without bound. Called when a flush buffer's group has no row of that
      * name, so every value of a refused measure comes here once: counted in
-     * {@code vigil_aggregator_measure_overflow_total{job,tenant}}, logged once per tenant and window.
+     * {@code vigil_aggregator_measure_overflow_total{job,tenant}}, logged once per tenant and window. {@link
+     * FlushBuffer#OTHER_MEASURE} itself passes uncounted and takes no place in the limit: it is what a value refused for
+     * another rollup of the same event is stored under (counted then), and a tenant's one name more at most.
      */
     synchronized String measureName(String tenant, String metric, String measure) {
+        if (FlushBuffer.OTHER_MEASURE.equals(measure)) {
+            return measure;
+        }
         epoch();
         TenantState t = tenant(tenant);
         if (t == null) {
@@ -213,10 +217,13 @@ final class SeriesLimiter {
                 .tag("job", job).tag("tenant", tenant).register(registry));
     }
 
-    /** The window's state of {@code tenant}, created while the window has fewer than {@link #maxTenants}; else null. */
+    /**
+     * The window's state of {@code tenant}, created while the window has fewer than {@link #maxTenants}, or whatever
+     * their number if the tenant has limits of its own in the goal state ({@link TenantLimits.Source#declared}); else null.
+     */
     private TenantState tenant(String tenant) {
         TenantState t = tenants.get(tenant);
-        if (t == null && tenants.size() < maxTenants) {
+        if (t == null && (tenants.size() < maxTenants || limits.declared(tenant))) {
             t = new TenantState();
             tenants.put(tenant, t);
         }

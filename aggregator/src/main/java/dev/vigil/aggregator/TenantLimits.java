@@ -18,4 +18,17 @@ public record TenantLimits(@JsonProperty("max_series") int maxSeries,
             throw new IllegalArgumentException("max_series and max_series_per_metric must be >= 1");
         }
     }
+
+    /** The limits of each tenant, and which tenants have limits of their own. */
+    @FunctionalInterface
+    public interface Source extends java.util.function.Function<String, TenantLimits> {
+        /**
+         * Whether the tenant's limits are declared under its own name (not {@code *}, not the default): such a tenant
+         * always keeps its own state in a job's limiter, beyond {@code aggregator.limits.max-tenants}, so that tenants
+         * an operator declared cannot be pushed out by others arriving first. Bounded by the goal state.
+         */
+        default boolean declared(String tenant) {
+            return false;
+        }
+    }
 }

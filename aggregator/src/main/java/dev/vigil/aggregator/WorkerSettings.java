@@ -8,8 +8,11 @@ import org.apache.kafka.clients.producer.Producer;
 import io.micrometer.core.instrument.MeterRegistry;
 
 /**
- * What every job worker of one aggregator shares: ClickHouse, the dead-letter producer,
- * metrics, limits and the process-wide settings.
+ * What every job worker of one aggregator shares: ClickHouse, metrics, limits and the process-wide settings.
+ *
+ * @param deadLetterProducers a new dead-letter producer for the named job. Each job has its own, created with its first
+ *                          dead letter and closed with the job: one job's flood of dead letters fills its own buffer and
+ *                          waits for its own sends, never another job's
  *
  * @param bootstrapServers  Kafka bootstrap servers
  * @param groupPrefix       consumer group = prefix + job name
@@ -35,9 +38,9 @@ import io.micrometer.core.instrument.MeterRegistry;
  */
 public record WorkerSettings(
         ClickHouse ch,
-        Producer<byte[], byte[]> deadLetters,
+        Function<String, Producer<byte[], byte[]>> deadLetterProducers,
         MeterRegistry registry,
-        Function<String, TenantLimits> limits,
+        TenantLimits.Source limits,
         String bootstrapServers,
         String groupPrefix,
         String deadLetterTopic,

@@ -119,13 +119,11 @@ class ITAggregatorIsolation {
                 // ClickHouse refuses), and that happens off the reconcile lock, so admin changes answer meanwhile
                 com.fasterxml.jackson.databind.node.ObjectNode samplesSpec = (com.fasterxml.jackson.databind.node.ObjectNode) job(agg, "samples").get("spec");
                 samplesSpec.put("flush_interval", "1s");
-                long t0 = System.nanoTime();
                 assertThat(call(agg, "PUT", "/api/v1/jobs/samples", samplesSpec.toString()).get("_status").asInt()).isEqualTo(200);
                 assertThat(call(agg, "PUT", "/api/v1/limits/t2", "{\"max_series\": 1000, \"max_series_per_metric\": 100}").get("_status").asInt())
                         .isEqualTo(200);
-                long answeredMs = (System.nanoTime() - t0) / 1_000_000;
-                assertThat(agg.aggregator.stopping("samples")).as("the old version still stopping").isTrue();
-                assertThat(answeredMs).as("both changes answered before the old version stopped (it takes 30 s or more)").isLessThan(20_000);
+                // both changes answered while the old version was still stopping (no clock: a busy host slows both alike)
+                assertThat(agg.aggregator.stopping("samples")).as("the old version still stopping after both answers").isTrue();
                 assertThat(job(agg, "samples").get("state").asText()).isEqualTo("stopping_previous_version");
 
                 // the table comes back: the job resumes from where it stopped, nothing lost

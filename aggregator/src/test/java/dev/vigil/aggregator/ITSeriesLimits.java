@@ -32,6 +32,7 @@ class ITSeriesLimits {
         try (TestEnv env = new TestEnv("limits")) {
             env.createTopic(PREFIX + "events", 1); // one partition: the series arrive in the order sent
             env.createTopic(PREFIX + "samples", 1);
+            env.createTopic(PREFIX + "both", 1);
             long now = System.currentTimeMillis();
             // t1 may keep 3 series, 2 of a metric: a1, a2 kept, a3, a4 over the metric's limit; b1 kept (3 in all);
             // then 24 new metrics, all over the tenant's limit. t2 stays under its limits.
@@ -141,6 +142,48 @@ class ITSeriesLimits {
                         "vigil_aggregator_series_overflow_total{job=\"events\",metric=\"__other__\",tenant=\"__other__\"} 25.0",
                         "vigil_aggregator_measure_overflow_total{job=\"events\",tenant=\"__other__\"} 25.0")
                         .doesNotContain("vigil_aggregator_measure_overflow_total{job=\"events\",tenant=\"t1\"}");
+
+                // a job with series and unit rollups (declared at runtime, from a topic of its own): t10's refused values
+                // stored as __other__ in both tables, and each counted once (until 2026-11-28 once per rollup kind)
+                new GoalStore(ch).put(Aggregator.KIND_JOB, "both", "{\"name\": \"both\", \"source\": \"" + PREFIX + "both\", \"kind\": \"events\","
+                        + " \"rollups\": [\"series\", \"unit_daily\"], \"flush_interval\": \"1s\"}", false, "test");
+                agg.aggregator.reconcile();
+                List<ProducerRecord<byte[], byte[]>> both = new ArrayList<>();
+                for (int round = 0; round < 3; round++) {
+                    for (int m = 0; m < 10; m++) {
+                        both.add(EventGen.record(PREFIX + "both", new Event("t10", now - 5_000, "m", new TreeMap<>(Map.of("pod", "1")),
+                                new TreeMap<>(Map.of("y" + m, 2.0)), "u" + round, new TreeMap<>(), null, now)));
+                    }
+                }
+                try (KafkaProducer<byte[], byte[]> p = env.producer()) {
+                    EventGen.sendAll(p, both);
+                }
+                String t10 = "SELECT sum(count) FROM vigil_rollup_10s WHERE tenant = 't10' AND name = 'm' AND measure ";
+                String t10daily = "SELECT sum(count) FROM vigil_unit_daily WHERE tenant = 't10' AND measure ";
+                TestEnv.await("t10's rows stored", Duration.ofSeconds(60), () -> TestEnv.longQuery(ch, t10 + "= ''") >= 30
+                        && TestEnv.longQuery(ch, t10daily + "= ''") >= 30);
+                assertThat(TestEnv.longQuery(ch, t10 + "= '__other__'")).as("y5-y9's values in the series rows").isEqualTo(15);
+                assertThat(TestEnv.longQuery(ch, t10daily + "= '__other__'")).as("and in the unit rows").isEqualTo(15);
+                assertThat(TestEnv.longQuery(ch, "SELECT count(DISTINCT measure) FROM vigil_rollup_10s WHERE tenant = 't10' AND measure != ''"))
+                        .isEqualTo(6);
+                assertThat(agg.registry.scrape()).contains("vigil_aggregator_measure_overflow_total{job=\"both\",tenant=\"t10\"} 15.0");
+
+                // tenants beyond max-tenants (4) arrive first in a window; t11 has limits of its own in the goal state and keeps
+                // its own series, t12 (no limits of its own) is stored as its series __other__
+                new GoalStore(ch).put(Aggregator.KIND_LIMITS, "t11", "{\"max_series\": 100, \"max_series_per_metric\": 100}", false, "test");
+                agg.aggregator.reconcile();
+                List<ProducerRecord<byte[], byte[]>> late = new ArrayList<>();
+                for (String tenant : new String[] {"j1", "j2", "j3", "j4", "t11", "t12"}) {
+                    late.add(EventGen.record(PREFIX + "events", new Event(tenant, now - 5_000, "late", new TreeMap<>(Map.of("pod", "1")),
+                            new TreeMap<>(), null, new TreeMap<>(), null, now)));
+                }
+                try (KafkaProducer<byte[], byte[]> p = env.producer()) {
+                    EventGen.sendAll(p, late);
+                }
+                TestEnv.await("the late tenants' events stored", Duration.ofSeconds(60),
+                        () -> TestEnv.longQuery(ch, events + " AND tenant IN ('t11', 't12')") >= 2);
+                assertThat(TestEnv.longQuery(ch, events + " AND tenant = 't11' AND name = 'late'")).as("t11's own series").isEqualTo(1);
+                assertThat(TestEnv.longQuery(ch, events + " AND tenant = 't12' AND name = '__other__'")).isEqualTo(1);
             }
         }
     }

@@ -60,6 +60,33 @@ class SeriesLimiterTest {
         assertThat(l.overflowMetric("new-7", "m", 1)).as("tracked in a new window").isNull();
     }
 
+    /** A tenant with limits of its own in the goal state keeps its state however many others filled the window first. */
+    @Test
+    void aDeclaredTenantIsTrackedBeyondTheTenantLimit() {
+        TenantLimits.Source limits = new TenantLimits.Source() {
+            @Override
+            public TenantLimits apply(String tenant) {
+                return tenant.equals("vip") ? new TenantLimits(2, 2) : new TenantLimits(100, 100);
+            }
+
+            @Override
+            public boolean declared(String tenant) {
+                return tenant.equals("vip");
+            }
+        };
+        SimpleMeterRegistry reg = new SimpleMeterRegistry();
+        SeriesLimiter l = new SeriesLimiter("events", limits, reg, 3_600_000L, 100, 10_000, 2);
+        for (int i = 0; i < 10; i++) {
+            l.overflowMetric("junk-" + i, "m", 1); // two tracked, eight beyond the limit
+        }
+        assertThat(l.overflowMetric("late", "m", 1)).as("an undeclared tenant beyond the limit").isEqualTo(SeriesLimiter.OTHER_METRICS);
+        assertThat(l.overflowMetric("vip", "m", 1)).as("the declared tenant: its own series").isNull();
+        assertThat(l.overflowMetric("vip", "m", 2)).isNull();
+        assertThat(l.overflowMetric("vip", "m", 3)).as("and its own limits (2 series)").isEqualTo("m");
+        assertThat(l.measureName("vip", "m", "x")).isEqualTo("x");
+        assertThat(l.metricsRemembered("vip")).isEqualTo(1);
+    }
+
     /**
      * A tenant at its limit sending ever new metric names (an id in the event type, say): nothing is remembered for
      * them, and the overflow is stored and counted under at most max-overflow-metrics names plus __other__ (counters
@@ -110,6 +137,13 @@ class SeriesLimiterTest {
         assertThat(l.measureName("acme", "req", "id_1234")).isEqualTo(FlushBuffer.OTHER_MEASURE);
         assertThat(l.measureName("acme", "req", "bytes")).as("a stored name stays stored").isEqualTo("bytes");
         assertThat(l.measureName("other", "req", "id_1234")).as("each tenant its own names").isEqualTo("id_1234");
+        double refused = reg.get("vigil_aggregator_measure_overflow").tag("tenant", "acme").counter().count();
+        assertThat(l.measureName("acme", "req", FlushBuffer.OTHER_MEASURE)).as("a value already refused for another rollup")
+                .isEqualTo(FlushBuffer.OTHER_MEASURE);
+        assertThat(reg.get("vigil_aggregator_measure_overflow").tag("tenant", "acme").counter().count()).as("not counted twice")
+                .isEqualTo(refused);
+        assertThat(l.measureName("other", "req", "a")).isEqualTo("a");
+        assertThat(l.measureName("other", "req", "b")).as("__other__ took no place in the limit of 3").isEqualTo("b");
 
         // through a flush buffer: ten measures, three names stored, the other values in __other__, every value counted once
         FlushBuffer buf = new FlushBuffer(new SeriesLimiter("events", t -> new TenantLimits(100, 100), reg, 3_600_000L, 100, 3)::measureName);
