@@ -36,11 +36,19 @@ public final class Retention {
     public static final ConfigKey<Duration> SAMPLES = key("aggregator.retention.samples", Retentions.SAMPLES_DEFAULT,
             "how long vigil_samples keeps raw samples (OTLP metrics, remote write)");
 
+    /** The experiment tables: per-unit rows, per-unit and per-variant histograms, unit daily totals. */
+    static final List<String> EXPERIMENT_TABLES = List.of(Migrations.EXPERIMENT_UNITS, Migrations.UNIT_TOTALS, Migrations.UNIT_HIST,
+            Migrations.VARIANT_HIST, Migrations.UNIT_DAILY);
+    public static final ConfigKey<Duration> EXPERIMENTS = key("aggregator.retention.experiments", Duration.ofDays(400),
+            "how long the experiment tables keep their rows (" + String.join(", ", EXPERIMENT_TABLES) + "): by day for the per-unit"
+                    + " rows and daily totals, by the unit's last day for the histograms and totals (a report over a longer span counts"
+                    + " only the units and days still kept; exposures have no TTL)");
+
     private static ConfigKey<Duration> key(String name, Duration dflt, String doc) {
         return ConfigKey.durationKey(name, Sizes.formatDuration(dflt), Duration.ofHours(1), Duration.ofDays(3650), doc);
     }
 
-    public static final List<ConfigKey<?>> KEYS = List.of(ROLLUP_10S, ROLLUP_1M, ROLLUP_1H, SAMPLES);
+    public static final List<ConfigKey<?>> KEYS = List.of(ROLLUP_10S, ROLLUP_1M, ROLLUP_1H, SAMPLES, EXPERIMENTS);
 
     private Retention() {
     }
@@ -52,6 +60,9 @@ public final class Retention {
         m.put(Migrations.ROLLUP_1M, whole(c.get(ROLLUP_1M), ROLLUP_1M));
         m.put(Migrations.ROLLUP_1H, whole(c.get(ROLLUP_1H), ROLLUP_1H));
         m.put(Migrations.SAMPLES, whole(c.get(SAMPLES), SAMPLES));
+        for (String t : EXPERIMENT_TABLES) {
+            m.put(t, whole(c.get(EXPERIMENTS), EXPERIMENTS));
+        }
         if (c.get(ROLLUP_10S).compareTo(c.get(ROLLUP_1M)) > 0 || c.get(ROLLUP_1M).compareTo(c.get(ROLLUP_1H)) > 0) {
             // the query API answers a range too old for one resolution from the next coarser one
             throw new ConfigException("config keys " + ROLLUP_10S.name() + " (" + Sizes.formatDuration(c.get(ROLLUP_10S)) + ") <= "
@@ -118,6 +129,11 @@ public final class Retention {
 
     /** The column rows age by, as the migrations define it (for a table whose TTL was removed or rewritten by hand). */
     private static String defaultExpression(String table) {
-        return Migrations.SAMPLES.equals(table) ? "toDateTime(ts)" : "bucket";
+        return switch (table) {
+            case Migrations.SAMPLES -> "toDateTime(ts)";
+            case Migrations.EXPERIMENT_UNITS, Migrations.UNIT_DAILY -> "day";
+            case Migrations.UNIT_TOTALS, Migrations.UNIT_HIST, Migrations.VARIANT_HIST -> "last_day";
+            default -> "bucket";
+        };
     }
 }

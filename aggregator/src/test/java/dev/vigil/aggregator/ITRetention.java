@@ -25,6 +25,12 @@ class ITRetention {
             try (AggregatorMain.Running agg = env.startAggregator(env.aggregatorEnv(PREFIX)); ClickHouse ch = env.ch()) {
                 assertEquals(Map.of(Migrations.ROLLUP_10S, Duration.ofDays(7), Migrations.ROLLUP_1M, Duration.ofDays(90),
                         Migrations.ROLLUP_1H, Duration.ofDays(730), Migrations.SAMPLES, Duration.ofDays(30)), retention(ch), "the shipped defaults");
+                for (String t : Retention.EXPERIMENT_TABLES) {
+                    assertEquals(Duration.ofDays(400), experimentRetention(ch).get(t), t);
+                }
+                // an experiment unit's row 200 days old (kept by the default 400 days)
+                ch.execute("INSERT INTO " + Migrations.EXPERIMENT_UNITS + " (tenant, experiment, variant, type, measure, unit_id, day, count, sum, sum_sq)"
+                        + " VALUES ('t1', 'e1', 'a', 'req', '', 'old', today() - 200, 1, 0, 0), ('t1', 'e1', 'a', 'req', '', 'recent', today() - 1, 1, 0, 0)");
                 // a row three days old and one an hour old (different days: separate parts of the 10 s table)
                 ch.execute("INSERT INTO " + Migrations.ROLLUP_10S + " (tenant, kind, name, measure, series_id, bucket, count) VALUES "
                         + "('t1', 'event', 'old', '', 1, now() - INTERVAL 3 DAY, 1), ('t1', 'event', 'recent', '', 2, now() - INTERVAL 1 HOUR, 1)");
@@ -35,6 +41,7 @@ class ITRetention {
             shorter.put("VIGIL_AGGREGATOR_RETENTION_1M", "60h");
             shorter.put("VIGIL_AGGREGATOR_RETENTION_1H", "400d");
             shorter.put("VIGIL_AGGREGATOR_RETENTION_SAMPLES", "90m");
+            shorter.put("VIGIL_AGGREGATOR_RETENTION_EXPERIMENTS", "100d");
             try (AggregatorMain.Running agg = env.startAggregator(shorter); ClickHouse ch = env.ch()) {
                 assertEquals(Map.of(Migrations.ROLLUP_10S, Duration.ofDays(2), Migrations.ROLLUP_1M, Duration.ofHours(60),
                         Migrations.ROLLUP_1H, Duration.ofDays(400), Migrations.SAMPLES, Duration.ofMinutes(90)), retention(ch));
@@ -47,6 +54,19 @@ class ITRetention {
                     }
                 });
                 assertEquals(1L, ch.queryLong("SELECT count() FROM " + Migrations.ROLLUP_10S + " WHERE name = 'recent'"));
+                // the experiment tables take aggregator.retention.experiments, each by its own day column
+                Map<String, Duration> experiments = experimentRetention(ch);
+                for (String t : Retention.EXPERIMENT_TABLES) {
+                    assertEquals(Duration.ofDays(100), experiments.get(t), t);
+                }
+                TestEnv.await("the 200-day-old unit row dropped", Duration.ofSeconds(60), () -> {
+                    try {
+                        return ch.queryLong("SELECT count() FROM " + Migrations.EXPERIMENT_UNITS + " WHERE unit_id = 'old'") == 0;
+                    } catch (Exception e) {
+                        return false;
+                    }
+                });
+                assertEquals(1L, ch.queryLong("SELECT count() FROM " + Migrations.EXPERIMENT_UNITS + " WHERE unit_id = 'recent'"));
                 // the same configuration again changes nothing
                 assertEquals(List.of(), Retention.apply(ch, Retention.fromConfig(Config.load(AggregatorMain.DEF, shorter))));
                 // a TTL changed by hand is set back to the configured one
@@ -73,6 +93,15 @@ class ITRetention {
         env.put("VIGIL_AGGREGATOR_RETENTION_10S", "3600500ms");
         ConfigException odd = assertThrows(ConfigException.class, () -> Retention.fromConfig(Config.load(AggregatorMain.DEF, env)));
         assertTrue(odd.getMessage().contains("aggregator.retention.10s"), odd.getMessage());
+    }
+
+    private static Map<String, Duration> experimentRetention(ClickHouse ch) throws Exception {
+        Map<String, Duration> m = new HashMap<>();
+        for (Map<String, Object> row : ch.query("SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN ('"
+                + String.join("', '", Retention.EXPERIMENT_TABLES) + "')")) {
+            m.put(String.valueOf(row.get("name")), TtlClause.parse(String.valueOf(row.get("engine_full"))).orElseThrow().retention());
+        }
+        return m;
     }
 
     private static Map<String, Duration> retention(ClickHouse ch) throws Exception {
