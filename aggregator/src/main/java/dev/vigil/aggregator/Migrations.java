@@ -373,7 +373,11 @@ public final class Migrations {
                     "ALTER TABLE " + ROLLUP_10S + " ADD COLUMN IF NOT EXISTS rolled_up UInt8 DEFAULT 0",
                     "ALTER TABLE " + FLUSH_LOG + " ADD COLUMN IF NOT EXISTS rolled_up UInt8 DEFAULT 0",
                     rollupViewQuery("vigil_rollup_1m_mv", "toStartOfMinute(bucket)"),
-                    rollupViewQuery("vigil_rollup_1h_mv", "toStartOfHour(bucket)"))));
+                    rollupViewQuery("vigil_rollup_1h_mv", "toStartOfHour(bucket)"))),
+            // Exposures had no TTL: a row per (experiment, variant, unit) for ever. They now go with the other experiment
+            // tables (aggregator.retention.experiments sets the length), a unit's row once it was last seen that long ago.
+            new Migration(10, "exposures expire like the other experiment tables", List.of(
+                    "ALTER TABLE " + EXPOSURES + " MODIFY TTL toDateTime(last_seen) + INTERVAL 400 DAY")));
 
     private Migrations() {
     }

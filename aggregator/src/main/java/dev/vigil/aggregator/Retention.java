@@ -38,11 +38,11 @@ public final class Retention {
 
     /** The experiment tables: per-unit rows, per-unit and per-variant histograms, unit daily totals. */
     static final List<String> EXPERIMENT_TABLES = List.of(Migrations.EXPERIMENT_UNITS, Migrations.UNIT_TOTALS, Migrations.UNIT_HIST,
-            Migrations.VARIANT_HIST, Migrations.UNIT_DAILY);
+            Migrations.VARIANT_HIST, Migrations.UNIT_DAILY, Migrations.EXPOSURES);
     public static final ConfigKey<Duration> EXPERIMENTS = key("aggregator.retention.experiments", Duration.ofDays(400),
             "how long the experiment tables keep their rows (" + String.join(", ", EXPERIMENT_TABLES) + "): by day for the per-unit"
-                    + " rows and daily totals, by the unit's last day for the histograms and totals (a report over a longer span counts"
-                    + " only the units and days still kept; exposures have no TTL)");
+                    + " rows and daily totals, by the unit's last day for the histograms and totals, by the unit's last sight for the"
+                    + " exposures (a report over a longer span counts only the units and days still kept)");
 
     private static ConfigKey<Duration> key(String name, Duration dflt, String doc) {
         return ConfigKey.durationKey(name, Sizes.formatDuration(dflt), Duration.ofHours(1), Duration.ofDays(3650), doc);
@@ -133,6 +133,7 @@ public final class Retention {
             case Migrations.SAMPLES -> "toDateTime(ts)";
             case Migrations.EXPERIMENT_UNITS, Migrations.UNIT_DAILY -> "day";
             case Migrations.UNIT_TOTALS, Migrations.UNIT_HIST, Migrations.VARIANT_HIST -> "last_day";
+            case Migrations.EXPOSURES -> "toDateTime(last_seen)";
             default -> "bucket";
         };
     }

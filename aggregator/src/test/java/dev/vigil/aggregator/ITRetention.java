@@ -31,6 +31,9 @@ class ITRetention {
                 // an experiment unit's row 200 days old (kept by the default 400 days)
                 ch.execute("INSERT INTO " + Migrations.EXPERIMENT_UNITS + " (tenant, experiment, variant, type, measure, unit_id, day, count, sum, sum_sq)"
                         + " VALUES ('t1', 'e1', 'a', 'req', '', 'old', today() - 200, 1, 0, 0), ('t1', 'e1', 'a', 'req', '', 'recent', today() - 1, 1, 0, 0)");
+                ch.execute("INSERT INTO " + Migrations.EXPOSURES + " (tenant, experiment, variant, unit_id, first_seen, last_seen, events) VALUES"
+                        + " ('t1', 'e1', 'a', 'old', now() - INTERVAL 300 DAY, now() - INTERVAL 200 DAY, 2),"
+                        + " ('t1', 'e1', 'a', 'recent', now() - INTERVAL 300 DAY, now() - INTERVAL 1 DAY, 2)");
                 // a row three days old and one an hour old (different days: separate parts of the 10 s table)
                 ch.execute("INSERT INTO " + Migrations.ROLLUP_10S + " (tenant, kind, name, measure, series_id, bucket, count) VALUES "
                         + "('t1', 'event', 'old', '', 1, now() - INTERVAL 3 DAY, 1), ('t1', 'event', 'recent', '', 2, now() - INTERVAL 1 HOUR, 1)");
@@ -67,6 +70,16 @@ class ITRetention {
                     }
                 });
                 assertEquals(1L, ch.queryLong("SELECT count() FROM " + Migrations.EXPERIMENT_UNITS + " WHERE unit_id = 'recent'"));
+                // exposures by the unit's last sight: the one last seen 200 days ago goes, the one seen yesterday stays (with its
+                // first sight 300 days ago)
+                TestEnv.await("the exposure last seen 200 days ago dropped", Duration.ofSeconds(60), () -> {
+                    try {
+                        return ch.queryLong("SELECT count() FROM " + Migrations.EXPOSURES + " WHERE unit_id = 'old'") == 0;
+                    } catch (Exception e) {
+                        return false;
+                    }
+                });
+                assertEquals(1L, ch.queryLong("SELECT count() FROM " + Migrations.EXPOSURES + " WHERE unit_id = 'recent'"));
                 // the same configuration again changes nothing
                 assertEquals(List.of(), Retention.apply(ch, Retention.fromConfig(Config.load(AggregatorMain.DEF, shorter))));
                 // a TTL changed by hand is set back to the configured one
