@@ -224,7 +224,8 @@ class ITAggregatorCrash {
         // the child's temporary files in the test's directory: lz4-java extracts its native library to a temporary
         // file that only a JVM's normal exit deletes, and these children are SIGKILLed
         Path tmp = Files.createDirectories(env.dir.resolve("tmp"));
-        List<String> cmd = List.of(java, "-Xmx512m", "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+        // the JVM options ./vigil starts the aggregator with (compact object headers included)
+        List<String> cmd = List.of(java, "-Xmx512m", "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-XX:+UseCompactObjectHeaders",
                 "-Djava.io.tmpdir=" + tmp, "-cp", System.getProperty("java.class.path"), AggregatorMain.class.getName());
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().putAll(aggEnv);

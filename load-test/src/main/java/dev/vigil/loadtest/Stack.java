@@ -27,6 +27,8 @@ import java.util.stream.Stream;
 public final class Stack implements AutoCloseable {
     public static final List<String> ALL = List.of("kafka", "clickhouse", "gateway", "aggregator", "query-api");
     static final String JVM_FLAGS = "--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -XX:+UseG1GC";
+    /** The aggregator's own, as ./vigil starts it: compact object headers (docs/aggregator.md, "JVM options move both sides"). */
+    static final String AGGREGATOR_JVM_FLAGS = "-XX:+UseCompactObjectHeaders";
 
     /** Ports of one stack. */
     public record Ports(int kafka, int kafkaController, int clickhouse, int gateway, int aggregator, int query) {
@@ -187,6 +189,9 @@ public final class Stack implements AutoCloseable {
         List<String> cmd = new ArrayList<>();
         cmd.add(javaExe);
         cmd.addAll(List.of(JVM_FLAGS.split(" ")));
+        if (name.equals("aggregator")) {
+            cmd.addAll(List.of(AGGREGATOR_JVM_FLAGS.split(" ")));
+        }
         cmd.add("-Xmx" + s.heap());
         cmd.add("-Dvigil.service=" + name);
         cmd.add("-Djava.io.tmpdir=" + tmp);
