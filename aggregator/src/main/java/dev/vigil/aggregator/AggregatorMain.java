@@ -240,12 +240,17 @@ public final class AggregatorMain {
         pp.put(ProducerConfig.ACKS_CONFIG, "all");
         pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         pp.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        // a job's own buffer (one producer per job, created with its first dead letter): a dead letter is at most
+        // dead-letter-max-bytes plus headers, well under this; a flood waits for Kafka, which its flush does anyway
+        pp.put(ProducerConfig.BUFFER_MEMORY_CONFIG, String.valueOf(8L << 20));
         java.util.function.Function<String, Producer<byte[], byte[]>> deadLetterProducers = job -> {
             Properties p = new Properties();
             p.putAll(pp);
             p.put(ProducerConfig.CLIENT_ID_CONFIG, "vigil-aggregator-dlq-" + instance + "-" + job);
             return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
         };
+        // built once now, so that a setting Kafka refuses stops the start instead of a job's first dead letter
+        deadLetterProducers.apply("startup-check").close(Duration.ZERO);
         MemoryBudget memory = new MemoryBudget(c.get(MEMORY_BUDGET));
         io.micrometer.core.instrument.Gauge.builder("vigil_aggregator_memory_budget_bytes", memory, MemoryBudget::budget)
                 .description("aggregator.memory-budget: what the jobs' estimated heap (vigil_aggregator_memory_estimated_bytes) should stay within")

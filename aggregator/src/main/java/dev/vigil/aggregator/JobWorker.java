@@ -2130,33 +2130,46 @@ public final class JobWorker implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         blockWriters.shutdown();
-        ch.close();
-        closeDeadLetters(Duration.ofSeconds(10));
-        removeGauges();
+        try {
+            ch.close();
+        } finally {
+            closeDeadLetters(Duration.ofSeconds(10));
+            removeGauges();
+        }
         log.info("event=job_stopped job={} version={}", spec.name(), version);
     }
 
     /** This job's dead-letter producer ({@link WorkerSettings#deadLetterProducers}), created with its first dead letter. */
     private org.apache.kafka.clients.producer.Producer<byte[], byte[]> deadLetters;
     private boolean deadLettersClosed;
+    /** Guards the two fields above; not the worker's own lock, which status calls take (a producer's close can take seconds). */
+    private final Object deadLettersLock = new Object();
 
-    private synchronized org.apache.kafka.clients.producer.Producer<byte[], byte[]> deadLetterProducer() {
-        if (deadLettersClosed) {
-            // a flusher still running after the job stopped (a crash): its flush fails, and is replayed by the next owner
-            throw new IllegalStateException("job " + spec.name() + " stopped: its dead-letter producer is closed");
+    private org.apache.kafka.clients.producer.Producer<byte[], byte[]> deadLetterProducer() {
+        synchronized (deadLettersLock) {
+            if (deadLettersClosed) {
+                // a flusher still running after the job stopped (a crash): its flush fails, and is replayed by the next owner
+                throw new IllegalStateException("job " + spec.name() + " stopped: its dead-letter producer is closed");
+            }
+            if (deadLetters == null) {
+                deadLetters = s.deadLetterProducers().apply(spec.name());
+            }
+            return deadLetters;
         }
-        if (deadLetters == null) {
-            deadLetters = s.deadLetterProducers().apply(spec.name());
-        }
-        return deadLetters;
     }
 
     /** Closes the dead-letter producer, waiting at most {@code timeout} for sends in flight (none after a graceful stop). */
-    private synchronized void closeDeadLetters(Duration timeout) {
-        deadLettersClosed = true;
-        if (deadLetters != null) {
-            deadLetters.close(timeout);
-            deadLetters = null;
+    private void closeDeadLetters(Duration timeout) {
+        synchronized (deadLettersLock) {
+            deadLettersClosed = true;
+            if (deadLetters != null) {
+                try {
+                    deadLetters.close(timeout);
+                } catch (RuntimeException e) {
+                    log.warn("event=dead_letter_producer_close_failed job={} error=\"{}\"", spec.name(), e.toString());
+                }
+                deadLetters = null;
+            }
         }
     }
 
@@ -2231,9 +2244,12 @@ public final class JobWorker implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         blockWriters.shutdown(); // in-flight inserts finish or not, as in a crash
-        ch.close();
-        closeDeadLetters(Duration.ZERO); // dead letters not sent yet are lost with the crash, and resent by the replay
-        removeGauges();
+        try {
+            ch.close();
+        } finally {
+            closeDeadLetters(Duration.ZERO); // dead letters not sent yet are lost with the crash, and resent by the replay
+            removeGauges();
+        }
     }
 
     /** Status for GET /api/v1/jobs. */

@@ -39,10 +39,10 @@ public final class Retention {
     /** The experiment tables: per-unit rows, per-unit and per-variant histograms, unit daily totals. */
     static final List<String> EXPERIMENT_TABLES = List.of(Migrations.EXPERIMENT_UNITS, Migrations.UNIT_TOTALS, Migrations.UNIT_HIST,
             Migrations.VARIANT_HIST, Migrations.UNIT_DAILY, Migrations.EXPOSURES);
-    public static final ConfigKey<Duration> EXPERIMENTS = key("aggregator.retention.experiments", Duration.ofDays(400),
-            "how long the experiment tables keep their rows (" + String.join(", ", EXPERIMENT_TABLES) + "): by day for the per-unit"
-                    + " rows and daily totals, by the unit's last day for the histograms and totals, by the unit's last sight for the"
-                    + " exposures (a report over a longer span counts only the units and days still kept)");
+    public static final ConfigKey<Duration> EXPERIMENTS = ConfigKey.durationKey("aggregator.retention.experiments", "400d", Duration.ofDays(1),
+            Duration.ofDays(3650), "how long the experiment tables keep their rows (" + String.join(", ", EXPERIMENT_TABLES) + "): by day"
+                    + " for the per-unit rows and daily totals, by a unit's last day for its totals and histograms, by its last sight for"
+                    + " the exposures (keep it longer than the longest experiment and its pre-period; docs/aggregator.md, Retention)");
 
     private static ConfigKey<Duration> key(String name, Duration dflt, String doc) {
         return ConfigKey.durationKey(name, Sizes.formatDuration(dflt), Duration.ofHours(1), Duration.ofDays(3650), doc);

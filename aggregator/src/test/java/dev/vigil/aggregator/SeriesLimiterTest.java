@@ -142,8 +142,11 @@ class SeriesLimiterTest {
                 .isEqualTo(FlushBuffer.OTHER_MEASURE);
         assertThat(reg.get("vigil_aggregator_measure_overflow").tag("tenant", "acme").counter().count()).as("not counted twice")
                 .isEqualTo(refused);
-        assertThat(l.measureName("other", "req", "a")).isEqualTo("a");
-        assertThat(l.measureName("other", "req", "b")).as("__other__ took no place in the limit of 3").isEqualTo("b");
+        assertThat(l.measureName("fresh", "req", FlushBuffer.OTHER_MEASURE)).isEqualTo(FlushBuffer.OTHER_MEASURE);
+        assertThat(l.measureName("fresh", "req", "a")).isEqualTo("a");
+        assertThat(l.measureName("fresh", "req", "b")).isEqualTo("b");
+        assertThat(l.measureName("fresh", "req", "c")).as("__other__ took no place in the limit of 3").isEqualTo("c");
+        assertThat(l.measureName("fresh", "req", "d")).isEqualTo(FlushBuffer.OTHER_MEASURE);
 
         // through a flush buffer: ten measures, three names stored, the other values in __other__, every value counted once
         FlushBuffer buf = new FlushBuffer(new SeriesLimiter("events", t -> new TenantLimits(100, 100), reg, 3_600_000L, 100, 3)::measureName);
