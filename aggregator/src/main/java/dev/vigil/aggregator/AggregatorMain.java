@@ -119,7 +119,7 @@ public final class AggregatorMain {
             "per job and series window, the tenants whose series and measure names are limited one by one; a tenant beyond them"
                     + " (only a writer other than the gateway sends ever new ones) is stored as its series __other__{__overflow__=\"true\"}"
                     + " with measure __other__ until the window ends, counted under tenant __other__ (this bounds the limiter's memory);"
-                    + " tenants with limits of their own in the goal state are always tracked");
+                    + " tenants with limits of their own in the goal state are always tracked, beyond this number");
     public static final ConfigKey<Duration> RECONCILE = ConfigKey.durationKey("aggregator.reconcile-interval", "5s", Duration.ofMillis(100), Duration.ofMinutes(10),
             "how often the goal state is re-read");
     public static final ConfigKey<Boolean> CREATE_TOPICS = ConfigKey.boolKey("aggregator.create-topics", true, "create missing source and dead-letter topics");

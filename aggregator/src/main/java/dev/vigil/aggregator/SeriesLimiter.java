@@ -52,6 +52,8 @@ final class SeriesLimiter {
     private final int maxMeasureNames;
     /** Tenants the window keeps state for; a tenant beyond them is stored without ({@link #untracked}). */
     private final int maxTenants;
+    /** Tenants the window tracks that have no limits of their own (at most {@link #maxTenants}). */
+    private int undeclaredTenants;
     /** Whether the window has logged a tenant beyond {@link #maxTenants}. */
     private boolean tenantLimitLogged;
     /** The tenant tag under which the values of tenants beyond {@link #maxTenants} are counted. */
@@ -100,6 +102,7 @@ final class SeriesLimiter {
             synchronized (this) {
                 if (now - windowStart >= windowMs) {
                     tenants.clear();
+                    undeclaredTenants = 0;
                     tenantLimitLogged = false;
                     // epoch before windowStart: a thread that sees the new window start also sees the new epoch
                     epoch++;
@@ -218,14 +221,21 @@ final class SeriesLimiter {
     }
 
     /**
-     * The window's state of {@code tenant}, created while the window has fewer than {@link #maxTenants}, or whatever
-     * their number if the tenant has limits of its own in the goal state ({@link TenantLimits.Source#declared}); else null.
+     * The window's state of {@code tenant}, created while the window tracks fewer than {@link #maxTenants} tenants
+     * without limits of their own, or whatever their number if the tenant has limits of its own in the goal state
+     * ({@link TenantLimits.Source#declared}: those take no place among the {@code maxTenants}); else null.
      */
     private TenantState tenant(String tenant) {
         TenantState t = tenants.get(tenant);
-        if (t == null && (tenants.size() < maxTenants || limits.declared(tenant))) {
-            t = new TenantState();
-            tenants.put(tenant, t);
+        if (t == null) {
+            boolean declared = limits.declared(tenant);
+            if (declared || undeclaredTenants < maxTenants) {
+                t = new TenantState();
+                tenants.put(tenant, t);
+                if (!declared) {
+                    undeclaredTenants++;
+                }
+            }
         }
         return t;
     }

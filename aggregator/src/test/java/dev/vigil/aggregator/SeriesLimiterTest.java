@@ -75,6 +75,12 @@ class SeriesLimiterTest {
             }
         };
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
+        SeriesLimiter early = new SeriesLimiter("events", limits, reg, 3_600_000L, 100, 10_000, 2);
+        assertThat(early.overflowMetric("vip", "m", 1)).isNull();
+        assertThat(early.overflowMetric("a", "m", 1)).isNull();
+        assertThat(early.overflowMetric("b", "m", 1)).as("the declared tenant took none of the two places").isNull();
+        assertThat(early.overflowMetric("c", "m", 1)).isEqualTo(SeriesLimiter.OTHER_METRICS);
+
         SeriesLimiter l = new SeriesLimiter("events", limits, reg, 3_600_000L, 100, 10_000, 2);
         for (int i = 0; i < 10; i++) {
             l.overflowMetric("junk-" + i, "m", 1); // two tracked, eight beyond the limit
