@@ -36,7 +36,7 @@ public final class Retention {
     public static final ConfigKey<Duration> SAMPLES = key("aggregator.retention.samples", Retentions.SAMPLES_DEFAULT,
             "how long vigil_samples keeps raw samples (OTLP metrics, remote write)");
 
-    /** The experiment tables: per-unit rows, per-unit and per-variant histograms, unit daily totals. */
+    /** The experiment tables: per-unit rows, per-unit totals, per-unit and per-variant histograms, unit daily totals, exposures. */
     static final List<String> EXPERIMENT_TABLES = List.of(Migrations.EXPERIMENT_UNITS, Migrations.UNIT_TOTALS, Migrations.UNIT_HIST,
             Migrations.VARIANT_HIST, Migrations.UNIT_DAILY, Migrations.EXPOSURES);
     public static final ConfigKey<Duration> EXPERIMENTS = ConfigKey.durationKey("aggregator.retention.experiments", "400d", Duration.ofDays(1),

@@ -175,7 +175,7 @@ final class SeriesLimiter {
      * name, so every value of a refused measure comes here once: counted in
      * {@code vigil_aggregator_measure_overflow_total{job,tenant}}, logged once per tenant and window. {@link
      * FlushBuffer#OTHER_MEASURE} itself passes uncounted and takes no place in the limit: it is what a value refused for
-     * another rollup of the same event is stored under (counted then), and a tenant's one name more at most.
+     * another rollup of the same event is stored under (counted then), and at most one name more per metric of a tenant.
      */
     synchronized String measureName(String tenant, String metric, String measure) {
         if (FlushBuffer.OTHER_MEASURE.equals(measure)) {
