@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -20,6 +21,7 @@ import java.util.concurrent.Future;
 
 import javax.sql.DataSource;
 
+import dev.vigil.common.schema.TtlClause;
 import dev.vigil.guardrails.CovariateSums;
 import dev.vigil.guardrails.ExperimentDefinition;
 import dev.vigil.guardrails.ExperimentObservation;
@@ -91,6 +93,69 @@ public final class ExperimentStats {
 
     /** Observations of many experiments of one tenant (by id). */
     public Map<String, Result> compute(String tenant, List<ExperimentSpec> specs, Instant asOf) throws SQLException {
+        Map<String, Result> out = computeSums(tenant, specs, asOf);
+        Duration kept = retention();
+        if (kept == null) return out;
+        for (ExperimentSpec s : specs) {
+            Unavailable gone = beyondRetention(s.definition(), asOf, kept);
+            Result r = out.get(s.definition().id());
+            if (gone != null && r != null) {
+                List<Unavailable> u = new ArrayList<>(r.unavailable());
+                u.add(gone);
+                out.put(s.definition().id(), new Result(r.observation(), u));
+            }
+        }
+        return out;
+    }
+
+    /** Where the experiment tables' retention is read from: the per-unit totals every report reads (all take one key). */
+    static final String RETENTION_SQL = "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'vigil_experiment_unit_totals'";
+    private static final long RETENTION_REFRESH_NANOS = 60_000_000_000L;
+    private volatile Duration retention;
+    private volatile long retentionReadNanos;
+    private volatile boolean retentionRead;
+
+    /**
+     * How long the experiment tables keep their rows (their TTL, set by the aggregator from
+     * {@code aggregator.retention.experiments}), read at most once a minute; null when unknown (no table, a TTL of
+     * another shape, a failed read: no report says anything about retention then).
+     */
+    private Duration retention() {
+        long now = System.nanoTime();
+        if (retentionRead && now - retentionReadNanos < RETENTION_REFRESH_NANOS) return retention;
+        Duration d = null;
+        try (Connection c = ds.getConnection(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(RETENTION_SQL)) {
+            if (rs.next()) d = TtlClause.parse(rs.getString(1)).map(TtlClause.Ttl::retention).orElse(null);
+        } catch (SQLException e) {
+            d = retention; // keep what was read before
+        }
+        retention = d;
+        retentionReadNanos = now;
+        retentionRead = true;
+        return d;
+    }
+
+    /**
+     * What a report misses when the experiment (or the pre-period CUPED reads) began before the tables' retention: the
+     * days before {@code asOf - kept} are gone, so the report counts only the units and days since. Null when it began
+     * within it.
+     */
+    static Unavailable beyondRetention(ExperimentDefinition def, Instant asOf, Duration kept) {
+        Instant cutoff = asOf.minus(kept);
+        boolean cuped = def.prePeriod() != null && def.prePeriod().start() != null
+                && (def.successMetrics().stream().anyMatch(m -> m != null && m.cuped())
+                        || def.guardrailMetrics().stream().anyMatch(m -> m != null && m.cuped()));
+        Instant earliest = def.start();
+        if (cuped && (earliest == null || def.prePeriod().start().isBefore(earliest))) earliest = def.prePeriod().start();
+        if (earliest == null || !earliest.isBefore(cutoff)) return null;
+        String day = cutoff.atZone(java.time.ZoneOffset.UTC).toLocalDate().toString();
+        return new Unavailable("*", "retention", "the experiment tables keep " + kept.toDays() + " days of rows"
+                + " (aggregator.retention.experiments): days before " + day + " are gone, so this report counts only the units and"
+                + " days since (the data it needs begins " + earliest.atZone(java.time.ZoneOffset.UTC).toLocalDate()
+                + (cuped ? ", its pre-period's start" : ", its start") + ")");
+    }
+
+    private Map<String, Result> computeSums(String tenant, List<ExperimentSpec> specs, Instant asOf) throws SQLException {
         // experiments sharing a pre-period (or having none) share a statement: the pre-period join is per statement
         Map<List<Long>, List<Plan>> byPre = new LinkedHashMap<>();
         for (ExperimentSpec s : specs) {

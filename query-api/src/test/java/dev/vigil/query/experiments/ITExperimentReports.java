@@ -115,12 +115,33 @@ class ITExperimentReports {
         assertThat(metric(data, "inference.latency_ms").path("guardrail").path("status").asText()).isIn("PASS", "INCONCLUSIVE");
         assertThat(data.path("report").path("decision").asText()).isNotEqualTo("DO_NOT_SHIP");
         // the quantile guardrail is computed (per-unit histograms) and passes or is inconclusive
-        assertThat(data.path("unavailable").toString()).doesNotContain("p99").doesNotContain("cuped");
+        assertThat(data.path("unavailable").toString()).doesNotContain("p99").doesNotContain("cuped").doesNotContain("retention");
         assertThat(metric(data, "p99").path("guardrail").path("status").asText()).isIn("PASS", "INCONCLUSIVE");
         // CUPED with the pre-period (events before exposure, vigil_unit_daily) reduces the variance of the latency metric
         JsonNode cuped = metric(data, "inference.latency_ms").path("cuped");
         System.out.println("aa latency CUPED: " + cuped);
         assertThat(cuped.path("varianceReduction").asDouble()).isBetween(0.2, 1.0);
+    }
+
+    /** An experiment that began before the tables' retention (400 days here): the report says what it no longer counts. */
+    @Test
+    void aReportOverDaysPastTheRetentionSaysSo() throws Exception {
+        Instant old = NOW.minus(java.time.Duration.ofDays(500));
+        String def = """
+                {"variants":[{"id":"control","allocation":0.5,"control":true},{"id":"treatment","allocation":0.5,"control":false}],
+                 "start":"%s","end":"%s","randomisationUnit":"user_id",
+                 "successMetrics":[{"metricId":"purchase","kind":"PROPORTION","goodDirection":"INCREASE","cuped":false}],
+                 "guardrailMetrics":[{"metricId":"inference.latency_ms","kind":"RATIO","harmDirection":"INCREASE","margin":{"type":"RELATIVE","value":0.05},"cuped":false}]}
+                """.formatted(old, NOW.plus(java.time.Duration.ofDays(1)));
+        assertThat(call(HttpMethod.PUT, "/api/v1/experiments/long-ago", def).path("status").asText()).isEqualTo("success");
+        JsonNode unavailable = call(HttpMethod.GET, "/api/v1/experiments/long-ago/report", null).path("data").path("unavailable");
+        String cutoff = NOW.minus(java.time.Duration.ofDays(400)).atZone(ZoneOffset.UTC).toLocalDate().toString();
+        assertThat(unavailable.toString()).contains("\"what\":\"retention\"").contains("keep 400 days").contains("days before " + cutoff);
+        // one that began within it: nothing said
+        assertThat(ExperimentStats.beyondRetention(module.registry().get(T, "aa").definition(), NOW, java.time.Duration.ofDays(400))).isNull();
+        assertThat(ExperimentStats.beyondRetention(module.registry().get(T, "aa").definition(), NOW, java.time.Duration.ofDays(2)))
+                .as("the aa experiment began 4 days before NOW, its pre-period 14 days before that").isNotNull();
+        assertThat(call(HttpMethod.DELETE, "/api/v1/experiments/long-ago", null).path("status").asText()).isEqualTo("success");
     }
 
     @Test
