@@ -24,8 +24,8 @@ public record TenantLimits(@JsonProperty("max_series") int maxSeries,
     public interface Source extends java.util.function.Function<String, TenantLimits> {
         /**
          * Whether the tenant's limits are declared under its own name (not {@code *}, not the default): such a tenant
-         * always keeps its own state in a job's limiter, beyond {@code aggregator.limits.max-tenants}, so that tenants
-         * an operator declared cannot be pushed out by others arriving first. Bounded by the goal state.
+         * always keeps its own state in a job's limiter and takes none of {@code aggregator.limits.max-tenants}' places,
+         * so that tenants an operator declared cannot be pushed out by others arriving first. Bounded by the goal state.
          */
         default boolean declared(String tenant) {
             return false;

@@ -49,36 +49,18 @@ class ITRetention {
                 assertEquals(Map.of(Migrations.ROLLUP_10S, Duration.ofDays(2), Migrations.ROLLUP_1M, Duration.ofHours(60),
                         Migrations.ROLLUP_1H, Duration.ofDays(400), Migrations.SAMPLES, Duration.ofMinutes(90)), retention(ch));
                 // ClickHouse recomputes the existing parts' TTL in the background: the old row goes, the recent one stays
-                TestEnv.await("the 3-day-old row dropped", Duration.ofSeconds(60), () -> {
-                    try {
-                        return ch.queryLong("SELECT count() FROM " + Migrations.ROLLUP_10S + " WHERE name = 'old'") == 0;
-                    } catch (Exception e) {
-                        return false;
-                    }
-                });
+                TestEnv.await("the 3-day-old row dropped", Duration.ofSeconds(60), () -> TestEnv.longQuery(ch, "SELECT count() FROM " + Migrations.ROLLUP_10S + " WHERE name = 'old'") == 0);
                 assertEquals(1L, ch.queryLong("SELECT count() FROM " + Migrations.ROLLUP_10S + " WHERE name = 'recent'"));
                 // the experiment tables take aggregator.retention.experiments, each by its own day column
                 Map<String, Duration> experiments = experimentRetention(ch);
                 for (String t : Retention.EXPERIMENT_TABLES) {
                     assertEquals(Duration.ofDays(100), experiments.get(t), t);
                 }
-                TestEnv.await("the 200-day-old unit row dropped", Duration.ofSeconds(60), () -> {
-                    try {
-                        return ch.queryLong("SELECT count() FROM " + Migrations.EXPERIMENT_UNITS + " WHERE unit_id = 'old'") == 0;
-                    } catch (Exception e) {
-                        return false;
-                    }
-                });
+                TestEnv.await("the 200-day-old unit row dropped", Duration.ofSeconds(60), () -> TestEnv.longQuery(ch, "SELECT count() FROM " + Migrations.EXPERIMENT_UNITS + " WHERE unit_id = 'old'") == 0);
                 assertEquals(1L, ch.queryLong("SELECT count() FROM " + Migrations.EXPERIMENT_UNITS + " WHERE unit_id = 'recent'"));
                 // exposures by the unit's last sight: the one last seen 200 days ago goes, the one seen yesterday stays (with its
                 // first sight 300 days ago)
-                TestEnv.await("the exposure last seen 200 days ago dropped", Duration.ofSeconds(60), () -> {
-                    try {
-                        return ch.queryLong("SELECT count() FROM " + Migrations.EXPOSURES + " WHERE unit_id = 'old'") == 0;
-                    } catch (Exception e) {
-                        return false;
-                    }
-                });
+                TestEnv.await("the exposure last seen 200 days ago dropped", Duration.ofSeconds(60), () -> TestEnv.longQuery(ch, "SELECT count() FROM " + Migrations.EXPOSURES + " WHERE unit_id = 'old'") == 0);
                 assertEquals(1L, ch.queryLong("SELECT count() FROM " + Migrations.EXPOSURES + " WHERE unit_id = 'recent'"));
                 // the same configuration again changes nothing
                 assertEquals(List.of(), Retention.apply(ch, Retention.fromConfig(Config.load(AggregatorMain.DEF, shorter))));
@@ -109,18 +91,18 @@ class ITRetention {
     }
 
     private static Map<String, Duration> experimentRetention(ClickHouse ch) throws Exception {
-        Map<String, Duration> m = new HashMap<>();
-        for (Map<String, Object> row : ch.query("SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN ('"
-                + String.join("', '", Retention.EXPERIMENT_TABLES) + "')")) {
-            m.put(String.valueOf(row.get("name")), TtlClause.parse(String.valueOf(row.get("engine_full"))).orElseThrow().retention());
-        }
-        return m;
+        return ttls(ch, Retention.EXPERIMENT_TABLES);
     }
 
     private static Map<String, Duration> retention(ClickHouse ch) throws Exception {
+        return ttls(ch, List.of(Migrations.ROLLUP_10S, Migrations.ROLLUP_1M, Migrations.ROLLUP_1H, Migrations.SAMPLES));
+    }
+
+    /** Each table's TTL as the aggregator writes it. */
+    private static Map<String, Duration> ttls(ClickHouse ch, List<String> tables) throws Exception {
         Map<String, Duration> m = new HashMap<>();
         for (Map<String, Object> row : ch.query("SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN ('"
-                + Migrations.ROLLUP_10S + "', '" + Migrations.ROLLUP_1M + "', '" + Migrations.ROLLUP_1H + "', '" + Migrations.SAMPLES + "')")) {
+                + String.join("', '", tables) + "')")) {
             m.put(String.valueOf(row.get("name")), TtlClause.parse(String.valueOf(row.get("engine_full"))).orElseThrow().retention());
         }
         return m;

@@ -112,8 +112,8 @@ public final class ExperimentStats {
     static final String RETENTION_SQL = "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'vigil_experiment_unit_totals'";
     private static final long RETENTION_REFRESH_NANOS = 60_000_000_000L;
     private volatile Duration retention;
-    private volatile long retentionReadNanos;
-    private volatile boolean retentionRead;
+    /** When it was last read; a minute ago at first, so the first report reads it. */
+    private volatile long retentionReadNanos = System.nanoTime() - RETENTION_REFRESH_NANOS;
 
     /**
      * How long the experiment tables keep their rows (their TTL, set by the aggregator from
@@ -122,7 +122,7 @@ public final class ExperimentStats {
      */
     private Duration retention() {
         long now = System.nanoTime();
-        if (retentionRead && now - retentionReadNanos < RETENTION_REFRESH_NANOS) return retention;
+        if (now - retentionReadNanos < RETENTION_REFRESH_NANOS) return retention;
         Duration d = null;
         try (Connection c = ds.getConnection(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(RETENTION_SQL)) {
             if (rs.next()) d = TtlClause.parse(rs.getString(1)).map(TtlClause.Ttl::retention).orElse(null);
@@ -131,7 +131,6 @@ public final class ExperimentStats {
         }
         retention = d;
         retentionReadNanos = now;
-        retentionRead = true;
         return d;
     }
 
