@@ -95,7 +95,7 @@ public final class ConsumerPathBench {
             int hash = SeriesCache.hash(e);
             SeriesCache.Entry info = cache.get(e, hash);
             if (info == null) {
-                Event ev = RecordCodec.decodeEvent(JobWorker.bytes(value));
+                Event ev = RecordCodec.decodeEvent(Rollup.bytes(value));
                 TreeMap<String, String> labels = new TreeMap<>(ev.dims());
                 FlushBuffer.SeriesRef ref = new FlushBuffer.SeriesRef(ev.tenant(), FlushBuffer.KIND_EVENT, ev.type(),
                         SeriesIds.seriesId(ev.type(), labels), labels);

@@ -165,18 +165,18 @@ class HotPathTest {
                 for (byte[] rec : List.of(v, bad)) {
                     Event e = RecordCodec.decodeEvent(rec);
                     long[] viaRecord = new long[2];
-                    int indexViaRecord = JobWorker.recordIdKey(rec, new EventScratch(), viaRecord);
+                    int indexViaRecord = Rollup.recordIdKey(rec, new EventScratch(), viaRecord);
                     long[] viaDecoded = new long[2];
-                    int indexViaDecoded = JobWorker.decodedIdKey(e, rec, new EventScratch(), viaDecoded);
+                    int indexViaDecoded = Rollup.decodedIdKey(e, rec, new EventScratch(), viaDecoded);
                     assertThat(viaDecoded).as("%s, tenant %s, %s", id, tenant, rec == v ? "valid" : "broken").isEqualTo(viaRecord);
-                    assertThat(indexViaDecoded).isEqualTo(indexViaRecord).isNotEqualTo(JobWorker.NO_ID);
+                    assertThat(indexViaDecoded).isEqualTo(indexViaRecord).isNotEqualTo(Rollup.NO_ID);
                 }
                 // and the Strings' key would not have been the record's: what the test guards against
                 long[] viaStrings = new long[2];
                 Event broken = RecordCodec.decodeEvent(bad);
                 SeenIds.key(broken.tenant(), broken.eventId(), viaStrings);
                 long[] viaRecord = new long[2];
-                JobWorker.recordIdKey(bad, new EventScratch(), viaRecord);
+                Rollup.recordIdKey(bad, new EventScratch(), viaRecord);
                 assertThat(viaStrings).isNotEqualTo(viaRecord);
             }
         }

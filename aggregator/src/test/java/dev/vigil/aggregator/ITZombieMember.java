@@ -33,8 +33,9 @@ class ITZombieMember {
      * behind the proxy; returns the proxy (in front of that listener).
      */
     private static TcpProxy kafkaBehindProxy(TestEnv env) throws Exception {
-        int proxiedPort = freePort();
-        int proxyPort = freePort();
+        int[] ports = dev.vigil.kafka.KafkaBroker.freePorts(2); // distinct: both chosen while open
+        int proxiedPort = ports[0];
+        int proxyPort = ports[1];
         env.restartKafka(Map.of(
                 "listeners", "PLAINTEXT://127.0.0.1:" + env.kafkaPort() + ",CONTROLLER://127.0.0.1:" + env.kafkaControllerPort()
                         + ",PROXIED://127.0.0.1:" + proxiedPort,

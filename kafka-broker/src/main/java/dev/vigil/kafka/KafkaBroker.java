@@ -55,8 +55,9 @@ public final class KafkaBroker implements AutoCloseable {
     public static KafkaBroker start(Path dataDir, int port, int controllerPort, Map<String, String> overrides) {
         try {
             Files.createDirectories(dataDir);
-            int brokerPort = port == 0 ? freePort() : port;
-            int ctlPort = controllerPort == 0 ? freePort() : controllerPort;
+            int[] free = freePorts(2);
+            int brokerPort = port == 0 ? free[0] : port;
+            int ctlPort = controllerPort == 0 ? (free[1] != brokerPort ? free[1] : free[0]) : controllerPort; // a given port may be a free one
             Properties props = serverProperties(dataDir, brokerPort, ctlPort, overrides);
             Path propsFile = dataDir.resolve("server.properties");
             try (Writer w = Files.newBufferedWriter(propsFile)) {
@@ -173,10 +174,27 @@ public final class KafkaBroker implements AutoCloseable {
         log.info("kafka broker stopped data_dir={}", dataDir);
     }
 
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            s.setReuseAddress(true);
-            return s.getLocalPort();
+    /**
+     * {@code n} distinct free ports: their sockets are all open while they are chosen. Two such choices in a
+     * row could return the same port (the first socket closed before the second bound), and the broker then refused
+     * its listener and controller on one port (seen once in ITZombieMember).
+     */
+    public static int[] freePorts(int n) throws IOException {
+        ServerSocket[] open = new ServerSocket[n];
+        try {
+            int[] ports = new int[n];
+            for (int i = 0; i < n; i++) {
+                open[i] = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+                open[i].setReuseAddress(true);
+                ports[i] = open[i].getLocalPort();
+            }
+            return ports;
+        } finally {
+            for (ServerSocket s : open) {
+                if (s != null) {
+                    s.close();
+                }
+            }
         }
     }
 
