@@ -55,7 +55,7 @@ final class DeadLetters {
         }
     }
 
-    /** The dead letter of {@code r}, refused for {@code reason} ({@link #REASONS}), and counted. */
+    /** The dead letter of {@code r}, refused for {@code reason} ({@link #REASONS}); {@link #count} counts it. */
     ProducerRecord<byte[], byte[]> of(ConsumerRecord<ByteBuffer, ByteBuffer> r, String reason, String detail) {
         // at most aggregator.dead-letter-max-bytes of the key and the value together (the key at most half of it): a record
         // near Kafka's size limit plus these headers would not fit the dead-letter producer's requests, and its flush would
@@ -63,8 +63,8 @@ final class DeadLetters {
         int max = s.deadLetterMaxBytes();
         int keyLen = r.key() == null ? 0 : r.key().remaining();
         int valueLen = r.value() == null ? 0 : r.value().remaining();
-        byte[] key = head(r.key(), Math.max(max / 2, max - valueLen));
-        byte[] value = head(r.value(), max - (key == null ? 0 : key.length));
+        byte[] key = Records.head(r.key(), Math.max(max / 2, max - valueLen));
+        byte[] value = Records.head(r.value(), max - (key == null ? 0 : key.length));
         ProducerRecord<byte[], byte[]> pr = new ProducerRecord<>(s.deadLetterTopic(), null, key, value);
         if (keyLen + valueLen > max) {
             pr.headers().add("vigil.dlq.truncated", ("key=" + keyLen + " value=" + valueLen).getBytes(StandardCharsets.UTF_8));
@@ -75,8 +75,12 @@ final class DeadLetters {
         pr.headers().add("vigil.dlq.source.partition", String.valueOf(r.partition()).getBytes(StandardCharsets.UTF_8));
         pr.headers().add("vigil.dlq.source.offset", String.valueOf(r.offset()).getBytes(StandardCharsets.UTF_8));
         pr.headers().add("vigil.dlq.job", job.getBytes(StandardCharsets.UTF_8));
-        counter(reason).increment();
         return pr;
+    }
+
+    /** Counts a dead letter of {@code reason}, once it is in its flush. */
+    void count(String reason) {
+        counter(reason).increment();
     }
 
     /**
@@ -140,17 +144,7 @@ final class DeadLetters {
         return new String(pr.headers().lastHeader(name).value(), StandardCharsets.UTF_8);
     }
 
-    /** A copy of at most the first {@code max} remaining bytes of {@code b} (its position untouched); null for null. */
-    static byte[] head(ByteBuffer b, int max) {
-        if (b == null) {
-            return null;
-        }
-        byte[] a = new byte[Math.min(max, b.remaining())];
-        b.get(b.position(), a);
-        return a;
-    }
-
-    static String truncate(String s, int n) {
+    private static String truncate(String s, int n) {
         return s == null ? "" : s.length() <= n ? s : s.substring(0, n);
     }
 }

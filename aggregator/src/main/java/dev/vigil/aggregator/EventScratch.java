@@ -6,7 +6,7 @@ import dev.vigil.common.codec.EventVisitor;
  * The fields of the event record being processed, as offsets into its bytes: filled by
  * {@link dev.vigil.common.codec.RecordCodec#scanEvent} without allocating (one pass; a record
  * that throws leaves partial fields, which nobody reads: {@link #begin} resets them for the
- * next). One per record of a consumer thread's group ({@code JobWorker.GROUP}), reused.
+ * next). One per record of a consumer thread's group ({@code Rollup.GROUP}), reused.
  */
 final class EventScratch implements EventVisitor {
     byte[] buf;

@@ -331,7 +331,7 @@ final class FlushBuffer {
 
     /**
      * Reads, without changing anything, what {@link #group} and {@link #row} will read for (ref, bucket): the group and
-     * its first measure rows. Returns a sum of what it read so that the JIT keeps the loads. See JobWorker's touch loop.
+     * its first measure rows. Returns a sum of what it read so that the JIT keeps the loads. See {@link Rollup#touch}.
      */
     long touch(SeriesRef ref, long bucketSec) {
         Group[] t = table;

@@ -373,8 +373,6 @@ public final class JobWorker implements AutoCloseable {
         }
     }
 
-    // ---------------------------------------------------------------- record handling
-
     // ---------------------------------------------------------------- consumer threads
 
     /**
@@ -420,6 +418,7 @@ public final class JobWorker implements AutoCloseable {
         volatile int heldPartitions;
         /** Its partitions' flush-buffer allowance ({@link MemoryBudget#bufferAllowance}), worked out after each poll. */
         long bytesPerFlush = s.maxBytesPerFlush();
+
         Member(int index) {
             this.index = index;
             this.rollup = new Rollup(spec, s, limiter, deadLetters, rollupMeters, index);
@@ -496,7 +495,7 @@ public final class JobWorker implements AutoCloseable {
             // keys and values stay in the fetched batch's buffers (Kafka's ByteBufferDeserializer
             // returns them in place): the hot path reads the value where it lies; a dead letter, a
             // series seen for the first time and the decoding path (samples, events the hot path
-            // does not cover) copy the bytes out (bytes())
+            // does not cover) copy the bytes out (Records.bytes)
             contactLimitNanos = TimeUnit.MILLISECONDS.toNanos(Long.parseLong(String.valueOf(p.get(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG))) / 2);
             return new KafkaConsumer<>(p, new ByteBufferDeserializer(), new ByteBufferDeserializer());
         }
@@ -1110,7 +1109,8 @@ public final class JobWorker implements AutoCloseable {
             return "";
         }
         int i = m.indexOf('\n');
-        return DeadLetters.truncate(i < 0 ? m : m.substring(0, i), 300);
+        String line = i < 0 ? m : m.substring(0, i);
+        return line.length() <= 300 ? line : line.substring(0, 300);
     }
 
     /**

@@ -194,7 +194,7 @@ final class Rollup {
             if (value != null && value.hasArray()) {
                 RecordCodec.scanEvent(value.array(), value.arrayOffset() + value.position(), value.remaining(), e);
             } else {
-                RecordCodec.scanEvent(bytes(value), e);
+                RecordCodec.scanEvent(Records.bytes(value), e);
             }
         } catch (RuntimeException ex) {
             p.dead("undecodable", ex.getMessage());
@@ -230,7 +230,7 @@ final class Rollup {
         int hash = SeriesCache.hash(e);
         SeriesCache.Entry info = seriesCache.get(e, hash);
         if (info == null) {
-            info = newSeries(e, hash, bytes(value));
+            info = newSeries(e, hash, Records.bytes(value));
         }
         p.info = info;
         p.bucket = Math.floorDiv(e.time, bucketMs) * spec.bucketSeconds();
@@ -361,7 +361,7 @@ final class Rollup {
     /** The reference path over a decoded {@link Event}. */
     private void handleEventDecoded(Partition st, ConsumerRecord<ByteBuffer, ByteBuffer> r) {
         Event e;
-        byte[] rec = bytes(r.value());
+        byte[] rec = Records.bytes(r.value());
         try {
             e = RecordCodec.decodeEvent(rec);
         } catch (RuntimeException ex) {
@@ -481,7 +481,7 @@ final class Rollup {
     void handleSample(Partition st, ConsumerRecord<ByteBuffer, ByteBuffer> r) {
         Sample smp;
         try {
-            smp = RecordCodec.decodeSample(bytes(r.value()));
+            smp = RecordCodec.decodeSample(Records.bytes(r.value()));
         } catch (RuntimeException ex) {
             deadLetter(st, r, "undecodable", ex.getMessage());
             return;
@@ -521,6 +521,7 @@ final class Rollup {
 
     private void deadLetter(Partition st, ConsumerRecord<ByteBuffer, ByteBuffer> r, String reason, String detail) {
         st.buf.addDeadLetter(deadLetters.of(r, reason, detail));
+        deadLetters.count(reason);
     }
 
     private boolean timeOk(Partition st, ConsumerRecord<ByteBuffer, ByteBuffer> r, long t) {
@@ -632,10 +633,5 @@ final class Rollup {
             return SeenIds.key(e.tenant(), e.eventId(), hash);
         }
         return recordIdKey(v, scratch, hash);
-    }
-
-    /** A copy of the remaining bytes of {@code b} (its position untouched); null for null. */
-    static byte[] bytes(ByteBuffer b) {
-        return DeadLetters.head(b, Integer.MAX_VALUE);
     }
 }

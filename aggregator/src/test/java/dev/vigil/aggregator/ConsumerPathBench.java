@@ -15,12 +15,12 @@ import dev.vigil.common.model.Event;
  * Unlike {@link HotPathBench}, the caches are under the same pressure as in the full bench: each
  * "poll" of 20,000 records first copies every record into a new array beside a new
  * {@code ByteBuffer} (what Kafka's decompression and record parsing do, megabytes per poll), and then
- * each record goes through what {@code JobWorker.handleEvent} does for it (scan, series cache,
+ * each record goes through what {@code Rollup.handleEvent} does for it (scan, series cache,
  * group, rows, queued histogram increments) into its partition's flush buffer, which is encoded and
  * replaced every 1,000,000 records per partition. Prints the CPU per event of the whole path and of
  * the copy alone: a look at the hot path in seconds, without Kafka and ClickHouse. Its spread within
  * one process was ±20 % on a busy host, so it does not settle differences of a few per cent either.
- * It mirrors {@code JobWorker.handleEvent}'s fast path: a change there must be made here too.
+ * It mirrors {@code Rollup.handleEvent}'s fast path: a change there must be made here too.
  */
 public final class ConsumerPathBench {
     private static final int POLL = Integer.getInteger("poll", 20_000);
@@ -73,7 +73,7 @@ public final class ConsumerPathBench {
         }
     }
 
-    /** {@code JobWorker.handleEvent}'s fast path for events without ids, units or experiments. */
+    /** {@code Rollup.handleEvent}'s fast path for events without ids, units or experiments. */
     private static final class Path {
         final EventScratch e = new EventScratch();
         final SeriesCache cache = new SeriesCache(1 << 20, Long.MAX_VALUE);
@@ -95,7 +95,7 @@ public final class ConsumerPathBench {
             int hash = SeriesCache.hash(e);
             SeriesCache.Entry info = cache.get(e, hash);
             if (info == null) {
-                Event ev = RecordCodec.decodeEvent(Rollup.bytes(value));
+                Event ev = RecordCodec.decodeEvent(Records.bytes(value));
                 TreeMap<String, String> labels = new TreeMap<>(ev.dims());
                 FlushBuffer.SeriesRef ref = new FlushBuffer.SeriesRef(ev.tenant(), FlushBuffer.KIND_EVENT, ev.type(),
                         SeriesIds.seriesId(ev.type(), labels), labels);

@@ -55,9 +55,19 @@ public final class KafkaBroker implements AutoCloseable {
     public static KafkaBroker start(Path dataDir, int port, int controllerPort, Map<String, String> overrides) {
         try {
             Files.createDirectories(dataDir);
-            int[] free = freePorts(2);
-            int brokerPort = port == 0 ? free[0] : port;
-            int ctlPort = controllerPort == 0 ? (free[1] != brokerPort ? free[1] : free[0]) : controllerPort; // a given port may be a free one
+            int brokerPort = port;
+            int ctlPort = controllerPort;
+            if (port == 0 || controllerPort == 0) {
+                // chosen together (three, so that two differ from a given port)
+                java.util.Iterator<Integer> free = java.util.Arrays.stream(freePorts(3)).boxed()
+                        .filter(p -> p != port && p != controllerPort).iterator();
+                if (brokerPort == 0) {
+                    brokerPort = free.next();
+                }
+                if (ctlPort == 0) {
+                    ctlPort = free.next();
+                }
+            }
             Properties props = serverProperties(dataDir, brokerPort, ctlPort, overrides);
             Path propsFile = dataDir.resolve("server.properties");
             try (Writer w = Files.newBufferedWriter(propsFile)) {
