@@ -99,6 +99,8 @@ public final class JobWorker implements AutoCloseable {
         long bufStartedNanos;
         /** At least catch-up.lag records behind (until below half of it): flushed at the catch-up interval. */
         boolean catchingUp;
+        /** How far back in record time the retry store recognises a client retry (events jobs). */
+        final RetryReach reach = new RetryReach(s.dedupMaxIds(), s.dedupWindowMs());
 
         PartitionState(TopicPartition tp, Member member, FlushBuffer.MeasureGate measures) {
             super(new SeenIds(s.dedupMaxIds(), s.dedupWindowMs()), new FlushBuffer(measures), WM_NONE);
@@ -230,6 +232,16 @@ public final class JobWorker implements AutoCloseable {
                     })
                     .description("heap this job holds by its own estimates (sum over jobs against vigil_aggregator_memory_budget_bytes)")
                     .tag("job", job).tag("part", part).register(reg));
+        }
+        if (isEvents) {
+            gauges.add(Gauge.builder("vigil_aggregator_retry_window_seconds", this, w -> {
+                        long ms = w.retryReachMs();
+                        return ms == RetryReach.UNKNOWN ? Double.NaN : ms / 1000.0;
+                    })
+                    .description("how far back in record time a client retry (the same event_id) is still dropped, the shortest over this job's"
+                            + " partitions: aggregator.dedup.window, or less where a partition's last aggregator.dedup.max-ids-per-partition"
+                            + " records span less time; NaN until known")
+                    .tag("job", job).register(reg));
         }
         lanes = new Lane[Math.max(1, s.flushParallelism())];
         for (int i = 0; i < lanes.length; i++) {
@@ -416,6 +428,8 @@ public final class JobWorker implements AutoCloseable {
         volatile long heldRetryStores;
         volatile long heldSeriesCache;
         volatile int heldPartitions;
+        /** The shortest retry reach of its partitions in ms after its last poll, {@link RetryReach#UNKNOWN} if none is known. */
+        volatile long retryReachMs = RetryReach.UNKNOWN;
         /** Its partitions' flush-buffer allowance ({@link MemoryBudget#bufferAllowance}), worked out after each poll. */
         long bytesPerFlush = s.maxBytesPerFlush();
 
@@ -538,6 +552,9 @@ public final class JobWorker implements AutoCloseable {
                 }
                 if (st.held) {
                     holdBack(st);
+                }
+                if (isEvents) {
+                    st.reach.sample(st.next, st.watermark);
                 }
                 if (n > 0) {
                     consumed.increment(n);
@@ -670,6 +687,7 @@ public final class JobWorker implements AutoCloseable {
             st.start = r;
             st.next = r;
             st.committed = r;
+            st.reach.start(logStart, r, st.watermark, st.watermark != WM_NONE);
             st.forced.clear();
             st.forced.addAll(bounds);
             consumer.seek(tp, r);
@@ -806,6 +824,16 @@ public final class JobWorker implements AutoCloseable {
             heldRetryStores = r;
             heldSeriesCache = rollup.seriesCacheBytes();
             heldPartitions = parts.size();
+            if (isEvents) {
+                long reach = RetryReach.UNKNOWN;
+                for (PartitionState st : parts.values()) {
+                    long p = st.recovering ? RetryReach.UNKNOWN : st.reach.reachMs(st.next, st.watermark, st.watermark != WM_NONE);
+                    if (p != RetryReach.UNKNOWN && (reach == RetryReach.UNKNOWN || p < reach)) {
+                        reach = p;
+                    }
+                }
+                retryReachMs = reach;
+            }
             MemoryBudget budget = s.memory();
             MemoryBudget.Totals t = budget.totals();
             bytesPerFlush = budget.bufferAllowance(t, s.maxBytesPerFlush());
@@ -823,6 +851,7 @@ public final class JobWorker implements AutoCloseable {
             heldRetryStores = 0;
             heldSeriesCache = 0;
             heldPartitions = 0;
+            retryReachMs = RetryReach.UNKNOWN;
         }
 
         private void afterPoll() {
@@ -1240,6 +1269,18 @@ public final class JobWorker implements AutoCloseable {
         }
     };
 
+    /** The shortest retry reach over the members that know theirs, in ms, or {@link RetryReach#UNKNOWN}. */
+    private long retryReachMs() {
+        long reach = RetryReach.UNKNOWN;
+        for (Member m : members) {
+            long r = m.retryReachMs;
+            if (r != RetryReach.UNKNOWN && (reach == RetryReach.UNKNOWN || r < reach)) {
+                reach = r;
+            }
+        }
+        return reach;
+    }
+
     private long overMembers(java.util.function.ToLongFunction<Member> f) {
         long n = 0;
         for (Member m : members) {
@@ -1305,6 +1346,10 @@ public final class JobWorker implements AutoCloseable {
         m.put("catching_up_partitions", new TreeSet<>(catchingUp.keySet()));
         m.put("newest_stored_event_ms", newestStoredEventMs == Long.MIN_VALUE ? null : newestStoredEventMs);
         m.put("series_overflow", limiter.overflowTotal());
+        if (isEvents) {
+            long reach = retryReachMs();
+            m.put("retry_window_seconds", reach == RetryReach.UNKNOWN ? null : reach / 1000.0);
+        }
         m.put("last_error", lastError);
         m.put("last_error_at_ms", lastError == null ? null : lastErrorAtMs);
         m.put("spec", spec);

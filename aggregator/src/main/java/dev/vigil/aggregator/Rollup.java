@@ -273,8 +273,9 @@ final class Rollup {
      * buffer's (series, bucket) group of each event, doing nothing else: their cache misses then overlap instead of
      * stalling one record each when the group is processed (the result only keeps the JIT from dropping the loads).
      * The (series, bucket) groups and their measure rows (touch reads, never creates): with 1,000 series x 6 buckets
-     * they are ~3 MB a consumer thread, beyond its 1 MB L2 cache. Consumer threads 365-397 -> 349-366 ns per event
-     * (30 M x 3, ABAB). The series cache's slots the same way: no gain, not kept.
+     * they are ~3 MB a consumer thread, beyond its L2 cache (1 MB a core on the host of that measurement, 2 MB since).
+     * Consumer threads 365-397 -> 349-366 ns per event (30 M x 3, ABAB). The series cache's slots the same way: no gain,
+     * not kept.
      */
     long touch(Prepared[] group, int k, Partition st) {
         long t = 0;
