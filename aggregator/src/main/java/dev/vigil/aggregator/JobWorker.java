@@ -824,16 +824,6 @@ public final class JobWorker implements AutoCloseable {
             heldRetryStores = r;
             heldSeriesCache = rollup.seriesCacheBytes();
             heldPartitions = parts.size();
-            if (isEvents) {
-                long reach = RetryReach.UNKNOWN;
-                for (PartitionState st : parts.values()) {
-                    long p = st.recovering ? RetryReach.UNKNOWN : st.reach.reachMs(st.next, st.watermark, st.watermark != WM_NONE);
-                    if (p != RetryReach.UNKNOWN && (reach == RetryReach.UNKNOWN || p < reach)) {
-                        reach = p;
-                    }
-                }
-                retryReachMs = reach;
-            }
             MemoryBudget budget = s.memory();
             MemoryBudget.Totals t = budget.totals();
             bytesPerFlush = budget.bufferAllowance(t, s.maxBytesPerFlush());
@@ -845,7 +835,18 @@ public final class JobWorker implements AutoCloseable {
             }
         }
 
-        /** Withdraws this member's part of the estimate (its thread ends: what it held goes with it). */
+        /** Publishes the shortest retry reach of this member's partitions (events jobs), once per poll. */
+        private void publishRetryReach() {
+            long reach = RetryReach.UNKNOWN;
+            for (PartitionState st : parts.values()) {
+                if (!st.recovering) {
+                    reach = RetryReach.shorter(reach, st.reach.reachMs(st.next, st.watermark, st.watermark != WM_NONE));
+                }
+            }
+            retryReachMs = reach;
+        }
+
+        /** Withdraws this member's part of the estimate and its retry reach (its thread ends: what it held goes with it). */
         private void withdrawMemory() {
             heldBuffers = 0;
             heldRetryStores = 0;
@@ -880,6 +881,9 @@ public final class JobWorker implements AutoCloseable {
                 updateLag();
             }
             accountMemory();
+            if (isEvents) {
+                publishRetryReach();
+            }
         }
 
         /**
@@ -1273,10 +1277,7 @@ public final class JobWorker implements AutoCloseable {
     private long retryReachMs() {
         long reach = RetryReach.UNKNOWN;
         for (Member m : members) {
-            long r = m.retryReachMs;
-            if (r != RetryReach.UNKNOWN && (reach == RetryReach.UNKNOWN || r < reach)) {
-                reach = r;
-            }
+            reach = RetryReach.shorter(reach, m.retryReachMs);
         }
         return reach;
     }

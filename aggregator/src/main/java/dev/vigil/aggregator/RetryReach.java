@@ -93,6 +93,11 @@ final class RetryReach {
         return Math.max(0, Math.min(windowMs, watermark - watermarks[i]));
     }
 
+    /** The shorter of two reaches, either of which may be {@link #UNKNOWN}: a known one wins over an unknown one. */
+    static long shorter(long a, long b) {
+        return a == UNKNOWN ? b : b == UNKNOWN ? a : Math.min(a, b);
+    }
+
     /** Samples held, for tests. */
     int samples() {
         return size;

@@ -82,6 +82,15 @@ class RetryReachTest {
     }
 
     @Test
+    void theShorterOfTwoReachesIsTheShorterKnownOne() {
+        assertThat(RetryReach.shorter(RetryReach.UNKNOWN, RetryReach.UNKNOWN)).isEqualTo(RetryReach.UNKNOWN);
+        assertThat(RetryReach.shorter(RetryReach.UNKNOWN, 5_000)).isEqualTo(5_000);
+        assertThat(RetryReach.shorter(5_000, RetryReach.UNKNOWN)).isEqualTo(5_000);
+        assertThat(RetryReach.shorter(7_000, 5_000)).isEqualTo(5_000);
+        assertThat(RetryReach.shorter(0, 5_000)).isZero();
+    }
+
+    @Test
     void noReachWhenClientIdsAreNotKept() {
         RetryReach reach = new RetryReach(0, 86_400_000);
         reach.start(0, 0, 0, false);
