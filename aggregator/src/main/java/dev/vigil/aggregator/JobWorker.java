@@ -430,6 +430,8 @@ public final class JobWorker implements AutoCloseable {
         volatile int heldPartitions;
         /** The shortest retry reach of its partitions in ms after its last poll, {@link RetryReach#UNKNOWN} if none is known. */
         volatile long retryReachMs = RetryReach.UNKNOWN;
+        /** Each of its partitions' retry reach in ms (known ones), republished with the lag (every 2 s), for the job's status. */
+        volatile Map<Integer, Long> retryReachByPartition = Map.of();
         /** Its partitions' flush-buffer allowance ({@link MemoryBudget#bufferAllowance}), worked out after each poll. */
         long bytesPerFlush = s.maxBytesPerFlush();
 
@@ -835,15 +837,26 @@ public final class JobWorker implements AutoCloseable {
             }
         }
 
-        /** Publishes the shortest retry reach of this member's partitions (events jobs), once per poll. */
-        private void publishRetryReach() {
+        /**
+         * Publishes the shortest retry reach of this member's partitions (events jobs), once per poll, and with
+         * {@code perPartition} each partition's for the status (a map: not at every poll).
+         */
+        private void publishRetryReach(boolean perPartition) {
             long reach = RetryReach.UNKNOWN;
+            Map<Integer, Long> each = perPartition ? new TreeMap<>() : null;
             for (PartitionState st : parts.values()) {
                 if (!st.recovering) {
-                    reach = RetryReach.shorter(reach, st.reach.reachMs(st.next, st.watermark, st.watermark != WM_NONE));
+                    long p = st.reach.reachMs(st.next, st.watermark, st.watermark != WM_NONE);
+                    reach = RetryReach.shorter(reach, p);
+                    if (each != null && p != RetryReach.UNKNOWN) {
+                        each.put(st.tp.partition(), p);
+                    }
                 }
             }
             retryReachMs = reach;
+            if (each != null) {
+                retryReachByPartition = java.util.Collections.unmodifiableMap(each);
+            }
         }
 
         /** Withdraws this member's part of the estimate and its retry reach (its thread ends: what it held goes with it). */
@@ -853,6 +866,7 @@ public final class JobWorker implements AutoCloseable {
             heldSeriesCache = 0;
             heldPartitions = 0;
             retryReachMs = RetryReach.UNKNOWN;
+            retryReachByPartition = Map.of();
         }
 
         private void afterPoll() {
@@ -876,13 +890,14 @@ public final class JobWorker implements AutoCloseable {
                     cut(st, st.next);
                 }
             }
-            if (now - lastLagUpdateNanos > TimeUnit.SECONDS.toNanos(2)) {
+            boolean lagDue = now - lastLagUpdateNanos > TimeUnit.SECONDS.toNanos(2);
+            if (lagDue) {
                 lastLagUpdateNanos = now;
                 updateLag();
             }
             accountMemory();
             if (isEvents) {
-                publishRetryReach();
+                publishRetryReach(lagDue);
             }
         }
 
@@ -1350,6 +1365,11 @@ public final class JobWorker implements AutoCloseable {
         if (isEvents) {
             long reach = retryReachMs();
             m.put("retry_window_seconds", reach == RetryReach.UNKNOWN ? null : reach / 1000.0);
+            Map<String, Double> each = new TreeMap<>(java.util.Comparator.comparingInt(Integer::parseInt));
+            for (Member mem : members) {
+                mem.retryReachByPartition.forEach((p, ms) -> each.put(String.valueOf(p), ms / 1000.0));
+            }
+            m.put("retry_window_seconds_by_partition", each);
         }
         m.put("last_error", lastError);
         m.put("last_error_at_ms", lastError == null ? null : lastErrorAtMs);

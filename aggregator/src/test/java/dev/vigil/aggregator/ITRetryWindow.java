@@ -73,6 +73,10 @@ class ITRetryWindow {
                 assertThat(gauge).isBetween(truth - 25, truth);
                 JsonNode job = jobStatus(agg, "events");
                 assertThat(job.get("retry_window_seconds").asDouble()).isEqualTo(gauge);
+                // per partition, republished every 2 s: the one partition's, within the same bounds
+                TestEnv.await("the partition's window in the status", Duration.ofSeconds(10),
+                        () -> jobStatusQuietly(agg).path("retry_window_seconds_by_partition").has("0"));
+                assertThat(jobStatus(agg, "events").get("retry_window_seconds_by_partition").get("0").asDouble()).isBetween(truth - 25, truth);
             } finally {
                 agg.close();
             }
@@ -90,6 +94,14 @@ class ITRetryWindow {
             }
         }
         throw new AssertionError(series + " not in /metrics:\n" + scrape);
+    }
+
+    static JsonNode jobStatusQuietly(AggregatorMain.Running agg) {
+        try {
+            return jobStatus(agg, "events");
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     static JsonNode jobStatus(AggregatorMain.Running agg, String name) throws Exception {
