@@ -428,9 +428,7 @@ public final class JobWorker implements AutoCloseable {
         volatile long heldRetryStores;
         volatile long heldSeriesCache;
         volatile int heldPartitions;
-        /** The shortest retry reach of its partitions in ms after its last poll, {@link RetryReach#UNKNOWN} if none is known. */
-        volatile long retryReachMs = RetryReach.UNKNOWN;
-        /** Each of its partitions' retry reach in ms (known ones), republished with the lag (every 2 s), for the job's status. */
+        /** Each of its partitions' retry reach in ms (known ones), republished with the lag (every 2 s). */
         volatile Map<Integer, Long> retryReachByPartition = Map.of();
         /** Its partitions' flush-buffer allowance ({@link MemoryBudget#bufferAllowance}), worked out after each poll. */
         long bytesPerFlush = s.maxBytesPerFlush();
@@ -837,26 +835,16 @@ public final class JobWorker implements AutoCloseable {
             }
         }
 
-        /**
-         * Publishes the shortest retry reach of this member's partitions (events jobs), once per poll, and with
-         * {@code perPartition} each partition's for the status (a map: not at every poll).
-         */
-        private void publishRetryReach(boolean perPartition) {
-            long reach = RetryReach.UNKNOWN;
-            Map<Integer, Long> each = perPartition ? new TreeMap<>() : null;
+        /** Publishes the retry reach of this member's partitions whose reach is known (events jobs), with the lag. */
+        private void publishRetryReach() {
+            Map<Integer, Long> each = new TreeMap<>();
             for (PartitionState st : parts.values()) {
-                if (!st.recovering) {
-                    long p = st.reach.reachMs(st.next, st.watermark, st.watermark != WM_NONE);
-                    reach = RetryReach.shorter(reach, p);
-                    if (each != null && p != RetryReach.UNKNOWN) {
-                        each.put(st.tp.partition(), p);
-                    }
+                long p = st.recovering ? RetryReach.UNKNOWN : st.reach.reachMs(st.next, st.watermark, st.watermark != WM_NONE);
+                if (p != RetryReach.UNKNOWN) {
+                    each.put(st.tp.partition(), p);
                 }
             }
-            retryReachMs = reach;
-            if (each != null) {
-                retryReachByPartition = java.util.Collections.unmodifiableMap(each);
-            }
+            retryReachByPartition = java.util.Collections.unmodifiableMap(each);
         }
 
         /** Withdraws this member's part of the estimate and its retry reach (its thread ends: what it held goes with it). */
@@ -865,7 +853,6 @@ public final class JobWorker implements AutoCloseable {
             heldRetryStores = 0;
             heldSeriesCache = 0;
             heldPartitions = 0;
-            retryReachMs = RetryReach.UNKNOWN;
             retryReachByPartition = Map.of();
         }
 
@@ -890,15 +877,14 @@ public final class JobWorker implements AutoCloseable {
                     cut(st, st.next);
                 }
             }
-            boolean lagDue = now - lastLagUpdateNanos > TimeUnit.SECONDS.toNanos(2);
-            if (lagDue) {
+            if (now - lastLagUpdateNanos > TimeUnit.SECONDS.toNanos(2)) {
                 lastLagUpdateNanos = now;
                 updateLag();
+                if (isEvents) {
+                    publishRetryReach();
+                }
             }
             accountMemory();
-            if (isEvents) {
-                publishRetryReach(lagDue);
-            }
         }
 
         /**
@@ -1288,11 +1274,13 @@ public final class JobWorker implements AutoCloseable {
         }
     };
 
-    /** The shortest retry reach over the members that know theirs, in ms, or {@link RetryReach#UNKNOWN}. */
+    /** The shortest retry reach over the partitions whose reach is known, in ms, or {@link RetryReach#UNKNOWN}. */
     private long retryReachMs() {
         long reach = RetryReach.UNKNOWN;
         for (Member m : members) {
-            reach = RetryReach.shorter(reach, m.retryReachMs);
+            for (long r : m.retryReachByPartition.values()) {
+                reach = RetryReach.shorter(reach, r);
+            }
         }
         return reach;
     }
@@ -1365,9 +1353,9 @@ public final class JobWorker implements AutoCloseable {
         if (isEvents) {
             long reach = retryReachMs();
             m.put("retry_window_seconds", reach == RetryReach.UNKNOWN ? null : reach / 1000.0);
-            Map<String, Double> each = new TreeMap<>(java.util.Comparator.comparingInt(Integer::parseInt));
+            Map<Integer, Double> each = new TreeMap<>();
             for (Member mem : members) {
-                mem.retryReachByPartition.forEach((p, ms) -> each.put(String.valueOf(p), ms / 1000.0));
+                mem.retryReachByPartition.forEach((p, ms) -> each.put(p, ms / 1000.0));
             }
             m.put("retry_window_seconds_by_partition", each);
         }
