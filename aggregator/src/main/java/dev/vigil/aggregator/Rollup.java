@@ -253,7 +253,7 @@ final class Rollup {
             p.idIndex = (int) form;
             return;
         }
-        p.idIndex = SeenIds.key(seed, b, off, len, idHash);
+        p.idIndex = SeenIds.key(seed, b, off, len, form, idHash); // the form once: it was 5 % of a consumer thread twice
         p.idHi = idHash[0];
         p.idLo = idHash[1];
         if (p.idIndex >= 0) {

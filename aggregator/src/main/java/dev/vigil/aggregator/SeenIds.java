@@ -316,7 +316,11 @@ final class SeenIds {
      * {@link SeriesIds#idSeed}. The hot path, the decoding path and recovery all key ids with it.
      */
     static int key(long seed, byte[] id, int off, int len, long[] out) {
-        long form = batchForm(id, off, len);
+        return key(seed, id, off, len, batchForm(id, off, len), out);
+    }
+
+    /** {@link #key(long, byte[], int, int, long[])} with the id's {@link #batchForm} already known (the hot path's). */
+    static int key(long seed, byte[] id, int off, int len, long form, long[] out) {
         if (form < 0) {
             SeriesIds.idHash(seed, id, off, len, out);
             return -1;
