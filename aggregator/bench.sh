@@ -38,7 +38,7 @@ fi
 # 24-hour sweep finds one left by a SIGKILL), deleted once the JVM has exited: the embedded engine writes into it
 # until then, so a TERM or INT to this script is passed to the JVM first. BENCH_KEEP=1 keeps it for a post-mortem.
 # -XX:+UseCompactObjectHeaders: as ./vigil runs the aggregator (ConsumerPerformance, in the same JVM, runs with it too;
-# docs/aggregator.md, "JVM options move both sides"); BENCH_JAVA_OPTS=-XX:-UseCompactObjectHeaders turns it off
+# docs/aggregator-performance.md, "JVM options move both sides"); BENCH_JAVA_OPTS=-XX:-UseCompactObjectHeaders turns it off
 BENCH_DIR="$(mktemp -d /tmp/vigil-agg-bench-XXXXXXXX)"
 # shellcheck disable=SC2086
 "$JAVA_HOME/bin/java" -Xmx4g -XX:+UseCompactObjectHeaders ${BENCH_JAVA_OPTS:-} --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow "${JFR_OPTS[@]}" \

@@ -83,7 +83,7 @@ except Exception:
 p("## Summary: the goals beside this run")
 p()
 p("Each figure is explained in its section below; \"met\" compares this run's figure with the goal and says nothing of "
-  "other runs (docs/aggregator.md and docs/gateway.md keep the record across runs).")
+  "other runs (docs/aggregator-performance.md and docs/gateway.md keep the record across runs).")
 p()
 p("| goal | this run | met |")
 p("|---|---|---|")
@@ -193,7 +193,7 @@ def aggregator_section(step, title, why, args="", opts=""):
       "decodes, deduplicates, pre-aggregates and stores them in the embedded ClickHouse, then ConsumerPerformance reads the "
       "topic again (ClickHouse's merges settled first, as before the job). Both were warmed up first on another "
       "topic, the job in passes that alternate small, frequent flushes (500 ms, 250,000 records) with its own settings, so "
-      "that the measured run takes no code path for the first time (docs/aggregator.md, \"the warm-up\"). ConsumerPerformance's `nMsg.sec` counts from before it joined its group, `fetch.nMsg.sec` from after; the "
+      "that the measured run takes no code path for the first time (docs/aggregator-performance.md, \"the warm-up did not take the measured run's paths\"). ConsumerPerformance's `nMsg.sec` counts from before it joined its group, `fetch.nMsg.sec` from after; the "
       "aggregator's rates count from its first record, so `fetch.nMsg.sec` is the like-for-like figure, and the ratios use it "
       "(the broker has Kafka's default 3 s initial rebalance delay, so that a job's two consumers form their group in one "
       "rebalance; `nMsg.sec` includes that wait). Its rate moves "
@@ -263,7 +263,7 @@ aggregator_section("aggregator-shuffled", "Aggregator beside Kafka's ConsumerPer
                    "last 60 s whatever the records' order, so every record may fall in any of six 10 s buckets of its series and "
                    "every flush rewrites all of them. A stream read from Kafka is in arrival order, so this is not what the "
                    "gateway's topics look like; it is the rollup's worst case for its working set and for ClickHouse's merges "
-                   "(docs/aggregator.md, \"2026-11-28, later\").", opts="-Dbench.times=shuffled")
+                   "(docs/aggregator-performance.md, \"2026-11-28, later\").", opts="-Dbench.times=shuffled")
 
 aggregator_section("aggregator-ids", "Aggregator beside Kafka's ConsumerPerformance, events with client ids",
                    "Here every event carries a unique client id of no particular form (`id-<n>`, as a client's own `event_id`; "

@@ -20,7 +20,7 @@ final class ByteHash {
      * remain; from a shorter one, two 4-byte reads that overlap, or for 1-3 bytes the first,
      * middle and last byte. Every byte of the range reaches the hash, and nothing outside it is
      * read. With this and one range for the type and dims, a series' hash takes half the time it
-     * took with the loop (docs/aggregator.md).
+     * took with the loop (docs/aggregator-performance.md).
      */
     static long hash(long h, byte[] b, int off, int len) {
         int i = off;

@@ -13,7 +13,7 @@ import dev.vigil.common.histogram.LogBuckets;
  * than {@code log_GAMMA(1 + 1/1024)} ≈ 0.1 (or, by rounding, a hair above it), so its ceiling is the
  * key or one off, which the bounds check then corrects, as in LogBuckets. Outside the table's range it calls LogBuckets
  * itself. Why: in one process, alternating with the {@code Math.log} version over bench-like
- * latencies, a key takes 0.45 of the time (docs/aggregator.md).
+ * latencies, a key takes 0.45 of the time (docs/aggregator-performance.md).
  */
 final class FastBuckets {
     private static final int KMIN = -2200;

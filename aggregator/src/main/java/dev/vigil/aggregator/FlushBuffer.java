@@ -397,7 +397,7 @@ final class FlushBuffer {
      * usually a cache miss on the row's histogram window. Interleaved with decoding, the CPU waits
      * for each miss in turn; in a loop that does nothing else it has many in flight at once.
      * {@code HotPathBench}: the histograms' share of the rows' CPU falls by about a third at 500-1,000
-     * series per buffer; in the full bench the saving is within the run-to-run spread (docs/aggregator.md).
+     * series per buffer; in the full bench the saving is within the run-to-run spread (docs/aggregator-performance.md).
      * The counts, and so the bytes written, do not depend on the order of the increments.
      */
     void addValue(SeriesAgg row, double value) {

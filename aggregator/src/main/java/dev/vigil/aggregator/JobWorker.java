@@ -390,7 +390,7 @@ public final class JobWorker implements AutoCloseable {
     /**
      * Records a poll returns: 2,000 (~250 KB of decompressed records) are still in the core's L2 cache
      * when they are scanned; 20,000 (until 2026-11-27) were not: with it the consumer threads took 644-679 ns
-     * per event with client ids against 532-564, and 448-522 against 374-439 without (docs/aggregator.md).
+     * per event with client ids against 532-564, and 448-522 against 374-439 without (docs/aggregator-performance.md).
      */
     private static final String MAX_POLL_RECORDS = "2000";
 

@@ -27,7 +27,7 @@ import java.util.stream.Stream;
 public final class Stack implements AutoCloseable {
     public static final List<String> ALL = List.of("kafka", "clickhouse", "gateway", "aggregator", "query-api");
     static final String JVM_FLAGS = "--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -XX:+UseG1GC";
-    /** The aggregator's own, as ./vigil starts it: compact object headers (docs/aggregator.md, "JVM options move both sides"). */
+    /** The aggregator's own, as ./vigil starts it: compact object headers (docs/aggregator-performance.md, "JVM options move both sides"). */
     static final String AGGREGATOR_JVM_FLAGS = "-XX:+UseCompactObjectHeaders";
 
     /** Ports of one stack. */

@@ -39,7 +39,7 @@ import dev.vigil.kafka.KafkaBroker;
  * Event times follow the records' order ({@code -Dbench.times=ordered}, the default since 2026-11-28): the topic is
  * the backlog of a stream of {@code -Dbench.stream-rate} events/s (1,000,000, the goal's rate), each event up to
  * {@code spread-ms} (10,000 by default: clients that buffer their events before sending) older than its place in
- * the stream, which is how the gateway's topics look (records in arrival order; docs/aggregator.md, "2026-11-28,
+ * the stream, which is how the gateway's topics look (records in arrival order; docs/aggregator-performance.md, "2026-11-28,
  * later"). With {@code -Dbench.times=shuffled} (the only shape before) times are spread uniformly over the
  * {@code spread-ms} before the start whatever the order (60,000 by default: every record may fall in any of six 10 s
  * buckets of its series, so every flush touches all of them: the rollup's worst case, kept as a figure of its own).
