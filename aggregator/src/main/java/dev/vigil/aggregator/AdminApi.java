@@ -8,6 +8,9 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -38,6 +41,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
  * it can stop every job's ingest or fold a tenant's data into overflow series. Reads need no key, like /metrics.
  */
 public final class AdminApi {
+    private static final Logger log = LoggerFactory.getLogger(AdminApi.class);
     private final Aggregator agg;
     private final ApiKeys keys;
     private final Set<String> adminTenants;
@@ -175,6 +179,7 @@ public final class AdminApi {
             } catch (Exception e) {
                 return error(HttpResponseStatus.BAD_REQUEST, "invalid job spec: " + e.getMessage());
             }
+            Boolean existed = agg.topicExists(spec.source()); // asked before the job's start creates it
             long v;
             try {
                 v = agg.putJob(spec, by(req));
@@ -187,6 +192,13 @@ public final class AdminApi {
             out.put("name", name);
             out.put("version", v);
             out.put("spec", spec);
+            if (Boolean.FALSE.equals(existed)) {
+                out.put("warning", agg.createsTopics()
+                        ? "source topic " + spec.source() + " did not exist: the aggregator created it (aggregator.create-topics, "
+                                + agg.topicPartitions() + " partitions), so the job reads an empty topic; if you expected data in it, check the name"
+                        : "source topic " + spec.source() + " does not exist (aggregator.create-topics is off): the job reads nothing until it is created");
+                log.warn("event=job_source_topic_missing job={} topic={} created={}", name, spec.source(), agg.createsTopics());
+            }
             return Responses.json(HttpResponseStatus.OK, out);
         }
         if (m.equals(HttpMethod.DELETE)) {

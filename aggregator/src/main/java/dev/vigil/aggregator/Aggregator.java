@@ -258,9 +258,36 @@ public final class Aggregator implements AutoCloseable {
         return stopping.containsKey(name);
     }
 
+    private Admin admin() {
+        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers(),
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10000, AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 15000));
+    }
+
+    /**
+     * Whether the topic exists in Kafka now; null if Kafka could not be asked. For the admin API's warning about a
+     * job whose source topic did not exist: a mistyped name would otherwise make a job that runs, healthy, on an empty
+     * topic the aggregator created for it.
+     */
+    public Boolean topicExists(String topic) {
+        try (Admin admin = admin()) {
+            return admin.listTopics().names().get(15, TimeUnit.SECONDS).contains(topic);
+        } catch (Exception e) {
+            log.warn("event=topic_check_failed topics=[{}] error=\"{}\"", topic, e.toString());
+            return null;
+        }
+    }
+
+    /** {@code aggregator.create-topics}, and the partitions of the topics it creates. */
+    public boolean createsTopics() {
+        return createTopics;
+    }
+
+    public int topicPartitions() {
+        return topicPartitions;
+    }
+
     private void ensureTopics(String... topics) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers(),
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10000, AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 15000))) {
+        try (Admin admin = admin()) {
             Set<String> existing = admin.listTopics().names().get(15, TimeUnit.SECONDS);
             for (String t : new HashSet<>(List.of(topics))) {
                 if (!existing.contains(t)) {

@@ -142,6 +142,12 @@ class ITAggregatorIsolation {
                 // goal state through the admin API
                 JsonNode put = call(agg, "PUT", "/api/v1/jobs/extra", "{\"source\": \"vigil.extra\", \"kind\": \"events\", \"rollups\": [\"exposures\"]}");
                 assertThat(put.get("_status").asInt()).isEqualTo(200);
+                // a source topic that did not exist (a mistyped name, say) is created for the job, and the answer says so
+                assertThat(put.path("warning").asText()).contains("source topic vigil.extra did not exist", "created it");
+                // an existing one: no warning (the samples job's spec as stored: no new version, no restart)
+                JsonNode again = call(agg, "PUT", "/api/v1/jobs/samples", samplesSpec.toString());
+                assertThat(again.get("_status").asInt()).isEqualTo(200);
+                assertThat(again.has("warning")).as(again.toString()).isFalse();
                 assertThat(call(agg, "PUT", "/api/v1/jobs/bad", "{\"source\": \"x\", \"kind\": \"nope\"}").get("_status").asInt()).isEqualTo(400);
                 JsonNode twice = call(agg, "PUT", "/api/v1/jobs/twice", "{\"source\": \"vigil.events\", \"kind\": \"events\", \"rollups\": [\"series\"]}");
                 assertThat(twice.get("_status").asInt()).as("a second job writing series from vigil.events would count every event twice").isEqualTo(409);
