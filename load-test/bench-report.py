@@ -44,7 +44,7 @@ for k in ("cpu_model", "cpus", "mem_total", "kernel", "java", "date", "git"):
     p(f"| {k} | {machine.get(k, '?')} |")
 p()
 loads = []
-for step in ("gateway", "aggregator", "aggregator-long", "aggregator-shuffled", "aggregator-ids", "aggregator-batch-ids", "query", "experiments", "jmh"):
+for step in ("gateway", "aggregator", "aggregator-long", "aggregator-shuffled", "aggregator-ids", "aggregator-batch-ids", "pipeline", "query", "experiments", "jmh"):
     s, load = status(step)
     if load:
         loads.append((step, s, load))
@@ -105,6 +105,30 @@ for step, what in (("aggregator", "10 M events"), ("aggregator-long", "30 M even
       f"{'-' if e2e is None else 'yes' if e2e >= 1_000_000 else 'no'} |")
     p(f"| aggregator, {what}: >= 0.7 of ConsumerPerformance | {'not measured' if ratio is None else 'median ' + format(ratio, '.3f')} | "
       f"{'-' if ratio is None else 'yes' if ratio >= 0.7 else 'no'} |")
+
+
+def pipeline_run():
+    """The pipeline step's soak summary and the rows its aggregator wrote per event consumed, or (None, None)."""
+    try:
+        sm = json.load(open(os.path.join(out, "pipeline", "soak-summary.json")))
+    except Exception:
+        return None, None
+    metrics = read(os.path.join("pipeline", "aggregator-metrics.txt"))
+    rows = sum(float(v) for v in re.findall(r'^vigil_aggregator_rows_written_total\{[^}]*\} ([\d.eE+]+)$', metrics, re.M))
+    ev = re.search(r'^vigil_aggregator_records_consumed_total\{job="events"[^}]*\} ([\d.eE+]+)$', metrics, re.M)
+    return sm, (rows / float(ev.group(1)) if ev and float(ev.group(1)) > 0 else None)
+
+
+pipe, rows_per_event = pipeline_run()
+if pipe:
+    fr = pipe.get("freshness", {})
+    f99 = fr.get("p99_ms")
+    p(f"| pipeline: freshness (accepted at the gateway to visible in a query) p99 < 5 s at half the peak | "
+      f"{fmt(f99, ',')} ms ({fr.get('visible', '?')} probes at {pipe['rate']:,.0f} events/s) | {'-' if f99 is None else 'yes' if f99 < 5000 else 'no'} |")
+    loss = pipe.get("loss", {})
+    p(f"| pipeline: every acknowledged event stored once (the soak's loss check) | {loss.get('acked_events', 0):,} acknowledged, "
+      f"{loss.get('stored_events', 0):,} stored, {loss.get('lost', '?')} lost, {loss.get('duplicated', '?')} duplicated | "
+      f"{'yes' if loss.get('ok') else 'no'} |")
 xs = re.sub(r"\x1b\[[0-9;]*m", "", read("experiments.txt"))
 one = re.search(r"one report, ms per run: \[([^\]]*)\]", xs)
 allr = re.search(r"all (\d+) reports \(all parts merged\), ms per run: \[([^\]]*)\]", xs)
@@ -280,6 +304,47 @@ aggregator_section("aggregator-batch-ids", "Aggregator beside Kafka's ConsumerPe
                    "records are larger (129 bytes against 99), which ConsumerPerformance reads too. After the last run the job is "
                    "started again on the same data: its partitions rebuild their retry stores, batch entries included.",
                    " 4 1000 1.0", opts="-Dbench.ids=batch")
+
+# --- pipeline: freshness at half the peak -------------------------------------------------------------------
+p("## The whole pipeline at half its peak: freshness and rows stored per event")
+p()
+if pipe:
+    pr = pipe.get("probe") or {}
+    fr = pipe.get("freshness", {})
+    ld = pipe.get("load", {})
+    p("`SoakMain --duration " + str(pipe.get("duration_s", "?")) + "s` (load-test; docs/reliability.md, \"Soak\"): the whole stack "
+      "as child JVMs (Kafka, the embedded ClickHouse, gateway, aggregator, query API), warmed up, then a 20 s burst to "
+      "measure the pipeline's peak (the burst's events over the time until every aggregator job reading the events has "
+      "consumed them), then the accounting workload (batches of 500, 8 connections, experiments and client ids included) "
+      "at half that peak. Beside the load, a probe event every 1-3 s through the gateway: from its 2xx, the query API is "
+      "asked in PromQL every 100 ms until the event is counted (at the end of its 10 s bucket, the first instant whose "
+      "counter includes it); a dashboard asking at \"now\" waits for the bucket to close too (0-10 s more, \"at now\"). "
+      "At the end every acknowledged event is looked up in ClickHouse.")
+    p()
+    p("| figure | value |")
+    p("|---|---|")
+    if pr:
+        p(f"| pipeline peak (burst) | {pr.get('pipeline_peak_events_per_sec', 0):,} events/s ({pr.get('events_accepted', 0):,} events consumed by every events job "
+          f"{pr.get('pipeline_seconds_until_consumed', '?')} s after the burst's start; the gateway alone accepted {pr.get('accepted_events_per_sec', 0):,} events/s) |")
+    p(f"| load | {pipe['rate']:,.0f} events/s offered for {pipe.get('duration_s', '?')} s; {ld.get('events_accepted', 0):,} accepted; "
+      f"request latency p99 {ld.get('latency_ms', {}).get('p99', '?')} ms |")
+    if fr.get("p99_ms") is not None:
+        p(f"| **freshness**, gateway 2xx to visible in a query | p50 {fr['p50_ms']:,} ms, **p99 {fr['p99_ms']:,} ms**, max {fr['max_ms']:,} ms "
+          f"({fr.get('visible', '?')} of {fr.get('probes_accepted', '?')} probes read back) |")
+        p(f"| freshness \"at now\" (the bucket closed too) | p50 {fr.get('at_now_p50_ms', 0):,} ms, p99 {fr.get('at_now_p99_ms', 0):,} ms |")
+    if rows_per_event is not None:
+        p(f"| rows stored per event ingested | {rows_per_event:.3f} (every table the aggregator's jobs write, over the events job's "
+          "records consumed; most are the experiment rollups' per-unit rows and exposures) |")
+    loss = pipe.get("loss", {})
+    p(f"| loss check | {loss.get('acked_events', 0):,} acknowledged, {loss.get('stored_events', 0):,} stored, "
+      f"{loss.get('lost', '?')} lost, {loss.get('duplicated', '?')} duplicated |")
+    cpu = pipe.get("cpu") or {}
+    if cpu:
+        parts = ", ".join(f"{k} {v['us_per_event']} µs ({v['cores']} cores)" for k, v in cpu.items() if isinstance(v, dict))
+        p(f"| CPU per accepted event | {parts}; {cpu.get('total_cores', '?')} cores in all |")
+else:
+    p("Not measured in this run (" + status("pipeline")[0] + "; see `" + out + "/pipeline.txt`).")
+p()
 
 # --- query ---------------------------------------------------------------------------------------------
 p("## PromQL query latency beside hand-written SQL")
