@@ -134,11 +134,13 @@ public final class SoakMain {
             sampler.interrupt();
             sampler.join(15_000);
             System.out.println("soak: freshness (gateway 2xx to visible in a PromQL query) " + fresh.json());
-            saveMetrics(s, out);
             System.out.print(rep.text());
             lt.ledger.write(out.resolve("soak-ledger.json"));
             LossCheck.Result r = LossCheck.await(() -> LossCheck.compare(lt.ledger, "sql", LossCheck.readSql(s.clickhouseUrl(), s.tenant, run)), 600_000);
             System.out.print(r.text());
+            // after the loss check: every event of the load is stored by then, so the rows written (./bench's rows per
+            // event) include the last flushes of the jobs with 10 s flushes
+            saveMetrics(s, out);
             Map<String, Object> summary = new LinkedHashMap<>();
             summary.put("rate", rate);
             summary.put("duration_s", durMs / 1000);
@@ -162,7 +164,7 @@ public final class SoakMain {
                 true, false);
     }
 
-    /** Every service's /metrics at the end of the load, for the figures behind the summary (per-table insert times, lag, ...). */
+    /** Every service's /metrics after the load and its loss check, for the figures behind the summary (per-table insert times, rows written, lag, ...). */
     static void saveMetrics(Stack s, Path out) {
         for (String n : Stack.ALL) {
             try {
