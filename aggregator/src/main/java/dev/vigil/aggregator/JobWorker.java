@@ -845,6 +845,14 @@ public final class JobWorker implements AutoCloseable {
                 }
             }
             retryReachByPartition = java.util.Collections.unmodifiableMap(each);
+            for (Integer p : each.keySet()) {
+                if (reachGauges.add(p)) {
+                    gauges.add(Gauge.builder("vigil_aggregator_partition_retry_window_seconds", JobWorker.this, w -> w.retryReachSeconds(p))
+                            .description("how far back in record time a client retry (the same event_id) is still dropped in this partition;"
+                                    + " NaN while no consumer thread of this instance holds it with a known window")
+                            .tag("job", spec.name()).tag("partition", String.valueOf(p)).register(s.registry()));
+                }
+            }
         }
 
         /** Withdraws this member's part of the estimate and its retry reach (its thread ends: what it held goes with it). */
@@ -1273,6 +1281,20 @@ public final class JobWorker implements AutoCloseable {
             return (int) overMembers(m -> m.heldPartitions);
         }
     };
+
+    /** Partitions of this job with a registered per-partition retry-window gauge (registered once, by the first member to know it). */
+    private final java.util.Set<Integer> reachGauges = ConcurrentHashMap.newKeySet();
+
+    /** The partition's retry reach in seconds as the member holding it last published it; NaN if no member holds it with one. */
+    private double retryReachSeconds(int partition) {
+        for (Member m : members) {
+            Long ms = m.retryReachByPartition.get(partition);
+            if (ms != null) {
+                return ms / 1000.0;
+            }
+        }
+        return Double.NaN;
+    }
 
     /** The shortest retry reach over the partitions whose reach is known, in ms, or {@link RetryReach#UNKNOWN}. */
     private long retryReachMs() {

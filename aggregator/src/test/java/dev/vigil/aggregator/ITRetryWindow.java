@@ -77,6 +77,9 @@ class ITRetryWindow {
                 JsonNode job = jobStatus(agg, "events");
                 assertThat(job.get("retry_window_seconds").asDouble()).isEqualTo(gauge);
                 assertThat(job.get("retry_window_seconds_by_partition").get("0").asDouble()).isEqualTo(gauge);
+                // the partition's own gauge (one partition here: the job's shortest is its)
+                assertThat(gauge(agg.registry.scrape(), "vigil_aggregator_partition_retry_window_seconds{job=\"events\",partition=\"0\"}"))
+                        .isEqualTo(gauge);
             } finally {
                 agg.close();
             }
