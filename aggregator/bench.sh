@@ -38,10 +38,12 @@ fi
 # 24-hour sweep finds one left by a SIGKILL), deleted once the JVM has exited: the embedded engine writes into it
 # until then, so a TERM or INT to this script is passed to the JVM first. BENCH_KEEP=1 keeps it for a post-mortem.
 # -XX:+UseCompactObjectHeaders: as ./vigil runs the aggregator (ConsumerPerformance, in the same JVM, runs with it too;
-# docs/aggregator-performance.md, "JVM options move both sides"); BENCH_JAVA_OPTS=-XX:-UseCompactObjectHeaders turns it off
+# docs/aggregator-performance.md, "JVM options move both sides"); BENCH_JAVA_OPTS=-XX:-UseCompactObjectHeaders turns it off.
+# -Xms2g: ./vigil gives the aggregator its whole 2 GiB heap from the start; without it G1 kept this JVM's heap near 1.1 GB
+# and, with client ids, started a concurrent mark cycle every ~1.5 s (docs/aggregator-performance.md, "ninth session")
 BENCH_DIR="$(mktemp -d /tmp/vigil-agg-bench-XXXXXXXX)"
 # shellcheck disable=SC2086
-"$JAVA_HOME/bin/java" -Xmx4g -XX:+UseCompactObjectHeaders ${BENCH_JAVA_OPTS:-} --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow "${JFR_OPTS[@]}" \
+"$JAVA_HOME/bin/java" -Xmx4g -Xms2g -XX:+UseCompactObjectHeaders ${BENCH_JAVA_OPTS:-} --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow "${JFR_OPTS[@]}" \
   -Dbench.dir="$BENCH_DIR" -cp "$CP" dev.vigil.aggregator.bench.AggregatorBenchmark "$@" &
 JAVA_PID=$!
 trap 'kill -TERM "$JAVA_PID" 2>/dev/null || true' TERM INT

@@ -26,7 +26,8 @@ package dev.vigil.aggregator;
  * </ul>
  * A new id costs one random cache line of the table and a sequential write to the ring; the
  * ring is read at random only when a fingerprint matches. The table is rebuilt (tombstones
- * dropped) when live and dead slots reach three quarters of it, from the slots alone. Earlier
+ * dropped) when live and dead slots reach three quarters of it, from the slots alone, in the same array when its
+ * size stays (the steady state: {@link #rebuildInPlace}). Earlier
  * layouts kept five parallel arrays (five random cache lines per new id, 17 % of a consumer
  * thread) and then a log rewritten and rehashed every ~0.6 x live ids (9 % of a consumer thread).
  * Memory: the ring is at most 32 bytes x the next power of two above maxIds, the table 8 bytes
@@ -60,6 +61,8 @@ final class SeenIds {
     private long head;
     private long tail;
     private long rebuiltAt;
+    /** Rebuilds that kept the table's array ({@link #rebuildInPlace}): for tests. */
+    long inPlaceRebuilds;
     /** Entries of batch-form ids, open addressing on (prefix hash); {@link #TOMB} marks a released entry's slot. */
     private Batch[] batches;
     /** Slots of {@link #batches} in use: entries (live or dead) and tombstones. */
@@ -208,6 +211,24 @@ final class SeenIds {
         return t[(int) (key(h, l) >>> 32) & (t.length - 1)];
     }
 
+    /** Live slots that {@link #find} cannot reach (an empty slot between their home and them): 0 in a sound table. For tests. */
+    int unreachableLiveSlots() {
+        long[] t = table;
+        int mask = t.length - 1;
+        int bad = 0;
+        for (int i = 0; i < t.length; i++) {
+            if (t[i] != 0 && sequence(t[i]) >= head) {
+                for (int j = (int) (t[i] >>> 32) & mask; j != i; j = (j + 1) & mask) {
+                    if (t[j] == 0) {
+                        bad++;
+                        break;
+                    }
+                }
+            }
+        }
+        return bad;
+    }
+
     /** The table's view of a key: USED, 31 hash bits (home slot and fingerprint), room for a sequence. */
     private static long key(long h, long l) {
         return USED | (mix(h, l) << 32 & 0x7FFF_FFFF_0000_0000L);
@@ -260,7 +281,15 @@ final class SeenIds {
                 live++;
             }
         }
-        long[] t = new long[Integer.highestOneBit(Math.max(MIN_CAPACITY, live * 4)) * 2];
+        int size = Integer.highestOneBit(Math.max(MIN_CAPACITY, live * 4)) * 2;
+        if (size == old.length) {
+            rebuildInPlace();
+            inPlaceRebuilds++;
+            used = live;
+            rebuiltAt = tail;
+            return;
+        }
+        long[] t = new long[size];
         int mask = t.length - 1;
         for (long e : old) {
             if (e != 0 && sequence(e) >= head) {
@@ -274,6 +303,44 @@ final class SeenIds {
         table = t;
         used = live;
         rebuiltAt = tail;
+    }
+
+    /**
+     * {@link #rebuild} into the same array, when the size stays (the steady state: a full window's live ids). Why: a new
+     * table is a humongous allocation for G1 (16 MB at the default window, every ~1 M ids a partition), and with the
+     * retry stores in the old generation those allocations started a concurrent mark cycle every ~1.5 s while a job read
+     * a backlog (0.15-0.25 cores of GC threads, docs/aggregator-performance.md, "ninth session").
+     *
+     * <p>Knuth's reinsertion in place: the tombstones are emptied, then every entry, in slot order from a slot that was
+     * empty before (so that no entry's probe path crosses it), is taken out and put back at the first empty slot from its
+     * home. That slot is at or before the one it left, and the slots emptied later all come after it, so no probe path
+     * of an entry already put back ever gets a hole: every live entry stays reachable.
+     */
+    private void rebuildInPlace() {
+        long[] t = table;
+        int mask = t.length - 1;
+        int start = 0;
+        while (t[start] != 0) { // one exists: at most three quarters of the slots are used
+            start++;
+        }
+        for (int i = 0; i < t.length; i++) {
+            if (t[i] != 0 && sequence(t[i]) < head) {
+                t[i] = 0;
+            }
+        }
+        for (int k = 1; k < t.length; k++) {
+            int i = (start + k) & mask;
+            long e = t[i];
+            if (e == 0 || ((int) (e >>> 32) & mask) == i) {
+                continue;
+            }
+            t[i] = 0;
+            int j = (int) (e >>> 32) & mask;
+            while (t[j] != 0) {
+                j = (j + 1) & mask;
+            }
+            t[j] = e;
+        }
     }
 
     // ---------------------------------------------------------------- batch-form ids

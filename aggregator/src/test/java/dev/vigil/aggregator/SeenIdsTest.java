@@ -125,6 +125,51 @@ class SeenIdsTest {
             }
         }
         assertThat(dups).as("duplicates seen").isBetween(10_000, 290_000);
+        assertThat(store.inPlaceRebuilds).as("rebuilds into the same array (the steady state's)").isPositive();
+    }
+
+    /**
+     * Rebuilds into the same array (the steady state) keep every live id findable, clusters that wrap around the table's
+     * end included: a small window (the smallest table, rebuilt every few hundred ids, thousands of times) and ids
+     * resent from the recent past, against the rule written plainly.
+     */
+    @Test
+    void rebuildsInPlaceKeepEveryLiveIdFindable() {
+        Random rnd = new Random(7);
+        long maxIds = 200;
+        SeenIds store = new SeenIds(maxIds, Long.MAX_VALUE / 4);
+        java.util.Map<java.util.List<Long>, Long> accepted = new java.util.HashMap<>();
+        long[] recentH = new long[400];
+        long[] recentL = new long[400];
+        int dups = 0;
+        for (int o = 0; o < 1_000_000; o++) {
+            long h;
+            long l;
+            if (o > 400 && rnd.nextInt(4) == 0) { // an id seen in the last 400 records: within the window or just out of it
+                int k = rnd.nextInt(400);
+                h = recentH[k];
+                l = recentL[k];
+            } else {
+                h = rnd.nextLong();
+                l = rnd.nextLong();
+            }
+            recentH[o % 400] = h;
+            recentL[o % 400] = l;
+            Long prev = accepted.get(java.util.List.of(h, l));
+            boolean expected = prev != null && prev >= o - maxIds;
+            long rebuilds = store.inPlaceRebuilds;
+            assertThat(!store.firstSight(h, l, o, 0, 0)).as("record %d", o).isEqualTo(expected);
+            if (store.inPlaceRebuilds != rebuilds) {
+                assertThat(store.unreachableLiveSlots()).as("live ids find cannot reach after the rebuild at record %d", o).isZero();
+            }
+            if (expected) {
+                dups++;
+            } else {
+                accepted.put(java.util.List.of(h, l), (long) o);
+            }
+        }
+        assertThat(dups).as("duplicates seen").isGreaterThan(50_000);
+        assertThat(store.inPlaceRebuilds).as("rebuilds into the same array").isGreaterThan(200);
     }
 
     /**

@@ -193,6 +193,9 @@ public final class Stack implements AutoCloseable {
             cmd.addAll(List.of(AGGREGATOR_JVM_FLAGS.split(" ")));
         }
         cmd.add("-Xmx" + s.heap());
+        if (name.equals("aggregator")) {
+            cmd.add("-Xms" + s.heap()); // as ./vigil: the whole heap from the start (docs/aggregator-performance.md, "ninth session")
+        }
         cmd.add("-Dvigil.service=" + name);
         cmd.add("-Djava.io.tmpdir=" + tmp);
         cmd.addAll(List.of("-cp", cp, s.main()));
