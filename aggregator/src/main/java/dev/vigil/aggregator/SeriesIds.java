@@ -122,11 +122,22 @@ public final class SeriesIds {
         if (rem > 0) {
             long k1 = 0;
             long k2 = 0;
-            for (int j = rem - 1; j >= 8; j--) {
-                k2 = k2 << 8 | (b[i + j] & 0xFFL);
-            }
-            for (int j = Math.min(rem, 8) - 1; j >= 0; j--) {
-                k1 = k1 << 8 | (b[i + j] & 0xFFL);
+            if (i + (rem > 8 ? 16 : 8) <= b.length) {
+                // the last bytes as whole words, read past the id into the rest of the record (an id is rarely at the
+                // end of its array) and masked off: the byte loops below took half of the hash's time with short ids
+                if (rem > 8) {
+                    k1 = (long) LE_LONG.get(b, i);
+                    k2 = (long) LE_LONG.get(b, i + 8) & -1L >>> 8 * (16 - rem);
+                } else {
+                    k1 = (long) LE_LONG.get(b, i) & -1L >>> 8 * (8 - rem);
+                }
+            } else {
+                for (int j = rem - 1; j >= 8; j--) {
+                    k2 = k2 << 8 | (b[i + j] & 0xFFL);
+                }
+                for (int j = Math.min(rem, 8) - 1; j >= 0; j--) {
+                    k1 = k1 << 8 | (b[i + j] & 0xFFL);
+                }
             }
             if (rem > 8) {
                 h2 ^= mixK2(k2);

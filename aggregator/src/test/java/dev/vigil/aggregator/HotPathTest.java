@@ -192,14 +192,18 @@ class HotPathTest {
         return -1;
     }
 
-    /** The id hash's core is MurmurHash3 x64 128: the same 128 bits as Guava's, at every length around the 16-byte blocks. */
-    @Test
-    void murmur3EqualsGuavasMurmur3() {
+    /**
+     * The id hash's core is MurmurHash3 x64 128: the same 128 bits as Guava's, at every length around the 16-byte blocks,
+     * with the bytes at the array's end (read a byte at a time) or followed by others (read as whole words, then masked).
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "bytes after the hashed ones: {0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {0, 3, 7, 8, 15, 16})
+    void murmur3EqualsGuavasMurmur3(int after) {
         Random rnd = new Random(9);
         long[] out = new long[2];
         for (int len = 0; len <= 70; len++) {
             for (int rep = 0; rep < 20; rep++) {
-                byte[] b = new byte[len + 5];
+                byte[] b = new byte[2 + len + after];
                 rnd.nextBytes(b);
                 int seed = rep == 0 ? 0 : rnd.nextInt(Integer.MAX_VALUE);
                 byte[] want = com.google.common.hash.Hashing.murmur3_128(seed).hashBytes(b, 2, len).asBytes();

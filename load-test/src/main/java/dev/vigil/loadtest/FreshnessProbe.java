@@ -37,6 +37,8 @@ final class FreshnessProbe implements Runnable {
     private final long bucketMs;
     private final Histogram millis = new Histogram(3_600_000L, 3), atNow = new Histogram(3_600_000L, 3);
     private int sent, seen, lost;
+    /** When the probe being read for was accepted; 0 when none is. */
+    private long waitingSince;
 
     /**
      * @param intervalMs a probe this often
@@ -79,6 +81,7 @@ final class FreshnessProbe implements Runnable {
         long accepted = System.currentTimeMillis();
         synchronized (this) {
             sent++;
+            waitingSince = accepted;
         }
         String q = URLEncoder.encode(TYPE + "_events_total{probe=\"" + id + "\"}", StandardCharsets.UTF_8);
         long bucketEnd = Math.floorDiv(now, bucketMs) * bucketMs + bucketMs;
@@ -87,6 +90,7 @@ final class FreshnessProbe implements Runnable {
                 long seenAt = System.currentTimeMillis();
                 synchronized (this) {
                     seen++;
+                    waitingSince = 0;
                     millis.recordValue(seenAt - accepted);
                     atNow.recordValue(Math.max(seenAt, bucketEnd) - accepted);
                 }
@@ -96,6 +100,7 @@ final class FreshnessProbe implements Runnable {
         }
         synchronized (this) {
             lost++;
+            waitingSince = 0;
         }
     }
 
@@ -114,6 +119,9 @@ final class FreshnessProbe implements Runnable {
         m.put("probes_accepted", sent);
         m.put("visible", seen);
         m.put("not_visible_within_ms_" + giveUpMs, lost);
+        if (waitingSince != 0) { // the probe the run stopped while it was read for: neither seen nor given up on
+            m.put("still_waiting_ms", System.currentTimeMillis() - waitingSince);
+        }
         if (seen > 0) {
             m.put("p50_ms", millis.getValueAtPercentile(50));
             m.put("p99_ms", millis.getValueAtPercentile(99));
