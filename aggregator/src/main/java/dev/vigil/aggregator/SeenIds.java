@@ -309,7 +309,7 @@ final class SeenIds {
      * {@link #rebuild} into the same array, when the size stays (the steady state: a full window's live ids). Why: a new
      * table is a humongous allocation for G1 (16 MB at the default window, every ~1 M ids a partition), and with the
      * retry stores in the old generation those allocations started a concurrent mark cycle every ~1.5 s while a job read
-     * a backlog (0.15-0.25 cores of GC threads, docs/aggregator-performance.md, "ninth session").
+     * a backlog (0.11-0.27 cores of GC threads, docs/aggregator-performance.md, "ninth session").
      *
      * <p>Knuth's reinsertion in place: the tombstones are emptied, then every entry, in slot order from a slot that was
      * empty before (so that no entry's probe path crosses it), is taken out and put back at the first empty slot from its

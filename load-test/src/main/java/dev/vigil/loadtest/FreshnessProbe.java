@@ -39,6 +39,8 @@ final class FreshnessProbe implements Runnable {
     private int sent, seen, lost;
     /** When the probe being read for was accepted; 0 when none is. */
     private long waitingSince;
+    /** When the run stopped with a probe still being read for; 0 otherwise. */
+    private long stoppedAt;
 
     /**
      * @param intervalMs a probe this often
@@ -63,10 +65,18 @@ final class FreshnessProbe implements Runnable {
                 long wait = next - System.currentTimeMillis();
                 if (wait > 0) Thread.sleep(wait);
             } catch (InterruptedException e) {
+                stopped();
                 return;
             } catch (Exception e) {
                 System.out.println("freshness: probe failed: " + e.getMessage());
             }
+        }
+    }
+
+    /** The run stopped: a probe still being read for has waited until now (json() may be called much later). */
+    private synchronized void stopped() {
+        if (waitingSince != 0 && stoppedAt == 0) {
+            stoppedAt = System.currentTimeMillis();
         }
     }
 
@@ -86,7 +96,19 @@ final class FreshnessProbe implements Runnable {
         String q = URLEncoder.encode(TYPE + "_events_total{probe=\"" + id + "\"}", StandardCharsets.UTF_8);
         long bucketEnd = Math.floorDiv(now, bucketMs) * bucketMs + bucketMs;
         while (System.currentTimeMillis() - accepted < giveUpMs) {
-            if (visible(q, bucketEnd)) {
+            boolean seenNow;
+            try {
+                seenNow = visible(q, bucketEnd);
+            } catch (InterruptedException e) {
+                throw e; // the run stopped while this probe was read for (stopped())
+            } catch (Exception e) { // the query failed: this probe counts as not seen, not as still waiting
+                synchronized (this) {
+                    lost++;
+                    waitingSince = 0;
+                }
+                throw e;
+            }
+            if (seenNow) {
                 long seenAt = System.currentTimeMillis();
                 synchronized (this) {
                     seen++;
@@ -120,7 +142,7 @@ final class FreshnessProbe implements Runnable {
         m.put("visible", seen);
         m.put("not_visible_within_ms_" + giveUpMs, lost);
         if (waitingSince != 0) { // the probe the run stopped while it was read for: neither seen nor given up on
-            m.put("still_waiting_ms", System.currentTimeMillis() - waitingSince);
+            m.put("still_waiting_ms", (stoppedAt != 0 ? stoppedAt : System.currentTimeMillis()) - waitingSince);
         }
         if (seen > 0) {
             m.put("p50_ms", millis.getValueAtPercentile(50));
