@@ -272,8 +272,8 @@ final class SeenIds {
         }
     }
 
-    /** Drops the tombstones and sizes the table at 4 to 8 times the live slots. */
-    private void rebuild() {
+    /** Drops the tombstones and sizes the table at 4 to 8 times the live slots (package-private for tests). */
+    void rebuild() {
         long[] old = table;
         int live = 0;
         for (long e : old) {

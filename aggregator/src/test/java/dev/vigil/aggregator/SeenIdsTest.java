@@ -129,6 +129,46 @@ class SeenIdsTest {
     }
 
     /**
+     * The in-place rebuild's hard case, built by hand in a table of 2,048 slots: W's home is the last slot, taken by T,
+     * so W sits at slot 0; S sits at slot 1 and Y (home 0) went past both to slot 2; then T and S leave the window.
+     * Emptying the tombstones leaves a hole at 2,047 and at 1: the walk must start from a slot empty before that (3), or Y
+     * is moved into slot 1 before W moves home and leaves slot 0 empty, so nothing finds Y (and a walk from slot 0 never
+     * moves W).
+     */
+    @Test
+    void anInPlaceRebuildKeepsAClusterThatWrapsPastTheEndReachable() {
+        SeenIds s = new SeenIds(2, Long.MAX_VALUE / 4);
+        s.rebuild(); // from the first 1,024 slots to the steady size for a handful of ids: 2,048
+        int mask = 2047;
+        long[] t = idWithHome(mask, 1);
+        long[] w = idWithHome(mask, 2);
+        long[] sid = idWithHome(1, 3);
+        long[] y = idWithHome(0, 4);
+        assertThat(s.firstSight(t[0], t[1], 0, 0, 0)).isTrue(); // slot 2,047
+        assertThat(s.firstSight(sid[0], sid[1], 1, 0, 0)).isTrue(); // slot 1
+        assertThat(s.firstSight(w[0], w[1], 2, 0, 0)).isTrue(); // home 2,047 taken: slot 0
+        assertThat(s.firstSight(y[0], y[1], 3, 0, 0)).isTrue(); // T left the window (offset 0 < 3 - 2): slots 0, 1 taken: slot 2
+        assertThat(s.isDuplicate(7, 7, 4, 0)).isFalse(); // S leaves the window too (offset 1 < 4 - 2)
+        s.rebuild();
+        assertThat(s.inPlaceRebuilds).isEqualTo(1);
+        assertThat(s.unreachableLiveSlots()).isZero();
+        assertThat(s.isDuplicate(w[0], w[1], 4, 0)).as("W, accepted at offset 2").isTrue();
+        assertThat(s.isDuplicate(y[0], y[1], 4, 0)).as("Y, accepted at offset 3").isTrue();
+        assertThat(s.isDuplicate(t[0], t[1], 4, 0)).as("T, out of the window").isFalse();
+    }
+
+    /** An id (h, l) whose home slot in a table of 2,048 slots is {@code home} (SeenIds' key: the mixed hash's low bits). */
+    private static long[] idWithHome(int home, long l) {
+        Random rnd = new Random(home * 31L + l);
+        while (true) {
+            long h = rnd.nextLong();
+            if (((int) SeriesIds.fmix64(h ^ (l * 31)) & 2047) == home) {
+                return new long[] {h, l};
+            }
+        }
+    }
+
+    /**
      * Rebuilds into the same array (the steady state) keep every live id findable, clusters that wrap around the table's
      * end included: a small window (the smallest table, rebuilt in place ~300 times a seed, every ~3,000 records) and ids
      * resent from the recent past, against the rule written plainly, and after each rebuild every live slot reachable
