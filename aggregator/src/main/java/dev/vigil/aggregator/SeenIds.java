@@ -285,22 +285,20 @@ final class SeenIds {
         if (size == old.length) {
             rebuildInPlace();
             inPlaceRebuilds++;
-            used = live;
-            rebuiltAt = tail;
-            return;
-        }
-        long[] t = new long[size];
-        int mask = t.length - 1;
-        for (long e : old) {
-            if (e != 0 && sequence(e) >= head) {
-                int i = (int) (e >>> 32) & mask;
-                while (t[i] != 0) {
-                    i = (i + 1) & mask;
+        } else {
+            long[] t = new long[size];
+            int mask = t.length - 1;
+            for (long e : old) {
+                if (e != 0 && sequence(e) >= head) {
+                    int i = (int) (e >>> 32) & mask;
+                    while (t[i] != 0) {
+                        i = (i + 1) & mask;
+                    }
+                    t[i] = e;
                 }
-                t[i] = e;
             }
+            table = t;
         }
-        table = t;
         used = live;
         rebuiltAt = tail;
     }

@@ -139,9 +139,9 @@ class SeenIdsTest {
     void anInPlaceRebuildKeepsAClusterThatWrapsPastTheEndReachable() {
         SeenIds s = new SeenIds(2, Long.MAX_VALUE / 4);
         s.rebuild(); // from the first 1,024 slots to the steady size for a handful of ids: 2,048
-        int mask = 2047;
-        long[] t = idWithHome(mask, 1);
-        long[] w = idWithHome(mask, 2);
+        int last = 2047;
+        long[] t = idWithHome(last, 1);
+        long[] w = idWithHome(last, 2);
         long[] sid = idWithHome(1, 3);
         long[] y = idWithHome(0, 4);
         assertThat(s.firstSight(t[0], t[1], 0, 0, 0)).isTrue(); // slot 2,047
